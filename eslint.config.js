@@ -1,0 +1,78 @@
+// @ts-check
+import js from '@eslint/js';
+import { defineConfig } from 'eslint/config';
+import tseslint from 'typescript-eslint';
+
+export default defineConfig(
+  { ignores: ['dist/', 'node_modules/', 'test-artifacts/', 'bench-results/'] },
+  js.configs.recommended,
+  tseslint.configs.strictTypeChecked,
+  {
+    languageOptions: {
+      parserOptions: {
+        projectService: { allowDefaultProject: ['eslint.config.js'] },
+        tsconfigRootDir: import.meta.dirname,
+      },
+    },
+    rules: {
+      // Template literals with numbers are the norm in error messages that name values and limits.
+      '@typescript-eslint/restrict-template-expressions': [
+        'error',
+        { allowNumber: true, allowBoolean: true },
+      ],
+      'no-console': 'error',
+      eqeqeq: 'error',
+      '@typescript-eslint/no-floating-promises': 'error',
+      // With noUncheckedIndexedAccess, `xs[i]!` inside a bounds-checked loop is the honest form.
+      '@typescript-eslint/no-non-null-assertion': 'off',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
+    },
+  },
+  {
+    files: ['src/core/**/*.ts'],
+    ignores: ['src/core/**/*.test.ts'],
+    rules: {
+      // The core is pure: time and randomness come in as arguments, never from globals.
+      'no-restricted-properties': [
+        'error',
+        { object: 'Date', property: 'now', message: 'the core takes time as an argument (nowMs)' },
+        {
+          object: 'Math',
+          property: 'random',
+          message: 'the core takes randomness as an argument (random01)',
+        },
+        {
+          object: 'performance',
+          property: 'now',
+          message: 'the core takes time as an argument (nowMs)',
+        },
+      ],
+      'no-restricted-globals': [
+        'error',
+        'setTimeout',
+        'setInterval',
+        'setImmediate',
+        'process',
+        'fetch',
+      ],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            'node:*',
+            'fastify',
+            'undici',
+            'pino',
+            '../adapters/*',
+            '../http/*',
+            '../node/*',
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['src/cli/**/*.ts', 'src/bench/**/*.ts'],
+    rules: { 'no-console': 'off' },
+  },
+);

@@ -1,0 +1,121 @@
+import { Pool, type Dispatcher } from 'undici';
+import type { PeerConfig } from '../core/master-core.js';
+import type { HeartbeatBody, ReplicaReplyBody, ReplicateBody } from '../http/schemas.js';
+import type { ReplicaAnswer, ReplicationTransport } from './replication-transport.js';
+
+export const REPLICATE_PATH = '/internal/replicate';
+export const HEARTBEAT_PATH = '/internal/heartbeat';
+
+export interface HttpReplicationTransportOptions {
+  /** Connections per secondary for replication: the window of batches in flight. */
+  readonly connectionsPerPeer: number;
+  readonly clusterToken: string | undefined;
+}
+
+/**
+ * Replication over HTTP/1.1 with undici keep-alive pools. Heartbeats get a pool of their own so
+ * that a probe never queues behind a large batch: a slow batch must not look like a dead node.
+ */
+export class HttpReplicationTransport implements ReplicationTransport {
+  readonly #replicationPools = new Map<string, Pool>();
+  readonly #heartbeatPools = new Map<string, Pool>();
+  readonly #headers: Record<string, string>;
+
+  constructor(private readonly options: HttpReplicationTransportOptions) {
+    this.#headers = { 'content-type': 'application/json' };
+    if (options.clusterToken !== undefined)
+      this.#headers['authorization'] = `Bearer ${options.clusterToken}`;
+  }
+
+  replicate(peer: PeerConfig, body: ReplicateBody, timeoutMs: number): Promise<ReplicaAnswer> {
+    const pool = this.#pool(this.#replicationPools, peer, this.options.connectionsPerPeer);
+    return this.#post(pool, REPLICATE_PATH, body, timeoutMs);
+  }
+
+  heartbeat(peer: PeerConfig, body: HeartbeatBody, timeoutMs: number): Promise<ReplicaAnswer> {
+    const pool = this.#pool(this.#heartbeatPools, peer, 1);
+    return this.#post(pool, HEARTBEAT_PATH, body, timeoutMs);
+  }
+
+  async close(): Promise<void> {
+    const pools = [...this.#replicationPools.values(), ...this.#heartbeatPools.values()];
+    this.#replicationPools.clear();
+    this.#heartbeatPools.clear();
+    await Promise.all(pools.map((pool) => pool.destroy()));
+  }
+
+  #pool(pools: Map<string, Pool>, peer: PeerConfig, connections: number): Pool {
+    let pool = pools.get(peer.name);
+    if (pool === undefined) {
+      pool = new Pool(peer.url, { connections, pipelining: 1, keepAliveTimeout: 30_000 });
+      pools.set(peer.name, pool);
+    }
+    return pool;
+  }
+
+  async #post(pool: Pool, path: string, body: unknown, timeoutMs: number): Promise<ReplicaAnswer> {
+    let response: Dispatcher.ResponseData;
+    try {
+      response = await pool.request({
+        method: 'POST',
+        path,
+        headers: this.#headers,
+        body: JSON.stringify(body),
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+    } catch (error) {
+      return { ok: false, error: describeNetworkError(error, timeoutMs) };
+    }
+    let text: string;
+    try {
+      text = await response.body.text();
+    } catch (error) {
+      return { ok: false, error: describeNetworkError(error, timeoutMs) };
+    }
+    if (response.statusCode !== 200) {
+      const failure = parseErrorBody(text);
+      return failure.code === undefined
+        ? { ok: false, error: `HTTP ${response.statusCode}: ${failure.message}` }
+        : {
+            ok: false,
+            error: `HTTP ${response.statusCode} ${failure.code}: ${failure.message}`,
+            code: failure.code,
+          };
+    }
+    try {
+      const reply = JSON.parse(text) as ReplicaReplyBody;
+      if (
+        typeof reply.incarnation !== 'string' ||
+        !Number.isSafeInteger(reply.hwm) ||
+        reply.hwm < 0
+      ) {
+        return { ok: false, error: 'malformed reply from secondary' };
+      }
+      return { ok: true, report: { incarnation: reply.incarnation, hwm: reply.hwm } };
+    } catch {
+      return { ok: false, error: 'reply from secondary is not JSON' };
+    }
+  }
+}
+
+function parseErrorBody(text: string): { code?: string; message: string } {
+  try {
+    const parsed = JSON.parse(text) as { error?: { code?: unknown; message?: unknown } };
+    const code = parsed.error?.code;
+    const message = parsed.error?.message;
+    if (typeof code === 'string' && typeof message === 'string') return { code, message };
+  } catch {
+    // Not our envelope: report the raw text below.
+  }
+  return { message: text.slice(0, 200) };
+}
+
+function describeNetworkError(error: unknown, timeoutMs: number): string {
+  if (error instanceof Error) {
+    if (error.name === 'TimeoutError' || error.name === 'AbortError')
+      return `no answer within ${timeoutMs} ms`;
+    const code = (error as { code?: unknown }).code;
+    return typeof code === 'string' ? `${code}: ${error.message}` : error.message;
+  }
+  return String(error);
+}

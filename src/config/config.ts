@@ -1,0 +1,520 @@
+import { parseArgs } from 'node:util';
+import type { PeerConfig } from '../core/master-core.js';
+import type { LogLevel } from '../adapters/logger.js';
+
+export type Role = 'master' | 'secondary';
+
+export interface DelayRange {
+  readonly minMs: number;
+  readonly maxMs: number;
+}
+
+export interface CommonConfig {
+  readonly name: string;
+  readonly host: string;
+  readonly port: number;
+  readonly clusterToken: string | undefined;
+  readonly faultInjection: boolean;
+  readonly logLevel: LogLevel;
+  readonly maxMessageBytes: number;
+  readonly maxBodyBytes: number;
+  readonly maxReadLimit: number;
+}
+
+export interface MasterConfig extends CommonConfig {
+  readonly role: 'master';
+  readonly secondaries: readonly PeerConfig[];
+  readonly heartbeatIntervalMs: number;
+  readonly suspectAfterMisses: number;
+  readonly unhealthyAfterMisses: number;
+  readonly replicationTimeoutMs: number;
+  readonly maxInflightBatches: number;
+  readonly maxBatchEntries: number;
+  readonly maxBatchBytes: number;
+  readonly retryBaseMs: number;
+  readonly retryMaxMs: number;
+  readonly maxBatchCount: number;
+  readonly maxWaitingAppends: number;
+  readonly maxIdempotencyKeys: number;
+}
+
+export interface SecondaryConfig extends CommonConfig {
+  readonly role: 'secondary';
+  readonly masterUrl: string | undefined;
+  readonly delay: DelayRange;
+  readonly errorRate: number;
+  readonly maxPendingEntries: number;
+}
+
+export type NodeConfig = MasterConfig | SecondaryConfig;
+
+/** A configuration problem: the message names the option, the value and the fix. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+type Parser<T> = (raw: string, option: { readonly flag: string; readonly env?: string }) => T;
+
+interface OptionSpec<T> {
+  /** Flag without the leading dashes; the variable is the same in UPPER_SNAKE_CASE. */
+  readonly flag: string;
+  /** The variable, where it is not the flag in UPPER_SNAKE_CASE. */
+  readonly env?: string;
+  readonly roles: readonly Role[];
+  readonly parse: Parser<T>;
+  readonly defaultValue: T;
+  readonly help: string;
+  readonly boolean?: true;
+}
+
+export function envName(flag: string): string {
+  return flag.replaceAll('-', '_').toUpperCase();
+}
+
+function variableOf(option: { readonly flag: string; readonly env?: string }): string {
+  return option.env ?? envName(option.flag);
+}
+
+function describe(option: { readonly flag: string; readonly env?: string }): string {
+  return `--${option.flag} / ${variableOf(option)}`;
+}
+
+function integer(min: number, max: number): Parser<number> {
+  return (raw, option) => {
+    const value = Number(raw);
+    if (
+      !/^-?[0-9]+$/.test(raw.trim()) ||
+      !Number.isSafeInteger(value) ||
+      value < min ||
+      value > max
+    ) {
+      throw new ConfigError(
+        `${describe(option)} must be an integer from ${min} to ${max}; got "${raw}"`,
+      );
+    }
+    return value;
+  };
+}
+
+const text: Parser<string> = (raw, option) => {
+  if (raw.trim() === '') throw new ConfigError(`${describe(option)} must not be empty`);
+  return raw.trim();
+};
+
+const optionalText: Parser<string | undefined> = (raw) => (raw === '' ? undefined : raw);
+
+const bool: Parser<boolean> = (raw, option) => {
+  const value = raw.trim().toLowerCase();
+  if (['true', '1', 'yes', 'on'].includes(value)) return true;
+  if (['false', '0', 'no', 'off', ''].includes(value)) return false;
+  throw new ConfigError(`${describe(option)} must be true or false; got "${raw}"`);
+};
+
+const logLevel: Parser<LogLevel> = (raw, option) => {
+  const value = raw.trim().toLowerCase();
+  if (value === 'debug' || value === 'info' || value === 'warn' || value === 'error') return value;
+  throw new ConfigError(`${describe(option)} must be debug, info, warn or error; got "${raw}"`);
+};
+
+function httpUrl(raw: string, what: string): string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(`${what}: "${raw}" is not a URL; write it as http://host:port`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new ConfigError(`${what}: "${raw}" must start with http:// or https://`);
+  }
+  return url.origin;
+}
+
+const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
+
+const secondaries: Parser<readonly PeerConfig[]> = (raw, option) => {
+  const items = raw
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
+  const peers = items.map((item, index): PeerConfig => {
+    const eq = item.indexOf('=');
+    const name = eq > 0 && !item.slice(0, eq).includes('/') ? item.slice(0, eq) : `sub${index + 1}`;
+    const url = eq > 0 && !item.slice(0, eq).includes('/') ? item.slice(eq + 1) : item;
+    if (!NAME_PATTERN.test(name)) {
+      throw new ConfigError(
+        `${describe(option)}: secondary name "${name}" may hold only letters, digits, '.', '_' and '-'`,
+      );
+    }
+    return { name, url: httpUrl(url, `${describe(option)} (${name})`) };
+  });
+  const names = new Set(peers.map((peer) => peer.name));
+  if (names.size !== peers.length) {
+    throw new ConfigError(
+      `${describe(option)} names a secondary twice; give each one its own name, as in sub1=...,sub2=...`,
+    );
+  }
+  return peers;
+};
+
+const delayRange: Parser<DelayRange> = (raw, option) => {
+  const match = /^\s*([0-9]{1,7})\s*(?:-\s*([0-9]{1,7})\s*)?$/.exec(raw);
+  if (match === null) {
+    throw new ConfigError(
+      `${describe(option)} must be milliseconds like "200" or a range like "100-500"; got "${raw}"`,
+    );
+  }
+  const minMs = Number(match[1]);
+  const maxMs = match[2] === undefined ? minMs : Number(match[2]);
+  if (maxMs < minMs)
+    throw new ConfigError(`${describe(option)}: range "${raw}" has its maximum below its minimum`);
+  if (maxMs > 600_000)
+    throw new ConfigError(`${describe(option)}: at most 600000 ms; got "${raw}"`);
+  return { minMs, maxMs };
+};
+
+const rate: Parser<number> = (raw, option) => {
+  const value = Number(raw);
+  if (raw.trim() === '' || !Number.isFinite(value) || value < 0 || value > 1) {
+    throw new ConfigError(`${describe(option)} must be a number from 0 to 1; got "${raw}"`);
+  }
+  return value;
+};
+
+const BOTH: readonly Role[] = ['master', 'secondary'];
+const MASTER: readonly Role[] = ['master'];
+const SECONDARY: readonly Role[] = ['secondary'];
+const KiB = 1024;
+const MiB = 1024 * KiB;
+
+/** Every node option, in the order `--help` lists them. */
+export const OPTIONS = {
+  name: {
+    flag: 'name',
+    env: 'NODE_NAME',
+    roles: BOTH,
+    parse: text,
+    defaultValue: '',
+    help: 'node name in logs and health (default: master, or secondary)',
+  },
+  host: {
+    flag: 'host',
+    roles: BOTH,
+    parse: text,
+    defaultValue: '127.0.0.1',
+    help: 'address to listen on (0.0.0.0 in containers)',
+  },
+  port: {
+    flag: 'port',
+    roles: BOTH,
+    parse: integer(0, 65535),
+    defaultValue: 8000,
+    help: 'port to listen on (default 8000 for the master, 8001 for a secondary)',
+  },
+  clusterToken: {
+    flag: 'cluster-token',
+    roles: BOTH,
+    parse: optionalText,
+    defaultValue: undefined,
+    help: 'shared secret for internal and admin endpoints',
+  },
+  faultInjection: {
+    flag: 'fault-injection',
+    roles: BOTH,
+    parse: bool,
+    defaultValue: false,
+    boolean: true,
+    help: 'enable /admin/faults',
+  },
+  logLevel: {
+    flag: 'log-level',
+    roles: BOTH,
+    parse: logLevel,
+    defaultValue: 'info',
+    help: 'debug, info, warn or error',
+  },
+  maxMessageBytes: {
+    flag: 'max-message-bytes',
+    roles: BOTH,
+    parse: integer(1, 16 * MiB),
+    defaultValue: 64 * KiB,
+    help: 'largest message, in UTF-8 bytes',
+  },
+  maxBodyBytes: {
+    flag: 'max-body-bytes',
+    roles: BOTH,
+    parse: integer(1 * KiB, 256 * MiB),
+    defaultValue: 8 * MiB,
+    help: 'largest client request body',
+  },
+  maxReadLimit: {
+    flag: 'max-read-limit',
+    roles: BOTH,
+    parse: integer(1, 10_000_000),
+    defaultValue: 10_000,
+    help: 'largest accepted ?limit= (larger values are capped)',
+  },
+  dataDir: {
+    flag: 'data-dir',
+    roles: BOTH,
+    parse: optionalText,
+    defaultValue: undefined,
+    help: 'where the log is stored (not yet supported: nodes keep the log in memory)',
+  },
+  fsync: {
+    flag: 'fsync',
+    roles: BOTH,
+    parse: optionalText,
+    defaultValue: undefined,
+    help: 'always, interval or never (with --data-dir; not yet supported)',
+  },
+  secondaries: {
+    flag: 'secondaries',
+    roles: MASTER,
+    parse: secondaries,
+    defaultValue: [],
+    help: 'sub1=http://127.0.0.1:8001,sub2=http://127.0.0.1:8002',
+  },
+  heartbeatIntervalMs: {
+    flag: 'heartbeat-interval-ms',
+    roles: MASTER,
+    parse: integer(10, 600_000),
+    defaultValue: 1000,
+    help: 'how often each secondary is probed',
+  },
+  suspectAfterMisses: {
+    flag: 'suspect-after-misses',
+    roles: MASTER,
+    parse: integer(1, 1000),
+    defaultValue: 2,
+    help: 'missed probes before a secondary is Suspected',
+  },
+  unhealthyAfterMisses: {
+    flag: 'unhealthy-after-misses',
+    roles: MASTER,
+    parse: integer(2, 1000),
+    defaultValue: 4,
+    help: 'missed probes before a secondary is Unhealthy',
+  },
+  replicationTimeoutMs: {
+    flag: 'replication-timeout-ms',
+    roles: MASTER,
+    parse: integer(10, 3_600_000),
+    defaultValue: 5000,
+    help: 'timeout of one replication request',
+  },
+  maxInflightBatches: {
+    flag: 'max-inflight-batches',
+    roles: MASTER,
+    parse: integer(1, 256),
+    defaultValue: 4,
+    help: 'replication requests in flight per secondary',
+  },
+  maxBatchEntries: {
+    flag: 'max-batch-entries',
+    roles: MASTER,
+    parse: integer(1, 100_000),
+    defaultValue: 1000,
+    help: 'entries in one replication request',
+  },
+  maxBatchBytes: {
+    flag: 'max-batch-bytes',
+    roles: MASTER,
+    parse: integer(1 * KiB, 64 * MiB),
+    defaultValue: 1 * MiB,
+    help: 'message bytes in one replication request',
+  },
+  retryBaseMs: {
+    flag: 'retry-base-ms',
+    roles: MASTER,
+    parse: integer(1, 60_000),
+    defaultValue: 50,
+    help: 'first replication retry delay',
+  },
+  retryMaxMs: {
+    flag: 'retry-max-ms',
+    roles: MASTER,
+    parse: integer(1, 600_000),
+    defaultValue: 2000,
+    help: 'longest replication retry delay',
+  },
+  maxBatchCount: {
+    flag: 'max-batch-count',
+    roles: MASTER,
+    parse: integer(1, 100_000),
+    defaultValue: 1000,
+    help: 'messages in one batch append',
+  },
+  maxWaitingAppends: {
+    flag: 'max-waiting-appends',
+    roles: MASTER,
+    parse: integer(1, 10_000_000),
+    defaultValue: 100_000,
+    help: 'appends waiting for their write concern at once',
+  },
+  maxIdempotencyKeys: {
+    flag: 'max-idempotency-keys',
+    roles: MASTER,
+    parse: integer(1, 100_000_000),
+    defaultValue: 1_000_000,
+    help: 'idempotency keys remembered',
+  },
+  masterUrl: {
+    flag: 'master',
+    env: 'MASTER_URL',
+    roles: SECONDARY,
+    parse: optionalText,
+    defaultValue: undefined,
+    help: "the master's URL (for NOT_MASTER answers and health)",
+  },
+  delayMs: {
+    flag: 'delay-ms',
+    roles: SECONDARY,
+    parse: delayRange,
+    defaultValue: { minMs: 0, maxMs: 0 },
+    help: 'delay before storing each replicated batch: 200 or 100-500',
+  },
+  errorRate: {
+    flag: 'error-rate',
+    roles: SECONDARY,
+    parse: rate,
+    defaultValue: 0,
+    help: 'probability of answering 500 after storing a batch',
+  },
+  maxPendingEntries: {
+    flag: 'max-pending-entries',
+    roles: SECONDARY,
+    parse: integer(1, 10_000_000),
+    defaultValue: 100_000,
+    help: 'entries held back behind a gap',
+  },
+} satisfies Record<string, OptionSpec<never> | OptionSpec<unknown>>;
+
+type OptionKey = keyof typeof OPTIONS;
+
+export interface LoadResult {
+  readonly config: NodeConfig;
+  /** Options set for the other role: ignored, to be logged as warnings. */
+  readonly warnings: readonly string[];
+}
+
+/**
+ * Reads a node's configuration from argv (after the role) and the environment; a flag wins over
+ * its variable. Throws ConfigError naming the option and the fix.
+ */
+export function loadNodeConfig(
+  roleArg: string | undefined,
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+): LoadResult {
+  const roleRaw = roleArg ?? env['ROLE'];
+  if (roleRaw !== 'master' && roleRaw !== 'secondary') {
+    throw new ConfigError(
+      `role must be "master" or "secondary" (first argument or ROLE); got "${roleRaw ?? ''}"`,
+    );
+  }
+  const role: Role = roleRaw;
+  const specs = OPTIONS as Record<OptionKey, OptionSpec<unknown>>;
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: false,
+      options: Object.fromEntries(
+        Object.values(specs).map((spec) => [
+          spec.flag,
+          { type: spec.boolean === true ? 'boolean' : 'string' },
+        ]),
+      ),
+    });
+  } catch (error) {
+    throw new ConfigError(`${(error as Error).message}; run "rlog ${role} --help" for the options`);
+  }
+  const warnings: string[] = [];
+  const values: Record<string, unknown> = {};
+  for (const [key, spec] of Object.entries(specs)) {
+    const flagValue = parsed.values[spec.flag];
+    const raw = flagValue === undefined ? env[variableOf(spec)] : String(flagValue);
+    if (raw === undefined) {
+      values[key] = spec.defaultValue;
+      continue;
+    }
+    if (!spec.roles.includes(role)) {
+      if (raw !== '')
+        warnings.push(
+          `${describe(spec)} is for the ${spec.roles.join('/')} only; ignored on a ${role}`,
+        );
+      values[key] = spec.defaultValue;
+      continue;
+    }
+    values[key] = spec.parse(raw, spec);
+  }
+  if (values['dataDir'] !== undefined || values['fsync'] !== undefined) {
+    throw new ConfigError(
+      'DATA_DIR / FSYNC: durable storage is not available in this version; unset them to run with the log in memory',
+    );
+  }
+  const common = {
+    name: (values['name'] as string) || (role === 'master' ? 'master' : 'secondary'),
+    host: values['host'] as string,
+    port:
+      parsed.values['port'] === undefined && env['PORT'] === undefined && role === 'secondary'
+        ? 8001
+        : (values['port'] as number),
+    clusterToken: values['clusterToken'] as string | undefined,
+    faultInjection: values['faultInjection'] as boolean,
+    logLevel: values['logLevel'] as LogLevel,
+    maxMessageBytes: values['maxMessageBytes'] as number,
+    maxBodyBytes: values['maxBodyBytes'] as number,
+    maxReadLimit: values['maxReadLimit'] as number,
+  };
+  if (role === 'master') {
+    const config: MasterConfig = {
+      ...common,
+      role,
+      secondaries: values['secondaries'] as PeerConfig[],
+      heartbeatIntervalMs: values['heartbeatIntervalMs'] as number,
+      suspectAfterMisses: values['suspectAfterMisses'] as number,
+      unhealthyAfterMisses: values['unhealthyAfterMisses'] as number,
+      replicationTimeoutMs: values['replicationTimeoutMs'] as number,
+      maxInflightBatches: values['maxInflightBatches'] as number,
+      maxBatchEntries: values['maxBatchEntries'] as number,
+      maxBatchBytes: values['maxBatchBytes'] as number,
+      retryBaseMs: values['retryBaseMs'] as number,
+      retryMaxMs: values['retryMaxMs'] as number,
+      maxBatchCount: values['maxBatchCount'] as number,
+      maxWaitingAppends: values['maxWaitingAppends'] as number,
+      maxIdempotencyKeys: values['maxIdempotencyKeys'] as number,
+    };
+    if (config.unhealthyAfterMisses <= config.suspectAfterMisses) {
+      throw new ConfigError(
+        `--unhealthy-after-misses (${config.unhealthyAfterMisses}) must be greater than --suspect-after-misses (${config.suspectAfterMisses})`,
+      );
+    }
+    if (config.retryMaxMs < config.retryBaseMs) {
+      throw new ConfigError(
+        `--retry-max-ms (${config.retryMaxMs}) must be at least --retry-base-ms (${config.retryBaseMs})`,
+      );
+    }
+    return { config, warnings };
+  }
+  const masterUrl = values['masterUrl'] as string | undefined;
+  const config: SecondaryConfig = {
+    ...common,
+    role,
+    masterUrl: masterUrl === undefined ? undefined : httpUrl(masterUrl, '--master / MASTER_URL'),
+    delay: values['delayMs'] as DelayRange,
+    errorRate: values['errorRate'] as number,
+    maxPendingEntries: values['maxPendingEntries'] as number,
+  };
+  return { config, warnings };
+}
+
+/** The options of one role, for `--help`. */
+export function optionHelp(role: Role): string {
+  const specs = Object.values(OPTIONS as Record<OptionKey, OptionSpec<unknown>>);
+  return specs
+    .filter((spec) => spec.roles.includes(role))
+    .map((spec) => `  --${spec.flag.padEnd(24)} ${variableOf(spec).padEnd(24)} ${spec.help}`)
+    .join('\n');
+}

@@ -1,0 +1,18 @@
+/**
+ * Invariant checks that stay on in production (TIGER_STYLE): a broken invariant means the
+ * node's state can no longer be trusted, so it is better to stop loudly than to serve a wrong log.
+ */
+export class InvariantError extends Error {
+  override readonly name = 'InvariantError';
+}
+
+export function assert(condition: unknown, message: string): asserts condition {
+  if (!condition) throw new InvariantError(message);
+}
+
+export function assertSafeId(id: number, what: string): void {
+  assert(
+    Number.isSafeInteger(id) && id >= 0,
+    `${what} must be a non-negative safe integer, got ${id}`,
+  );
+}

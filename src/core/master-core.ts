@@ -1,0 +1,346 @@
+import { assert } from './assert.js';
+import { HealthDetector, type HealthPolicy, type HealthState } from './health.js';
+import { hasQuorum, quorumView, type QuorumView } from './quorum.js';
+import {
+  ReplicationProgress,
+  type BatchToSend,
+  type ProgressMode,
+  type ReplicaReport,
+  type ReplicationPolicy,
+} from './replication-progress.js';
+import { heldUpToByW, WriteConcernWaiters } from './write-concern.js';
+
+export interface PeerConfig {
+  readonly name: string;
+  readonly url: string;
+}
+
+export interface MasterCoreConfig {
+  readonly peers: readonly PeerConfig[];
+  readonly health: HealthPolicy;
+  readonly replication: ReplicationPolicy;
+  /** Appends that may wait for their write concern at once. */
+  readonly maxWaiters: number;
+}
+
+/** What the core tells its driver; the driver answers clients and writes log lines from these. */
+export type CoreEvent =
+  | { readonly kind: 'released'; readonly token: number; readonly acks: number }
+  | { readonly kind: 'expired'; readonly token: number; readonly acks: number }
+  | {
+      readonly kind: 'health-changed';
+      readonly peer: string;
+      readonly from: HealthState;
+      readonly to: HealthState;
+      readonly missedProbes: number;
+    }
+  | { readonly kind: 'read-only-changed'; readonly readOnly: boolean; readonly quorum: QuorumView }
+  | {
+      readonly kind: 'replication-failing';
+      readonly peer: string;
+      readonly error: string;
+      readonly retryInMs: number;
+    }
+  | {
+      readonly kind: 'replication-recovered';
+      readonly peer: string;
+      readonly failedAttempts: number;
+    }
+  | { readonly kind: 'peer-restarted'; readonly peer: string; readonly hwm: number };
+
+export interface PeerSnapshot {
+  readonly name: string;
+  readonly url: string;
+  readonly status: HealthState;
+  readonly ackedId: number;
+  readonly lag: number;
+  readonly lastContactMs: number | null;
+  readonly missedProbes: number;
+  readonly mode: ProgressMode;
+  readonly inflightBatches: number;
+  readonly failedAttempts: number;
+  readonly lastError: string | null;
+}
+
+export interface SendOrder {
+  readonly peer: string;
+  readonly batch: BatchToSend;
+}
+
+export interface ProbeOrder {
+  readonly peer: string;
+  readonly probeNo: number;
+}
+
+interface Peer {
+  readonly config: PeerConfig;
+  readonly progress: ReplicationProgress;
+  readonly health: HealthDetector;
+  lastError: string | undefined;
+}
+
+/**
+ * The master's protocol state machine: id assignment, what each secondary holds, what to send
+ * next, health and quorum, and which appends have reached their write concern. It performs no
+ * I/O and reads no clock: every input carries `nowMs`, every random choice comes in as a number,
+ * and every output is either a return value or an event in `takeEvents()`.
+ */
+export class MasterCore {
+  readonly #peers = new Map<string, Peer>();
+  readonly #waiters: WriteConcernWaiters;
+  readonly #events: CoreEvent[] = [];
+  readonly clusterSize: number;
+  #assignedId: number;
+  #storedId: number;
+  #readOnly = false;
+
+  constructor(
+    private readonly config: MasterCoreConfig,
+    lastId: number,
+    nowMs: number,
+  ) {
+    this.clusterSize = config.peers.length + 1;
+    this.#assignedId = lastId;
+    this.#storedId = lastId;
+    for (const peerConfig of config.peers) {
+      assert(!this.#peers.has(peerConfig.name), `duplicate secondary name ${peerConfig.name}`);
+      this.#peers.set(peerConfig.name, {
+        config: peerConfig,
+        progress: new ReplicationProgress(config.replication),
+        health: new HealthDetector(config.health, nowMs),
+        lastError: undefined,
+      });
+    }
+    this.#waiters = new WriteConcernWaiters(this.clusterSize, config.maxWaiters);
+  }
+
+  /** The last id the master itself holds (stored); entries past it are not replicated yet. */
+  get lastId(): number {
+    return this.#storedId;
+  }
+
+  get readOnly(): boolean {
+    return this.#readOnly;
+  }
+
+  get waitingAppends(): number {
+    return this.#waiters.size;
+  }
+
+  quorum(): QuorumView {
+    let healthy = 1;
+    for (const peer of this.#peers.values()) if (peer.health.state !== 'Unhealthy') healthy += 1;
+    return quorumView(this.clusterSize, healthy);
+  }
+
+  /** Reserves `count` consecutive ids and returns the first. The caller stores them in order. */
+  assign(count: number): number {
+    assert(Number.isInteger(count) && count >= 1, `assign count must be >= 1, got ${count}`);
+    assert(!this.#readOnly, 'ids are never assigned while read-only');
+    const firstId = this.#assignedId + 1;
+    this.#assignedId += count;
+    return firstId;
+  }
+
+  /** The master's store holds every entry up to `upToId`. */
+  stored(upToId: number): void {
+    assert(
+      upToId >= this.#storedId && upToId <= this.#assignedId,
+      `stored ${upToId} outside ${this.#storedId}..${this.#assignedId}`,
+    );
+    this.#storedId = upToId;
+    this.#releaseWaiters();
+  }
+
+  /** Nodes (the master included) known to hold `id`. */
+  acksFor(id: number): number {
+    let acks = this.#storedId >= id ? 1 : 0;
+    for (const peer of this.#peers.values()) if (peer.progress.matchId >= id) acks += 1;
+    return acks;
+  }
+
+  /**
+   * Waits until `lastId` is held by `w` nodes; the answer comes as a `released` or `expired`
+   * event with `token`. Returns false when the waiter table is full.
+   */
+  waitFor(token: number, lastId: number, w: number, deadlineMs: number | undefined): boolean {
+    assert(lastId <= this.#assignedId, `waiting for unassigned id ${lastId}`);
+    if (!this.#waiters.add({ token, lastId, w, deadlineMs })) return false;
+    this.#releaseWaiters();
+    return true;
+  }
+
+  /** Batches to send now, within each secondary's window and retry schedule. */
+  pollSends(nowMs: number, batchEnd: (fromId: number, toLimitId: number) => number): SendOrder[] {
+    const orders: SendOrder[] = [];
+    for (const [name, peer] of this.#peers) {
+      for (;;) {
+        const batch = peer.progress.nextBatch(nowMs, this.#storedId, (fromId) =>
+          batchEnd(fromId, this.#storedId),
+        );
+        if (batch === undefined) break;
+        orders.push({ peer: name, batch });
+      }
+    }
+    return orders;
+  }
+
+  replicated(peerName: string, requestId: number, report: ReplicaReport, nowMs: number): void {
+    const peer = this.#peer(peerName);
+    if (report.hwm > this.#storedId) {
+      this.replicationFailed(
+        peerName,
+        requestId,
+        `secondary reports entries up to ${report.hwm} but the master holds only ${this.#storedId}; it belongs to another history`,
+        nowMs,
+        0.5,
+      );
+      return;
+    }
+    const restarted =
+      peer.progress.incarnation !== undefined && peer.progress.incarnation !== report.incarnation;
+    const failedAttempts = peer.progress.failures;
+    const advanced = peer.progress.succeeded(requestId, report);
+    if (restarted) this.#events.push({ kind: 'peer-restarted', peer: peerName, hwm: report.hwm });
+    if (failedAttempts > 0)
+      this.#events.push({ kind: 'replication-recovered', peer: peerName, failedAttempts });
+    peer.lastError = undefined;
+    this.#contact(peer, nowMs, undefined);
+    if (advanced) this.#releaseWaiters();
+  }
+
+  replicationFailed(
+    peerName: string,
+    requestId: number,
+    error: string,
+    nowMs: number,
+    random01: number,
+  ): void {
+    const peer = this.#peer(peerName);
+    const before = peer.progress.failures;
+    peer.progress.failed(requestId, nowMs, random01, peer.health.state === 'Unhealthy');
+    if (peer.progress.failures === 1 && before === 0) {
+      this.#events.push({
+        kind: 'replication-failing',
+        peer: peerName,
+        error,
+        retryInMs: peer.progress.retryAtMs - nowMs,
+      });
+    }
+    if (peer.progress.failures > before) peer.lastError = error;
+  }
+
+  /** Secondaries to probe now; each probe's outcome comes back with its `probeNo`. */
+  pollProbes(nowMs: number): ProbeOrder[] {
+    const orders: ProbeOrder[] = [];
+    for (const [name, peer] of this.#peers) {
+      if (peer.health.probeDue(nowMs))
+        orders.push({ peer: name, probeNo: peer.health.probeSent(nowMs) });
+    }
+    return orders;
+  }
+
+  probeAnswered(peerName: string, probeNo: number, report: ReplicaReport, nowMs: number): void {
+    const peer = this.#peer(peerName);
+    if (report.hwm <= this.#storedId) {
+      const restarted =
+        peer.progress.incarnation !== undefined && peer.progress.incarnation !== report.incarnation;
+      const advanced = peer.progress.observe(report);
+      if (restarted) this.#events.push({ kind: 'peer-restarted', peer: peerName, hwm: report.hwm });
+      if (advanced) this.#releaseWaiters();
+    }
+    this.#contact(peer, nowMs, probeNo);
+  }
+
+  probeFailed(peerName: string, probeNo: number): void {
+    const peer = this.#peer(peerName);
+    this.#healthChanged(peer, peer.health.probeFailed(probeNo));
+  }
+
+  /** Lets time pass: probes unanswered for an interval count as missed, deadlines expire. */
+  tick(nowMs: number): void {
+    for (const peer of this.#peers.values()) this.#healthChanged(peer, peer.health.tick(nowMs));
+    for (const waiter of this.#waiters.expire(nowMs)) {
+      this.#events.push({
+        kind: 'expired',
+        token: waiter.token,
+        acks: this.acksFor(waiter.lastId),
+      });
+    }
+  }
+
+  /** The earliest time at which `tick`, `pollProbes` or `pollSends` may have something to do. */
+  nextWakeupMs(): number | undefined {
+    let next = this.#waiters.nextDeadlineMs();
+    for (const peer of this.#peers.values()) {
+      next = Math.min(next ?? Infinity, peer.health.nextWakeupMs());
+      // A retry is a wake-up only if it would send something; otherwise the next append,
+      // probe answer or deadline is what moves this secondary on.
+      const progress = peer.progress;
+      const hasWork = progress.nextId <= this.#storedId || progress.incarnation === undefined;
+      if (progress.failures > 0 && progress.inflightCount === 0 && hasWork) {
+        next = Math.min(next, progress.retryAtMs);
+      }
+    }
+    return next;
+  }
+
+  takeEvents(): CoreEvent[] {
+    return this.#events.splice(0, this.#events.length);
+  }
+
+  peers(nowMs: number): PeerSnapshot[] {
+    return [...this.#peers.values()].map((peer) => {
+      const lastContact = peer.health.lastContactAtMs;
+      return {
+        name: peer.config.name,
+        url: peer.config.url,
+        status: peer.health.state,
+        ackedId: peer.progress.matchId,
+        lag: this.#storedId - peer.progress.matchId,
+        lastContactMs: lastContact === undefined ? null : Math.round(nowMs - lastContact),
+        missedProbes: peer.health.missedProbes,
+        mode: peer.progress.mode,
+        inflightBatches: peer.progress.inflightCount,
+        failedAttempts: peer.progress.failures,
+        lastError: peer.lastError ?? null,
+      };
+    });
+  }
+
+  #peer(name: string): Peer {
+    const peer = this.#peers.get(name);
+    assert(peer !== undefined, `unknown secondary ${name}`);
+    return peer;
+  }
+
+  #contact(peer: Peer, nowMs: number, probeNo: number | undefined): void {
+    const wasUnhealthy = peer.health.state === 'Unhealthy';
+    this.#healthChanged(peer, peer.health.contact(nowMs, probeNo));
+    // Back from Unhealthy: the long backoff no longer applies, catch up at once.
+    if (wasUnhealthy) peer.progress.retryNow(nowMs);
+  }
+
+  #healthChanged(peer: Peer, transition: ReturnType<HealthDetector['tick']>): void {
+    if (transition === undefined) return;
+    this.#events.push({ kind: 'health-changed', peer: peer.config.name, ...transition });
+    const quorum = this.quorum();
+    const readOnly = !hasQuorum(quorum);
+    if (readOnly !== this.#readOnly) {
+      this.#readOnly = readOnly;
+      this.#events.push({ kind: 'read-only-changed', readOnly, quorum });
+    }
+  }
+
+  #releaseWaiters(): void {
+    const held = [this.#storedId];
+    for (const peer of this.#peers.values()) held.push(peer.progress.matchId);
+    for (const waiter of this.#waiters.release(heldUpToByW(held))) {
+      this.#events.push({
+        kind: 'released',
+        token: waiter.token,
+        acks: this.acksFor(waiter.lastId),
+      });
+    }
+  }
+}

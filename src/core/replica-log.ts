@@ -1,0 +1,120 @@
+import { assert } from './assert.js';
+import type { Entry, LogIdentity } from './entry.js';
+
+export type ReplicateOutcome =
+  | { readonly kind: 'accepted'; readonly append: readonly Entry[] }
+  | { readonly kind: 'rejected'; readonly code: RejectCode; readonly message: string };
+
+export type RejectCode = 'LOG_ID_MISMATCH' | 'STALE_EPOCH' | 'ENTRY_CONFLICT' | 'INVALID_BATCH';
+
+export interface ReplicateBatch {
+  readonly logId: string;
+  readonly epoch: number;
+  readonly entries: readonly Entry[];
+}
+
+/**
+ * The secondary's side of replication: which log it belongs to, its gap-free prefix (1..hwm) and
+ * entries that arrived after a gap, held back until the gap is filled. Deciding what to store is
+ * pure; the caller stores `append` and then calls `stored`.
+ */
+export class ReplicaLog {
+  #identity: LogIdentity | undefined;
+  #hwm: number;
+  /** Entries beyond hwm + 1, by id; never shown, never counted as held. */
+  readonly #pending = new Map<number, Entry>();
+
+  constructor(
+    identity: LogIdentity | undefined,
+    hwm: number,
+    private readonly maxPendingEntries: number,
+  ) {
+    assert(hwm === 0 || identity !== undefined, 'a non-empty replica log has an identity');
+    this.#identity = identity;
+    this.#hwm = hwm;
+  }
+
+  get identity(): LogIdentity | undefined {
+    return this.#identity;
+  }
+
+  get hwm(): number {
+    return this.#hwm;
+  }
+
+  get pendingCount(): number {
+    return this.#pending.size;
+  }
+
+  /**
+   * Decides what a replication batch changes. `existing(id)` reads an entry already held, to check
+   * that a duplicate is really the same entry (agreement) rather than silently dropping it.
+   */
+  receive(batch: ReplicateBatch, existing: (id: number) => Entry | undefined): ReplicateOutcome {
+    const identity = this.#identity;
+    if (identity !== undefined && identity.logId !== batch.logId) {
+      if (this.#hwm > 0) {
+        return {
+          kind: 'rejected',
+          code: 'LOG_ID_MISMATCH',
+          message: `this secondary holds entries 1..${this.#hwm} of log ${identity.logId}, not of log ${batch.logId}; restart it with an empty log to join log ${batch.logId}`,
+        };
+      }
+      // Nothing was ever shown from the old log, so joining the new one hides nothing.
+      this.#pending.clear();
+      this.#identity = undefined;
+    }
+    if (this.#identity !== undefined && batch.epoch < this.#identity.epoch) {
+      return {
+        kind: 'rejected',
+        code: 'STALE_EPOCH',
+        message: `replication from epoch ${batch.epoch} refused: this secondary follows epoch ${this.#identity.epoch}`,
+      };
+    }
+    this.#identity = {
+      logId: batch.logId,
+      epoch: Math.max(batch.epoch, this.#identity?.epoch ?? 0),
+    };
+
+    for (const entry of batch.entries) {
+      if (entry.id <= this.#hwm) {
+        const held = existing(entry.id);
+        if (held !== undefined && held.message !== entry.message) {
+          return {
+            kind: 'rejected',
+            code: 'ENTRY_CONFLICT',
+            message: `entry ${entry.id} differs from the one held; the logs diverged`,
+          };
+        }
+        continue;
+      }
+      if (entry.id > this.#hwm + this.maxPendingEntries) continue;
+      const pending = this.#pending.get(entry.id);
+      if (pending !== undefined && pending.message !== entry.message) {
+        return {
+          kind: 'rejected',
+          code: 'ENTRY_CONFLICT',
+          message: `entry ${entry.id} differs from the one pending`,
+        };
+      }
+      this.#pending.set(entry.id, entry);
+    }
+
+    const append: Entry[] = [];
+    for (let id = this.#hwm + 1; ; id++) {
+      const entry = this.#pending.get(id);
+      if (entry === undefined) break;
+      append.push(entry);
+    }
+    return { kind: 'accepted', append };
+  }
+
+  /** The entries `receive` returned are now stored: the visible prefix grows to `toId`. */
+  stored(toId: number): void {
+    assert(toId >= this.#hwm, `stored up to ${toId} below hwm ${this.#hwm}`);
+    for (let id = this.#hwm + 1; id <= toId; id++) {
+      assert(this.#pending.delete(id), `stored entry ${id} was not pending`);
+    }
+    this.#hwm = toId;
+  }
+}

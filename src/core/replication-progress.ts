@@ -1,0 +1,177 @@
+import { assert } from './assert.js';
+import { backoffDelayMs, type BackoffPolicy } from './backoff.js';
+
+export interface ReplicationPolicy {
+  /** Replication requests a secondary may have in flight at once while it keeps up. */
+  readonly maxInflightBatches: number;
+  readonly backoff: BackoffPolicy;
+  /** Backoff towards an Unhealthy secondary: retries slow down to about this cap. */
+  readonly unhealthyBackoff: BackoffPolicy;
+}
+
+/** What the secondary said about itself in a reply. */
+export interface ReplicaReport {
+  /** Random per process start: a change means the secondary restarted (maybe empty). */
+  readonly incarnation: string;
+  /** The secondary's gap-free high-water mark: it holds exactly 1..hwm. */
+  readonly hwm: number;
+}
+
+export interface BatchToSend {
+  readonly requestId: number;
+  readonly fromId: number;
+  readonly toId: number;
+}
+
+/**
+ * `probe`: the secondary's high-water mark is unknown (start, restart, after a failure), so one
+ * request at a time finds it. `replicate`: the mark is known and batches are pipelined within
+ * the window. This is etcd-raft's Progress state machine without snapshots.
+ */
+export type ProgressMode = 'probe' | 'replicate';
+
+interface InflightBatch {
+  readonly requestId: number;
+  readonly toId: number;
+}
+
+/**
+ * Per-secondary replication progress on the master: what the secondary is known to hold
+ * (`matchId`), what to send next (`nextId`), the window of batches in flight and the retry
+ * schedule. Pure: time and randomness come in as arguments.
+ */
+export class ReplicationProgress {
+  #mode: ProgressMode = 'probe';
+  #matchId = 0;
+  #nextId = 1;
+  #incarnation: string | undefined;
+  #inflight: InflightBatch[] = [];
+  #nextRequestId = 1;
+  #failures = 0;
+  #retryAtMs = 0;
+
+  constructor(private readonly policy: ReplicationPolicy) {
+    assert(policy.maxInflightBatches >= 1, 'maxInflightBatches must be >= 1');
+  }
+
+  get matchId(): number {
+    return this.#matchId;
+  }
+
+  get nextId(): number {
+    return this.#nextId;
+  }
+
+  get mode(): ProgressMode {
+    return this.#mode;
+  }
+
+  get inflightCount(): number {
+    return this.#inflight.length;
+  }
+
+  /** Consecutive failed requests; 0 while replication works. */
+  get failures(): number {
+    return this.#failures;
+  }
+
+  get retryAtMs(): number {
+    return this.#retryAtMs;
+  }
+
+  get incarnation(): string | undefined {
+    return this.#incarnation;
+  }
+
+  /**
+   * The next batch to send, or undefined when the window is full, a retry is not due yet or the
+   * secondary has everything up to `lastId`. In probe mode an empty batch (toId = fromId - 1) is
+   * allowed: it asks the secondary for its high-water mark.
+   */
+  nextBatch(
+    nowMs: number,
+    lastId: number,
+    batchEnd: (fromId: number) => number,
+  ): BatchToSend | undefined {
+    if (nowMs < this.#retryAtMs) return undefined;
+    const window = this.#mode === 'probe' ? 1 : this.policy.maxInflightBatches;
+    if (this.#inflight.length >= window) return undefined;
+    const fromId = this.#nextId;
+    if (fromId > lastId && this.#mode === 'replicate') return undefined;
+    if (fromId > lastId && this.#incarnation !== undefined) return undefined;
+    const toId = fromId > lastId ? fromId - 1 : batchEnd(fromId);
+    assert(
+      toId >= fromId - 1 && toId <= lastId,
+      `batch end ${toId} outside ${fromId - 1}..${lastId}`,
+    );
+    const requestId = this.#nextRequestId++;
+    this.#inflight.push({ requestId, toId });
+    this.#nextId = toId + 1;
+    return { requestId, fromId, toId };
+  }
+
+  /**
+   * A reply arrived. Returns true when `matchId` advanced. Replies to requests no longer tracked
+   * (sent before a failure or a restart) still carry a true high-water mark and are used.
+   */
+  succeeded(requestId: number, report: ReplicaReport): boolean {
+    this.#inflight = this.#inflight.filter((batch) => batch.requestId !== requestId);
+    this.#failures = 0;
+    this.#retryAtMs = 0;
+    const before = this.#matchId;
+    if (this.#incarnation !== report.incarnation) {
+      // First contact, or the secondary restarted: what it holds now is exactly 1..hwm, which may
+      // be less than before (an empty restart). Start over from there, one request at a time.
+      this.#incarnation = report.incarnation;
+      this.#matchId = report.hwm;
+      this.#nextId = report.hwm + 1;
+      this.#inflight = [];
+      this.#mode = 'replicate';
+      return this.#matchId > before;
+    }
+    this.#matchId = Math.max(this.#matchId, report.hwm);
+    if (this.#mode === 'probe') {
+      // The probe's answer is exact: continue right after what the secondary holds.
+      this.#mode = 'replicate';
+      this.#nextId = Math.max(this.#matchId + 1, ...this.#inflight.map((batch) => batch.toId + 1));
+    } else if (this.#nextId <= this.#matchId) {
+      this.#nextId = this.#matchId + 1;
+    }
+    return this.#matchId > before;
+  }
+
+  /**
+   * A request failed (connection error, error status, timeout). Every batch in flight is now in
+   * doubt, so the progress falls back to probing from what is known to be held, after a backoff.
+   */
+  failed(requestId: number, nowMs: number, random01: number, unhealthy: boolean): void {
+    const tracked = this.#inflight.some((batch) => batch.requestId === requestId);
+    if (!tracked) return;
+    this.#inflight = [];
+    this.#mode = 'probe';
+    this.#nextId = this.#matchId + 1;
+    this.#failures += 1;
+    const policy = unhealthy ? this.policy.unhealthyBackoff : this.policy.backoff;
+    this.#retryAtMs = nowMs + backoffDelayMs(this.#failures, policy, random01);
+  }
+
+  /** The secondary was seen alive again after being Unhealthy: retry at once. */
+  retryNow(nowMs: number): void {
+    this.#retryAtMs = Math.min(this.#retryAtMs, nowMs);
+  }
+
+  /** Heartbeat replies carry the same report; a restarted secondary is noticed without appends. */
+  observe(report: ReplicaReport): boolean {
+    if (this.#incarnation === undefined || this.#incarnation === report.incarnation) {
+      const before = this.#matchId;
+      if (this.#incarnation !== undefined) this.#matchId = Math.max(this.#matchId, report.hwm);
+      return this.#matchId > before;
+    }
+    this.#incarnation = report.incarnation;
+    this.#matchId = report.hwm;
+    this.#nextId = report.hwm + 1;
+    this.#inflight = [];
+    this.#mode = 'replicate';
+    return false;
+  }
+}

@@ -1,0 +1,138 @@
+import { assert } from './assert.js';
+import { MinHeap } from './min-heap.js';
+import { majorityOf } from './quorum.js';
+
+/** What a client asks for: a node count, a majority of the cluster, or every node. */
+export type WriteConcern = number | 'majority' | 'all';
+
+/** Resolves a write concern to a node count for a cluster of `clusterSize` nodes. */
+export function resolveWriteConcern(w: WriteConcern, clusterSize: number): number {
+  if (w === 'all') return clusterSize;
+  if (w === 'majority') return majorityOf(clusterSize);
+  return w;
+}
+
+/**
+ * Highest id held by at least `w` nodes, for every w: `heldUpTo[w - 1]`. `held` lists the highest
+ * gap-free id each node holds (the master's stored last id and each secondary's matchId). Because
+ * every node holds a prefix of the one log, "id is held by >= w nodes" is "id <= w-th largest".
+ */
+export function heldUpToByW(held: readonly number[]): number[] {
+  return [...held].sort((a, b) => b - a);
+}
+
+export interface Waiter {
+  readonly token: number;
+  /** The last id of the append (a batch waits for its last entry; prefixes make that enough). */
+  readonly lastId: number;
+  readonly w: number;
+  readonly deadlineMs: number | undefined;
+}
+
+/**
+ * Appends waiting for their write concern. One FIFO queue per w: ids are assigned in arrival order,
+ * so each queue is sorted by id and releasing is amortised O(1) per waiter. No waiter ever blocks
+ * another: each is released as soon as its own id is held by its own w nodes.
+ */
+export class WriteConcernWaiters {
+  readonly #queues: Waiter[][];
+  readonly #heads: number[];
+  readonly #deadlines = new MinHeap<Waiter>();
+  readonly #done = new Set<number>();
+  #size = 0;
+
+  constructor(
+    private readonly clusterSize: number,
+    private readonly maxWaiters: number,
+  ) {
+    assert(
+      clusterSize >= 1 && maxWaiters >= 1,
+      'waiters need clusterSize >= 1 and maxWaiters >= 1',
+    );
+    this.#queues = Array.from({ length: clusterSize }, () => []);
+    this.#heads = Array.from({ length: clusterSize }, () => 0);
+  }
+
+  get size(): number {
+    return this.#size;
+  }
+
+  /** Adds a waiter; false when the bounded table is full (the caller answers OVERLOADED). */
+  add(waiter: Waiter): boolean {
+    assert(
+      waiter.w >= 1 && waiter.w <= this.clusterSize,
+      `w ${waiter.w} out of 1..${this.clusterSize}`,
+    );
+    if (this.#size >= this.maxWaiters) return false;
+    const queue = this.#queues[waiter.w - 1]!;
+    const tail = queue[queue.length - 1];
+    assert(tail === undefined || tail.lastId <= waiter.lastId, 'waiters must arrive in id order');
+    queue.push(waiter);
+    if (waiter.deadlineMs !== undefined) this.#deadlines.push(waiter.deadlineMs, waiter);
+    this.#size += 1;
+    return true;
+  }
+
+  /** Releases every waiter whose id is now held by its w nodes. */
+  release(heldUpTo: readonly number[]): Waiter[] {
+    const released: Waiter[] = [];
+    for (let index = 0; index < this.#queues.length; index++) {
+      const queue = this.#queues[index]!;
+      const limit = heldUpTo[index] ?? 0;
+      let head = this.#heads[index]!;
+      while (head < queue.length) {
+        const waiter = queue[head]!;
+        if (this.#done.has(waiter.token)) {
+          this.#done.delete(waiter.token);
+        } else if (waiter.lastId <= limit) {
+          released.push(waiter);
+          this.#markDone(waiter);
+          // Keep the token so the deadline heap skips it; it is dropped when popped there.
+        } else {
+          break;
+        }
+        head += 1;
+      }
+      this.#compact(index, head);
+    }
+    return released;
+  }
+
+  /** Removes and returns every waiter whose deadline has passed. */
+  expire(nowMs: number): Waiter[] {
+    const expired: Waiter[] = [];
+    for (;;) {
+      const key = this.#deadlines.peekKey();
+      if (key === undefined || key > nowMs) break;
+      const waiter = this.#deadlines.pop()!;
+      if (this.#done.has(waiter.token)) {
+        this.#done.delete(waiter.token);
+        continue;
+      }
+      expired.push(waiter);
+      this.#markDone(waiter);
+    }
+    return expired;
+  }
+
+  nextDeadlineMs(): number | undefined {
+    return this.#deadlines.peekKey();
+  }
+
+  #markDone(waiter: Waiter): void {
+    this.#size -= 1;
+    // A waiter lives in its queue and maybe in the deadline heap; it is marked done so that the
+    // structure which did not release it drops it lazily. Without a deadline only the queue has it.
+    if (waiter.deadlineMs !== undefined) this.#done.add(waiter.token);
+  }
+
+  #compact(index: number, head: number): void {
+    const queue = this.#queues[index]!;
+    if (head > 1024 && head * 2 > queue.length) {
+      this.#queues[index] = queue.slice(head);
+      this.#heads[index] = 0;
+    } else {
+      this.#heads[index] = head;
+    }
+  }
+}

@@ -1,0 +1,39 @@
+/** The stable error codes of the public API (API.md) and of the internal endpoints. */
+export type ErrorCode =
+  | 'INVALID_REQUEST'
+  | 'UNAUTHORIZED'
+  | 'NOT_FOUND'
+  | 'MESSAGE_TOO_LARGE'
+  | 'NOT_MASTER'
+  | 'READ_ONLY'
+  | 'OVERLOADED'
+  | 'WRITE_CONCERN_TIMEOUT'
+  | 'FAULT_INJECTION_DISABLED'
+  | 'INJECTED_ERROR'
+  | 'LOG_ID_MISMATCH'
+  | 'STALE_EPOCH'
+  | 'ENTRY_CONFLICT'
+  | 'INVALID_BATCH'
+  | 'INTERNAL_ERROR';
+
+/**
+ * An error with an HTTP status, a stable code and a message that names the value, the limit and
+ * the fix. `extra` fields are added beside `status` and `error` in the envelope.
+ */
+export class ApiError extends Error {
+  override readonly name = 'ApiError';
+
+  constructor(
+    readonly statusCode: number,
+    readonly code: ErrorCode,
+    message: string,
+    readonly extra: Readonly<Record<string, unknown>> = {},
+    readonly headers: Readonly<Record<string, string>> = {},
+  ) {
+    super(message);
+  }
+
+  toBody(): Record<string, unknown> {
+    return { status: 'error', error: { code: this.code, message: this.message }, ...this.extra };
+  }
+}

@@ -1,0 +1,149 @@
+import { timingSafeEqual, createHash } from 'node:crypto';
+import Fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
+import type { Logger } from '../adapters/logger.js';
+import { ApiError } from './api-error.js';
+
+export interface ServerOptions {
+  readonly logger: Logger;
+  readonly maxBodyBytes: number;
+  readonly maxMessageBytes: number;
+}
+
+/**
+ * A fastify instance with what every node shares: JSON bodies whatever the content type (curl's
+ * `-d` without a header still works), the error envelope for every failure, and quiet request
+ * logging (events are logged by the nodes, not every request).
+ */
+export function createServer(options: ServerOptions): FastifyInstance {
+  const app = Fastify({
+    // Typed as fastify's base logger so that every route module can take a plain FastifyInstance;
+    // pino's Logger is one, with extra generic parameters fastify's types would otherwise carry.
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion
+    loggerInstance: options.logger as FastifyBaseLogger,
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: options.maxBodyBytes,
+    // Slow or half-open clients must not hold connections forever.
+    requestTimeout: 0,
+    connectionTimeout: 0,
+    keepAliveTimeout: 65_000,
+    return503OnClosing: true,
+    ajv: { customOptions: { coerceTypes: false, allErrors: false, removeAdditional: false } },
+  });
+
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => {
+    const text = body as string;
+    if (text.trim() === '') {
+      done(null, undefined);
+      return;
+    }
+    try {
+      done(null, JSON.parse(text));
+    } catch {
+      done(
+        new ApiError(
+          400,
+          'INVALID_REQUEST',
+          'body is not valid JSON; send a JSON object such as {"message":"hi"}',
+        ),
+        undefined,
+      );
+    }
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    const error = new ApiError(
+      404,
+      'NOT_FOUND',
+      `no route ${request.method} ${request.url.split('?')[0] ?? ''}`,
+    );
+    void reply.code(404).send(error.toBody());
+  });
+
+  app.setErrorHandler((error: unknown, request, reply) => {
+    const apiError = toApiError(error, request, options);
+    if (apiError.statusCode >= 500 && apiError.code === 'INTERNAL_ERROR') {
+      request.log.error(
+        { event: 'internal-error', err: error, url: request.url },
+        'request failed with an internal error',
+      );
+    }
+    void reply.code(apiError.statusCode).headers(apiError.headers).send(apiError.toBody());
+  });
+
+  return app;
+}
+
+function toApiError(error: unknown, request: FastifyRequest, options: ServerOptions): ApiError {
+  if (error instanceof ApiError) return error;
+  const fastifyError = error as {
+    code?: string;
+    statusCode?: number;
+    validation?: unknown;
+    validationContext?: string;
+    message?: string;
+  };
+  if (fastifyError.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+    const length = request.headers['content-length'];
+    return new ApiError(
+      413,
+      'MESSAGE_TOO_LARGE',
+      `request body${length === undefined ? '' : ` of ${length} bytes`} is over the limit of ${options.maxBodyBytes} bytes (MAX_BODY_BYTES); a message may be at most ${options.maxMessageBytes} bytes (MAX_MESSAGE_BYTES); split the batch or shorten the message`,
+    );
+  }
+  if (fastifyError.validation !== undefined) {
+    return new ApiError(
+      400,
+      'INVALID_REQUEST',
+      `${fastifyError.validationContext ?? 'request'}: ${describeValidation(error)}`,
+    );
+  }
+  const status = fastifyError.statusCode;
+  if (status !== undefined && status >= 400 && status < 500) {
+    return new ApiError(status, 'INVALID_REQUEST', fastifyError.message ?? 'invalid request');
+  }
+  return new ApiError(500, 'INTERNAL_ERROR', 'internal error; see the node log');
+}
+
+function describeValidation(error: unknown): string {
+  type Issue = {
+    instancePath?: string;
+    message?: string;
+    keyword?: string;
+    params?: Record<string, unknown>;
+  };
+  const first = (error as { validation: Issue[] }).validation[0];
+  if (first === undefined) return 'is invalid';
+  const missing = first.params?.['missingProperty'];
+  const path = (first.instancePath ?? '').replace(/^\//, '').replaceAll('/', '.');
+  const field = typeof missing === 'string' ? missing : path;
+  if (field === '') return 'must be a JSON object such as {"message":"hi"}';
+  if (field === 'w' || field.startsWith('w.')) return 'w must be an integer, "majority" or "all"';
+  if (first.keyword === 'pattern') return `${field} must be a non-negative integer`;
+  return `${field} ${first.message ?? 'is invalid'}`;
+}
+
+/** `Authorization: Bearer <token>` checked in constant time; a no-op without a token. */
+export function requireToken(token: string | undefined) {
+  const expected = token === undefined ? undefined : createHash('sha256').update(token).digest();
+  return async (request: FastifyRequest, _reply: FastifyReply): Promise<void> => {
+    if (expected === undefined) return;
+    const header = request.headers.authorization ?? '';
+    const presented = header.startsWith('Bearer ') ? header.slice('Bearer '.length) : '';
+    const digest = createHash('sha256').update(presented).digest();
+    if (!timingSafeEqual(digest, expected)) {
+      throw new ApiError(
+        401,
+        'UNAUTHORIZED',
+        'this endpoint needs the cluster token as "Authorization: Bearer <CLUSTER_TOKEN>"',
+      );
+    }
+    await Promise.resolve();
+  };
+}

@@ -1,0 +1,130 @@
+import type { FastifyInstance } from 'fastify';
+import type { Entry } from '../core/entry.js';
+import type { WriteConcern } from '../core/write-concern.js';
+import type { AppendResult, MasterNode } from '../node/master-node.js';
+import { ApiError } from './api-error.js';
+import { AppendBody, AppendQuery } from './schemas.js';
+
+export interface MasterRouteLimits {
+  readonly maxMessageBytes: number;
+  readonly maxBatchCount: number;
+}
+
+const IDEMPOTENCY_KEY = /^[\x20-\x7E]{1,128}$/;
+
+function publicEntry(entry: Entry): { id: number; message: string } {
+  return { id: entry.id, message: entry.message };
+}
+
+function parseQueryW(raw: string | undefined): WriteConcern | undefined {
+  if (raw === undefined) return undefined;
+  return raw === 'majority' || raw === 'all' ? raw : Number(raw);
+}
+
+/** The append endpoint, `POST /logs` and its alias `POST /messages`. */
+export function registerMasterRoutes(
+  app: FastifyInstance,
+  node: MasterNode,
+  limits: MasterRouteLimits,
+): void {
+  for (const path of ['/logs', '/messages']) {
+    app.post<{ Body: AppendBody; Querystring: AppendQuery }>(
+      path,
+      { schema: { body: AppendBody, querystring: AppendQuery } },
+      async (request, reply) => {
+        const body = request.body as unknown;
+        if (
+          body === undefined ||
+          body === null ||
+          typeof body !== 'object' ||
+          Array.isArray(body)
+        ) {
+          throw new ApiError(
+            400,
+            'INVALID_REQUEST',
+            'body must be a JSON object such as {"message":"hi"}',
+          );
+        }
+        const append = body as AppendBody;
+        const messages = collectMessages(append, limits);
+        const keyHeader = request.headers['idempotency-key'];
+        if (
+          Array.isArray(keyHeader) ||
+          (keyHeader !== undefined && !IDEMPOTENCY_KEY.test(keyHeader))
+        ) {
+          throw new ApiError(
+            400,
+            'INVALID_REQUEST',
+            'Idempotency-Key must be 1 to 128 printable ASCII characters, sent once',
+          );
+        }
+        const result = await node.append({
+          messages,
+          w: append.w ?? parseQueryW(request.query.w),
+          timeoutMs: append.timeoutMs,
+          idempotencyKey: keyHeader,
+        });
+        const payload = answerBody(result, append.messages !== undefined);
+        const first = result.entries[0];
+        if (first !== undefined) void reply.header('location', `${path}/${first.id}`);
+        return reply.code(result.statusCode).send(payload);
+      },
+    );
+  }
+}
+
+function collectMessages(body: AppendBody, limits: MasterRouteLimits): readonly string[] {
+  if (body.message !== undefined && body.messages !== undefined) {
+    throw new ApiError(
+      400,
+      'INVALID_REQUEST',
+      'send either "message" (one) or "messages" (a batch), not both',
+    );
+  }
+  const messages = body.messages ?? (body.message === undefined ? undefined : [body.message]);
+  if (messages === undefined) {
+    throw new ApiError(
+      400,
+      'INVALID_REQUEST',
+      'body needs "message": a non-empty string, as in {"message":"hi"}',
+    );
+  }
+  if (messages.length > limits.maxBatchCount) {
+    throw new ApiError(
+      413,
+      'MESSAGE_TOO_LARGE',
+      `batch of ${messages.length} messages is over the limit of ${limits.maxBatchCount} (MAX_BATCH_COUNT); split it`,
+    );
+  }
+  for (const [index, message] of messages.entries()) {
+    const bytes = Buffer.byteLength(message, 'utf8');
+    if (bytes > limits.maxMessageBytes) {
+      const which = messages.length === 1 ? 'message' : `messages[${index}]`;
+      throw new ApiError(
+        413,
+        'MESSAGE_TOO_LARGE',
+        `${which} is ${bytes} bytes, over the limit of ${limits.maxMessageBytes} bytes (MAX_MESSAGE_BYTES); shorten it or raise the limit`,
+      );
+    }
+  }
+  return messages;
+}
+
+function answerBody(result: AppendResult, batch: boolean): Record<string, unknown> {
+  const logs = batch
+    ? { logs: result.entries.map(publicEntry) }
+    : { log: publicEntry(result.entries[0]!) };
+  if (result.statusCode === 504) {
+    return {
+      status: 'error',
+      error: {
+        code: 'WRITE_CONCERN_TIMEOUT',
+        message: `stored, but only ${result.acks} of the ${result.w} nodes asked for held it when timeoutMs passed; it will still be replicated`,
+      },
+      ...logs,
+      w: result.w,
+      acks: result.acks,
+    };
+  }
+  return { status: 'success', ...logs, w: result.w, acks: result.acks };
+}

@@ -1,0 +1,86 @@
+import { Type, type Static } from '@sinclair/typebox';
+
+/**
+ * Every request shape, as JSON Schema (TypeBox), checked by fastify's validator before a handler
+ * runs. Limits that depend on configuration (message bytes, batch count, w range) are checked in
+ * the handlers, where the error message can name the value and the limit.
+ */
+
+export const WriteConcernSchema = Type.Union([
+  Type.Integer(),
+  Type.Literal('majority'),
+  Type.Literal('all'),
+]);
+
+export const AppendBody = Type.Object({
+  message: Type.Optional(Type.String({ minLength: 1 })),
+  messages: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { minItems: 1 })),
+  w: Type.Optional(WriteConcernSchema),
+  timeoutMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 2_147_483_647 })),
+});
+export type AppendBody = Static<typeof AppendBody>;
+
+const NonNegativeIntegerString = Type.String({ pattern: '^[0-9]{1,15}$' });
+
+export const AppendQuery = Type.Object({
+  w: Type.Optional(Type.String({ pattern: '^([0-9]{1,6}|majority|all)$' })),
+});
+export type AppendQuery = Static<typeof AppendQuery>;
+
+export const ReadQuery = Type.Object({
+  since: Type.Optional(NonNegativeIntegerString),
+  limit: Type.Optional(NonNegativeIntegerString),
+});
+export type ReadQuery = Static<typeof ReadQuery>;
+
+export const EntryParams = Type.Object({ id: NonNegativeIntegerString });
+export type EntryParams = Static<typeof EntryParams>;
+
+export const FaultsBody = Type.Object(
+  {
+    delayMs: Type.Optional(
+      Type.Union([
+        Type.Integer({ minimum: 0, maximum: 600_000 }),
+        Type.Tuple([
+          Type.Integer({ minimum: 0, maximum: 600_000 }),
+          Type.Integer({ minimum: 0, maximum: 600_000 }),
+        ]),
+      ]),
+    ),
+    errorRate: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
+    partitioned: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+);
+export type FaultsBody = Static<typeof FaultsBody>;
+
+/** Internal: one replication batch from the master. */
+export const ReplicateBody = Type.Object({
+  logId: Type.String({ minLength: 1, maxLength: 64 }),
+  epoch: Type.Integer({ minimum: 1 }),
+  entries: Type.Array(
+    Type.Object({
+      id: Type.Integer({ minimum: 1 }),
+      epoch: Type.Integer({ minimum: 1 }),
+      message: Type.String(),
+    }),
+    { maxItems: 100_000 },
+  ),
+});
+export type ReplicateBody = Static<typeof ReplicateBody>;
+
+/** Internal: a heartbeat probe from the master. */
+export const HeartbeatBody = Type.Object({
+  logId: Type.String({ minLength: 1, maxLength: 64 }),
+  epoch: Type.Integer({ minimum: 1 }),
+  lastId: Type.Integer({ minimum: 0 }),
+});
+export type HeartbeatBody = Static<typeof HeartbeatBody>;
+
+/** Internal: what a secondary answers to replication and heartbeats. */
+export interface ReplicaReplyBody {
+  readonly logId: string | null;
+  readonly incarnation: string;
+  readonly hwm: number;
+  readonly pending: number;
+}

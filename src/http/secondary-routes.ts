@@ -1,0 +1,78 @@
+import type { FastifyInstance } from 'fastify';
+import type { SecondaryNode } from '../node/secondary-node.js';
+import { ApiError } from './api-error.js';
+import { requireToken } from './create-server.js';
+import { FaultsBody, HeartbeatBody, ReplicateBody } from './schemas.js';
+
+export const INTERNAL_BODY_LIMIT_BYTES = 256 * 1024 * 1024;
+
+/** Internal replication endpoints, the NOT_MASTER answer and fault injection. */
+export function registerSecondaryRoutes(
+  app: FastifyInstance,
+  node: SecondaryNode,
+  options: {
+    readonly clusterToken: string | undefined;
+    readonly masterUrl: string | undefined;
+    readonly faultInjection: boolean;
+  },
+): void {
+  const auth = requireToken(options.clusterToken);
+  for (const path of ['/logs', '/messages']) {
+    app.post(path, () => {
+      const master = options.masterUrl ?? null;
+      const where =
+        master === null
+          ? 'the master (this secondary was started without MASTER_URL)'
+          : `the master at ${master}`;
+      throw new ApiError(
+        421,
+        'NOT_MASTER',
+        `this node is a secondary and does not take appends; send them to ${where}`,
+        {
+          master,
+        },
+      );
+    });
+  }
+
+  app.post<{ Body: ReplicateBody }>(
+    '/internal/replicate',
+    { schema: { body: ReplicateBody }, onRequest: auth, bodyLimit: INTERNAL_BODY_LIMIT_BYTES },
+    (request) => node.replicate(request.body),
+  );
+  app.post<{ Body: HeartbeatBody }>(
+    '/internal/heartbeat',
+    { schema: { body: HeartbeatBody }, onRequest: auth },
+    (request) => node.heartbeat(request.body),
+  );
+
+  const faultsEnabled = (): void => {
+    if (!options.faultInjection) {
+      throw new ApiError(
+        404,
+        'FAULT_INJECTION_DISABLED',
+        'fault injection is off; start the node with FAULT_INJECTION=true',
+      );
+    }
+  };
+  app.get('/admin/faults', { onRequest: auth }, () => {
+    faultsEnabled();
+    return node.faults;
+  });
+  app.put<{ Body: FaultsBody }>(
+    '/admin/faults',
+    { schema: { body: FaultsBody }, onRequest: auth },
+    (request) => {
+      faultsEnabled();
+      const delay = request.body.delayMs;
+      if (Array.isArray(delay) && delay[0] > delay[1]) {
+        throw new ApiError(
+          400,
+          'INVALID_REQUEST',
+          `delayMs range [${delay[0]}, ${delay[1]}] has its minimum above its maximum`,
+        );
+      }
+      return node.setFaults(request.body);
+    },
+  );
+}

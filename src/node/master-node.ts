@@ -1,0 +1,438 @@
+import { randomUUID } from 'node:crypto';
+import type { Clock } from '../adapters/clock.js';
+import type { Logger } from '../adapters/logger.js';
+import type { LogStore } from '../adapters/log-store.js';
+import type { ReplicaAnswer, ReplicationTransport } from '../adapters/replication-transport.js';
+import { assert } from '../core/assert.js';
+import type { Entry, LogIdentity } from '../core/entry.js';
+import { IdempotencyTable } from '../core/idempotency.js';
+import {
+  MasterCore,
+  type CoreEvent,
+  type PeerSnapshot,
+  type SendOrder,
+} from '../core/master-core.js';
+import type { QuorumView } from '../core/quorum.js';
+import { resolveWriteConcern, type WriteConcern } from '../core/write-concern.js';
+import { ApiError } from '../http/api-error.js';
+import type { MasterConfig } from '../config/config.js';
+
+export interface AppendRequest {
+  readonly messages: readonly string[];
+  readonly w: WriteConcern | undefined;
+  readonly timeoutMs: number | undefined;
+  readonly idempotencyKey: string | undefined;
+}
+
+export interface AppendResult {
+  /** 201 created, 200 replayed by idempotency key, 504 stored but w not reached in time. */
+  readonly statusCode: 200 | 201 | 504;
+  readonly entries: readonly Entry[];
+  readonly w: number;
+  readonly acks: number;
+}
+
+export interface MasterHealth {
+  readonly node: string;
+  readonly role: 'master';
+  readonly status: 'ok' | 'read-only';
+  readonly readOnly: boolean;
+  readonly logId: string;
+  readonly epoch: number;
+  readonly quorum: QuorumView;
+  readonly log: { readonly lastId: number };
+  readonly waitingAppends: number;
+  readonly secondaries: readonly PeerSnapshot[];
+}
+
+export interface MasterDeps {
+  readonly config: MasterConfig;
+  readonly store: LogStore;
+  readonly transport: ReplicationTransport;
+  readonly clock: Clock;
+  readonly random: () => number;
+  readonly logger: Logger;
+}
+
+interface Pending {
+  readonly resolve: (outcome: { expired: boolean; acks: number }) => void;
+}
+
+/**
+ * Drives a MasterCore with real inputs: client appends, replies from secondaries and the clock.
+ * It owns every effect (store, network, timers, log lines) and keeps none of the protocol's
+ * decisions: those are the core's.
+ */
+export class MasterNode {
+  readonly #config: MasterConfig;
+  readonly #deps: MasterDeps;
+  readonly #log: Logger;
+  readonly #pending = new Map<number, Pending>();
+  #core!: MasterCore;
+  #identity!: LogIdentity;
+  #keys!: IdempotencyTable;
+  #nextToken = 1;
+  #cancelTimer: (() => void) | undefined;
+  #timerAtMs = Infinity;
+  #pumpQueued = false;
+  #stopped = false;
+
+  constructor(deps: MasterDeps) {
+    this.#deps = deps;
+    this.#config = deps.config;
+    this.#log = deps.logger;
+  }
+
+  get clusterSize(): number {
+    return this.#config.secondaries.length + 1;
+  }
+
+  async start(): Promise<void> {
+    const { store, clock } = this.#deps;
+    const state = await store.open();
+    this.#identity = state.identity ?? { logId: randomUUID(), epoch: 1 };
+    if (state.identity === undefined) await store.setIdentity(this.#identity);
+    this.#keys = new IdempotencyTable(this.#config.maxIdempotencyKeys);
+    for (const [key, append] of state.keys) {
+      if (this.#keys.get(key) === undefined) this.#keys.put(key, append);
+    }
+    const config = this.#config;
+    this.#core = new MasterCore(
+      {
+        peers: config.secondaries,
+        health: {
+          heartbeatIntervalMs: config.heartbeatIntervalMs,
+          suspectAfterMisses: config.suspectAfterMisses,
+          unhealthyAfterMisses: config.unhealthyAfterMisses,
+        },
+        replication: {
+          maxInflightBatches: config.maxInflightBatches,
+          backoff: { baseMs: config.retryBaseMs, maxMs: config.retryMaxMs },
+          unhealthyBackoff: {
+            baseMs: config.retryBaseMs,
+            maxMs: Math.max(
+              config.retryMaxMs,
+              config.heartbeatIntervalMs * config.unhealthyAfterMisses,
+            ),
+          },
+        },
+        maxWaiters: config.maxWaitingAppends,
+      },
+      state.lastId,
+      clock.nowMs(),
+    );
+    this.#log.info(
+      {
+        event: 'master-started',
+        logId: this.#identity.logId,
+        epoch: this.#identity.epoch,
+        lastId: state.lastId,
+        secondaries: config.secondaries.map((peer) => `${peer.name}=${peer.url}`),
+      },
+      `master holds log ${this.#identity.logId} up to id ${state.lastId}; replicating to ${config.secondaries.length} secondaries`,
+    );
+    this.#pump();
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#cancelTimer?.();
+    await this.#deps.transport.close();
+  }
+
+  async append(request: AppendRequest): Promise<AppendResult> {
+    const core = this.#core;
+    const w = this.#resolveW(request.w);
+    const deadlineMs =
+      request.timeoutMs === undefined ? undefined : this.#deps.clock.nowMs() + request.timeoutMs;
+    if (request.idempotencyKey !== undefined) {
+      const known = this.#keys.get(request.idempotencyKey);
+      if (known !== undefined) {
+        const lastId = known.firstId + known.count - 1;
+        return this.#answer(200, known.firstId, lastId, w, deadlineMs);
+      }
+    }
+    if (core.readOnly) throw this.#readOnlyError();
+    if (core.waitingAppends >= this.#config.maxWaitingAppends) {
+      throw new ApiError(
+        503,
+        'OVERLOADED',
+        `${core.waitingAppends} appends are already waiting for their write concern (limit ${this.#config.maxWaitingAppends}, MAX_WAITING_APPENDS); retry later`,
+        {},
+        { 'retry-after': '1' },
+      );
+    }
+    const count = request.messages.length;
+    const firstId = core.assign(count);
+    const epoch = this.#identity.epoch;
+    const entries = request.messages.map((message, index): Entry => ({
+      id: firstId + index,
+      epoch,
+      message,
+    }));
+    const lastId = firstId + count - 1;
+    if (request.idempotencyKey !== undefined)
+      this.#keys.put(request.idempotencyKey, { firstId, count });
+    await this.#deps.store.append(entries, request.idempotencyKey);
+    core.stored(lastId);
+    this.#requestPump();
+    return this.#answer(201, firstId, lastId, w, deadlineMs);
+  }
+
+  read(sinceId: number, limit: number): Entry[] {
+    return this.#deps.store.read(sinceId + 1, limit);
+  }
+
+  get(id: number): Entry | undefined {
+    return id >= 1 && id <= this.#core.lastId ? this.#deps.store.get(id) : undefined;
+  }
+
+  health(): MasterHealth {
+    const core = this.#core;
+    const readOnly = core.readOnly;
+    return {
+      node: this.#config.name,
+      role: 'master',
+      status: readOnly ? 'read-only' : 'ok',
+      readOnly,
+      logId: this.#identity.logId,
+      epoch: this.#identity.epoch,
+      quorum: core.quorum(),
+      log: { lastId: core.lastId },
+      waitingAppends: core.waitingAppends,
+      secondaries: core.peers(this.#deps.clock.nowMs()),
+    };
+  }
+
+  #resolveW(w: WriteConcern | undefined): number {
+    const size = this.clusterSize;
+    const resolved = resolveWriteConcern(w ?? 'all', size);
+    if (!Number.isInteger(resolved) || resolved < 1 || resolved > size) {
+      throw new ApiError(
+        400,
+        'INVALID_REQUEST',
+        `w must be an integer from 1 to ${size} (the master and ${size - 1} secondaries), "majority" or "all"; got ${JSON.stringify(w)}`,
+      );
+    }
+    return resolved;
+  }
+
+  #readOnlyError(): ApiError {
+    const quorum = this.#core.quorum();
+    const retryAfterS = Math.max(1, Math.ceil(this.#config.heartbeatIntervalMs / 1000));
+    return new ApiError(
+      503,
+      'READ_ONLY',
+      `no quorum: ${quorum.healthy} of ${quorum.size} nodes healthy, ${quorum.required} needed; appends resume when a majority is back`,
+      { quorum },
+      { 'retry-after': String(retryAfterS) },
+    );
+  }
+
+  async #answer(
+    statusCode: 200 | 201,
+    firstId: number,
+    lastId: number,
+    w: number,
+    deadlineMs: number | undefined,
+  ): Promise<AppendResult> {
+    const outcome = await this.#waitFor(lastId, w, deadlineMs);
+    const entries = this.#deps.store.read(firstId, lastId - firstId + 1);
+    assert(entries.length === lastId - firstId + 1, `entries ${firstId}..${lastId} must be stored`);
+    return { statusCode: outcome.expired ? 504 : statusCode, entries, w, acks: outcome.acks };
+  }
+
+  #waitFor(
+    lastId: number,
+    w: number,
+    deadlineMs: number | undefined,
+  ): Promise<{ expired: boolean; acks: number }> {
+    const token = this.#nextToken++;
+    const promise = new Promise<{ expired: boolean; acks: number }>((resolve) => {
+      this.#pending.set(token, { resolve });
+    });
+    if (!this.#core.waitFor(token, lastId, w, deadlineMs)) {
+      this.#pending.delete(token);
+      // The entry is stored already (replays, or a race with the check in append): answer honestly.
+      return Promise.resolve({ expired: true, acks: this.#core.acksFor(lastId) });
+    }
+    this.#handleEvents();
+    this.#reschedule();
+    return promise;
+  }
+
+  /** Coalesces the pumps of many appends arriving in one event-loop turn into one. */
+  #requestPump(): void {
+    if (this.#pumpQueued) return;
+    this.#pumpQueued = true;
+    setImmediate(() => {
+      this.#pumpQueued = false;
+      this.#pump();
+    });
+  }
+
+  #pump(): void {
+    if (this.#stopped) return;
+    const core = this.#core;
+    const nowMs = this.#deps.clock.nowMs();
+    core.tick(nowMs);
+    for (const probe of core.pollProbes(nowMs)) this.#sendProbe(probe.peer, probe.probeNo);
+    for (const order of core.pollSends(nowMs, (fromId) => this.#batchEnd(fromId)))
+      this.#sendBatch(order);
+    this.#handleEvents();
+    this.#reschedule();
+  }
+
+  #batchEnd(fromId: number): number {
+    const entries = this.#deps.store.read(
+      fromId,
+      this.#config.maxBatchEntries,
+      this.#config.maxBatchBytes,
+    );
+    const last = entries[entries.length - 1];
+    assert(last !== undefined, `batch from ${fromId} must hold an entry`);
+    return last.id;
+  }
+
+  #sendBatch(order: SendOrder): void {
+    const peer = this.#config.secondaries.find((candidate) => candidate.name === order.peer);
+    assert(peer !== undefined, `unknown secondary ${order.peer}`);
+    const { fromId, toId, requestId } = order.batch;
+    const entries = toId >= fromId ? this.#deps.store.read(fromId, toId - fromId + 1) : [];
+    const body = { logId: this.#identity.logId, epoch: this.#identity.epoch, entries };
+    this.#deps.transport
+      .replicate(peer, body, this.#config.replicationTimeoutMs)
+      .then((answer) => {
+        this.#onReplicated(order.peer, requestId, answer);
+      })
+      .catch((error: unknown) => {
+        this.#fatal(error);
+      });
+  }
+
+  #onReplicated(peer: string, requestId: number, answer: ReplicaAnswer): void {
+    if (this.#stopped) return;
+    const nowMs = this.#deps.clock.nowMs();
+    if (answer.ok) this.#core.replicated(peer, requestId, answer.report, nowMs);
+    else this.#core.replicationFailed(peer, requestId, answer.error, nowMs, this.#deps.random());
+    this.#pump();
+  }
+
+  #sendProbe(peerName: string, probeNo: number): void {
+    const peer = this.#config.secondaries.find((candidate) => candidate.name === peerName);
+    assert(peer !== undefined, `unknown secondary ${peerName}`);
+    const body = {
+      logId: this.#identity.logId,
+      epoch: this.#identity.epoch,
+      lastId: this.#core.lastId,
+    };
+    this.#deps.transport
+      .heartbeat(peer, body, this.#config.heartbeatIntervalMs)
+      .then((answer) => {
+        if (this.#stopped) return;
+        const nowMs = this.#deps.clock.nowMs();
+        if (answer.ok) this.#core.probeAnswered(peerName, probeNo, answer.report, nowMs);
+        else this.#core.probeFailed(peerName, probeNo);
+        this.#pump();
+      })
+      .catch((error: unknown) => {
+        this.#fatal(error);
+      });
+  }
+
+  #handleEvents(): void {
+    for (const event of this.#core.takeEvents()) this.#handleEvent(event);
+  }
+
+  #handleEvent(event: CoreEvent): void {
+    switch (event.kind) {
+      case 'released':
+      case 'expired': {
+        const pending = this.#pending.get(event.token);
+        if (pending === undefined) return;
+        this.#pending.delete(event.token);
+        pending.resolve({ expired: event.kind === 'expired', acks: event.acks });
+        return;
+      }
+      case 'health-changed': {
+        const level = event.to === 'Healthy' ? 'info' : 'warn';
+        this.#log[level](
+          {
+            event: 'health-changed',
+            peer: event.peer,
+            from: event.from,
+            to: event.to,
+            missedProbes: event.missedProbes,
+          },
+          `${event.peer} is ${event.to} (was ${event.from}, ${event.missedProbes} missed probes)`,
+        );
+        return;
+      }
+      case 'read-only-changed': {
+        const { quorum } = event;
+        if (event.readOnly) {
+          this.#log.warn(
+            { event: 'read-only', ...quorum },
+            `read-only: ${quorum.healthy} of ${quorum.size} nodes healthy, ${quorum.required} needed; appends are refused`,
+          );
+        } else {
+          this.#log.info(
+            { event: 'writable', ...quorum },
+            `writable again: ${quorum.healthy} of ${quorum.size} nodes healthy; appends are accepted`,
+          );
+        }
+        return;
+      }
+      case 'replication-failing':
+        this.#log.warn(
+          {
+            event: 'replication-failing',
+            peer: event.peer,
+            error: event.error,
+            retryInMs: event.retryInMs,
+          },
+          `replication to ${event.peer} failed (${event.error}); retrying with backoff until it answers`,
+        );
+        return;
+      case 'replication-recovered':
+        this.#log.info(
+          {
+            event: 'replication-recovered',
+            peer: event.peer,
+            failedAttempts: event.failedAttempts,
+          },
+          `replication to ${event.peer} works again after ${event.failedAttempts} failed attempts`,
+        );
+        return;
+      case 'peer-restarted':
+        this.#log.info(
+          { event: 'peer-restarted', peer: event.peer, hwm: event.hwm },
+          `${event.peer} restarted holding 1..${event.hwm}; sending it everything after that`,
+        );
+        return;
+    }
+  }
+
+  #reschedule(): void {
+    if (this.#stopped) return;
+    const next = this.#core.nextWakeupMs();
+    if (next === undefined || next >= this.#timerAtMs) return;
+    this.#cancelTimer?.();
+    this.#timerAtMs = next;
+    const clock = this.#deps.clock;
+    this.#cancelTimer = clock.schedule(next - clock.nowMs(), () => {
+      this.#timerAtMs = Infinity;
+      this.#cancelTimer = undefined;
+      this.#pump();
+    });
+  }
+
+  #fatal(error: unknown): void {
+    // A bug in our own reply handling: the state may be inconsistent, so stop rather than guess.
+    this.#log.fatal({ event: 'fatal', err: error }, 'internal error in replication; stopping');
+    process.exitCode = 70;
+    setImmediate(() => {
+      throw error;
+    });
+  }
+}

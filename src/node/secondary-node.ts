@@ -1,0 +1,230 @@
+import { randomUUID } from 'node:crypto';
+import type { Clock } from '../adapters/clock.js';
+import type { Logger } from '../adapters/logger.js';
+import type { LogStore } from '../adapters/log-store.js';
+import type { Entry } from '../core/entry.js';
+import { ReplicaLog } from '../core/replica-log.js';
+import { ApiError } from '../http/api-error.js';
+import type {
+  FaultsBody,
+  HeartbeatBody,
+  ReplicaReplyBody,
+  ReplicateBody,
+} from '../http/schemas.js';
+import type { DelayRange, SecondaryConfig } from '../config/config.js';
+
+/** Faults a secondary injects into its own replication path, for demos and tests. */
+export interface Faults {
+  readonly delayMs: number | readonly [number, number];
+  readonly errorRate: number;
+  readonly partitioned: boolean;
+}
+
+export interface SecondaryHealth {
+  readonly node: string;
+  readonly role: 'secondary';
+  readonly status: 'ok';
+  readonly logId: string | null;
+  readonly epoch: number | null;
+  readonly incarnation: string;
+  readonly log: { readonly lastId: number; readonly pending: number };
+  readonly master: { readonly url: string | null; readonly lastContactMs: number | null };
+  readonly faults: Faults;
+}
+
+export interface SecondaryDeps {
+  readonly config: SecondaryConfig;
+  readonly store: LogStore;
+  readonly clock: Clock;
+  readonly random: () => number;
+  readonly logger: Logger;
+}
+
+function delaySetting(delay: DelayRange): number | readonly [number, number] {
+  return delay.minMs === delay.maxMs ? delay.minMs : [delay.minMs, delay.maxMs];
+}
+
+/**
+ * A secondary: applies replication batches from the master through its ReplicaLog, one batch at a
+ * time, and serves the gap-free prefix. Fault injection lives here because it acts on this node's
+ * own request handling: a delay before storing, a 500 after storing, a partition that holds
+ * requests unanswered.
+ */
+export class SecondaryNode {
+  readonly incarnation = randomUUID();
+  readonly #deps: SecondaryDeps;
+  readonly #log: Logger;
+  #replica!: ReplicaLog;
+  #faults: Faults;
+  /** Batches are applied strictly one after another: ReplicaLog decides from the current hwm. */
+  #applyChain: Promise<unknown> = Promise.resolve();
+  #partitionGate: { promise: Promise<void>; open: () => void } | undefined;
+  #masterContactAtMs: number | undefined;
+  #lastRejection: string | undefined;
+
+  constructor(deps: SecondaryDeps) {
+    this.#deps = deps;
+    this.#log = deps.logger;
+    this.#faults = {
+      delayMs: delaySetting(deps.config.delay),
+      errorRate: deps.config.errorRate,
+      partitioned: false,
+    };
+  }
+
+  async start(): Promise<void> {
+    const state = await this.#deps.store.open();
+    this.#replica = new ReplicaLog(
+      state.identity,
+      state.lastId,
+      this.#deps.config.maxPendingEntries,
+    );
+    this.#log.info(
+      {
+        event: 'secondary-started',
+        incarnation: this.incarnation,
+        lastId: state.lastId,
+        master: this.#deps.config.masterUrl ?? null,
+      },
+      `secondary holds entries 1..${state.lastId}; waiting for the master`,
+    );
+  }
+
+  stop(): Promise<void> {
+    this.#partitionGate?.open();
+    return Promise.resolve();
+  }
+
+  get faults(): Faults {
+    return this.#faults;
+  }
+
+  setFaults(change: FaultsBody): Faults {
+    const before = this.#faults;
+    this.#faults = {
+      delayMs: change.delayMs ?? before.delayMs,
+      errorRate: change.errorRate ?? before.errorRate,
+      partitioned: change.partitioned ?? before.partitioned,
+    };
+    if (this.#faults.partitioned && this.#partitionGate === undefined) {
+      let open!: () => void;
+      const promise = new Promise<void>((resolve) => {
+        open = resolve;
+      });
+      this.#partitionGate = { promise, open };
+    } else if (!this.#faults.partitioned && this.#partitionGate !== undefined) {
+      this.#partitionGate.open();
+      this.#partitionGate = undefined;
+    }
+    this.#log.info(
+      { event: 'faults-changed', faults: this.#faults },
+      'fault injection settings changed',
+    );
+    return this.#faults;
+  }
+
+  async replicate(body: ReplicateBody): Promise<ReplicaReplyBody> {
+    await this.#partitionGate?.promise;
+    const delayMs = this.#pickDelayMs();
+    if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
+    const reply = await this.#serially(() => this.#apply(body));
+    if (this.#faults.errorRate > 0 && this.#deps.random() < this.#faults.errorRate) {
+      throw new ApiError(
+        500,
+        'INJECTED_ERROR',
+        `injected error after storing (errorRate ${this.#faults.errorRate})`,
+      );
+    }
+    return reply;
+  }
+
+  async heartbeat(_body: HeartbeatBody): Promise<ReplicaReplyBody> {
+    await this.#partitionGate?.promise;
+    this.#masterContactAtMs = this.#deps.clock.nowMs();
+    return this.#reply();
+  }
+
+  read(sinceId: number, limit: number): Entry[] {
+    const hwm = this.#replica.hwm;
+    if (sinceId >= hwm) return [];
+    return this.#deps.store.read(sinceId + 1, Math.min(limit, hwm - sinceId));
+  }
+
+  get(id: number): Entry | undefined {
+    return id >= 1 && id <= this.#replica.hwm ? this.#deps.store.get(id) : undefined;
+  }
+
+  health(): SecondaryHealth {
+    const identity = this.#replica.identity;
+    const contact = this.#masterContactAtMs;
+    return {
+      node: this.#deps.config.name,
+      role: 'secondary',
+      status: 'ok',
+      logId: identity?.logId ?? null,
+      epoch: identity?.epoch ?? null,
+      incarnation: this.incarnation,
+      log: { lastId: this.#replica.hwm, pending: this.#replica.pendingCount },
+      master: {
+        url: this.#deps.config.masterUrl ?? null,
+        lastContactMs:
+          contact === undefined ? null : Math.round(this.#deps.clock.nowMs() - contact),
+      },
+      faults: this.#faults,
+    };
+  }
+
+  async #apply(body: ReplicateBody): Promise<ReplicaReplyBody> {
+    this.#masterContactAtMs = this.#deps.clock.nowMs();
+    const entries = body.entries;
+    for (let index = 1; index < entries.length; index++) {
+      if (entries[index]!.id !== entries[index - 1]!.id + 1) {
+        throw new ApiError(400, 'INVALID_BATCH', 'replication batch ids must be consecutive');
+      }
+    }
+    const outcome = this.#replica.receive(body, (id) => this.#deps.store.get(id));
+    if (outcome.kind === 'rejected') {
+      if (this.#lastRejection !== outcome.code) {
+        this.#log.error({ event: 'replication-rejected', code: outcome.code }, outcome.message);
+        this.#lastRejection = outcome.code;
+      }
+      throw new ApiError(409, outcome.code, outcome.message);
+    }
+    this.#lastRejection = undefined;
+    const identity = this.#replica.identity;
+    if (identity !== undefined && this.#deps.store.lastId() === 0)
+      await this.#deps.store.setIdentity(identity);
+    const last = outcome.append[outcome.append.length - 1];
+    if (last !== undefined) {
+      await this.#deps.store.append(outcome.append);
+      this.#replica.stored(last.id);
+      this.#log.debug(
+        { event: 'stored', fromId: outcome.append[0]?.id, toId: last.id },
+        'stored replicated entries',
+      );
+    }
+    return this.#reply();
+  }
+
+  #reply(): ReplicaReplyBody {
+    return {
+      logId: this.#replica.identity?.logId ?? null,
+      incarnation: this.incarnation,
+      hwm: this.#replica.hwm,
+      pending: this.#replica.pendingCount,
+    };
+  }
+
+  #serially<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.#applyChain.then(work, work);
+    this.#applyChain = run.catch(() => undefined);
+    return run;
+  }
+
+  #pickDelayMs(): number {
+    const delay = this.#faults.delayMs;
+    if (typeof delay === 'number') return delay;
+    const [minMs, maxMs] = delay;
+    return minMs + Math.floor(this.#deps.random() * (maxMs - minMs + 1));
+  }
+}

@@ -1,0 +1,108 @@
+import type { FastifyInstance } from 'fastify';
+import { systemClock } from '../adapters/clock.js';
+import { HttpReplicationTransport } from '../adapters/http-replication-transport.js';
+import { createLogger, type Logger } from '../adapters/logger.js';
+import { MemoryLogStore } from '../adapters/memory-log-store.js';
+import type { NodeConfig } from '../config/config.js';
+import { createServer } from '../http/create-server.js';
+import { registerMasterRoutes } from '../http/master-routes.js';
+import { registerReadRoutes } from '../http/read-routes.js';
+import { registerSecondaryRoutes } from '../http/secondary-routes.js';
+import { MasterNode } from './master-node.js';
+import { SecondaryNode } from './secondary-node.js';
+
+export interface RunningNode {
+  readonly url: string;
+  readonly logger: Logger;
+  stop(): Promise<void>;
+}
+
+/**
+ * The composition root: the one place that picks the real adapters (memory store, undici
+ * transport, system clock, Math.random) and wires a node behind its HTTP server.
+ */
+export async function startNode(
+  config: NodeConfig,
+  warnings: readonly string[] = [],
+): Promise<RunningNode> {
+  const logger = createLogger(config.name, config.role, config.logLevel);
+  for (const warning of warnings) logger.warn({ event: 'config-ignored' }, warning);
+  const store = new MemoryLogStore();
+  const app = createServer({
+    logger,
+    maxBodyBytes: config.maxBodyBytes,
+    maxMessageBytes: config.maxMessageBytes,
+  });
+  let stopNode: () => Promise<void>;
+
+  if (config.role === 'master') {
+    const transport = new HttpReplicationTransport({
+      connectionsPerPeer: config.maxInflightBatches,
+      clusterToken: config.clusterToken,
+    });
+    const node = new MasterNode({
+      config,
+      store,
+      transport,
+      clock: systemClock,
+      random: Math.random,
+      logger,
+    });
+    await node.start();
+    registerReadRoutes(app, node, config.maxReadLimit);
+    registerMasterRoutes(app, node, {
+      maxMessageBytes: config.maxMessageBytes,
+      maxBatchCount: config.maxBatchCount,
+    });
+    registerMasterOnlyFallbacks(app);
+    stopNode = () => node.stop();
+  } else {
+    const node = new SecondaryNode({
+      config,
+      store,
+      clock: systemClock,
+      random: Math.random,
+      logger,
+    });
+    await node.start();
+    registerReadRoutes(app, node, config.maxReadLimit);
+    registerSecondaryRoutes(app, node, {
+      clusterToken: config.clusterToken,
+      masterUrl: config.masterUrl,
+      faultInjection: config.faultInjection,
+    });
+    stopNode = () => node.stop();
+  }
+
+  const address = await app.listen({
+    host: config.host,
+    port: config.port,
+    listenTextResolver: (url) => `${config.role} ${config.name} listening on ${url}`,
+  });
+  let stopping: Promise<void> | undefined;
+  return {
+    url: address,
+    logger,
+    stop() {
+      stopping ??= (async () => {
+        await stopNode();
+        await app.close();
+        await store.close();
+      })();
+      return stopping;
+    },
+  };
+}
+
+function registerMasterOnlyFallbacks(app: FastifyInstance): void {
+  // Fault injection acts on a secondary's own request handling; say so instead of a bare 404.
+  app.all('/admin/faults', (_request, reply) => {
+    void reply.code(404).send({
+      status: 'error',
+      error: {
+        code: 'FAULT_INJECTION_DISABLED',
+        message: 'fault injection is set on secondaries: PUT /admin/faults on a secondary',
+      },
+    });
+  });
+}
