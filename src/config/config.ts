@@ -201,14 +201,14 @@ export const OPTIONS = {
     roles: BOTH,
     parse: text,
     defaultValue: '127.0.0.1',
-    help: 'address to listen on (0.0.0.0 in containers)',
+    help: 'address to listen on (0.0.0.0 in a container)',
   },
   port: {
     flag: 'port',
     roles: BOTH,
     parse: integer(0, 65535),
     defaultValue: 8000,
-    help: 'port to listen on (default 8000 for the master, 8001 for a secondary)',
+    help: 'port to listen on (a secondary: 8001)',
   },
   clusterToken: {
     flag: 'cluster-token',
@@ -515,6 +515,13 @@ export function optionHelp(role: Role): string {
   const specs = Object.values(OPTIONS as Record<OptionKey, OptionSpec<unknown>>);
   return specs
     .filter((spec) => spec.roles.includes(role))
-    .map((spec) => `  --${spec.flag.padEnd(24)} ${variableOf(spec).padEnd(24)} ${spec.help}`)
+    .map((spec) => {
+      const fallback = spec.defaultValue;
+      const shown =
+        typeof fallback === 'number' || (typeof fallback === 'string' && fallback !== '')
+          ? ` (default ${String(fallback)})`
+          : '';
+      return `  --${spec.flag.padEnd(24)} ${variableOf(spec).padEnd(24)} ${spec.help}${shown}`;
+    })
     .join('\n');
 }

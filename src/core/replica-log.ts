@@ -71,10 +71,9 @@ export class ReplicaLog {
         message: `replication from epoch ${batch.epoch} refused: this secondary follows epoch ${this.#identity.epoch}`,
       };
     }
-    this.#identity = {
-      logId: batch.logId,
-      epoch: Math.max(batch.epoch, this.#identity?.epoch ?? 0),
-    };
+    if (this.#identity?.logId !== batch.logId || batch.epoch > this.#identity.epoch) {
+      this.#identity = { logId: batch.logId, epoch: batch.epoch };
+    }
 
     for (const entry of batch.entries) {
       if (entry.id <= this.#hwm) {

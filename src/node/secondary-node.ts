@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Clock } from '../adapters/clock.js';
 import type { Logger } from '../adapters/logger.js';
 import type { LogStore } from '../adapters/log-store.js';
-import type { Entry } from '../core/entry.js';
+import type { Entry, LogIdentity } from '../core/entry.js';
 import { ReplicaLog } from '../core/replica-log.js';
 import { ApiError } from '../http/api-error.js';
 import type {
@@ -61,6 +61,7 @@ export class SecondaryNode {
   #partitionGate: { promise: Promise<void>; open: () => void } | undefined;
   #masterContactAtMs: number | undefined;
   #lastRejection: string | undefined;
+  #storedIdentity: LogIdentity | undefined;
 
   constructor(deps: SecondaryDeps) {
     this.#deps = deps;
