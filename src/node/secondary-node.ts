@@ -193,8 +193,11 @@ export class SecondaryNode {
     }
     this.#lastRejection = undefined;
     const identity = this.#replica.identity;
-    if (identity !== undefined && this.#deps.store.lastId() === 0)
+    if (identity !== undefined && identity !== this.#storedIdentity) {
+      // Persist the identity before the first entry of a log, so a restart knows which log it holds.
       await this.#deps.store.setIdentity(identity);
+      this.#storedIdentity = identity;
+    }
     const last = outcome.append[outcome.append.length - 1];
     if (last !== undefined) {
       await this.#deps.store.append(outcome.append);
