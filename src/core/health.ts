@@ -56,6 +56,11 @@ export class HealthDetector {
     return this.#lastContactAtMs;
   }
 
+  /** True when `probeNo` is the newest probe sent. */
+  isLatestProbe(probeNo: number): boolean {
+    return probeNo === this.#probeNo;
+  }
+
   get probeInFlight(): boolean {
     return this.#probeSentAtMs !== undefined;
   }

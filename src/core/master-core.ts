@@ -165,6 +165,11 @@ export class MasterCore {
    */
   waitFor(token: number, lastId: number, w: number, deadlineMs: number | undefined): boolean {
     assert(lastId <= this.#assignedId, `waiting for unassigned id ${lastId}`);
+    if (this.acksFor(lastId) >= w) {
+      // Already held by w nodes (an idempotent replay, or w=1 once stored): no need to queue.
+      this.#events.push({ kind: 'released', token, acks: this.acksFor(lastId) });
+      return true;
+    }
     if (!this.#waiters.add({ token, lastId, w, deadlineMs })) return false;
     this.#releaseWaiters();
     return true;
@@ -187,6 +192,7 @@ export class MasterCore {
 
   replicated(peerName: string, requestId: number, report: ReplicaReport, nowMs: number): void {
     const peer = this.#peer(peerName);
+    if (peer.progress.isStale(requestId, report)) return;
     if (report.hwm > this.#storedId) {
       this.replicationFailed(
         peerName,
@@ -197,10 +203,11 @@ export class MasterCore {
       );
       return;
     }
-    const restarted =
-      peer.progress.incarnation !== undefined && peer.progress.incarnation !== report.incarnation;
+    const incarnationBefore = peer.progress.incarnation;
     const failedAttempts = peer.progress.failures;
     const advanced = peer.progress.succeeded(requestId, report);
+    const restarted =
+      incarnationBefore !== undefined && peer.progress.incarnation !== incarnationBefore;
     if (restarted) this.#events.push({ kind: 'peer-restarted', peer: peerName, hwm: report.hwm });
     if (failedAttempts > 0)
       this.#events.push({ kind: 'replication-recovered', peer: peerName, failedAttempts });
@@ -242,10 +249,15 @@ export class MasterCore {
 
   probeAnswered(peerName: string, probeNo: number, report: ReplicaReport, nowMs: number): void {
     const peer = this.#peer(peerName);
+    const latest = peer.health.isLatestProbe(probeNo);
+    const incarnationBefore = peer.progress.incarnation;
+    // A late answer to an old probe from a replaced process proves nothing about the current one.
+    if (!latest && incarnationBefore !== undefined && report.incarnation !== incarnationBefore)
+      return;
     if (report.hwm <= this.#storedId) {
+      const advanced = peer.progress.observe(report, latest);
       const restarted =
-        peer.progress.incarnation !== undefined && peer.progress.incarnation !== report.incarnation;
-      const advanced = peer.progress.observe(report);
+        incarnationBefore !== undefined && peer.progress.incarnation !== incarnationBefore;
       if (restarted) this.#events.push({ kind: 'peer-restarted', peer: peerName, hwm: report.hwm });
       if (advanced) this.#releaseWaiters();
     }

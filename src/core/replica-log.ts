@@ -61,41 +61,38 @@ export class ReplicaLog {
         };
       }
       // Nothing was ever shown from the old log, so joining the new one hides nothing.
-      this.#pending.clear();
-      this.#identity = undefined;
     }
-    if (this.#identity !== undefined && batch.epoch < this.#identity.epoch) {
+    if (identity?.logId === batch.logId && batch.epoch < identity.epoch) {
       return {
         kind: 'rejected',
         code: 'STALE_EPOCH',
-        message: `replication from epoch ${batch.epoch} refused: this secondary follows epoch ${this.#identity.epoch}`,
+        message: `replication from epoch ${batch.epoch} refused: this secondary follows epoch ${identity.epoch}`,
       };
     }
-    if (this.#identity?.logId !== batch.logId || batch.epoch > this.#identity.epoch) {
-      this.#identity = { logId: batch.logId, epoch: batch.epoch };
-    }
-
+    // Pending entries of the log being left behind are dropped below, so they are not compared.
+    const joining = identity !== undefined && identity.logId !== batch.logId;
+    // Check every entry before changing anything, so that a rejected batch leaves no trace.
     for (const entry of batch.entries) {
-      if (entry.id <= this.#hwm) {
-        const held = existing(entry.id);
-        if (held !== undefined && held.message !== entry.message) {
-          return {
-            kind: 'rejected',
-            code: 'ENTRY_CONFLICT',
-            message: `entry ${entry.id} differs from the one held; the logs diverged`,
-          };
-        }
-        continue;
-      }
-      if (entry.id > this.#hwm + this.maxPendingEntries) continue;
-      const pending = this.#pending.get(entry.id);
-      if (pending !== undefined && pending.message !== entry.message) {
+      const held =
+        entry.id <= this.#hwm
+          ? existing(entry.id)
+          : joining
+            ? undefined
+            : this.#pending.get(entry.id);
+      if (held !== undefined && held.message !== entry.message) {
         return {
           kind: 'rejected',
           code: 'ENTRY_CONFLICT',
-          message: `entry ${entry.id} differs from the one pending`,
+          message: `entry ${entry.id} differs from the one this secondary holds; the logs diverged`,
         };
       }
+    }
+    if (joining) this.#pending.clear();
+    if (identity?.logId !== batch.logId || batch.epoch > identity.epoch) {
+      this.#identity = { logId: batch.logId, epoch: batch.epoch };
+    }
+    for (const entry of batch.entries) {
+      if (entry.id <= this.#hwm || entry.id > this.#hwm + this.maxPendingEntries) continue;
       this.#pending.set(entry.id, entry);
     }
 

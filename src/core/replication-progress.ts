@@ -111,10 +111,22 @@ export class ReplicationProgress {
   }
 
   /**
-   * A reply arrived. Returns true when `matchId` advanced. Replies to requests no longer tracked
-   * (sent before a failure or a restart) still carry a true high-water mark and are used.
+   * A late reply from a process that has since been replaced: a reply from an incarnation other
+   * than the current one, to a request no longer tracked. What that process held is gone, so its
+   * high-water mark must not be counted (it would acknowledge entries nobody holds).
+   */
+  isStale(requestId: number, report: ReplicaReport): boolean {
+    if (this.#incarnation === undefined || report.incarnation === this.#incarnation) return false;
+    return !this.#inflight.some((batch) => batch.requestId === requestId);
+  }
+
+  /**
+   * A reply arrived. Returns true when `matchId` advanced. A reply to a request no longer tracked
+   * (sent before a failure) still carries a true high-water mark and is used, unless it comes from
+   * an incarnation other than the current one.
    */
   succeeded(requestId: number, report: ReplicaReport): boolean {
+    if (this.isStale(requestId, report)) return false;
     this.#inflight = this.#inflight.filter((batch) => batch.requestId !== requestId);
     this.#failures = 0;
     this.#retryAtMs = 0;
@@ -160,8 +172,14 @@ export class ReplicationProgress {
     this.#retryAtMs = Math.min(this.#retryAtMs, nowMs);
   }
 
-  /** Heartbeat replies carry the same report; a restarted secondary is noticed without appends. */
-  observe(report: ReplicaReport): boolean {
+  /**
+   * Heartbeat replies carry the same report; a restarted secondary is noticed without appends.
+   * `latest` says the reply answers the newest probe: only then may a new incarnation replace the
+   * current one, since a late answer from a replaced process would bring back what it held.
+   */
+  observe(report: ReplicaReport, latest: boolean): boolean {
+    if (this.#incarnation !== undefined && this.#incarnation !== report.incarnation && !latest)
+      return false;
     if (this.#incarnation === undefined || this.#incarnation === report.incarnation) {
       const before = this.#matchId;
       if (this.#incarnation !== undefined) this.#matchId = Math.max(this.#matchId, report.hwm);

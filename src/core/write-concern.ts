@@ -30,8 +30,8 @@ export interface Waiter {
 }
 
 /**
- * Appends waiting for their write concern. One FIFO queue per w: ids are assigned in arrival order,
- * so each queue is sorted by id and releasing is amortised O(1) per waiter. No waiter ever blocks
+ * Appends waiting for their write concern. One queue per w, sorted by id: ids are assigned in
+ * arrival order, so new waiters go at the tail and releasing is amortised O(1) per waiter. No waiter ever blocks
  * another: each is released as soon as its own id is held by its own w nodes.
  */
 export class WriteConcernWaiters {
@@ -64,10 +64,23 @@ export class WriteConcernWaiters {
       `w ${waiter.w} out of 1..${this.clusterSize}`,
     );
     if (this.#size >= this.maxWaiters) return false;
-    const queue = this.#queues[waiter.w - 1]!;
+    const index = waiter.w - 1;
+    const queue = this.#queues[index]!;
     const tail = queue[queue.length - 1];
-    assert(tail === undefined || tail.lastId <= waiter.lastId, 'waiters must arrive in id order');
-    queue.push(waiter);
+    if (tail === undefined || tail.lastId <= waiter.lastId) {
+      queue.push(waiter);
+    } else {
+      // Only an idempotent replay of an older append arrives out of id order: a rare case, so a
+      // binary search and a splice keep the queue sorted without slowing the common path.
+      let low = this.#heads[index]!;
+      let high = queue.length;
+      while (low < high) {
+        const mid = (low + high) >> 1;
+        if (queue[mid]!.lastId <= waiter.lastId) low = mid + 1;
+        else high = mid;
+      }
+      queue.splice(low, 0, waiter);
+    }
     if (waiter.deadlineMs !== undefined) this.#deadlines.push(waiter.deadlineMs, waiter);
     this.#size += 1;
     return true;

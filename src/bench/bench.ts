@@ -1,0 +1,731 @@
+/**
+ * `npm run bench`: starts a no-op HTTP server and a local in-memory cluster (master + 2
+ * secondaries) as child processes, drives each scenario with the closed-loop generator at each
+ * client count, and prints appends/s and latency percentiles, each also as a ratio to the no-op
+ * server measured by the same generator in the same run: absolute figures drift with whatever
+ * else the machine is doing, the ratios much less.
+ */
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import os from 'node:os';
+import { dirname, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { runLoad, type LoadResult } from './load-generator.js';
+
+const USAGE = `Usage: node dist/bench/bench.js [options]   (npm run bench -- [options])
+
+  --duration-s S     measured seconds per run (default 5; --quick: 2)
+  --warmup-s S       warm-up seconds before each run, not counted (default 1; --quick: 0.5)
+  --clients LIST     concurrent clients, comma-separated (default 1,16,64; --quick: 1,64)
+  --scenarios LIST   of w1, w2, wall, batch (default all; --quick: w1,wall,batch)
+  --json FILE        also write the results there (they always go to bench-results/)
+  --quick            the short run: about 40 s
+  -h, --help         this text`;
+
+const HOST = '127.0.0.1';
+/** The bench keeps to its own port range, clear of the nodes' defaults (8000...). */
+const PORT_MIN = 9100;
+const PORT_MAX = 9199;
+const MESSAGE_BYTES = 100;
+const BATCH_SIZE = 100;
+const SECONDARY_COUNT = 2;
+const REQUEST_TIMEOUT_MS = 10_000;
+const HEALTH_TIMEOUT_MS = 15_000;
+const STOP_GRACE_MS = 3000;
+/** Every run may also spend this on starting and stopping a cluster; used for the time budget. */
+const RUN_OVERHEAD_MS = 2 * HEALTH_TIMEOUT_MS;
+const CHILD_TAIL_LINES = 30;
+const GENERATOR_WARMUP_MS = 1000;
+/** Typical time to start a fresh cluster and stop it again, for the announced run time. */
+const CLUSTER_START_STOP_MS = 1800;
+
+const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const NODE_ENTRY = fileURLToPath(new URL('./node-child.js', import.meta.url));
+const NOOP_ENTRY = fileURLToPath(new URL('./noop-server.js', import.meta.url));
+
+type WriteConcern = number | 'all' | 'majority';
+
+interface Scenario {
+  readonly id: string;
+  readonly label: string;
+  readonly w: WriteConcern;
+  readonly messagesPerRequest: number;
+}
+
+const SCENARIOS: readonly Scenario[] = [
+  { id: 'w1', label: 'w=1', w: 1, messagesPerRequest: 1 },
+  { id: 'w2', label: 'w=2', w: 2, messagesPerRequest: 1 },
+  { id: 'wall', label: 'w=all', w: 'all', messagesPerRequest: 1 },
+  // w=3 is every node of this 3-node cluster, as w=all; written as a number as the issue does.
+  { id: 'batch', label: `batch ${BATCH_SIZE} w=3`, w: 3, messagesPerRequest: BATCH_SIZE },
+];
+
+/** The baselines: the same bodies as the scenarios, sent to the no-op server. */
+const NOOP: Scenario = { id: 'noop', label: 'no-op', w: 1, messagesPerRequest: 1 };
+const NOOP_BATCH: Scenario = {
+  id: 'noop-batch',
+  label: `no-op batch ${BATCH_SIZE}`,
+  w: 3,
+  messagesPerRequest: BATCH_SIZE,
+};
+
+interface BenchOptions {
+  readonly durationS: number;
+  readonly warmupS: number;
+  readonly clients: readonly number[];
+  readonly scenarios: readonly Scenario[];
+  readonly jsonPath: string | undefined;
+  readonly quick: boolean;
+}
+
+interface Ratios {
+  readonly throughput: number;
+  readonly p50: number;
+  readonly p99: number;
+  readonly p999: number;
+}
+
+interface RunRecord extends LoadResult {
+  readonly scenario: string;
+  readonly label: string;
+  readonly target: 'noop' | 'cluster';
+  readonly w: WriteConcern;
+  readonly messagesPerRequest: number;
+  /** The no-op run this one is compared with (absent for the no-op runs themselves). */
+  readonly baseline?: string;
+  readonly vsNoop?: Ratios;
+  /** Log lines the nodes wrote during the run (LOG_LEVEL=warn: warnings and errors only). */
+  readonly nodeLogLines: number;
+  readonly notes: readonly string[];
+}
+
+class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+function parseOptions(argv: readonly string[]): BenchOptions | undefined {
+  const { values } = parseArgs({
+    args: [...argv],
+    options: {
+      'duration-s': { type: 'string' },
+      'warmup-s': { type: 'string' },
+      clients: { type: 'string' },
+      scenarios: { type: 'string' },
+      json: { type: 'string' },
+      quick: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+  });
+  if (values.help) return undefined;
+  const quick = values.quick;
+  const number = (flag: string, raw: string | undefined, fallback: number, max: number): number => {
+    if (raw === undefined) return fallback;
+    const value = Number(raw);
+    if (raw.trim() === '' || !Number.isFinite(value) || value < 0 || value > max) {
+      throw new UsageError(`--${flag} must be a number of seconds from 0 to ${max}; got "${raw}"`);
+    }
+    return value;
+  };
+  const durationS = number('duration-s', values['duration-s'], quick ? 2 : 5, 600);
+  if (durationS < 0.1) throw new UsageError(`--duration-s must be at least 0.1; got ${durationS}`);
+  const warmupS = number('warmup-s', values['warmup-s'], quick ? 0.5 : 1, 60);
+  const clients = (values.clients ?? (quick ? '1,64' : '1,16,64')).split(',').map((item) => {
+    const value = Number(item.trim());
+    if (!/^\s*[0-9]+\s*$/.test(item) || value < 1 || value > 1024) {
+      throw new UsageError(
+        `--clients takes integers from 1 to 1024, comma-separated; got "${item}"`,
+      );
+    }
+    return value;
+  });
+  const scenarios = (
+    values.scenarios ?? (quick ? 'w1,wall,batch' : SCENARIOS.map((s) => s.id).join(','))
+  )
+    .split(',')
+    .map((item) => {
+      const scenario = SCENARIOS.find((candidate) => candidate.id === item.trim());
+      if (scenario === undefined) {
+        throw new UsageError(
+          `--scenarios takes ${SCENARIOS.map((s) => s.id).join(', ')}, comma-separated; got "${item}"`,
+        );
+      }
+      return scenario;
+    });
+  return {
+    durationS,
+    warmupS,
+    clients: [...new Set(clients)],
+    scenarios: [...new Set(scenarios)],
+    jsonPath: values.json,
+    quick,
+  };
+}
+
+/** A child process of the bench, with the tail of its output kept for error reports. */
+class Child {
+  readonly tail: string[] = [];
+  lineCount = 0;
+  exitText: string | undefined;
+  readonly exited: Promise<void>;
+
+  constructor(
+    readonly name: string,
+    readonly childProcess: ChildProcess,
+  ) {
+    for (const stream of [childProcess.stdout, childProcess.stderr]) {
+      if (stream === null) continue;
+      createInterface({ input: stream }).on('line', (line) => {
+        this.lineCount += 1;
+        this.tail.push(line);
+        if (this.tail.length > CHILD_TAIL_LINES) this.tail.shift();
+      });
+    }
+    this.exited = new Promise((resolveExit) => {
+      childProcess.once('exit', (code, signal) => {
+        this.exitText = signal === null ? `code ${code ?? '?'}` : signal;
+        resolveExit();
+      });
+      // A failed spawn emits 'error' and maybe no 'exit'.
+      childProcess.once('error', (error) => {
+        this.exitText ??= `failed to start: ${error.message}`;
+        resolveExit();
+      });
+    });
+  }
+
+  get running(): boolean {
+    return this.exitText === undefined;
+  }
+
+  report(): string {
+    return `${this.name} ${this.running ? 'is running' : `exited (${this.exitText ?? '?'})`}; its last output:\n${this.tail.map((line) => `  | ${line}`).join('\n') || '  | (none)'}`;
+  }
+
+  /** SIGTERM, then SIGKILL if it has not exited after the grace time; bounded either way. */
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.childProcess.kill('SIGTERM');
+    if (await exitsWithin(this.exited, STOP_GRACE_MS)) return;
+    this.childProcess.kill('SIGKILL');
+    await exitsWithin(this.exited, STOP_GRACE_MS);
+  }
+
+  /** For the last-resort exit handler, where nothing can be awaited. */
+  killNow(): void {
+    if (this.running) this.childProcess.kill('SIGKILL');
+  }
+}
+
+async function exitsWithin(exited: Promise<void>, timeoutMs: number): Promise<boolean> {
+  const timeout = new AbortController();
+  const done = await Promise.race([
+    exited.then(() => true),
+    sleep(timeoutMs, false, { signal: timeout.signal }).catch(() => false),
+  ]);
+  timeout.abort();
+  return done;
+}
+
+/** Every child ever started and not yet reaped, so that every way out can kill them. */
+const children = new Set<Child>();
+
+/**
+ * The children get a minimal environment, not the bench's: a node option left in the shell
+ * (DELAY_MS, ERROR_RATE, DATA_DIR, ...) would otherwise silently change what is measured.
+ */
+function baseEnv(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const key of ['PATH', 'HOME', 'TMPDIR', 'LANG', 'NODE_OPTIONS']) {
+    const value = process.env[key];
+    if (value !== undefined) env[key] = value;
+  }
+  return env;
+}
+
+function startChild(
+  name: string,
+  entry: string,
+  args: string[],
+  env: Record<string, string>,
+): Child {
+  const child = new Child(
+    name,
+    spawn(process.execPath, [entry, ...args], {
+      env: { ...baseEnv(), ...env },
+      // The IPC channel is only there so that the child notices when the bench dies.
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    }),
+  );
+  children.add(child);
+  void child.exited.then(() => children.delete(child));
+  return child;
+}
+
+async function isPortFree(port: number): Promise<boolean> {
+  return new Promise((resolvePort) => {
+    const probe = createServer();
+    probe.once('error', () => {
+      resolvePort(false);
+    });
+    probe.listen(port, HOST, () => {
+      probe.close(() => {
+        resolvePort(true);
+      });
+    });
+  });
+}
+
+/** Free ports from the bench's range: other people's tests may hold some of them. */
+async function pickPorts(count: number, taken: readonly number[]): Promise<number[]> {
+  const ports: number[] = [];
+  for (let port = PORT_MIN; port <= PORT_MAX && ports.length < count; port++) {
+    if (!taken.includes(port) && (await isPortFree(port))) ports.push(port);
+  }
+  if (ports.length < count) {
+    throw new Error(
+      `needed ${count} free ports in ${PORT_MIN}-${PORT_MAX}, found ${ports.length}; stop what holds them and retry`,
+    );
+  }
+  return ports;
+}
+
+/** Polls GET /health until 200; fails when the child exits, the time is up or the run is aborted. */
+async function waitForHealth(child: Child, url: string, signal: AbortSignal): Promise<void> {
+  const deadlineMs = Date.now() + HEALTH_TIMEOUT_MS;
+  while (Date.now() < deadlineMs) {
+    signal.throwIfAborted();
+    if (!child.running) throw new Error(`${child.report()}\n(it should have answered ${url})`);
+    try {
+      const response = await fetch(url, { signal: AbortSignal.timeout(1000) });
+      await response.body?.cancel();
+      if (response.ok) return;
+    } catch {
+      // Not listening yet.
+    }
+    await sleep(50);
+  }
+  throw new Error(`${url} did not answer 200 within ${HEALTH_TIMEOUT_MS} ms; ${child.report()}`);
+}
+
+async function startNoop(signal: AbortSignal): Promise<{ child: Child; origin: string }> {
+  const [port] = await pickPorts(1, []);
+  const child = startChild('no-op', NOOP_ENTRY, [], { HOST, PORT: String(port) });
+  const origin = `http://${HOST}:${port}`;
+  await waitForHealth(child, `${origin}/health`, signal);
+  return { child, origin };
+}
+
+interface Cluster {
+  readonly origin: string;
+  readonly nodes: readonly Child[];
+  stop(): Promise<void>;
+}
+
+/** A fresh in-memory master and secondaries, each started as `rlog master` / `rlog secondary`. */
+async function startCluster(taken: readonly number[], signal: AbortSignal): Promise<Cluster> {
+  const ports = await pickPorts(1 + SECONDARY_COUNT, taken);
+  const [masterPort, ...secondaryPorts] = ports as [number, ...number[]];
+  const origin = `http://${HOST}:${masterPort}`;
+  const common = { HOST, LOG_LEVEL: 'warn' };
+  const nodes: Child[] = [];
+  const cluster: Cluster = {
+    origin,
+    nodes,
+    stop: async () => {
+      await Promise.all(nodes.map((node) => node.stop()));
+    },
+  };
+  try {
+    const secondaries = secondaryPorts.map((port, index) => ({ name: `sub${index + 1}`, port }));
+    // Secondaries first, so that the master's first probes find them listening.
+    for (const { name, port } of secondaries) {
+      const child = startChild(name, NODE_ENTRY, ['secondary'], {
+        ...common,
+        ROLE: 'secondary',
+        NODE_NAME: name,
+        PORT: String(port),
+        MASTER_URL: origin,
+      });
+      nodes.push(child);
+    }
+    await Promise.all(
+      secondaries.map(({ port }, index) =>
+        waitForHealth(nodes[index]!, `http://${HOST}:${port}/health`, signal),
+      ),
+    );
+    const master = startChild('master', NODE_ENTRY, ['master'], {
+      ...common,
+      ROLE: 'master',
+      NODE_NAME: 'master',
+      PORT: String(masterPort),
+      SECONDARIES: secondaries.map(({ name, port }) => `${name}=http://${HOST}:${port}`).join(','),
+      // The default, set so that a value in the caller's shell cannot change the runs.
+      HEARTBEAT_INTERVAL_MS: '1000',
+    });
+    nodes.push(master);
+    await waitForHealth(master, `${origin}/health`, signal);
+    return cluster;
+  } catch (error) {
+    await cluster.stop();
+    throw error;
+  }
+}
+
+function requestBody(scenario: Scenario): string {
+  const message = `bench ${'x'.repeat(MESSAGE_BYTES - 6)}`;
+  const body =
+    scenario.messagesPerRequest === 1
+      ? { message, w: scenario.w }
+      : {
+          messages: Array.from({ length: scenario.messagesPerRequest }, () => message),
+          w: scenario.w,
+        };
+  return JSON.stringify(body);
+}
+
+function ratio(value: number, baseline: number): number {
+  return baseline > 0 ? value / baseline : 0;
+}
+
+function compare(result: LoadResult, baseline: LoadResult): Ratios {
+  return {
+    throughput: ratio(result.throughput, baseline.throughput),
+    p50: ratio(result.p50Ms, baseline.p50Ms),
+    p99: ratio(result.p99Ms, baseline.p99Ms),
+    p999: ratio(result.p999Ms, baseline.p999Ms),
+  };
+}
+
+function formatCount(value: number): string {
+  return Math.round(value).toLocaleString('en-US');
+}
+
+/** Three significant digits or so: the noise is larger than that anyway. */
+function formatMs(value: number): string {
+  if (value === 0) return '-';
+  if (value < 1) return value.toFixed(3);
+  if (value < 10) return value.toFixed(2);
+  if (value < 100) return value.toFixed(1);
+  return value.toFixed(0);
+}
+
+function formatRatio(value: number | undefined): string {
+  return value === undefined || value === 0
+    ? ''
+    : `x${value < 10 ? value.toFixed(2) : value.toFixed(1)}`;
+}
+
+function table(records: readonly RunRecord[]): string {
+  const header = [
+    'scenario',
+    'clients',
+    'appends/s',
+    'vs no-op',
+    'p50 ms',
+    'vs',
+    'p99 ms',
+    'vs',
+    'p99.9 ms',
+    'vs',
+    'errors',
+  ];
+  const rows = records.map((record) => [
+    record.label,
+    String(record.clients),
+    formatCount(record.throughput),
+    formatRatio(record.vsNoop?.throughput),
+    formatMs(record.p50Ms),
+    formatRatio(record.vsNoop?.p50),
+    formatMs(record.p99Ms),
+    formatRatio(record.vsNoop?.p99),
+    formatMs(record.p999Ms),
+    formatRatio(record.vsNoop?.p999),
+    String(record.errors),
+  ]);
+  const widths = header.map((title, column) =>
+    Math.max(title.length, ...rows.map((row) => row[column]!.length)),
+  );
+  const line = (cells: readonly string[]): string =>
+    cells
+      .map((cell, column) =>
+        column === 0 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!),
+      )
+      .join('  ')
+      .trimEnd();
+  const out = [line(header), line(widths.map((width) => '-'.repeat(width)))];
+  let previousClients: number | undefined;
+  for (const [index, row] of rows.entries()) {
+    const clients = records[index]!.clients;
+    // A blank line between client counts: each block shares one no-op baseline.
+    if (previousClients !== undefined && clients !== previousClients) out.push('');
+    previousClients = clients;
+    out.push(line(row));
+  }
+  return out.join('\n');
+}
+
+function gitCommit(): { commit: string | undefined; dirty: boolean | undefined } {
+  const git = (args: string[]): string =>
+    execFileSync('git', args, {
+      cwd: REPO_ROOT,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+      timeout: 5000,
+    }).trim();
+  try {
+    return { commit: git(['rev-parse', 'HEAD']), dirty: git(['status', '--porcelain']) !== '' };
+  } catch {
+    return { commit: undefined, dirty: undefined };
+  }
+}
+
+async function bench(options: BenchOptions, signal: AbortSignal): Promise<number> {
+  const startedAt = new Date();
+  const loadAvgStart = os.loadavg();
+  const withBatch = options.scenarios.some((scenario) => scenario.messagesPerRequest > 1);
+  const baselines = withBatch ? [NOOP, NOOP_BATCH] : [NOOP];
+  const runCount = options.clients.length * (baselines.length + options.scenarios.length);
+  const runMs = (options.warmupS + options.durationS) * 1000;
+  const clusterRuns = options.clients.length * options.scenarios.length;
+  const estimatedMs =
+    GENERATOR_WARMUP_MS + runCount * runMs + clusterRuns * CLUSTER_START_STOP_MS + 1000;
+  process.stderr.write(
+    `bench: ${runCount} runs of ${options.warmupS} s warm-up + ${options.durationS} s, ` +
+      `${MESSAGE_BYTES}-byte messages, ${os.cpus().length} CPUs, load average ${loadAvgStart.map((v) => v.toFixed(2)).join(' ')}; ` +
+      `about ${Math.ceil(estimatedMs / 1000)} s\n`,
+  );
+
+  const noop = await startNoop(signal);
+  const noopPort = Number(new URL(noop.origin).port);
+  // The first run of a process would otherwise also warm up the generator itself (JIT, undici),
+  // and that first run is the one-client baseline everything is divided by.
+  await runLoad({
+    origin: noop.origin,
+    path: '/logs',
+    body: requestBody(NOOP),
+    messagesPerRequest: 1,
+    clients: 4,
+    durationMs: GENERATOR_WARMUP_MS,
+    warmupMs: 0,
+    requestTimeoutMs: REQUEST_TIMEOUT_MS,
+    signal,
+  });
+  const records: RunRecord[] = [];
+  let runNo = 0;
+  for (const clients of options.clients) {
+    // Baselines first within each client count, so they are measured close in time to what
+    // they are compared with.
+    const baselineResults = new Map<string, LoadResult>();
+    const plan = [
+      ...baselines.map((scenario) => ({ scenario, target: 'noop' as const })),
+      ...options.scenarios.map((scenario) => ({ scenario, target: 'cluster' as const })),
+    ];
+    for (const { scenario, target } of plan) {
+      signal.throwIfAborted();
+      runNo += 1;
+      const notes: string[] = [];
+      // A fresh cluster per run: the in-memory log starts empty, and no run inherits another's
+      // backlog of replication.
+      const cluster = target === 'cluster' ? await startCluster([noopPort], signal) : undefined;
+      const watched = cluster?.nodes ?? [noop.child];
+      const linesBefore = watched.reduce((sum, child) => sum + child.lineCount, 0);
+      let result: LoadResult;
+      try {
+        result = await runLoad({
+          origin: cluster?.origin ?? noop.origin,
+          path: '/logs',
+          body: requestBody(scenario),
+          messagesPerRequest: scenario.messagesPerRequest,
+          clients,
+          durationMs: options.durationS * 1000,
+          warmupMs: options.warmupS * 1000,
+          requestTimeoutMs: REQUEST_TIMEOUT_MS,
+          signal,
+        });
+        for (const child of watched) {
+          if (!child.running) notes.push(`${child.name} exited (${child.exitText ?? '?'})`);
+        }
+      } finally {
+        await cluster?.stop();
+      }
+      signal.throwIfAborted();
+      const nodeLogLines = watched.reduce((sum, child) => sum + child.lineCount, 0) - linesBefore;
+      if (!noop.child.running) throw new Error(noop.child.report());
+      const baselineId = scenario.messagesPerRequest > 1 ? NOOP_BATCH.id : NOOP.id;
+      const baseline = target === 'cluster' ? baselineResults.get(baselineId) : undefined;
+      if (target === 'noop') baselineResults.set(scenario.id, result);
+      const record: RunRecord = {
+        scenario: scenario.id,
+        label: scenario.label,
+        target,
+        w: scenario.w,
+        messagesPerRequest: scenario.messagesPerRequest,
+        ...result,
+        ...(baseline === undefined
+          ? {}
+          : { baseline: baselineId, vsNoop: compare(result, baseline) }),
+        nodeLogLines,
+        notes,
+      };
+      records.push(record);
+      process.stderr.write(
+        `  [${String(runNo).padStart(String(runCount).length)}/${runCount}] ${scenario.label.padEnd(16)} ` +
+          `${String(clients).padStart(3)} clients: ${formatCount(result.throughput)} appends/s, ` +
+          `p99 ${formatMs(result.p99Ms)} ms, ${result.errors} errors\n`,
+      );
+      for (const sample of result.errorSamples) process.stderr.write(`        error: ${sample}\n`);
+      for (const note of notes) process.stderr.write(`        ${note}\n`);
+    }
+  }
+  await noop.child.stop();
+
+  const finishedAt = new Date();
+  const loadAvgEnd = os.loadavg();
+  process.stdout.write(
+    `\nreplicated-log bench, ${finishedAt.toISOString()}: ${options.durationS} s per run after ${options.warmupS} s warm-up, ` +
+      `${MESSAGE_BYTES}-byte messages, 3 in-memory nodes on ${HOST}\n` +
+      `node ${process.version}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model.trim() ?? '?'}), ` +
+      `load average ${loadAvgStart[0]?.toFixed(2) ?? '?'} at start, ${loadAvgEnd[0]?.toFixed(2) ?? '?'} at end\n\n`,
+  );
+  process.stdout.write(`${table(records)}\n\n`);
+  process.stdout.write(
+    'appends/s counts messages (100 per request for batch). "vs" is the ratio to the no-op server at\n' +
+      'the same client count with the same body (batch against "no-op batch"): for appends/s higher\n' +
+      'is better (1.0 = as fast as a server that does nothing), for latencies lower is better.\n' +
+      'The generator, the no-op server and the nodes share this machine: compare ratios across\n' +
+      'runs, not absolute figures.\n',
+  );
+  const logged = records.filter((record) => record.nodeLogLines > 0);
+  if (logged.length > 0) {
+    process.stdout.write(
+      `nodes logged warnings during: ${logged.map((r) => `${r.label}/${r.clients} (${r.nodeLogLines} lines)`).join(', ')}\n`,
+    );
+  }
+
+  const report = {
+    schema: 'replicated-log-bench/1',
+    startedAt: startedAt.toISOString(),
+    finishedAt: finishedAt.toISOString(),
+    ...gitCommit(),
+    environment: {
+      node: process.version,
+      platform: process.platform,
+      arch: process.arch,
+      cpus: os.cpus().length,
+      cpuModel: os.cpus()[0]?.model.trim(),
+      totalMemoryBytes: os.totalmem(),
+      loadAvgStart,
+      loadAvgEnd,
+    },
+    options: {
+      durationS: options.durationS,
+      warmupS: options.warmupS,
+      clients: options.clients,
+      scenarios: options.scenarios.map((scenario) => scenario.id),
+      quick: options.quick,
+      messageBytes: MESSAGE_BYTES,
+      batchSize: BATCH_SIZE,
+      nodes: 1 + SECONDARY_COUNT,
+      requestTimeoutMs: REQUEST_TIMEOUT_MS,
+    },
+    results: records,
+  };
+  const text = `${JSON.stringify(report, null, 2)}\n`;
+  const resultsDir = resolve(REPO_ROOT, 'bench-results');
+  mkdirSync(resultsDir, { recursive: true });
+  const stamp = startedAt
+    .toISOString()
+    .replace(/\.\d+Z$/, 'Z')
+    .replaceAll(':', '-');
+  const paths = [resolve(resultsDir, `bench-${stamp}.json`)];
+  if (options.jsonPath !== undefined) paths.push(resolve(options.jsonPath));
+  for (const path of paths) {
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, text);
+  }
+  process.stdout.write(`results: ${paths.join(', ')}\n`);
+  return records.some((record) => record.errors > 0 || record.notes.length > 0) ? 1 : 0;
+}
+
+async function main(argv: readonly string[]): Promise<number> {
+  let options: BenchOptions | undefined;
+  try {
+    options = parseOptions(argv);
+  } catch (error) {
+    if (
+      error instanceof UsageError ||
+      (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') === true
+    ) {
+      process.stderr.write(`bench: ${(error as Error).message}\n\n${USAGE}\n`);
+      return 2;
+    }
+    throw error;
+  }
+  if (options === undefined) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+
+  const abort = new AbortController();
+  let interrupts = 0;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    interrupts += 1;
+    if (interrupts === 1) {
+      process.stderr.write(`\nbench: ${signal}: stopping the runs and the child processes\n`);
+      abort.abort(new Error(`interrupted by ${signal}`));
+      return;
+    }
+    for (const child of children) child.killNow();
+    process.exit(130);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  // The last resort: whatever way the process ends, no node outlives it.
+  process.on('exit', () => {
+    for (const child of children) child.killNow();
+  });
+
+  // Every step is bounded on its own; this bounds their sum too, in case something is not.
+  const runCount =
+    options.clients.length *
+    (options.scenarios.length + (options.scenarios.some((s) => s.messagesPerRequest > 1) ? 2 : 1));
+  const budgetMs =
+    runCount *
+      ((options.warmupS + options.durationS) * 1000 + REQUEST_TIMEOUT_MS + RUN_OVERHEAD_MS) +
+    60_000;
+  const watchdog = setTimeout(() => {
+    process.stderr.write(
+      `bench: still running after ${Math.round(budgetMs / 1000)} s; giving up\n`,
+    );
+    for (const child of children) child.killNow();
+    process.exit(1);
+  }, budgetMs);
+  watchdog.unref();
+
+  try {
+    return await bench(options, abort.signal);
+  } catch (error) {
+    if (abort.signal.aborted) return 130;
+    throw error;
+  } finally {
+    clearTimeout(watchdog);
+    await Promise.all([...children].map((child) => child.stop()));
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    process.stderr.write(
+      `bench: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
+    process.exitCode = 1;
+  },
+);

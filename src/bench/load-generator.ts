@@ -1,0 +1,215 @@
+import { setMaxListeners } from 'node:events';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Client } from 'undici';
+import { LatencyHistogram } from './histogram.js';
+
+export interface LoadOptions {
+  /** Scheme, host and port of the server, e.g. http://127.0.0.1:9110. */
+  readonly origin: string;
+  readonly path: string;
+  /** Sent as is with every request; encoded once, so the generator's own cost stays flat. */
+  readonly body: string | Uint8Array;
+  /** How many appends one successful request stands for (100 for a batch append). */
+  readonly messagesPerRequest: number;
+  /** Concurrent clients, each with its own keep-alive connection and one request in flight. */
+  readonly clients: number;
+  /** Measured time, after the warm-up. */
+  readonly durationMs: number;
+  /** Time before measuring: connections are opened and the JIT warms up; nothing is counted. */
+  readonly warmupMs: number;
+  /** Longest wait for one response; bounds the run when the server stalls. Default 10 s. */
+  readonly requestTimeoutMs?: number;
+  /** Stops the run early (Ctrl-C); the result then covers the time measured until then. */
+  readonly signal?: AbortSignal;
+}
+
+export interface LoadResult {
+  readonly clients: number;
+  /** Requests completed inside the measured window, answered or failed. */
+  readonly requests: number;
+  /** Appends carried by the successful (2xx) requests among them. */
+  readonly messages: number;
+  /** Requests among them that got a non-2xx status or no answer at all. */
+  readonly errors: number;
+  /** Length of the measured window. */
+  readonly durationS: number;
+  /** messages / durationS: appends per second. */
+  readonly throughput: number;
+  readonly requestsPerS: number;
+  /** Latencies of the successful requests (0 when there were none). */
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly p999Ms: number;
+  readonly meanMs: number;
+  readonly maxMs: number;
+  /** A few distinct errors, to say why a run went wrong. */
+  readonly errorSamples: readonly string[];
+}
+
+const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
+/** After a failure without an answer (refused, reset), so a dead server does not spin a hot loop. */
+const TRANSPORT_ERROR_PAUSE_MS = 10;
+const MAX_ERROR_SAMPLES = 5;
+/** Bodies are read to the end so the latency includes them; this only guards against a huge one. */
+const MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
+
+/**
+ * A closed-loop load generator: `clients` loops, each sending its next request as soon as the
+ * previous one is answered, for a warm-up then `durationMs`. Requests completing inside the
+ * measured window count; those in flight at its end are awaited (bounded by the request timeout)
+ * but not counted, so the window holds only whole requests.
+ */
+export async function runLoad(options: LoadOptions): Promise<LoadResult> {
+  if (!Number.isInteger(options.clients) || options.clients < 1) {
+    throw new RangeError(`clients must be a positive integer; got ${options.clients}`);
+  }
+  if (!(options.durationMs > 0) || !(options.warmupMs >= 0)) {
+    throw new RangeError(
+      `durationMs must be > 0 and warmupMs >= 0; got ${options.durationMs} and ${options.warmupMs}`,
+    );
+  }
+  const requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+  const body = typeof options.body === 'string' ? Buffer.from(options.body) : options.body;
+  const headers = { 'content-type': 'application/json' };
+  const histogram = new LatencyHistogram();
+  const errorSamples = new Set<string>();
+  let requests = 0;
+  let successes = 0;
+  let errors = 0;
+
+  options.signal?.throwIfAborted();
+  // Aborts the requests still in flight once the drain time is over, or at once on the caller's
+  // signal.
+  const abort = new AbortController();
+  // Every request in flight listens on it; more than the default 10 is expected, not a leak.
+  setMaxListeners(options.clients + 10, abort.signal);
+  let stoppedAtMs: number | undefined;
+  // Recorded when the caller aborts, so that an interrupted run reports the time it really ran.
+  abort.signal.addEventListener(
+    'abort',
+    () => {
+      stoppedAtMs ??= performance.now();
+    },
+    { once: true },
+  );
+  const onCallerAbort = (): void => {
+    abort.abort(options.signal?.reason);
+  };
+  options.signal?.addEventListener('abort', onCallerAbort, { once: true });
+  // A Client per loop, with pipelining 1: exactly one connection and one request per client (a
+  // Pool would be free to share connections between loops).
+  const clients = Array.from(
+    { length: options.clients },
+    () =>
+      new Client(options.origin, {
+        pipelining: 1,
+        headersTimeout: requestTimeoutMs,
+        bodyTimeout: requestTimeoutMs,
+      }),
+  );
+
+  const startedAtMs = performance.now();
+  const measureFromMs = startedAtMs + options.warmupMs;
+  const measureUntilMs = measureFromMs + options.durationMs;
+  const inWindow = (atMs: number): boolean => atMs >= measureFromMs && atMs <= measureUntilMs;
+
+  // A function, not the property read inline: it changes while the loop awaits.
+  const stopped = (): boolean => abort.signal.aborted;
+  const loop = async (client: Client): Promise<void> => {
+    while (!stopped() && performance.now() < measureUntilMs) {
+      const sentAtMs = performance.now();
+      let ok = false;
+      let failure: string | undefined;
+      let answered = true;
+      try {
+        const response = await client.request({
+          path: options.path,
+          method: 'POST',
+          headers,
+          body,
+          signal: abort.signal,
+        });
+        if (response.statusCode >= 200 && response.statusCode < 300) {
+          await response.body.dump({ limit: MAX_RESPONSE_BYTES });
+          ok = true;
+        } else {
+          const text = await response.body.text();
+          failure = `HTTP ${response.statusCode}: ${text.slice(0, 200)}`;
+        }
+      } catch (error) {
+        // Aborted by the drain deadline or the caller, not the server's fault: not counted.
+        if (stopped()) return;
+        answered = false;
+        failure = errorText(error);
+      }
+      const doneAtMs = performance.now();
+      if (inWindow(doneAtMs)) {
+        requests += 1;
+        if (ok) {
+          successes += 1;
+          histogram.recordUs((doneAtMs - sentAtMs) * 1000);
+        } else {
+          errors += 1;
+          if (failure !== undefined && errorSamples.size < MAX_ERROR_SAMPLES) {
+            errorSamples.add(failure);
+          }
+        }
+      }
+      if (!answered) await sleep(TRANSPORT_ERROR_PAUSE_MS);
+    }
+  };
+
+  const loops = Promise.all(clients.map(loop));
+  try {
+    const drainTimer = waitUntil(measureUntilMs + requestTimeoutMs, abort.signal).then(() => {
+      abort.abort(new Error('drain time over'));
+    });
+    await loops;
+    abort.abort(new Error('run over')); // also ends drainTimer
+    await drainTimer;
+  } finally {
+    abort.abort(new Error('run over'));
+    options.signal?.removeEventListener('abort', onCallerAbort);
+    // destroy, not close: a request still in flight after the drain must not hold the run open.
+    await Promise.allSettled(clients.map((client) => client.destroy()));
+  }
+
+  const endMs = Math.min(stoppedAtMs ?? measureUntilMs, measureUntilMs);
+  const durationS = Math.max(0, endMs - measureFromMs) / 1000;
+  const messages = successes * options.messagesPerRequest;
+  const ms = (us: number): number => us / 1000;
+  return {
+    clients: options.clients,
+    requests,
+    messages,
+    errors,
+    durationS,
+    throughput: durationS > 0 ? messages / durationS : 0,
+    requestsPerS: durationS > 0 ? requests / durationS : 0,
+    p50Ms: ms(histogram.valueAtPercentileUs(50)),
+    p99Ms: ms(histogram.valueAtPercentileUs(99)),
+    p999Ms: ms(histogram.valueAtPercentileUs(99.9)),
+    meanMs: ms(histogram.meanUs),
+    maxMs: ms(histogram.maxUs),
+    errorSamples: [...errorSamples],
+  };
+}
+
+/** Resolves at `atMs` (performance.now() time) or as soon as `signal` aborts. */
+async function waitUntil(atMs: number, signal: AbortSignal): Promise<void> {
+  const delayMs = Math.max(0, atMs - performance.now());
+  try {
+    await sleep(delayMs, undefined, { signal });
+  } catch {
+    // Aborted: the run is over one way or another.
+  }
+}
+
+function errorText(error: unknown): string {
+  if (error instanceof Error) {
+    const code = (error as { code?: unknown }).code;
+    return typeof code === 'string' ? `${code}: ${error.message}` : error.message;
+  }
+  return String(error);
+}
