@@ -37,3 +37,12 @@ export class ApiError extends Error {
     return { status: 'error', error: { code: this.code, message: this.message }, ...this.extra };
   }
 }
+
+/** 400 for a write concern outside what this cluster allows; names the range and the value. */
+export function invalidWriteConcern(got: unknown, clusterSize: number): ApiError {
+  return new ApiError(
+    400,
+    'INVALID_REQUEST',
+    `w must be an integer from 1 to ${clusterSize} (the master and ${clusterSize - 1} secondaries), "majority" or "all"; got ${JSON.stringify(got)}`,
+  );
+}

@@ -28,8 +28,9 @@ export function createServer(options: ServerOptions): FastifyInstance {
     loggerInstance: options.logger as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: options.maxBodyBytes,
-    // Slow or half-open clients must not hold connections forever.
-    requestTimeout: 0,
+    // A request must arrive whole within 30 s, so slow or half-open clients cannot hold sockets
+    // forever. There is no socket idle timeout: an append may rightly wait long for its w.
+    requestTimeout: 30_000,
     connectionTimeout: 0,
     keepAliveTimeout: 65_000,
     return503OnClosing: true,
@@ -124,7 +125,6 @@ function describeValidation(error: unknown): string {
   const path = (first.instancePath ?? '').replace(/^\//, '').replaceAll('/', '.');
   const field = typeof missing === 'string' ? missing : path;
   if (field === '') return 'must be a JSON object such as {"message":"hi"}';
-  if (field === 'w' || field.startsWith('w.')) return 'w must be an integer, "majority" or "all"';
   if (first.keyword === 'pattern') return `${field} must be a non-negative integer`;
   return `${field} ${first.message ?? 'is invalid'}`;
 }

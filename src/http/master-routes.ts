@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Entry } from '../core/entry.js';
 import type { WriteConcern } from '../core/write-concern.js';
 import type { AppendResult, MasterNode } from '../node/master-node.js';
-import { ApiError } from './api-error.js';
+import { ApiError, invalidWriteConcern } from './api-error.js';
 import { AppendBody, AppendQuery } from './schemas.js';
 
 export interface MasterRouteLimits {
@@ -16,9 +16,24 @@ function publicEntry(entry: Entry): { id: number; message: string } {
   return { id: entry.id, message: entry.message };
 }
 
-function parseQueryW(raw: string | undefined): WriteConcern | undefined {
-  if (raw === undefined) return undefined;
-  return raw === 'majority' || raw === 'all' ? raw : Number(raw);
+/**
+ * The write concern from the body (a JSON number or string) or, without one, from `?w=` (always a
+ * string). Anything else is refused here with the allowed range named.
+ */
+function readWriteConcern(
+  bodyW: unknown,
+  queryW: string | undefined,
+  clusterSize: number,
+): WriteConcern | undefined {
+  if (bodyW === undefined) {
+    if (queryW === undefined) return undefined;
+    if (queryW === 'majority' || queryW === 'all') return queryW;
+    if (/^[0-9]{1,6}$/.test(queryW)) return Number(queryW);
+    throw invalidWriteConcern(queryW, clusterSize);
+  }
+  if (bodyW === 'majority' || bodyW === 'all') return bodyW;
+  if (typeof bodyW === 'number' && Number.isInteger(bodyW)) return bodyW;
+  throw invalidWriteConcern(bodyW, clusterSize);
 }
 
 /** The append endpoint, `POST /logs` and its alias `POST /messages`. */
@@ -60,7 +75,7 @@ export function registerMasterRoutes(
         }
         const result = await node.append({
           messages,
-          w: append.w ?? parseQueryW(request.query.w),
+          w: readWriteConcern(append.w, request.query.w, node.clusterSize),
           timeoutMs: append.timeoutMs,
           idempotencyKey: keyHeader,
         });

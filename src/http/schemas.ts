@@ -6,16 +6,13 @@ import { Type, type Static } from '@sinclair/typebox';
  * the handlers, where the error message can name the value and the limit.
  */
 
-export const WriteConcernSchema = Type.Union([
-  Type.Integer(),
-  Type.Literal('majority'),
-  Type.Literal('all'),
-]);
-
 export const AppendBody = Type.Object({
   message: Type.Optional(Type.String({ minLength: 1 })),
   messages: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { minItems: 1 })),
-  w: Type.Optional(WriteConcernSchema),
+  // Checked in the handler, which knows the cluster size and can name the allowed range.
+  w: Type.Optional(
+    Type.Unknown({ description: 'an integer from 1 to 1 + secondaries, "majority" or "all"' }),
+  ),
   timeoutMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 2_147_483_647 })),
 });
 export type AppendBody = Static<typeof AppendBody>;
@@ -23,7 +20,7 @@ export type AppendBody = Static<typeof AppendBody>;
 const NonNegativeIntegerString = Type.String({ pattern: '^[0-9]{1,15}$' });
 
 export const AppendQuery = Type.Object({
-  w: Type.Optional(Type.String({ pattern: '^([0-9]{1,6}|majority|all)$' })),
+  w: Type.Optional(Type.String({ maxLength: 32 })),
 });
 export type AppendQuery = Static<typeof AppendQuery>;
 

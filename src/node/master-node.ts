@@ -14,7 +14,7 @@ import {
 } from '../core/master-core.js';
 import type { QuorumView } from '../core/quorum.js';
 import { resolveWriteConcern, type WriteConcern } from '../core/write-concern.js';
-import { ApiError } from '../http/api-error.js';
+import { ApiError, invalidWriteConcern } from '../http/api-error.js';
 import type { MasterConfig } from '../config/config.js';
 
 export interface AppendRequest {
@@ -207,13 +207,8 @@ export class MasterNode {
   #resolveW(w: WriteConcern | undefined): number {
     const size = this.clusterSize;
     const resolved = resolveWriteConcern(w ?? 'all', size);
-    if (!Number.isInteger(resolved) || resolved < 1 || resolved > size) {
-      throw new ApiError(
-        400,
-        'INVALID_REQUEST',
-        `w must be an integer from 1 to ${size} (the master and ${size - 1} secondaries), "majority" or "all"; got ${JSON.stringify(w)}`,
-      );
-    }
+    if (!Number.isInteger(resolved) || resolved < 1 || resolved > size)
+      throw invalidWriteConcern(w, size);
     return resolved;
   }
 

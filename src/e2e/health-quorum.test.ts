@@ -1,0 +1,225 @@
+/**
+ * Heartbeats and quorum on real processes: a partitioned secondary goes Suspected then Unhealthy
+ * and comes back; without a majority the master is read-only, explicitly, and recovers
+ * (REQUIREMENTS iteration 3; GUARANTEES 10, 13).
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import {
+  HEARTBEAT_MS,
+  request,
+  sleep,
+  waitFor,
+  withCluster,
+  type Cluster,
+  type ErrorBody,
+  type LogEntry,
+  type MasterHealth,
+  type SecondaryHealth,
+} from './harness.js';
+
+const FAULTS = { FAULT_INJECTION: 'true' };
+
+test('partition of one secondary: Suspected then Unhealthy, w=1 still works, heal -> Healthy and converged', async () => {
+  await withCluster({ secondaryEnv: FAULTS }, async (cluster) => {
+    assert.equal((await cluster.append({ message: 'a-1', w: 3 })).status, 201);
+    await cluster.waitForStatus('sub1', 'Healthy', 3000);
+
+    await cluster.setFaults('sub1', { partitioned: true });
+    const partitionedAt = Date.now();
+    // Statuses in the order they are observed; Suspected must come before Unhealthy.
+    const seen: string[] = [];
+    await waitFor(
+      async () => {
+        const status = (await cluster.peer('sub1')).status;
+        if (seen[seen.length - 1] !== status) seen.push(status);
+        return status === 'Unhealthy';
+      },
+      4000,
+      'sub1 to become Unhealthy',
+      10,
+    );
+    const unhealthyAfterMs = Date.now() - partitionedAt;
+    assert.deepEqual(seen.slice(-2), ['Suspected', 'Unhealthy'], `observed ${seen.join(' -> ')}`);
+    // Defaults: Unhealthy after 4 missed probes; allow generous slack for a loaded machine.
+    assert.ok(
+      unhealthyAfterMs < 20 * HEARTBEAT_MS,
+      `Unhealthy after ${unhealthyAfterMs} ms (heartbeat ${HEARTBEAT_MS} ms)`,
+    );
+
+    const health = await cluster.health();
+    assert.equal(health.readOnly, false);
+    assert.equal(health.status, 'ok');
+    assert.equal(health.quorum.size, 3);
+    assert.equal(health.quorum.required, 2);
+    assert.equal(health.quorum.healthy, 2);
+    assert.equal(health.secondaries.find((peer) => peer.name === 'sub2')?.status, 'Healthy');
+
+    for (let index = 2; index <= 5; index++) {
+      const answer = await cluster.append(
+        { message: `a-${index}`, w: index % 2 === 0 ? 1 : 2 },
+        { timeoutMs: 5000 },
+      );
+      assert.equal(answer.status, 201, answer.text);
+      assert.ok(answer.ms < 2000, `append took ${answer.ms} ms with sub1 partitioned`);
+    }
+    // Client reads on the partitioned node still work; it just does not get new entries.
+    const partitionedLog = await cluster.logs('sub1');
+    assert.deepEqual(partitionedLog, [{ id: 1, message: 'a-1' }]);
+    const lagging = await cluster.peer('sub1');
+    assert.equal(lagging.ackedId, 1);
+    assert.equal(lagging.lag, 4);
+
+    await cluster.setFaults('sub1', { partitioned: false });
+    await cluster.waitForStatus('sub1', 'Healthy', 5000);
+    const log = await cluster.converged(5);
+    assert.deepEqual(
+      log.map((entry) => entry.message),
+      ['a-1', 'a-2', 'a-3', 'a-4', 'a-5'],
+    );
+    await waitFor(
+      async () => {
+        const peer = await cluster.peer('sub1');
+        return peer.ackedId === 5 && peer.lag === 0;
+      },
+      5000,
+      'master /health to show sub1 acked 5, lag 0',
+    );
+  });
+});
+
+async function checkReadOnly(cluster: Cluster, storedBefore: readonly LogEntry[]): Promise<void> {
+  const health = await cluster.health();
+  assert.equal(health.readOnly, true);
+  assert.equal(health.status, 'read-only');
+  assert.equal(health.quorum.healthy, 1);
+  assert.equal(health.quorum.required, 2);
+
+  for (const [index, body] of [
+    { message: 'refused-1', w: 1 },
+    { message: 'refused-2' },
+    { messages: ['refused-3', 'refused-4'], w: 1 },
+  ].entries()) {
+    const answer = await cluster.append<ErrorBody>(body, {
+      timeoutMs: 5000,
+      ...(index === 0 ? { headers: { 'idempotency-key': 'refused-key' } } : {}),
+    });
+    assert.equal(answer.status, 503, answer.text);
+    assert.equal(answer.body.status, 'error');
+    assert.equal(answer.body.error.code, 'READ_ONLY');
+    assert.match(answer.body.error.message, /quorum|majority/i);
+    const retryAfter = answer.headers.get('retry-after');
+    assert.ok(retryAfter !== null && /^[0-9]+$/.test(retryAfter), `Retry-After: ${retryAfter}`);
+    assert.ok(answer.ms < 1000, `READ_ONLY took ${answer.ms} ms; it must be quick`);
+  }
+
+  // Reads keep working, and nothing refused was stored.
+  const read = await request<LogEntry[]>(`${cluster.master.url}/logs`);
+  assert.equal(read.status, 200);
+  assert.deepEqual(read.body, storedBefore);
+  assert.equal((await cluster.health()).log.lastId, storedBefore.length);
+  const one = await request(`${cluster.master.url}/logs/1`);
+  assert.equal(one.status, 200);
+}
+
+async function checkWritableAgain(
+  cluster: Cluster,
+  storedBefore: readonly LogEntry[],
+  healthy: number,
+): Promise<void> {
+  await waitFor(
+    async () => !(await cluster.health()).readOnly,
+    5000,
+    'the master to leave read-only',
+  );
+  const answer = await cluster.append(
+    { message: 'accepted-again', w: 1 },
+    { headers: { 'idempotency-key': 'refused-key' }, timeoutMs: 5000 },
+  );
+  assert.equal(answer.status, 201, answer.text);
+  assert.equal(answer.body.log.id, storedBefore.length + 1);
+  const reachable = cluster.secondaries.slice(0, healthy - 1);
+  const log = await cluster.converged(storedBefore.length + 1, 10_000, reachable);
+  assert.deepEqual(log, [
+    ...storedBefore,
+    { id: storedBefore.length + 1, message: 'accepted-again' },
+  ]);
+  for (const entry of log)
+    assert.ok(!entry.message.startsWith('refused'), 'a refused append was stored');
+  const health = await cluster.health();
+  assert.equal(health.status, 'ok');
+  assert.equal(health.quorum.healthy, healthy);
+}
+
+test('read-only without quorum (both secondaries partitioned) and writable again after healing', async () => {
+  await withCluster({ secondaryEnv: FAULTS }, async (cluster) => {
+    assert.equal((await cluster.append({ message: 'kept', w: 3 })).status, 201);
+    const before = await cluster.logs();
+
+    await Promise.all(
+      cluster.secondaries.map((sub) => cluster.setFaults(sub.name, { partitioned: true })),
+    );
+    const partitionedAt = Date.now();
+    await waitFor(async () => (await cluster.health()).readOnly, 20 * HEARTBEAT_MS, 'read-only');
+    const readOnlyAfterMs = Date.now() - partitionedAt;
+    assert.ok(readOnlyAfterMs < 20 * HEARTBEAT_MS, `read-only after ${readOnlyAfterMs} ms`);
+    await checkReadOnly(cluster, before);
+
+    // One secondary back is a majority (2 of 3).
+    await cluster.setFaults('sub1', { partitioned: false });
+    await checkWritableAgain(cluster, before, 2);
+    await cluster.setFaults('sub2', { partitioned: false });
+    await cluster.waitForStatus('sub2', 'Healthy', 5000);
+    await cluster.converged(before.length + 1);
+    assert.equal((await cluster.health()).quorum.healthy, 3);
+  });
+});
+
+test('read-only without quorum (both secondaries killed) and writable again after restart', async () => {
+  await withCluster({}, async (cluster) => {
+    assert.equal((await cluster.append({ message: 'kept-1', w: 3 })).status, 201);
+    assert.equal((await cluster.append({ message: 'kept-2', w: 2 })).status, 201);
+    const before = await cluster.logs();
+
+    await Promise.all(cluster.secondaries.map((sub) => sub.kill()));
+    await waitFor(async () => (await cluster.health()).readOnly, 20 * HEARTBEAT_MS, 'read-only');
+    await checkReadOnly(cluster, before);
+
+    await Promise.all(cluster.secondaries.map((sub) => sub.start()));
+    await checkWritableAgain(cluster, before, 3);
+  });
+});
+
+test('a healthy, idle cluster stays Healthy and writable', async () => {
+  await withCluster({}, async (cluster) => {
+    await waitFor(
+      async () => (await cluster.health()).secondaries.every((peer) => peer.status === 'Healthy'),
+      3000,
+      'every secondary Healthy',
+    );
+    const problems: string[] = [];
+    const until = Date.now() + 15 * HEARTBEAT_MS;
+    for (let round = 0; round < 200 && Date.now() < until; round++) {
+      const health: MasterHealth = await cluster.health();
+      for (const peer of health.secondaries) {
+        if (peer.status !== 'Healthy') problems.push(`${peer.name} ${peer.status}`);
+        if (peer.lastContactMs === null || peer.lastContactMs > 10 * HEARTBEAT_MS)
+          problems.push(`${peer.name} lastContactMs ${peer.lastContactMs}`);
+      }
+      if (health.readOnly) problems.push('read-only');
+      await sleep(HEARTBEAT_MS / 2);
+    }
+    assert.deepEqual(problems, []);
+    for (const sub of cluster.secondaries) {
+      const answer = await request<SecondaryHealth>(`${sub.url}/health`);
+      assert.equal(answer.status, 200);
+      assert.equal(answer.body.role, 'secondary');
+      assert.equal(answer.body.node, sub.name);
+      assert.equal(answer.body.status, 'ok');
+      assert.equal(answer.body.master.url, cluster.master.url);
+      const contact = answer.body.master.lastContactMs;
+      assert.ok(contact !== null && contact < 10 * HEARTBEAT_MS, `lastContactMs ${contact}`);
+      assert.deepEqual(answer.body.log, { lastId: 0, pending: 0 });
+    }
+  });
+});

@@ -1,0 +1,109 @@
+/**
+ * Starting nodes: invalid configuration stops a node with a message naming the option; an option
+ * of the other role is ignored with a warning; a node under a few hundred idle or half-open client
+ * connections keeps serving others (API.md "Configuration", "Capacity").
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { connect, type Socket } from 'node:net';
+import { test } from 'node:test';
+import { HOST, MAIN_JS, NodeProcess, freePort, request, waitFor, withCluster } from './harness.js';
+
+function runToExit(
+  role: string,
+  env: Record<string, string>,
+  timeoutMs = 10_000,
+): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [MAIN_JS, role], {
+      env: { PATH: process.env['PATH'] ?? '', HOST, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${role} did not stop within ${timeoutMs} ms: ${output}`));
+    }, timeoutMs);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, output });
+    });
+  });
+}
+
+test('invalid configuration stops the node with a message naming the option', async () => {
+  const port = String(await freePort());
+  const cases: [string, Record<string, string>, RegExp][] = [
+    ['master', { PORT: port, HEARTBEAT_INTERVAL_MS: 'often' }, /HEARTBEAT_INTERVAL_MS/],
+    ['master', { PORT: port, SECONDARIES: 'sub1=ftp://x' }, /SECONDARIES/],
+    ['secondary', { PORT: port, ERROR_RATE: '2' }, /ERROR_RATE/],
+    ['secondary', { PORT: port, DELAY_MS: '500-100' }, /DELAY_MS/],
+    ['secondary', { PORT: '70000' }, /PORT/],
+  ];
+  await Promise.all(
+    cases.map(async ([role, env, names]) => {
+      const { code, output } = await runToExit(role, env);
+      assert.notEqual(code, 0, `${role} ${JSON.stringify(env)} started: ${output}`);
+      assert.match(output, names, `${role} ${JSON.stringify(env)}: ${output}`);
+    }),
+  );
+});
+
+test('an option of the other role is ignored with a warning', async () => {
+  const node = new NodeProcess('sub1', 'secondary', await freePort(), {
+    HEARTBEAT_INTERVAL_MS: '100',
+    SECONDARIES: 'sub2=http://127.0.0.1:1',
+  });
+  try {
+    await node.start();
+    await waitFor(
+      () => node.output.some((line) => line.includes('HEARTBEAT_INTERVAL_MS')),
+      3000,
+      'a warning naming HEARTBEAT_INTERVAL_MS',
+    );
+    const warning = node.output.find((line) => line.includes('HEARTBEAT_INTERVAL_MS')) ?? '';
+    assert.match(warning, /"level":"warn"/, warning);
+    assert.equal((await request(`${node.url}/logs`)).status, 200);
+  } finally {
+    await node.kill();
+  }
+});
+
+test('a few hundred idle and half-open connections do not stop the master from serving', async () => {
+  await withCluster({ secondaries: 1 }, async (cluster) => {
+    const sockets: Socket[] = [];
+    try {
+      const port = cluster.master.port;
+      await Promise.all(
+        Array.from(
+          { length: 300 },
+          (_, index) =>
+            new Promise<void>((resolve, reject) => {
+              const socket = connect(port, HOST, () => {
+                // Half of them send an unfinished request, the other half nothing at all.
+                if (index % 2 === 0) {
+                  socket.write(
+                    'POST /logs HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"mess',
+                  );
+                }
+                resolve();
+              });
+              socket.on('error', reject);
+              sockets.push(socket);
+            }),
+        ),
+      );
+      const read = await request(`${cluster.master.url}/logs`, { timeoutMs: 5000 });
+      assert.equal(read.status, 200);
+      const append = await cluster.append({ message: 'still served', w: 2 }, { timeoutMs: 5000 });
+      assert.equal(append.status, 201, append.text);
+      assert.ok(append.ms < 2000, `append took ${append.ms} ms`);
+      const health = await cluster.health();
+      assert.equal(health.secondaries[0]?.status, 'Healthy');
+    } finally {
+      for (const socket of sockets) socket.destroy();
+    }
+  });
+});
