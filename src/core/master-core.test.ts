@@ -18,6 +18,7 @@ import { randomInt, seededRandom } from './fixtures.js';
 const HEALTH = { heartbeatIntervalMs: 100, suspectAfterMisses: 2, unhealthyAfterMisses: 4 };
 const REPLICATION: ReplicationPolicy = {
   maxInflightBatches: 2,
+  pipelineMinEntries: 1,
   backoff: { baseMs: 100, maxMs: 1000 },
   unhealthyBackoff: { baseMs: 1000, maxMs: 8000 },
 };

@@ -9,6 +9,7 @@ import {
 
 const POLICY: ReplicationPolicy = {
   maxInflightBatches: 2,
+  pipelineMinEntries: 1,
   backoff: { baseMs: 100, maxMs: 1000 },
   unhealthyBackoff: { baseMs: 1000, maxMs: 8000 },
 };
@@ -301,6 +302,31 @@ void describe('ReplicationProgress', () => {
     assert.equal(progress.inflightCount, 0);
     assert.equal(progress.mode, 'replicate');
     assert.deepEqual(send(progress, 0, 12), { requestId: 3, fromId: 1, toId: 3 });
+  });
+
+  void it("Nagle's rule: with a batch in flight, small batches wait; a large backlog pipelines", () => {
+    const progress = connected(0, { ...POLICY, maxInflightBatches: 4, pipelineMinEntries: 10 });
+    // Nothing in flight: one entry is sent at once, so a lone append is not delayed.
+    assert.deepEqual(send(progress, 0, 1, 100), { requestId: 2, fromId: 1, toId: 1 });
+    // One batch in flight and 9 entries waiting: they wait for the reply, to ride together.
+    assert.equal(send(progress, 0, 10, 100), undefined);
+    // 10 entries waiting: worth a pipelined request.
+    assert.deepEqual(send(progress, 0, 11, 100), { requestId: 3, fromId: 2, toId: 11 });
+    // The window still bounds a large backlog.
+    assert.deepEqual(send(progress, 0, 1000, 100), { requestId: 4, fromId: 12, toId: 111 });
+    assert.deepEqual(send(progress, 0, 1000, 100), { requestId: 5, fromId: 112, toId: 211 });
+    assert.equal(send(progress, 0, 1000, 100), undefined);
+    // Once every reply is in, whatever waits goes at once, however small.
+    for (const requestId of [2, 3, 4, 5])
+      progress.succeeded(requestId, { incarnation: 'A', hwm: 211 });
+    assert.deepEqual(send(progress, 0, 215, 100), { requestId: 6, fromId: 212, toId: 215 });
+  });
+
+  void it('rejects pipelineMinEntries 0', () => {
+    assert.throws(
+      () => new ReplicationProgress({ ...POLICY, pipelineMinEntries: 0 }),
+      InvariantError,
+    );
   });
 
   void it('retryNow only moves the retry earlier', () => {

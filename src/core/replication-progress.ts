@@ -4,6 +4,12 @@ import { backoffDelayMs, type BackoffPolicy } from './backoff.js';
 export interface ReplicationPolicy {
   /** Replication requests a secondary may have in flight at once while it keeps up. */
   readonly maxInflightBatches: number;
+  /**
+   * While a batch is in flight, another is sent only once this many entries wait (Nagle's rule):
+   * small appends then ride together in the next batch instead of each costing a request on
+   * every node. With nothing in flight, whatever waits is sent at once, so latency stays low.
+   */
+  readonly pipelineMinEntries: number;
   readonly backoff: BackoffPolicy;
   /** Backoff towards an Unhealthy secondary: retries slow down to about this cap. */
   readonly unhealthyBackoff: BackoffPolicy;
@@ -52,6 +58,7 @@ export class ReplicationProgress {
 
   constructor(private readonly policy: ReplicationPolicy) {
     assert(policy.maxInflightBatches >= 1, 'maxInflightBatches must be >= 1');
+    assert(policy.pipelineMinEntries >= 1, 'pipelineMinEntries must be >= 1');
   }
 
   get matchId(): number {
@@ -98,6 +105,8 @@ export class ReplicationProgress {
     if (this.#inflight.length >= window) return undefined;
     const fromId = this.#nextId;
     if (fromId > lastId && this.#mode === 'replicate') return undefined;
+    if (this.#inflight.length > 0 && lastId - fromId + 1 < this.policy.pipelineMinEntries)
+      return undefined;
     if (fromId > lastId && this.#incarnation !== undefined) return undefined;
     const toId = fromId > lastId ? fromId - 1 : batchEnd(fromId);
     assert(

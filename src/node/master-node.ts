@@ -107,6 +107,8 @@ export class MasterNode {
         },
         replication: {
           maxInflightBatches: config.maxInflightBatches,
+          // A quarter of a full batch: enough entries that a pipelined request pays for itself.
+          pipelineMinEntries: Math.max(1, Math.floor(config.maxBatchEntries / 4)),
           backoff: { baseMs: config.retryBaseMs, maxMs: config.retryMaxMs },
           unhealthyBackoff: {
             baseMs: config.retryBaseMs,
