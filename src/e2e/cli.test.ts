@@ -1,0 +1,156 @@
+/**
+ * The `rlog` command as a person uses it: `rlog cluster` (what `npm start` runs) gives three
+ * healthy nodes, an append shows up on all three, the client commands work against it, and
+ * Ctrl-C stops every node.
+ */
+import assert from 'node:assert/strict';
+import { execFile, spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { after, test } from 'node:test';
+import { promisify } from 'node:util';
+import { HOST, MAIN_JS, request, waitFor, type LogEntry, type MasterHealth } from './harness.js';
+
+const run = promisify(execFile);
+
+/** A base port with the next `count - 1` ports free too, as `rlog cluster` needs. */
+async function consecutiveFreePorts(count: number): Promise<number> {
+  const isFree = (port: number): Promise<boolean> =>
+    new Promise((resolve) => {
+      const server = createServer();
+      server.once('error', () => {
+        resolve(false);
+      });
+      server.listen(port, HOST, () => {
+        server.close(() => {
+          resolve(true);
+        });
+      });
+    });
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = 20_000 + Math.floor(Math.random() * 20_000);
+    const checks = await Promise.all(Array.from({ length: count }, (_, i) => isFree(base + i)));
+    if (checks.every(Boolean)) return base;
+  }
+  throw new Error('no run of free ports found');
+}
+
+function rlog(args: string[], env: Record<string, string> = {}) {
+  return run(process.execPath, [MAIN_JS, ...args], {
+    env: { ...process.env, ...env },
+    timeout: 15_000,
+  });
+}
+
+const base = await consecutiveFreePorts(3);
+const masterUrl = `http://${HOST}:${base}`;
+const output: string[] = [];
+const cluster = spawn(
+  process.execPath,
+  [MAIN_JS, 'cluster', '--base-port', String(base), '--heartbeat-interval-ms', '100'],
+  { stdio: ['ignore', 'pipe', 'pipe'] },
+);
+cluster.stdout.on('data', (chunk: Buffer) => output.push(chunk.toString()));
+cluster.stderr.on('data', (chunk: Buffer) => output.push(chunk.toString()));
+const clusterExit = new Promise<number | null>((resolve) => {
+  cluster.on('exit', (code) => {
+    resolve(code);
+  });
+});
+after(() => {
+  cluster.kill('SIGKILL');
+});
+
+test('rlog cluster: three healthy nodes on consecutive ports, one append visible on all', async () => {
+  await waitFor(
+    () => output.join('').includes('cluster ready'),
+    20_000,
+    `"cluster ready" (output so far: ${output.join('')})`,
+  );
+  const health = await request<MasterHealth>(`${masterUrl}/health`);
+  assert.equal(health.status, 200);
+  assert.equal(health.body.node, 'master');
+  assert.deepEqual(
+    health.body.secondaries.map((peer) => [peer.name, peer.url]),
+    [
+      ['sub1', `http://${HOST}:${base + 1}`],
+      ['sub2', `http://${HOST}:${base + 2}`],
+    ],
+  );
+  await waitFor(
+    async () =>
+      (await request<MasterHealth>(`${masterUrl}/health`)).body.secondaries.every(
+        (peer) => peer.status === 'Healthy' && peer.lastContactMs !== null,
+      ),
+    5000,
+    'both secondaries Healthy',
+  );
+
+  // The README's first curl: no w means "all", so the answer comes once all three hold it.
+  const answer = await request<{ acks: number; log: LogEntry }>(`${masterUrl}/logs`, {
+    method: 'POST',
+    json: { message: 'hi' },
+  });
+  assert.equal(answer.status, 201, answer.text);
+  assert.equal(answer.body.acks, 3);
+  for (let i = 0; i < 3; i++) {
+    const log = await request<LogEntry[]>(`http://${HOST}:${base + i}/logs`);
+    assert.deepEqual(log.body, [{ id: 1, message: 'hi' }]);
+  }
+  assert.match(output.join(''), /master\s+INFO\s+master master listening/);
+});
+
+test('rlog append, list and health talk to the cluster', async () => {
+  const env = { RLOG_MASTER: masterUrl };
+  const appended = await rlog(['append', 'from the cli', '-w', '2', '--key', 'cli-key-1'], env);
+  assert.match(appended.stdout, /^appended as id 2: held by [23] nodes \(w=2\)\n$/);
+  const replayed = await rlog(['append', 'from the cli', '--key', 'cli-key-1'], env);
+  assert.match(replayed.stdout, /appended as id 2: .*replayed/);
+
+  await waitFor(
+    async () => (await rlog(['list', '--node', 'sub2'], env)).stdout === '1\thi\n2\tfrom the cli\n',
+    5000,
+    'sub2 to list both entries',
+  );
+  const json = await rlog(['list', '--json', '--since', '1', '--master', masterUrl]);
+  assert.deepEqual(JSON.parse(json.stdout), [{ id: 2, message: 'from the cli' }]);
+
+  const health = await rlog(['health'], env);
+  assert.match(health.stdout, /^master: ok, last id 2, quorum 3\/3 healthy \(2 needed\)$/m);
+  assert.match(health.stdout, /^ {2}sub1 +Healthy +acked 2, lag 0/m);
+
+  await assert.rejects(rlog(['list', '--node', 'sub9'], env), (error: { stderr: string }) =>
+    /no node named "sub9"; the master knows: master, sub1, sub2/.test(error.stderr),
+  );
+  await assert.rejects(rlog(['append', 'x', '-w', '7'], env), (error: { stderr: string }) =>
+    /400 INVALID_REQUEST: w must be an integer from 1 to 3/.test(error.stderr),
+  );
+});
+
+test('rlog reports a master that does not answer, and a bad node option, clearly', async () => {
+  const free = await consecutiveFreePorts(1);
+  await assert.rejects(
+    rlog(['health', '--master', `http://${HOST}:${free}`]),
+    (error: { stderr: string; code: number }) =>
+      error.code === 2 &&
+      /nothing answers at http:\/\/127\.0\.0\.1:\d+: is the node running\?/.test(error.stderr),
+  );
+  await assert.rejects(
+    rlog(['master'], { HEARTBEAT_INTERVAL_MS: 'often' }),
+    (error: { stderr: string; code: number }) =>
+      error.code === 2 &&
+      /invalid configuration: --heartbeat-interval-ms \/ HEARTBEAT_INTERVAL_MS must be an integer/.test(
+        error.stderr,
+      ),
+  );
+});
+
+test('Ctrl-C (SIGINT) stops every node of rlog cluster', async () => {
+  cluster.kill('SIGINT');
+  assert.equal(await clusterExit, 0);
+  for (let i = 0; i < 3; i++) {
+    await assert.rejects(
+      fetch(`http://${HOST}:${base + i}/health`, { signal: AbortSignal.timeout(2000) }),
+      `port ${base + i} must be closed`,
+    );
+  }
+});
