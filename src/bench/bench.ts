@@ -7,7 +7,6 @@
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -15,6 +14,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { runLoad, type LoadResult } from './load-generator.js';
+import { isPortFree } from '../testing/ports.js';
 
 const USAGE = `Usage: node dist/bench/bench.js [options]   (npm run bench -- [options])
 
@@ -266,25 +266,11 @@ function startChild(
   return child;
 }
 
-async function isPortFree(port: number): Promise<boolean> {
-  return new Promise((resolvePort) => {
-    const probe = createServer();
-    probe.once('error', () => {
-      resolvePort(false);
-    });
-    probe.listen(port, HOST, () => {
-      probe.close(() => {
-        resolvePort(true);
-      });
-    });
-  });
-}
-
 /** Free ports from the bench's range: other people's tests may hold some of them. */
 async function pickPorts(count: number, taken: readonly number[]): Promise<number[]> {
   const ports: number[] = [];
   for (let port = PORT_MIN; port <= PORT_MAX && ports.length < count; port++) {
-    if (!taken.includes(port) && (await isPortFree(port))) ports.push(port);
+    if (!taken.includes(port) && (await isPortFree(port, HOST))) ports.push(port);
   }
   if (ports.length < count) {
     throw new Error(

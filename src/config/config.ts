@@ -390,6 +390,8 @@ export const OPTIONS = {
 } satisfies Record<string, OptionSpec<never> | OptionSpec<unknown>>;
 
 type OptionKey = keyof typeof OPTIONS;
+/** The parsed type of one option, as its parser returns it. */
+type OptionValue<K extends OptionKey> = ReturnType<(typeof OPTIONS)[K]['parse']>;
 
 export interface LoadResult {
   readonly config: NodeConfig;
@@ -449,42 +451,44 @@ export function loadNodeConfig(
     }
     values[key] = spec.parse(raw, spec);
   }
-  if (values['dataDir'] !== undefined || values['fsync'] !== undefined) {
+  // Each value was produced by its own option's parser (or is its default), hence this one cast.
+  const get = <K extends OptionKey>(key: K): OptionValue<K> => values[key] as OptionValue<K>;
+  if (get('dataDir') !== undefined || get('fsync') !== undefined) {
     throw new ConfigError(
       'DATA_DIR / FSYNC: durable storage is not available in this version; unset them to run with the log in memory',
     );
   }
   const common = {
-    name: (values['name'] as string) || (role === 'master' ? 'master' : 'secondary'),
-    host: values['host'] as string,
+    name: get('name') || (role === 'master' ? 'master' : 'secondary'),
+    host: get('host'),
     port:
       parsed.values['port'] === undefined && env['PORT'] === undefined && role === 'secondary'
         ? 8001
-        : (values['port'] as number),
-    clusterToken: values['clusterToken'] as string | undefined,
-    faultInjection: values['faultInjection'] as boolean,
-    logLevel: values['logLevel'] as LogLevel,
-    maxMessageBytes: values['maxMessageBytes'] as number,
-    maxBodyBytes: values['maxBodyBytes'] as number,
-    maxReadLimit: values['maxReadLimit'] as number,
+        : get('port'),
+    clusterToken: get('clusterToken'),
+    faultInjection: get('faultInjection'),
+    logLevel: get('logLevel'),
+    maxMessageBytes: get('maxMessageBytes'),
+    maxBodyBytes: get('maxBodyBytes'),
+    maxReadLimit: get('maxReadLimit'),
   };
   if (role === 'master') {
     const config: MasterConfig = {
       ...common,
       role,
-      secondaries: values['secondaries'] as PeerConfig[],
-      heartbeatIntervalMs: values['heartbeatIntervalMs'] as number,
-      suspectAfterMisses: values['suspectAfterMisses'] as number,
-      unhealthyAfterMisses: values['unhealthyAfterMisses'] as number,
-      replicationTimeoutMs: values['replicationTimeoutMs'] as number,
-      maxInflightBatches: values['maxInflightBatches'] as number,
-      maxBatchEntries: values['maxBatchEntries'] as number,
-      maxBatchBytes: values['maxBatchBytes'] as number,
-      retryBaseMs: values['retryBaseMs'] as number,
-      retryMaxMs: values['retryMaxMs'] as number,
-      maxBatchCount: values['maxBatchCount'] as number,
-      maxWaitingAppends: values['maxWaitingAppends'] as number,
-      maxIdempotencyKeys: values['maxIdempotencyKeys'] as number,
+      secondaries: get('secondaries'),
+      heartbeatIntervalMs: get('heartbeatIntervalMs'),
+      suspectAfterMisses: get('suspectAfterMisses'),
+      unhealthyAfterMisses: get('unhealthyAfterMisses'),
+      replicationTimeoutMs: get('replicationTimeoutMs'),
+      maxInflightBatches: get('maxInflightBatches'),
+      maxBatchEntries: get('maxBatchEntries'),
+      maxBatchBytes: get('maxBatchBytes'),
+      retryBaseMs: get('retryBaseMs'),
+      retryMaxMs: get('retryMaxMs'),
+      maxBatchCount: get('maxBatchCount'),
+      maxWaitingAppends: get('maxWaitingAppends'),
+      maxIdempotencyKeys: get('maxIdempotencyKeys'),
     };
     if (config.unhealthyAfterMisses <= config.suspectAfterMisses) {
       throw new ConfigError(
@@ -498,14 +502,14 @@ export function loadNodeConfig(
     }
     return { config, warnings };
   }
-  const masterUrl = values['masterUrl'] as string | undefined;
+  const masterUrl = get('masterUrl');
   const config: SecondaryConfig = {
     ...common,
     role,
     masterUrl: masterUrl === undefined ? undefined : httpUrl(masterUrl, '--master / MASTER_URL'),
-    delay: values['delayMs'] as DelayRange,
-    errorRate: values['errorRate'] as number,
-    maxPendingEntries: values['maxPendingEntries'] as number,
+    delay: get('delayMs'),
+    errorRate: get('errorRate'),
+    maxPendingEntries: get('maxPendingEntries'),
   };
   return { config, warnings };
 }

@@ -5,34 +5,12 @@
  */
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { after, test } from 'node:test';
 import { promisify } from 'node:util';
+import { consecutiveFreePorts } from '../testing/ports.js';
 import { HOST, MAIN_JS, request, waitFor, type LogEntry, type MasterHealth } from './harness.js';
 
 const run = promisify(execFile);
-
-/** A base port with the next `count - 1` ports free too, as `rlog cluster` needs. */
-async function consecutiveFreePorts(count: number): Promise<number> {
-  const isFree = (port: number): Promise<boolean> =>
-    new Promise((resolve) => {
-      const server = createServer();
-      server.once('error', () => {
-        resolve(false);
-      });
-      server.listen(port, HOST, () => {
-        server.close(() => {
-          resolve(true);
-        });
-      });
-    });
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20_000 + Math.floor(Math.random() * 20_000);
-    const checks = await Promise.all(Array.from({ length: count }, (_, i) => isFree(base + i)));
-    if (checks.every(Boolean)) return base;
-  }
-  throw new Error('no run of free ports found');
-}
 
 function rlog(args: string[], env: Record<string, string> = {}) {
   return run(process.execPath, [MAIN_JS, ...args], {
@@ -41,7 +19,7 @@ function rlog(args: string[], env: Record<string, string> = {}) {
   });
 }
 
-const base = await consecutiveFreePorts(3);
+const base = await consecutiveFreePorts(3, HOST);
 const masterUrl = `http://${HOST}:${base}`;
 const output: string[] = [];
 const cluster = spawn(
@@ -127,7 +105,7 @@ test('rlog append, list and health talk to the cluster', async () => {
 });
 
 test('rlog reports a master that does not answer, and a bad node option, clearly', async () => {
-  const free = await consecutiveFreePorts(1);
+  const free = await consecutiveFreePorts(1, HOST);
   await assert.rejects(
     rlog(['health', '--master', `http://${HOST}:${free}`]),
     (error: { stderr: string; code: number }) =>
