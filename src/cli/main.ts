@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
 import { ConfigError, loadNodeConfig, optionHelp, type Role } from '../config/config.js';
+import { StorageError } from '../adapters/file-store/file-log-store.js';
 import { startNode } from '../node/start-node.js';
 import { call, ClientError, errorText } from './client.js';
 import { runCluster } from './cluster.js';
@@ -62,7 +63,16 @@ async function runNode(role: Role, args: readonly string[]): Promise<number> {
     }
     throw error;
   }
-  const node = await startNode(loaded.config, loaded.warnings);
+  let node;
+  try {
+    node = await startNode(loaded.config, loaded.warnings);
+  } catch (error) {
+    if (error instanceof StorageError) {
+      process.stderr.write(`rlog ${role}: cannot start: ${error.message}\n`);
+      return 1;
+    }
+    throw error;
+  }
   await new Promise<void>((resolve) => {
     const stop = (signal: string): void => {
       node.logger.info({ event: 'stopping', signal }, `stopping on ${signal}`);

@@ -61,6 +61,20 @@ describe('loadNodeConfig', () => {
     assert.deepEqual(range.role === 'secondary' && range.delay, { minMs: 100, maxMs: 500 });
   });
 
+  it('reads the storage options; without a data dir they are ignored with a warning', () => {
+    const durable = loadNodeConfig('master', ['--data-dir', '/tmp/rlog'], { FSYNC: 'interval' });
+    assert.equal(durable.config.dataDir, '/tmp/rlog');
+    assert.equal(durable.config.fsync, 'interval');
+    assert.equal(durable.config.fsyncIntervalMs, 100);
+    assert.deepEqual(durable.warnings, []);
+    const memory = loadNodeConfig('secondary', [], { FSYNC: 'never' });
+    assert.equal(memory.config.dataDir, undefined);
+    assert.match(
+      memory.warnings[0] ?? '',
+      /FSYNC applies to a log on disk; ignored without --data-dir/,
+    );
+  });
+
   it('ignores an option of the other role with a warning', () => {
     const { config, warnings } = loadNodeConfig('secondary', [], { HEARTBEAT_INTERVAL_MS: '100' });
     assert.equal(config.role, 'secondary');
@@ -122,7 +136,6 @@ describe('loadNodeConfig', () => {
       [],
       /MASTER_URL: "nowhere" is not a URL/,
     ],
-    ['durable storage not yet available', 'master', { DATA_DIR: '/tmp/x' }, [], /DATA_DIR/],
     [
       'bad boolean',
       'secondary',

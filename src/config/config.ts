@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import type { PeerConfig } from '../core/master-core.js';
+import type { FsyncPolicy } from '../adapters/file-store/file-log-store.js';
 import type { LogLevel } from '../adapters/logger.js';
 
 export type Role = 'master' | 'secondary';
@@ -19,6 +20,11 @@ export interface CommonConfig {
   readonly maxMessageBytes: number;
   readonly maxBodyBytes: number;
   readonly maxReadLimit: number;
+  /** Where the log is kept; undefined: in memory. */
+  readonly dataDir: string | undefined;
+  readonly fsync: FsyncPolicy;
+  readonly fsyncIntervalMs: number;
+  readonly segmentBytes: number;
 }
 
 export interface MasterConfig extends CommonConfig {
@@ -172,6 +178,12 @@ const delayRange: Parser<DelayRange> = (raw, option) => {
   return { minMs, maxMs };
 };
 
+const fsyncPolicy: Parser<FsyncPolicy> = (raw, option) => {
+  const value = raw.trim().toLowerCase();
+  if (value === 'always' || value === 'interval' || value === 'never') return value;
+  throw new ConfigError(`${describe(option)} must be always, interval or never; got "${raw}"`);
+};
+
 const rate: Parser<number> = (raw, option) => {
   const value = Number(raw);
   if (raw.trim() === '' || !Number.isFinite(value) || value < 0 || value > 1) {
@@ -258,14 +270,28 @@ export const OPTIONS = {
     roles: BOTH,
     parse: optionalText,
     defaultValue: undefined,
-    help: 'where the log is stored (not yet supported: nodes keep the log in memory)',
+    help: 'where the log is stored; absent: in memory',
   },
   fsync: {
     flag: 'fsync',
     roles: BOTH,
-    parse: optionalText,
-    defaultValue: undefined,
-    help: 'always, interval or never (with --data-dir; not yet supported)',
+    parse: fsyncPolicy,
+    defaultValue: 'always',
+    help: 'with --data-dir: always (fsync before acknowledging, group commit), interval or never',
+  },
+  fsyncIntervalMs: {
+    flag: 'fsync-interval-ms',
+    roles: BOTH,
+    parse: integer(1, 60_000),
+    defaultValue: 100,
+    help: 'with --fsync interval: how often written entries are fsynced',
+  },
+  segmentBytes: {
+    flag: 'segment-bytes',
+    roles: BOTH,
+    parse: integer(64 * KiB, 1024 * MiB),
+    defaultValue: 64 * MiB,
+    help: 'with --data-dir: size at which a new segment file starts',
   },
   secondaries: {
     flag: 'secondaries',
@@ -453,10 +479,17 @@ export function loadNodeConfig(
   }
   // Each value was produced by its own option's parser (or is its default), hence this one cast.
   const get = <K extends OptionKey>(key: K): OptionValue<K> => values[key] as OptionValue<K>;
-  if (get('dataDir') !== undefined || get('fsync') !== undefined) {
-    throw new ConfigError(
-      'DATA_DIR / FSYNC: durable storage is not available in this version; unset them to run with the log in memory',
-    );
+  const dataDir = get('dataDir');
+  for (const key of ['fsync', 'fsyncIntervalMs', 'segmentBytes'] as const) {
+    const spec = specs[key];
+    if (
+      dataDir === undefined &&
+      (parsed.values[spec.flag] ?? env[variableOf(spec)]) !== undefined
+    ) {
+      warnings.push(
+        `${describe(spec)} applies to a log on disk; ignored without --data-dir / DATA_DIR`,
+      );
+    }
   }
   const common = {
     name: get('name') || (role === 'master' ? 'master' : 'secondary'),
@@ -471,6 +504,10 @@ export function loadNodeConfig(
     maxMessageBytes: get('maxMessageBytes'),
     maxBodyBytes: get('maxBodyBytes'),
     maxReadLimit: get('maxReadLimit'),
+    dataDir,
+    fsync: get('fsync'),
+    fsyncIntervalMs: get('fsyncIntervalMs'),
+    segmentBytes: get('segmentBytes'),
   };
   if (role === 'master') {
     const config: MasterConfig = {

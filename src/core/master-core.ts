@@ -142,6 +142,14 @@ export class MasterCore {
     return firstId;
   }
 
+  /**
+   * Releases the ids assigned but never stored (their writes failed), so the next append gets
+   * the id right after the last stored one and the log keeps no gap.
+   */
+  abandonUnstored(): void {
+    this.#assignedId = this.#storedId;
+  }
+
   /** The master's store holds every entry up to `upToId`. */
   stored(upToId: number): void {
     assert(

@@ -1,3 +1,5 @@
+import { StorageError } from '../adapters/file-store/file-log-store.js';
+
 /** The stable error codes of the public API (API.md) and of the internal endpoints. */
 export type ErrorCode =
   | 'INVALID_REQUEST'
@@ -14,6 +16,9 @@ export type ErrorCode =
   | 'STALE_EPOCH'
   | 'ENTRY_CONFLICT'
   | 'INVALID_BATCH'
+  | 'STORAGE_FULL'
+  | 'STORAGE_FAILED'
+  | 'STORAGE_UNAVAILABLE'
   | 'INTERNAL_ERROR';
 
 /**
@@ -45,4 +50,13 @@ export function invalidWriteConcern(got: unknown, clusterSize: number): ApiError
     'INVALID_REQUEST',
     `w must be an integer from 1 to ${clusterSize} (the master and ${clusterSize - 1} secondaries), "majority" or "all"; got ${JSON.stringify(got)}`,
   );
+}
+
+/** A failed store write: 507 when the disk is full, 500 otherwise; nothing was stored either way. */
+export function storageApiError(error: unknown): ApiError {
+  if (error instanceof StorageError && error.code === 'STORAGE_FULL') {
+    return new ApiError(507, 'STORAGE_FULL', error.message, {}, { 'retry-after': '5' });
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return new ApiError(500, 'STORAGE_FAILED', message);
 }

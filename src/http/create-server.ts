@@ -7,7 +7,8 @@ import Fastify, {
   type FastifyRequest,
 } from 'fastify';
 import type { Logger } from '../adapters/logger.js';
-import { ApiError } from './api-error.js';
+import { StorageError } from '../adapters/file-store/file-log-store.js';
+import { ApiError, storageApiError } from './api-error.js';
 
 export interface ServerOptions {
   readonly logger: Logger;
@@ -83,6 +84,7 @@ export function createServer(options: ServerOptions): FastifyInstance {
 
 function toApiError(error: unknown, request: FastifyRequest, options: ServerOptions): ApiError {
   if (error instanceof ApiError) return error;
+  if (error instanceof StorageError) return storageApiError(error);
   const fastifyError = error as {
     code?: string;
     statusCode?: number;

@@ -14,7 +14,7 @@ import {
 } from '../core/master-core.js';
 import type { QuorumView } from '../core/quorum.js';
 import { resolveWriteConcern, type WriteConcern } from '../core/write-concern.js';
-import { ApiError, invalidWriteConcern } from '../http/api-error.js';
+import { ApiError, invalidWriteConcern, storageApiError } from '../http/api-error.js';
 import type { MasterConfig } from '../config/config.js';
 
 export interface AppendRequest {
@@ -72,6 +72,10 @@ export class MasterNode {
   #identity!: LogIdentity;
   #keys!: IdempotencyTable;
   #nextToken = 1;
+  /** Store writes not yet settled, and those of appends with an idempotency key. */
+  #pendingWrites = 0;
+  readonly #keyedWrites = new Map<string, Promise<void>>();
+  #storageFailing = false;
   #cancelTimer: (() => void) | undefined;
   #timerAtMs = Infinity;
   #pumpQueued = false;
@@ -147,8 +151,12 @@ export class MasterNode {
     const w = this.#resolveW(request.w);
     const deadlineMs =
       request.timeoutMs === undefined ? undefined : this.#deps.clock.nowMs() + request.timeoutMs;
-    if (request.idempotencyKey !== undefined) {
-      const known = this.#keys.get(request.idempotencyKey);
+    const key = request.idempotencyKey;
+    if (key !== undefined) {
+      // A retry while the first request is still being written waits for it: if that write
+      // fails, the key is forgotten and this request appends afresh.
+      await this.#keyedWrites.get(key)?.catch(() => undefined);
+      const known = this.#keys.get(key);
       if (known !== undefined) {
         const lastId = known.firstId + known.count - 1;
         return this.#answer(200, known.firstId, lastId, w, deadlineMs);
@@ -164,6 +172,15 @@ export class MasterNode {
         { 'retry-after': '1' },
       );
     }
+    if (this.#storageFailing) {
+      throw new ApiError(
+        503,
+        'STORAGE_UNAVAILABLE',
+        'a write to the log just failed and is being undone; nothing was stored, retry in a moment',
+        {},
+        { 'retry-after': '1' },
+      );
+    }
     const count = request.messages.length;
     const firstId = core.assign(count);
     const epoch = this.#identity.epoch;
@@ -173,9 +190,26 @@ export class MasterNode {
       message,
     }));
     const lastId = firstId + count - 1;
-    if (request.idempotencyKey !== undefined)
-      this.#keys.put(request.idempotencyKey, { firstId, count });
-    await this.#deps.store.append(entries, request.idempotencyKey);
+    if (key !== undefined) this.#keys.put(key, { firstId, count });
+    const write = this.#deps.store.append(entries, key);
+    this.#pendingWrites += 1;
+    if (key !== undefined) this.#keyedWrites.set(key, write);
+    try {
+      await write;
+    } catch (error) {
+      if (key !== undefined) this.#keys.delete(key);
+      this.#storageFailing = true;
+      throw storageApiError(error);
+    } finally {
+      this.#pendingWrites -= 1;
+      if (key !== undefined) this.#keyedWrites.delete(key);
+      // A failed write fails every write queued after it; once all have settled, the ids they
+      // reserved are released, so the next append continues right after the last stored id.
+      if (this.#storageFailing && this.#pendingWrites === 0) {
+        core.abandonUnstored();
+        this.#storageFailing = false;
+      }
+    }
     core.stored(lastId);
     this.#requestPump();
     return this.#answer(201, firstId, lastId, w, deadlineMs);

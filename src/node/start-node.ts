@@ -3,6 +3,8 @@ import { systemClock } from '../adapters/clock.js';
 import { HttpReplicationTransport } from '../adapters/http-replication-transport.js';
 import { createLogger, type Logger } from '../adapters/logger.js';
 import { MemoryLogStore } from '../adapters/memory-log-store.js';
+import { FileLogStore } from '../adapters/file-store/file-log-store.js';
+import type { LogStore } from '../adapters/log-store.js';
 import type { NodeConfig } from '../config/config.js';
 import { createServer } from '../http/create-server.js';
 import { registerMasterRoutes } from '../http/master-routes.js';
@@ -27,7 +29,16 @@ export async function startNode(
 ): Promise<RunningNode> {
   const logger = createLogger(config.name, config.role, config.logLevel);
   for (const warning of warnings) logger.warn({ event: 'config-ignored' }, warning);
-  const store = new MemoryLogStore();
+  const store: LogStore =
+    config.dataDir === undefined
+      ? new MemoryLogStore()
+      : new FileLogStore({
+          dataDir: config.dataDir,
+          fsync: config.fsync,
+          fsyncIntervalMs: config.fsyncIntervalMs,
+          segmentBytes: config.segmentBytes,
+          logger,
+        });
   const app = createServer({
     logger,
     maxBodyBytes: config.maxBodyBytes,
@@ -48,7 +59,7 @@ export async function startNode(
       random: Math.random,
       logger,
     });
-    await node.start();
+    await startOrClose(node, store);
     registerReadRoutes(app, node, config.maxReadLimit);
     registerMasterRoutes(app, node, {
       maxMessageBytes: config.maxMessageBytes,
@@ -64,7 +75,7 @@ export async function startNode(
       random: Math.random,
       logger,
     });
-    await node.start();
+    await startOrClose(node, store);
     registerReadRoutes(app, node, config.maxReadLimit);
     registerSecondaryRoutes(app, node, {
       clusterToken: config.clusterToken,
@@ -92,6 +103,16 @@ export async function startNode(
       return stopping;
     },
   };
+}
+
+/** Starts a node; if that fails (a corrupt or locked data directory), releases the store first. */
+async function startOrClose(node: { start(): Promise<void> }, store: LogStore): Promise<void> {
+  try {
+    await node.start();
+  } catch (error) {
+    await store.close().catch(() => undefined);
+    throw error;
+  }
 }
 
 function registerMasterOnlyFallbacks(app: FastifyInstance): void {

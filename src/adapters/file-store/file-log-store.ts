@@ -1,0 +1,558 @@
+import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
+import {
+  mkdir,
+  open,
+  readdir,
+  readFile,
+  rename,
+  unlink,
+  writeFile,
+  type FileHandle,
+} from 'node:fs/promises';
+import { join } from 'node:path';
+import { assert } from '../../core/assert.js';
+import type { Entry, LogIdentity } from '../../core/entry.js';
+import type { KeyedAppend } from '../../core/idempotency.js';
+import type { Logger } from '../logger.js';
+import type { LogStore, StoredState } from '../log-store.js';
+import { EntryIndex } from './entry-index.js';
+import { decodeRecord, encodeBatch, type EncodedBatch } from './record-codec.js';
+
+export type FsyncPolicy = 'always' | 'interval' | 'never';
+
+export interface FileLogStoreOptions {
+  readonly dataDir: string;
+  /** `always`: an append resolves once fsynced (group commit); `interval`: fsync every `fsyncIntervalMs`; `never`: leave it to the OS. */
+  readonly fsync: FsyncPolicy;
+  readonly fsyncIntervalMs: number;
+  /** A new segment file starts once the current one is this large. */
+  readonly segmentBytes: number;
+  readonly logger: Logger;
+}
+
+export type StorageErrorCode =
+  'STORAGE_FULL' | 'STORAGE_FAILED' | 'STORAGE_CORRUPT' | 'STORAGE_LOCKED';
+
+/** A storage failure; the message names the file and what to do. */
+export class StorageError extends Error {
+  override readonly name = 'StorageError';
+
+  constructor(
+    readonly code: StorageErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+interface Segment {
+  readonly firstId: number;
+  readonly path: string;
+  readonly readFd: number;
+  size: number;
+}
+
+interface QueuedAppend {
+  readonly encoded: EncodedBatch;
+  readonly epoch: number;
+  readonly resolve: () => void;
+  readonly reject: (error: StorageError) => void;
+}
+
+const SEGMENT_NAME = /^(\d{20})\.seg$/;
+/** Reads never take more than this in one buffer, whatever the range asked for. */
+const READ_CHUNK_BYTES = 8 * 1024 * 1024;
+const SCAN_CHUNK_BYTES = 4 * 1024 * 1024;
+
+function segmentName(firstId: number): string {
+  return `${String(firstId).padStart(20, '0')}.seg`;
+}
+
+/**
+ * The durable log: segment files of checksummed records under `DATA_DIR/log`, the identity in
+ * `DATA_DIR/identity.json`, and an index in memory (12 bytes per entry, no messages). Appends are
+ * written by one writer loop in call order; every append queued while a write and its fsync are in
+ * progress shares the next one (group commit).
+ */
+export class FileLogStore implements LogStore {
+  readonly #options: FileLogStoreOptions;
+  readonly #log: Logger;
+  readonly #logDir: string;
+  readonly #index = new EntryIndex();
+  readonly #segments: Segment[] = [];
+  #identity: LogIdentity | undefined;
+  #writer: FileHandle | undefined;
+  #queue: QueuedAppend[] = [];
+  #writing: Promise<void> | undefined;
+  /** The last id accepted by `append`, written or queued. */
+  #acceptedLastId = 0;
+  #dirty = false;
+  #syncTimer: NodeJS.Timeout | undefined;
+  #locked = false;
+
+  constructor(options: FileLogStoreOptions) {
+    assert(options.segmentBytes >= 4096, 'segmentBytes must be >= 4096');
+    this.#options = options;
+    this.#log = options.logger;
+    this.#logDir = join(options.dataDir, 'log');
+  }
+
+  async open(): Promise<StoredState> {
+    const started = performance.now();
+    await mkdir(this.#logDir, { recursive: true });
+    await this.#lock();
+    this.#identity = await this.#readIdentity();
+    const names = (await readdir(this.#logDir)).filter((name) => SEGMENT_NAME.test(name)).sort();
+    const keys: [string, KeyedAppend][] = [];
+    for (const [position, name] of names.entries()) {
+      const firstId = Number(SEGMENT_NAME.exec(name)![1]);
+      if (firstId !== this.#index.count + 1) {
+        throw this.#corrupt(
+          join(this.#logDir, name),
+          0,
+          `segment starts at id ${firstId} but the log before it ends at ${this.#index.count}`,
+        );
+      }
+      await this.#scan(join(this.#logDir, name), firstId, position === names.length - 1, keys);
+    }
+    if (this.#index.count > 0 && this.#identity === undefined) {
+      throw new StorageError(
+        'STORAGE_CORRUPT',
+        `${join(this.#options.dataDir, 'identity.json')} is missing but the log holds ${this.#index.count} entries; restore it or move ${this.#options.dataDir} aside to start empty`,
+      );
+    }
+    this.#acceptedLastId = this.#index.count;
+    if (this.#options.fsync === 'interval') {
+      this.#syncTimer = setInterval(() => {
+        void this.#syncIfDirty();
+      }, this.#options.fsyncIntervalMs);
+      this.#syncTimer.unref();
+    }
+    this.#log.info(
+      {
+        event: 'store-opened',
+        dataDir: this.#options.dataDir,
+        lastId: this.#index.count,
+        segments: this.#segments.length,
+        fsync: this.#options.fsync,
+        ms: Math.round(performance.now() - started),
+      },
+      `opened ${this.#options.dataDir}: ${this.#index.count} entries in ${this.#segments.length} segments in ${Math.round(performance.now() - started)} ms (fsync ${this.#options.fsync})`,
+    );
+    return { identity: this.#identity, lastId: this.#index.count, keys };
+  }
+
+  async setIdentity(identity: LogIdentity): Promise<void> {
+    // Write-then-rename, with fsyncs, so that a crash leaves the old file or the new one, whole.
+    const path = join(this.#options.dataDir, 'identity.json');
+    const temporary = `${path}.tmp`;
+    const handle = await open(temporary, 'w');
+    try {
+      await handle.writeFile(`${JSON.stringify(identity)}\n`);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temporary, path);
+    await this.#syncDirectory(this.#options.dataDir);
+    this.#identity = identity;
+  }
+
+  append(entries: readonly Entry[], idempotencyKey?: string): Promise<void> {
+    const first = entries[0];
+    if (first === undefined) return Promise.resolve();
+    if (first.id !== this.#acceptedLastId + 1) {
+      // After a failed write every queued append fails too; an append assigned before the
+      // caller saw that failure lands here and must fail as well, or the log would get a gap.
+      return Promise.reject(
+        new StorageError(
+          'STORAGE_FAILED',
+          `append of id ${first.id} refused: the log ends at ${this.#acceptedLastId} after a failed write`,
+        ),
+      );
+    }
+    let encoded: EncodedBatch;
+    try {
+      encoded = encodeBatch(entries, idempotencyKey);
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
+    this.#acceptedLastId = first.id + entries.length - 1;
+    const promise = new Promise<void>((resolve, reject) => {
+      this.#queue.push({ encoded, epoch: first.epoch, resolve, reject });
+    });
+    this.#writing ??= this.#drain();
+    return promise;
+  }
+
+  lastId(): number {
+    return this.#index.count;
+  }
+
+  get(id: number): Entry | undefined {
+    return this.read(id, 1)[0];
+  }
+
+  read(fromId: number, maxCount: number, maxBytes = Infinity): Entry[] {
+    const lastId = this.#index.count;
+    const startId = Math.max(1, fromId);
+    if (startId > lastId || maxCount <= 0) return [];
+    let toId = Math.min(lastId, startId + Math.min(maxCount, lastId) - 1);
+    if (maxBytes !== Infinity) {
+      let bytes = 0;
+      for (let id = startId; id <= toId; id++) {
+        bytes += this.#index.length(id - 1);
+        if (id > startId && bytes > maxBytes) {
+          toId = id - 1;
+          break;
+        }
+      }
+    }
+    const out: Entry[] = [];
+    let id = startId;
+    while (id <= toId) {
+      const segmentIndex = this.#segmentIndexOf(id);
+      const segment = this.#segments[segmentIndex]!;
+      const segmentLastId = (this.#segments[segmentIndex + 1]?.firstId ?? lastId + 1) - 1;
+      // One read per run of entries, capped so a read of the whole log never takes one huge buffer.
+      const start = this.#index.offset(id - 1);
+      let endId = id;
+      let end = start + 4 + this.#index.length(id - 1);
+      while (endId < Math.min(toId, segmentLastId)) {
+        const nextEnd = this.#index.offset(endId) + 4 + this.#index.length(endId);
+        if (nextEnd - start > READ_CHUNK_BYTES) break;
+        endId += 1;
+        end = nextEnd;
+      }
+      const buffer = Buffer.allocUnsafe(end - start);
+      const got = readSync(segment.readFd, buffer, 0, buffer.length, start);
+      assert(
+        got === buffer.length,
+        `short read of ${segment.path} at ${start}: ${got} of ${buffer.length} bytes`,
+      );
+      for (; id <= endId; id++) {
+        const at = this.#index.offset(id - 1) - start;
+        const length = this.#index.length(id - 1);
+        out.push({
+          id,
+          epoch: this.#index.epoch(id - 1),
+          message: buffer.toString('utf8', at + 4, at + 4 + length),
+        });
+      }
+    }
+    return out;
+  }
+
+  async close(): Promise<void> {
+    if (this.#syncTimer !== undefined) clearInterval(this.#syncTimer);
+    await this.#writing;
+    if (this.#writer !== undefined) {
+      if (this.#options.fsync !== 'never') await this.#writer.datasync();
+      await this.#writer.close();
+      this.#writer = undefined;
+    }
+    for (const segment of this.#segments.splice(0)) closeSync(segment.readFd);
+    if (this.#locked) {
+      await unlink(join(this.#options.dataDir, 'LOCK')).catch(() => undefined);
+      this.#locked = false;
+    }
+  }
+
+  async #drain(): Promise<void> {
+    try {
+      while (this.#queue.length > 0) {
+        const group = this.#queue;
+        this.#queue = [];
+        await this.#writeGroup(group);
+      }
+    } finally {
+      this.#writing = undefined;
+    }
+  }
+
+  async #writeGroup(group: readonly QueuedAppend[]): Promise<void> {
+    let segment: Segment;
+    let writer: FileHandle;
+    try {
+      [segment, writer] = await this.#segmentForWrite();
+    } catch (error) {
+      this.#failAll(group, error);
+      return;
+    }
+    const start = segment.size;
+    const buffer =
+      group.length === 1
+        ? group[0]!.encoded.record
+        : Buffer.concat(group.map((queued) => queued.encoded.record));
+    try {
+      let written = 0;
+      while (written < buffer.length) {
+        const { bytesWritten } = await writer.write(buffer, written, buffer.length - written, null);
+        written += bytesWritten;
+      }
+      if (this.#options.fsync === 'always') await writer.datasync();
+      else this.#dirty = true;
+    } catch (error) {
+      // Cut the file back to the last whole record, so the next write does not follow a torn one.
+      // If that fails too, the next start finds a torn tail and truncates it there.
+      await writer.truncate(start).catch(() => undefined);
+      this.#failAll(group, error);
+      return;
+    }
+    let at = start;
+    for (const queued of group) {
+      const { record, entryOffsets, messageLengths } = queued.encoded;
+      for (let index = 0; index < entryOffsets.length; index++) {
+        this.#index.push(at + entryOffsets[index]!, messageLengths[index]!, queued.epoch);
+      }
+      at += record.length;
+    }
+    segment.size = at;
+    for (const queued of group) queued.resolve();
+  }
+
+  #failAll(group: readonly QueuedAppend[], cause: unknown): void {
+    const error = toStorageError(cause, this.#logDir);
+    this.#log.error({ event: 'storage-failed', code: error.code, err: cause }, error.message);
+    const failed = [...group, ...this.#queue];
+    this.#queue = [];
+    this.#acceptedLastId = this.#index.count;
+    for (const queued of failed) queued.reject(error);
+  }
+
+  async #segmentForWrite(): Promise<[Segment, FileHandle]> {
+    const current = this.#segments[this.#segments.length - 1];
+    if (
+      current !== undefined &&
+      this.#writer !== undefined &&
+      current.size < this.#options.segmentBytes
+    ) {
+      return [current, this.#writer];
+    }
+    if (current !== undefined && current.size < this.#options.segmentBytes) {
+      this.#writer = await open(current.path, 'a');
+      return [current, this.#writer];
+    }
+    // Roll over: make the old segment durable, then start a new one named by its first id.
+    if (this.#writer !== undefined) {
+      await this.#writer.datasync();
+      await this.#writer.close();
+      this.#writer = undefined;
+    }
+    const firstId = this.#index.count + 1;
+    const path = join(this.#logDir, segmentName(firstId));
+    this.#writer = await open(path, 'a');
+    await this.#syncDirectory(this.#logDir);
+    const segment: Segment = { firstId, path, readFd: openSync(path, 'r'), size: 0 };
+    this.#segments.push(segment);
+    return [segment, this.#writer];
+  }
+
+  async #syncIfDirty(): Promise<void> {
+    if (!this.#dirty || this.#writer === undefined) return;
+    this.#dirty = false;
+    await this.#writer.datasync().catch((error: unknown) => {
+      this.#log.error({ event: 'fsync-failed', err: error }, 'periodic fsync failed');
+    });
+  }
+
+  async #syncDirectory(path: string): Promise<void> {
+    const handle = await open(path, 'r');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  }
+
+  #segmentIndexOf(id: number): number {
+    let low = 0;
+    let high = this.#segments.length - 1;
+    while (low < high) {
+      const mid = (low + high + 1) >> 1;
+      if (this.#segments[mid]!.firstId <= id) low = mid;
+      else high = mid - 1;
+    }
+    return low;
+  }
+
+  /**
+   * Reads one segment record by record, in bounded chunks. A bad record at the very end of the
+   * last segment is a write torn by a crash: it was never acknowledged, so it is cut off. A bad
+   * record anywhere else means the disk lost data we acknowledged: refuse to start.
+   */
+  async #scan(
+    path: string,
+    firstId: number,
+    isLast: boolean,
+    keys: [string, KeyedAppend][],
+  ): Promise<void> {
+    const handle = await open(path, 'r');
+    let size: number;
+    try {
+      size = (await handle.stat()).size;
+      let base = 0;
+      let buffer = Buffer.alloc(0);
+      let offset = 0;
+      for (;;) {
+        if (base + offset === size) break;
+        const result = decodeRecord(buffer, offset);
+        if (result.kind === 'incomplete') {
+          if (base + buffer.length >= size) {
+            await this.#tornTail(path, base + offset, size, 'an incomplete record', isLast);
+            size = base + offset;
+            break;
+          }
+          const want = Math.max(SCAN_CHUNK_BYTES, result.needBytes);
+          const chunk = Buffer.allocUnsafe(Math.min(want, size - base - buffer.length));
+          const { bytesRead } = await handle.read(chunk, 0, chunk.length, base + buffer.length);
+          buffer = Buffer.concat([buffer.subarray(offset), chunk.subarray(0, bytesRead)]);
+          base += offset;
+          offset = 0;
+          continue;
+        }
+        if (result.kind === 'corrupt') {
+          const at = base + offset;
+          const reachesEnd = result.recordBytes !== undefined && at + result.recordBytes >= size;
+          if (isLast && (reachesEnd || (await zeroesFrom(handle, at, size)))) {
+            await this.#tornTail(path, at, size, result.reason, isLast);
+            size = at;
+            break;
+          }
+          throw this.#corrupt(path, at, result.reason);
+        }
+        const batch = result.batch;
+        const at = base + offset;
+        if (batch.firstId !== this.#index.count + 1) {
+          throw this.#corrupt(
+            path,
+            at,
+            `record holds id ${batch.firstId}, expected ${this.#index.count + 1}`,
+          );
+        }
+        if (batch.idempotencyKey !== undefined)
+          keys.push([batch.idempotencyKey, { firstId: batch.firstId, count: batch.count }]);
+        for (let index = 0; index < batch.count; index++) {
+          this.#index.push(
+            at + batch.entryOffsets[index]!,
+            batch.messageLengths[index]!,
+            batch.epoch,
+          );
+        }
+        offset += result.recordBytes;
+      }
+    } finally {
+      await handle.close();
+    }
+    this.#segments.push({ firstId, path, readFd: openSync(path, 'r'), size });
+  }
+
+  async #tornTail(
+    path: string,
+    at: number,
+    size: number,
+    reason: string,
+    isLast: boolean,
+  ): Promise<void> {
+    if (!isLast) throw this.#corrupt(path, at, reason);
+    const writable = await open(path, 'r+');
+    try {
+      await writable.truncate(at);
+      await writable.sync();
+    } finally {
+      await writable.close();
+    }
+    this.#log.warn(
+      { event: 'torn-tail-truncated', file: path, offset: at, droppedBytes: size - at, reason },
+      `dropped ${size - at} bytes at offset ${at} of ${path}: ${reason}, a write torn by a crash (never acknowledged); the ${this.#index.count} entries before it are intact`,
+    );
+  }
+
+  #corrupt(path: string, offset: number, reason: string): StorageError {
+    return new StorageError(
+      'STORAGE_CORRUPT',
+      `${path} is corrupt at offset ${offset} (${reason}) with valid data after it; the node will not start on a log with a hole. Restore the file from a backup, or move ${this.#options.dataDir} aside to start empty and let the node catch up from the master`,
+    );
+  }
+
+  async #lock(): Promise<void> {
+    const path = join(this.#options.dataDir, 'LOCK');
+    try {
+      await writeFile(path, String(process.pid), { flag: 'wx' });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const holder = Number((await readFile(path, 'utf8')).trim());
+      if (Number.isInteger(holder) && holder !== process.pid && isAlive(holder)) {
+        throw new StorageError(
+          'STORAGE_LOCKED',
+          `${this.#options.dataDir} is in use by process ${holder}; stop it, or give this node its own DATA_DIR`,
+        );
+      }
+      // The holder is gone (a crash): take the directory over.
+      await writeFile(path, String(process.pid));
+    }
+    this.#locked = true;
+  }
+
+  async #readIdentity(): Promise<LogIdentity | undefined> {
+    const path = join(this.#options.dataDir, 'identity.json');
+    let text: string;
+    try {
+      text = await readFile(path, 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw error;
+    }
+    try {
+      const parsed = JSON.parse(text) as Partial<LogIdentity>;
+      if (typeof parsed.logId === 'string' && Number.isSafeInteger(parsed.epoch)) {
+        return { logId: parsed.logId, epoch: parsed.epoch! };
+      }
+    } catch {
+      // Reported below.
+    }
+    throw new StorageError(
+      'STORAGE_CORRUPT',
+      `${path} is not a valid identity file; restore it or move the data directory aside`,
+    );
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  // A process killed with -9 but not yet reaped by its parent is a zombie: it holds nothing.
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return true;
+  }
+}
+
+async function zeroesFrom(handle: FileHandle, from: number, size: number): Promise<boolean> {
+  const chunk = Buffer.allocUnsafe(64 * 1024);
+  for (let at = from; at < size; at += chunk.length) {
+    const { bytesRead } = await handle.read(chunk, 0, Math.min(chunk.length, size - at), at);
+    for (let index = 0; index < bytesRead; index++) if (chunk[index] !== 0) return false;
+  }
+  return true;
+}
+
+function toStorageError(error: unknown, where: string): StorageError {
+  if (error instanceof StorageError) return error;
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'ENOSPC' || code === 'EDQUOT') {
+    return new StorageError(
+      'STORAGE_FULL',
+      `the disk holding ${where} is full; nothing was stored. Free space or grow the disk; appends resume by themselves`,
+    );
+  }
+  return new StorageError(
+    'STORAGE_FAILED',
+    `writing to ${where} failed (${code ?? String(error)}); nothing was stored`,
+  );
+}
