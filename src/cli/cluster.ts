@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { prettyLogLine } from './pretty-log.js';
 
@@ -11,6 +12,8 @@ export interface ClusterOptions {
   readonly json: boolean;
   /** Extra environment for every node (LOG_LEVEL, ...). */
   readonly env: Readonly<Record<string, string>>;
+  /** Each node keeps its log in `dataDir/<node name>`; undefined: in memory. */
+  readonly dataDir: string | undefined;
   /** Extra environment for the master only (HEARTBEAT_INTERVAL_MS, ...). */
   readonly masterEnv: Readonly<Record<string, string>>;
 }
@@ -57,6 +60,7 @@ export async function runCluster(options: ClusterOptions): Promise<number> {
       HOST: options.host,
       PORT: String(node.port),
     };
+    if (options.dataDir !== undefined) env['DATA_DIR'] = join(options.dataDir, node.name);
     if (node.role === 'master') env['SECONDARIES'] = secondaries;
     else env['MASTER_URL'] = masterUrl;
     const child = spawn(process.execPath, [MAIN, node.role], {
@@ -101,8 +105,12 @@ export async function runCluster(options: ClusterOptions): Promise<number> {
   if (!state.stopping) spawnNode(nodes[0]!);
   const masterUp = await waitForHealth(masterUrl, () => state.stopping);
   if (masterUp && secondariesUp.every(Boolean)) {
+    const storage =
+      options.dataDir === undefined
+        ? 'logs in memory'
+        : `logs in ${options.dataDir}/<node> (--in-memory to keep them in memory)`;
     process.stdout.write(
-      `cluster ready: master ${masterUrl}, ${secondaryNodes.map((node) => `${node.name} ${url(node)}`).join(', ')}; Ctrl-C stops all\n`,
+      `cluster ready: master ${masterUrl}, ${secondaryNodes.map((node) => `${node.name} ${url(node)}`).join(', ')}; ${storage}; Ctrl-C stops all\n`,
     );
   } else if (!state.stopping) {
     process.stdout.write(
@@ -133,11 +141,10 @@ async function waitForHealth(base: string, cancelled: () => boolean): Promise<bo
 function filterEnv(env: NodeJS.ProcessEnv): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [key, value] of Object.entries(env)) {
-    if (
-      value !== undefined &&
-      !['ROLE', 'NODE_NAME', 'PORT', 'SECONDARIES', 'MASTER_URL'].includes(key)
-    )
-      out[key] = value;
+    if (value !== undefined && !CLUSTER_SET.includes(key)) out[key] = value;
   }
   return out;
 }
+
+/** Variables the cluster sets per node; an inherited value would put every node in one place. */
+const CLUSTER_SET = ['ROLE', 'NODE_NAME', 'PORT', 'SECONDARIES', 'MASTER_URL', 'DATA_DIR'];

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadNodeConfig, optionHelp, type Role } from '../config/config.js';
 import { StorageError } from '../adapters/file-store/file-log-store.js';
@@ -9,8 +10,10 @@ import { runCluster } from './cluster.js';
 const USAGE = `rlog: a replicated append-only log
 
 Usage:
-  rlog cluster [--secondaries N] [--base-port 8000] [--host 127.0.0.1] [--json]
-                                  master + N secondaries (default 2) on 8000, 8001, ...
+  rlog cluster [--secondaries N] [--base-port 8000] [--data-dir .rlog-data | --in-memory]
+               [--fsync always|interval|never] [--host 127.0.0.1] [--json]
+                                  master + N secondaries (default 2) on 8000, 8001, ...,
+                                  each node's log in DATA_DIR/<node name> (kept across runs)
   rlog master [options]           run a master node (every option also from its variable)
   rlog secondary [options]        run a secondary node
   rlog append "text" [-w N|majority|all] [--key K] [--timeout-ms MS]
@@ -93,8 +96,9 @@ async function cluster(args: readonly string[]): Promise<number> {
       host: { type: 'string', default: '127.0.0.1' },
       'heartbeat-interval-ms': { type: 'string' },
       'log-level': { type: 'string' },
-      'in-memory': { type: 'boolean', default: true },
-      'data-dir': { type: 'string' },
+      'in-memory': { type: 'boolean', default: false },
+      'data-dir': { type: 'string', default: '.rlog-data' },
+      fsync: { type: 'string' },
       json: { type: 'boolean', default: false },
     },
   });
@@ -112,18 +116,13 @@ async function cluster(args: readonly string[]): Promise<number> {
     );
     return 2;
   }
-  if (values['data-dir'] !== undefined) {
-    process.stderr.write(
-      'rlog cluster: --data-dir: durable storage is not available in this version; the cluster runs in memory\n',
-    );
-    return 2;
-  }
   const env: Record<string, string> = {};
   const masterEnv: Record<string, string> = {};
   if (values['heartbeat-interval-ms'] !== undefined) {
     masterEnv['HEARTBEAT_INTERVAL_MS'] = values['heartbeat-interval-ms'];
   }
   if (values['log-level'] !== undefined) env['LOG_LEVEL'] = values['log-level'];
+  if (values.fsync !== undefined) env['FSYNC'] = values.fsync;
   return runCluster({
     secondaries,
     basePort,
@@ -131,6 +130,7 @@ async function cluster(args: readonly string[]): Promise<number> {
     json: values.json,
     env,
     masterEnv,
+    dataDir: values['in-memory'] ? undefined : resolve(values['data-dir']),
   });
 }
 

@@ -4,7 +4,10 @@
  * Ctrl-C stops every node.
  */
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { promisify } from 'node:util';
 import { consecutiveFreePorts } from '../testing/ports.js';
@@ -19,31 +22,53 @@ function rlog(args: string[], env: Record<string, string> = {}) {
   });
 }
 
+interface RunningCluster {
+  readonly output: string[];
+  readonly exit: Promise<number | null>;
+  readonly kill: (signal: NodeJS.Signals) => void;
+}
+
+/** `rlog cluster` run as a person would, in `cwd`, so its default data directory lands there. */
+function startCluster(cwd: string, extra: string[] = []): RunningCluster {
+  const output: string[] = [];
+  const child = spawn(
+    process.execPath,
+    [MAIN_JS, 'cluster', '--base-port', String(base), '--heartbeat-interval-ms', '100', ...extra],
+    { cwd, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  child.stdout.on('data', (chunk: Buffer) => output.push(chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => output.push(chunk.toString()));
+  const exit = new Promise<number | null>((resolve) => {
+    child.on('exit', (code) => {
+      resolve(code);
+    });
+  });
+  running.push(child);
+  return { output, exit, kill: (signal) => child.kill(signal) };
+}
+
+async function ready(cluster: RunningCluster): Promise<void> {
+  await waitFor(
+    () => cluster.output.join('').includes('cluster ready'),
+    20_000,
+    `"cluster ready" (output so far: ${cluster.output.join('')})`,
+  );
+}
+
 const base = await consecutiveFreePorts(3, HOST);
 const masterUrl = `http://${HOST}:${base}`;
-const output: string[] = [];
-const cluster = spawn(
-  process.execPath,
-  [MAIN_JS, 'cluster', '--base-port', String(base), '--heartbeat-interval-ms', '100'],
-  { stdio: ['ignore', 'pipe', 'pipe'] },
-);
-cluster.stdout.on('data', (chunk: Buffer) => output.push(chunk.toString()));
-cluster.stderr.on('data', (chunk: Buffer) => output.push(chunk.toString()));
-const clusterExit = new Promise<number | null>((resolve) => {
-  cluster.on('exit', (code) => {
-    resolve(code);
-  });
+const workDir = await mkdtemp(join(tmpdir(), 'rlog-cli-'));
+const running: ChildProcess[] = [];
+after(async () => {
+  for (const child of running) child.kill('SIGKILL');
+  await rm(workDir, { recursive: true, force: true });
 });
-after(() => {
-  cluster.kill('SIGKILL');
-});
+const first = startCluster(workDir);
+const output = first.output;
 
 test('rlog cluster: three healthy nodes on consecutive ports, one append visible on all', async () => {
-  await waitFor(
-    () => output.join('').includes('cluster ready'),
-    20_000,
-    `"cluster ready" (output so far: ${output.join('')})`,
-  );
+  await ready(first);
+  assert.match(output.join(''), /logs in .*\.rlog-data\/<node>/);
   const health = await request<MasterHealth>(`${masterUrl}/health`);
   assert.equal(health.status, 200);
   assert.equal(health.body.node, 'master');
@@ -123,12 +148,57 @@ test('rlog reports a master that does not answer, and a bad node option, clearly
 });
 
 test('Ctrl-C (SIGINT) stops every node of rlog cluster', async () => {
-  cluster.kill('SIGINT');
-  assert.equal(await clusterExit, 0);
+  first.kill('SIGINT');
+  assert.equal(await first.exit, 0);
   for (let i = 0; i < 3; i++) {
     await assert.rejects(
       fetch(`http://${HOST}:${base + i}/health`, { signal: AbortSignal.timeout(2000) }),
       `port ${base + i} must be closed`,
     );
+  }
+});
+
+test("rlog cluster keeps each node's log in .rlog-data/<node>: a restart finds it again", async () => {
+  for (const name of ['master', 'sub1', 'sub2']) {
+    const segments = await readdir(join(workDir, '.rlog-data', name, 'log'));
+    assert.ok(
+      segments.some((file) => file.endsWith('.seg')),
+      `${name} has a segment file`,
+    );
+  }
+  const again = startCluster(workDir);
+  await ready(again);
+  const expected = [
+    { id: 1, message: 'hi' },
+    { id: 2, message: 'from the cli' },
+  ];
+  for (let i = 0; i < 3; i++) {
+    const log = await request<LogEntry[]>(`http://${HOST}:${base + i}/logs`);
+    assert.deepEqual(log.body, expected, `node on port ${base + i}`);
+  }
+  const next = await request<{ log: LogEntry }>(`${masterUrl}/logs`, {
+    json: { message: 'after restart' },
+  });
+  assert.equal(next.status, 201, next.text);
+  assert.equal(next.body.log.id, 3);
+  again.kill('SIGINT');
+  assert.equal(await again.exit, 0);
+});
+
+test('rlog cluster --in-memory keeps nothing on disk', async () => {
+  const memoryDir = await mkdtemp(join(tmpdir(), 'rlog-cli-memory-'));
+  try {
+    const cluster = startCluster(memoryDir, ['--in-memory']);
+    await ready(cluster);
+    assert.match(cluster.output.join(''), /logs in memory/);
+    const answer = await request<{ log: LogEntry }>(`${masterUrl}/logs`, {
+      json: { message: 'm' },
+    });
+    assert.equal(answer.body.log.id, 1);
+    cluster.kill('SIGINT');
+    assert.equal(await cluster.exit, 0);
+    assert.deepEqual(await readdir(memoryDir), []);
+  } finally {
+    await rm(memoryDir, { recursive: true, force: true });
   }
 });
