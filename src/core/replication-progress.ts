@@ -108,7 +108,9 @@ export class ReplicationProgress {
     if (this.#inflight.length > 0 && lastId - fromId + 1 < this.policy.pipelineMinEntries)
       return undefined;
     if (fromId > lastId && this.#incarnation !== undefined) return undefined;
-    const toId = fromId > lastId ? fromId - 1 : batchEnd(fromId);
+    // Until the secondary's incarnation is known, its high-water mark is too: ask with an empty
+    // batch rather than resend entries it may hold (a restarted master with a durable log).
+    const toId = fromId > lastId || this.#incarnation === undefined ? fromId - 1 : batchEnd(fromId);
     assert(
       toId >= fromId - 1 && toId <= lastId,
       `batch end ${toId} outside ${fromId - 1}..${lastId}`,
