@@ -7,8 +7,9 @@
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
-import { dirname, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -21,7 +22,7 @@ const USAGE = `Usage: node dist/bench/bench.js [options]   (npm run bench -- [op
   --duration-s S     measured seconds per run (default 5; --quick: 2)
   --warmup-s S       warm-up seconds before each run, not counted (default 1; --quick: 0.5)
   --clients LIST     concurrent clients, comma-separated (default 1,16,64; --quick: 1,64)
-  --scenarios LIST   of w1, w2, wall, batch (default all; --quick: w1,wall,batch)
+  --scenarios LIST   of w1, w2, wall, batch, wall-fsync (default all; --quick: w1,wall,batch,wall-fsync)
   --json FILE        also write the results there (they always go to bench-results/)
   --quick            the short run: about 40 s
   -h, --help         this text`;
@@ -54,6 +55,8 @@ interface Scenario {
   readonly label: string;
   readonly w: WriteConcern;
   readonly messagesPerRequest: number;
+  /** Every node keeps its log on disk (a fresh temporary DATA_DIR) with FSYNC=always. */
+  readonly durable?: true;
 }
 
 const SCENARIOS: readonly Scenario[] = [
@@ -62,6 +65,7 @@ const SCENARIOS: readonly Scenario[] = [
   { id: 'wall', label: 'w=all', w: 'all', messagesPerRequest: 1 },
   // w=3 is every node of this 3-node cluster, as w=all; written as a number as the issue does.
   { id: 'batch', label: `batch ${BATCH_SIZE} w=3`, w: 3, messagesPerRequest: BATCH_SIZE },
+  { id: 'wall-fsync', label: 'w=all fsync', w: 'all', messagesPerRequest: 1, durable: true },
 ];
 
 /** The baselines: the same bodies as the scenarios, sent to the no-op server. */
@@ -144,7 +148,7 @@ function parseOptions(argv: readonly string[]): BenchOptions | undefined {
     return value;
   });
   const scenarios = (
-    values.scenarios ?? (quick ? 'w1,wall,batch' : SCENARIOS.map((s) => s.id).join(','))
+    values.scenarios ?? (quick ? 'w1,wall,batch,wall-fsync' : SCENARIOS.map((s) => s.id).join(','))
   )
     .split(',')
     .map((item) => {
@@ -312,11 +316,21 @@ interface Cluster {
   stop(): Promise<void>;
 }
 
-/** A fresh in-memory master and secondaries, each started as `rlog master` / `rlog secondary`. */
-async function startCluster(taken: readonly number[], signal: AbortSignal): Promise<Cluster> {
+/**
+ * A fresh master and secondaries, each started as `rlog master` / `rlog secondary`: in memory, or
+ * (`durable`) each with its own empty temporary DATA_DIR and FSYNC=always, removed afterwards.
+ */
+async function startCluster(
+  taken: readonly number[],
+  signal: AbortSignal,
+  durable: boolean,
+): Promise<Cluster> {
   const ports = await pickPorts(1 + SECONDARY_COUNT, taken);
   const [masterPort, ...secondaryPorts] = ports as [number, ...number[]];
   const origin = `http://${HOST}:${masterPort}`;
+  const dataRoot = durable ? await mkdtemp(join(os.tmpdir(), 'rlog-bench-')) : undefined;
+  const storage = (name: string): Record<string, string> =>
+    dataRoot === undefined ? {} : { DATA_DIR: join(dataRoot, name), FSYNC: 'always' };
   const common = { HOST, LOG_LEVEL: 'warn' };
   const nodes: Child[] = [];
   const cluster: Cluster = {
@@ -324,6 +338,7 @@ async function startCluster(taken: readonly number[], signal: AbortSignal): Prom
     nodes,
     stop: async () => {
       await Promise.all(nodes.map((node) => node.stop()));
+      if (dataRoot !== undefined) await rm(dataRoot, { recursive: true, force: true });
     },
   };
   try {
@@ -332,6 +347,7 @@ async function startCluster(taken: readonly number[], signal: AbortSignal): Prom
     for (const { name, port } of secondaries) {
       const child = startChild(name, NODE_ENTRY, ['secondary'], {
         ...common,
+        ...storage(name),
         ROLE: 'secondary',
         NODE_NAME: name,
         PORT: String(port),
@@ -346,6 +362,7 @@ async function startCluster(taken: readonly number[], signal: AbortSignal): Prom
     );
     const master = startChild('master', NODE_ENTRY, ['master'], {
       ...common,
+      ...storage('master'),
       ROLE: 'master',
       NODE_NAME: 'master',
       PORT: String(masterPort),
@@ -517,7 +534,10 @@ async function bench(options: BenchOptions, signal: AbortSignal): Promise<number
       const notes: string[] = [];
       // A fresh cluster per run: the in-memory log starts empty, and no run inherits another's
       // backlog of replication.
-      const cluster = target === 'cluster' ? await startCluster([noopPort], signal) : undefined;
+      const cluster =
+        target === 'cluster'
+          ? await startCluster([noopPort], signal, scenario.durable === true)
+          : undefined;
       const watched = cluster?.nodes ?? [noop.child];
       const linesBefore = watched.reduce((sum, child) => sum + child.lineCount, 0);
       let result: LoadResult;
