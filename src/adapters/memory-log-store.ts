@@ -1,4 +1,4 @@
-import { assert } from '../core/assert.js';
+import { InvariantError } from '../core/assert.js';
 import type { Entry, LogIdentity } from '../core/entry.js';
 import type { KeyedAppend } from '../core/idempotency.js';
 import type { LogStore, StoredState } from './log-store.js';
@@ -23,13 +23,16 @@ export class MemoryLogStore implements LogStore {
   }
 
   append(entries: readonly Entry[], idempotencyKey?: string): Promise<void> {
-    for (const entry of entries) {
-      assert(
-        entry.id === this.#entries.length + 1,
-        `append of id ${entry.id} after ${this.#entries.length}`,
-      );
-      this.#entries.push(entry);
+    // Check the whole batch first: an append is applied whole or not at all.
+    for (const [index, entry] of entries.entries()) {
+      const expected = this.#entries.length + 1 + index;
+      if (entry.id !== expected) {
+        return Promise.reject(
+          new InvariantError(`append of id ${entry.id} where id ${expected} comes next`),
+        );
+      }
     }
+    for (const entry of entries) this.#entries.push(entry);
     const first = entries[0];
     if (idempotencyKey !== undefined && first !== undefined) {
       this.#keys.push([idempotencyKey, { firstId: first.id, count: entries.length }]);
@@ -52,8 +55,7 @@ export class MemoryLogStore implements LogStore {
     let bytes = 0;
     for (let index = start; index < this.#entries.length && out.length < maxCount; index++) {
       const entry = this.#entries[index]!;
-      // String length approximates UTF-8 size from below; the byte cap is a batching hint.
-      bytes += entry.message.length;
+      bytes += Buffer.byteLength(entry.message, 'utf8');
       if (out.length > 0 && bytes > maxBytes) break;
       out.push(entry);
     }

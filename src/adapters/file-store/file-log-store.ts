@@ -9,14 +9,14 @@ import {
   writeFile,
   type FileHandle,
 } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve as resolvePath } from 'node:path';
 import { assert } from '../../core/assert.js';
 import type { Entry, LogIdentity } from '../../core/entry.js';
 import type { KeyedAppend } from '../../core/idempotency.js';
 import type { Logger } from '../logger.js';
 import type { LogStore, StoredState } from '../log-store.js';
 import { EntryIndex } from './entry-index.js';
-import { decodeRecord, encodeBatch, type EncodedBatch } from './record-codec.js';
+import { decodeRecord, encodeBatch, HEADER_BYTES, type EncodedBatch } from './record-codec.js';
 
 export type FsyncPolicy = 'always' | 'interval' | 'never';
 
@@ -53,13 +53,14 @@ interface Segment {
 }
 
 interface QueuedAppend {
-  readonly encoded: EncodedBatch;
-  readonly epoch: number;
+  readonly records: readonly EncodedBatch[];
   readonly resolve: () => void;
   readonly reject: (error: StorageError) => void;
 }
 
 const SEGMENT_NAME = /^(\d{20})\.seg$/;
+/** Data directories open in this process: the LOCK file holds our own pid, so it cannot tell. */
+const OPEN_IN_THIS_PROCESS = new Set<string>();
 /** Reads never take more than this in one buffer, whatever the range asked for. */
 const READ_CHUNK_BYTES = 8 * 1024 * 1024;
 const SCAN_CHUNK_BYTES = 4 * 1024 * 1024;
@@ -88,6 +89,8 @@ export class FileLogStore implements LogStore {
   #acceptedLastId = 0;
   #dirty = false;
   #syncTimer: NodeJS.Timeout | undefined;
+  /** Set when a failed write could not be undone: every append fails until a restart. */
+  #broken: StorageError | undefined;
   #locked = false;
 
   constructor(options: FileLogStoreOptions) {
@@ -98,9 +101,19 @@ export class FileLogStore implements LogStore {
   }
 
   async open(): Promise<StoredState> {
-    const started = performance.now();
     await mkdir(this.#logDir, { recursive: true });
     await this.#lock();
+    try {
+      return await this.#recover();
+    } catch (error) {
+      // Leave the directory as found: no lock held, no file open.
+      await this.close();
+      throw error;
+    }
+  }
+
+  async #recover(): Promise<StoredState> {
+    const started = performance.now();
     this.#identity = await this.#readIdentity();
     const names = (await readdir(this.#logDir)).filter((name) => SEGMENT_NAME.test(name)).sort();
     const keys: [string, KeyedAppend][] = [];
@@ -167,19 +180,30 @@ export class FileLogStore implements LogStore {
       return Promise.reject(
         new StorageError(
           'STORAGE_FAILED',
-          `append of id ${first.id} refused: the log ends at ${this.#acceptedLastId} after a failed write`,
+          `append of id ${first.id} refused: the log ends at ${this.#acceptedLastId} (after a failed write, every append queued behind it fails too)`,
         ),
       );
     }
-    let encoded: EncodedBatch;
+    if (this.#broken !== undefined) return Promise.reject(this.#broken);
+    // One record per run of one epoch: a master's batch is always one record, so it is durable
+    // whole or not at all; a secondary may store entries of two epochs in one call.
+    const records: EncodedBatch[] = [];
     try {
-      encoded = encodeBatch(entries, idempotencyKey);
+      let start = 0;
+      for (let index = 1; index <= entries.length; index++) {
+        if (index === entries.length || entries[index]!.epoch !== entries[start]!.epoch) {
+          records.push(
+            encodeBatch(entries.slice(start, index), start === 0 ? idempotencyKey : undefined),
+          );
+          start = index;
+        }
+      }
     } catch (error) {
       return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
     this.#acceptedLastId = first.id + entries.length - 1;
     const promise = new Promise<void>((resolve, reject) => {
-      this.#queue.push({ encoded, epoch: first.epoch, resolve, reject });
+      this.#queue.push({ records, resolve, reject });
     });
     this.#writing ??= this.#drain();
     return promise;
@@ -190,6 +214,7 @@ export class FileLogStore implements LogStore {
   }
 
   get(id: number): Entry | undefined {
+    if (!Number.isInteger(id) || id < 1 || id > this.#index.count) return undefined;
     return this.read(id, 1)[0];
   }
 
@@ -254,6 +279,7 @@ export class FileLogStore implements LogStore {
     for (const segment of this.#segments.splice(0)) closeSync(segment.readFd);
     if (this.#locked) {
       await unlink(join(this.#options.dataDir, 'LOCK')).catch(() => undefined);
+      OPEN_IN_THIS_PROCESS.delete(resolvePath(this.#options.dataDir));
       this.#locked = false;
     }
   }
@@ -280,32 +306,49 @@ export class FileLogStore implements LogStore {
       return;
     }
     const start = segment.size;
+    const records = group.flatMap((queued) => queued.records);
     const buffer =
-      group.length === 1
-        ? group[0]!.encoded.record
-        : Buffer.concat(group.map((queued) => queued.encoded.record));
+      records.length === 1
+        ? records[0]!.record
+        : Buffer.concat(records.map((encoded) => encoded.record));
     try {
       let written = 0;
       while (written < buffer.length) {
-        const { bytesWritten } = await writer.write(buffer, written, buffer.length - written, null);
+        const { bytesWritten } = await writer.write(
+          buffer,
+          written,
+          buffer.length - written,
+          start + written,
+        );
         written += bytesWritten;
       }
       if (this.#options.fsync === 'always') await writer.datasync();
       else this.#dirty = true;
     } catch (error) {
-      // Cut the file back to the last whole record, so the next write does not follow a torn one.
-      // If that fails too, the next start finds a torn tail and truncates it there.
-      await writer.truncate(start).catch(() => undefined);
+      // Cut the file back to the last whole record. If even that fails, the bytes of a torn
+      // record may stay behind our last good one: stop taking appends, since only a restart (which
+      // cuts a torn tail) can be sure of the file again.
+      try {
+        await writer.truncate(start);
+      } catch (truncateError) {
+        this.#broken = new StorageError(
+          'STORAGE_FAILED',
+          `a failed write to ${segment.path} could not be undone (${String(truncateError)}); restart the node to recover its log`,
+        );
+      }
       this.#failAll(group, error);
       return;
     }
     let at = start;
-    for (const queued of group) {
-      const { record, entryOffsets, messageLengths } = queued.encoded;
-      for (let index = 0; index < entryOffsets.length; index++) {
-        this.#index.push(at + entryOffsets[index]!, messageLengths[index]!, queued.epoch);
+    for (const encoded of records) {
+      for (let index = 0; index < encoded.entryOffsets.length; index++) {
+        this.#index.push(
+          at + encoded.entryOffsets[index]!,
+          encoded.messageLengths[index]!,
+          encoded.epoch,
+        );
       }
-      at += record.length;
+      at += encoded.record.length;
     }
     segment.size = at;
     for (const queued of group) queued.resolve();
@@ -330,7 +373,9 @@ export class FileLogStore implements LogStore {
       return [current, this.#writer];
     }
     if (current !== undefined && current.size < this.#options.segmentBytes) {
-      this.#writer = await open(current.path, 'a');
+      // Writes go to explicit positions (segment.size), never "to the end of the file", so no
+      // stray byte past the last good record can ever shift where the next record lands.
+      this.#writer = await open(current.path, 'r+');
       return [current, this.#writer];
     }
     // Roll over: make the old segment durable, then start a new one named by its first id.
@@ -341,7 +386,7 @@ export class FileLogStore implements LogStore {
     }
     const firstId = this.#index.count + 1;
     const path = join(this.#logDir, segmentName(firstId));
-    this.#writer = await open(path, 'a');
+    this.#writer = await open(path, 'wx+');
     await this.#syncDirectory(this.#logDir);
     const segment: Segment = { firstId, path, readFd: openSync(path, 'r'), size: 0 };
     this.#segments.push(segment);
@@ -413,8 +458,9 @@ export class FileLogStore implements LogStore {
         }
         if (result.kind === 'corrupt') {
           const at = base + offset;
-          const reachesEnd = result.recordBytes !== undefined && at + result.recordBytes >= size;
-          if (isLast && (reachesEnd || (await zeroesFrom(handle, at, size)))) {
+          // Torn only if nothing valid follows: a valid record after the bad one means the bad
+          // one was acknowledged once, and cutting there would silently drop acknowledged data.
+          if (isLast && !(await validRecordAfter(handle, at + 1, size))) {
             await this.#tornTail(path, at, size, result.reason, isLast);
             size = at;
             break;
@@ -477,12 +523,21 @@ export class FileLogStore implements LogStore {
 
   async #lock(): Promise<void> {
     const path = join(this.#options.dataDir, 'LOCK');
+    const directory = resolvePath(this.#options.dataDir);
+    if (OPEN_IN_THIS_PROCESS.has(directory)) {
+      throw new StorageError(
+        'STORAGE_LOCKED',
+        `${this.#options.dataDir} is already open in this process`,
+      );
+    }
     try {
       await writeFile(path, String(process.pid), { flag: 'wx' });
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       const holder = Number((await readFile(path, 'utf8')).trim());
-      if (Number.isInteger(holder) && holder !== process.pid && isAlive(holder)) {
+      // An empty or unreadable LOCK is what a crash between creating it and writing the pid
+      // leaves: nobody holds it.
+      if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && isAlive(holder)) {
         throw new StorageError(
           'STORAGE_LOCKED',
           `${this.#options.dataDir} is in use by process ${holder}; stop it, or give this node its own DATA_DIR`,
@@ -491,6 +546,7 @@ export class FileLogStore implements LogStore {
       // The holder is gone (a crash): take the directory over.
       await writeFile(path, String(process.pid));
     }
+    OPEN_IN_THIS_PROCESS.add(directory);
     this.#locked = true;
   }
 
@@ -533,13 +589,19 @@ function isAlive(pid: number): boolean {
   }
 }
 
-async function zeroesFrom(handle: FileHandle, from: number, size: number): Promise<boolean> {
-  const chunk = Buffer.allocUnsafe(64 * 1024);
-  for (let at = from; at < size; at += chunk.length) {
-    const { bytesRead } = await handle.read(chunk, 0, Math.min(chunk.length, size - at), at);
-    for (let index = 0; index < bytesRead; index++) if (chunk[index] !== 0) return false;
+/**
+ * True if a record that passes its checksum starts anywhere in [from, size). Used only on the
+ * rare recovery path after a bad record, so reading the rest of one segment is acceptable.
+ */
+async function validRecordAfter(handle: FileHandle, from: number, size: number): Promise<boolean> {
+  if (from >= size) return false;
+  const rest = Buffer.allocUnsafe(size - from);
+  const { bytesRead } = await handle.read(rest, 0, rest.length, from);
+  const bytes = rest.subarray(0, bytesRead);
+  for (let offset = 0; offset + HEADER_BYTES <= bytes.length; offset++) {
+    if (decodeRecord(bytes, offset).kind === 'record') return true;
   }
-  return true;
+  return false;
 }
 
 function toStorageError(error: unknown, where: string): StorageError {

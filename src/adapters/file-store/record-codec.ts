@@ -30,6 +30,7 @@ export interface DecodedBatch {
 
 export interface EncodedBatch {
   readonly record: Buffer;
+  readonly epoch: number;
   /** Offset of each entry's u32 length field, relative to the record start. */
   readonly entryOffsets: readonly number[];
   readonly messageLengths: readonly number[];
@@ -70,7 +71,7 @@ export function encodeBatch(
   }
   record.writeUInt32LE(payloadBytes, 0);
   record.writeUInt32LE(crc32(record.subarray(HEADER_BYTES)), 4);
-  return { record, entryOffsets, messageLengths };
+  return { record, epoch: first.epoch, entryOffsets, messageLengths };
 }
 
 export type DecodeResult =
