@@ -4,7 +4,10 @@
  * and kills, pauses, resumes and restarts them. Every wait is bounded.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** dist/cli/main.js, resolved from this compiled file (dist/e2e/harness.js). */
@@ -188,13 +191,37 @@ export interface SecondaryHealth {
 // Processes
 
 const living = new Set<ChildProcess>();
+/** Temporary data directories of clusters not yet stopped. */
+const temporaryDirs = new Set<string>();
 process.once('exit', () => {
   for (const child of living) child.kill('SIGKILL');
+  for (const dir of temporaryDirs) rmSync(dir, { recursive: true, force: true });
 });
+
+/** A new temporary directory, removed by `removeTemporaryDir` or when this process exits. */
+export function makeTemporaryDir(prefix = 'rlog-e2e-'): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  temporaryDirs.add(dir);
+  return dir;
+}
+
+export function removeTemporaryDir(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+  temporaryDirs.delete(dir);
+}
+
+export interface ExitStatus {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+}
 
 export class NodeProcess {
   readonly url: string;
   readonly output: string[] = [];
+  /** The stderr lines alone (also in `output`), since the last start. */
+  readonly stderr: string[] = [];
+  /** How the last run ended; undefined while running or before the first start. */
+  lastExit: ExitStatus | undefined;
   #child: ChildProcess | undefined;
   #exited: Promise<void> = Promise.resolve();
   #starts = 0;
@@ -216,10 +243,17 @@ export class NodeProcess {
     return this.#child?.pid;
   }
 
+  /** The node's DATA_DIR, if it has one. */
+  get dataDir(): string | undefined {
+    return this.env['DATA_DIR'];
+  }
+
   /** Spawns the node and waits until it answers GET /health. */
   async start(timeoutMs = 20_000): Promise<void> {
     if (this.#child !== undefined) throw new Error(`${this.name} is already running`);
     this.#starts++;
+    this.lastExit = undefined;
+    this.stderr.length = 0;
     this.#note(`--- start #${this.#starts} of ${this.name} on port ${this.port}`);
     const child = spawn(process.execPath, [MAIN_JS, this.role], {
       env: {
@@ -239,6 +273,7 @@ export class NodeProcess {
       child.once('exit', (code, signal) => {
         living.delete(child);
         if (this.#child === child) this.#child = undefined;
+        this.lastExit = { code, signal };
         this.#note(`--- ${this.name} exited (code ${code ?? 'null'}, signal ${signal ?? 'none'})`);
         resolve();
       });
@@ -249,7 +284,17 @@ export class NodeProcess {
       stream.on('data', (chunk: string) => {
         const lines = (partial + chunk).split('\n');
         partial = lines.pop() ?? '';
-        for (const line of lines) if (line !== '') this.#note(line);
+        for (const line of lines) {
+          if (line === '') continue;
+          this.#note(line);
+          if (stream === child.stderr) this.stderr.push(line);
+        }
+      });
+      stream.on('end', () => {
+        if (partial === '') return;
+        this.#note(partial);
+        if (stream === child.stderr) this.stderr.push(partial);
+        partial = '';
       });
     }
     const state = await waitFor(
@@ -281,7 +326,41 @@ export class NodeProcess {
     this.#signal('SIGCONT');
   }
 
-  /** kill -9, then start again on the same port (empty, since the log is in memory). */
+  /** Waits until the process exits by itself (bounded); returns how it ended. */
+  async waitForExit(timeoutMs: number): Promise<ExitStatus> {
+    const exited = this.#exited;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => {
+        resolve('timeout');
+      }, timeoutMs);
+    });
+    const outcome = await Promise.race([exited.then(() => 'exited' as const), timeout]);
+    clearTimeout(timer);
+    if (outcome === 'timeout' || this.lastExit === undefined)
+      throw new Error(`${this.name} did not exit within ${timeoutMs} ms`);
+    return this.lastExit;
+  }
+
+  /**
+   * The JSON log lines of this node (since it was first started, as far as kept) whose `event`
+   * is `event`, parsed.
+   */
+  events(event: string): Record<string, unknown>[] {
+    const found: Record<string, unknown>[] = [];
+    for (const line of this.output) {
+      if (!line.startsWith('{') || !line.includes(`"${event}"`)) continue;
+      try {
+        const record = JSON.parse(line) as Record<string, unknown>;
+        if (record['event'] === event) found.push(record);
+      } catch {
+        // Not a log line.
+      }
+    }
+    return found;
+  }
+
+  /** kill -9, then start again on the same port (empty unless the node has a DATA_DIR). */
   async restart(): Promise<void> {
     await this.kill();
     await this.start();
@@ -334,6 +413,13 @@ export interface ClusterOptions {
   readonly secondaryEnv?: Record<string, string>;
   /** Environment for every node. */
   readonly env?: Record<string, string>;
+  /** Extra environment per node name (`master`, `sub1`, ...), applied last. */
+  readonly nodeEnv?: Readonly<Record<string, Record<string, string>>>;
+  /**
+   * Give every node a DATA_DIR of its own (`<temporary dir>/<node name>`) that survives its
+   * restarts; the temporary directory is removed by `stop()`.
+   */
+  readonly dataDirs?: boolean;
   readonly token?: string;
 }
 
@@ -342,6 +428,8 @@ export class Cluster {
     readonly master: NodeProcess,
     readonly secondaries: readonly NodeProcess[],
     readonly token: string | undefined,
+    /** The temporary directory holding the nodes' data directories, if `dataDirs` was set. */
+    readonly dataRoot: string | undefined,
   ) {}
 
   static async start(options: ClusterOptions = {}): Promise<Cluster> {
@@ -350,14 +438,21 @@ export class Cluster {
     const masterUrl = `http://${HOST}:${masterPort}`;
     const common: Record<string, string> = { ...options.env };
     if (options.token !== undefined) common['CLUSTER_TOKEN'] = options.token;
+    const dataRoot = options.dataDirs === true ? makeTemporaryDir('rlog-e2e-data-') : undefined;
+    const own = (name: string): Record<string, string> => ({
+      ...(dataRoot === undefined ? {} : { DATA_DIR: join(dataRoot, name) }),
+      ...options.nodeEnv?.[name],
+    });
     const subs: NodeProcess[] = [];
     for (let index = 1; index <= count; index++) {
       const port = await freePort();
+      const name = `sub${index}`;
       subs.push(
-        new NodeProcess(`sub${index}`, 'secondary', port, {
+        new NodeProcess(name, 'secondary', port, {
           MASTER_URL: masterUrl,
           ...common,
           ...options.secondaryEnv,
+          ...own(name),
         }),
       );
     }
@@ -369,8 +464,9 @@ export class Cluster {
       REPLICATION_TIMEOUT_MS: '1000',
       ...common,
       ...options.masterEnv,
+      ...own('master'),
     });
-    const cluster = new Cluster(master, subs, options.token);
+    const cluster = new Cluster(master, subs, options.token, dataRoot);
     try {
       const down = new Set(options.down ?? []);
       await Promise.all(subs.filter((sub) => !down.has(sub.name)).map((sub) => sub.start()));
@@ -503,6 +599,7 @@ export class Cluster {
       if (node.running) node.resume();
     }
     await Promise.all(this.nodes.map((node) => node.kill()));
+    if (this.dataRoot !== undefined) removeTemporaryDir(this.dataRoot);
   }
 }
 
