@@ -104,6 +104,8 @@ interface RunRecord extends LoadResult {
   readonly vsNoop?: Ratios;
   /** Log lines the nodes wrote during the run (LOG_LEVEL=warn: warnings and errors only). */
   readonly nodeLogLines: number;
+  /** The first of those lines (node name and message), so that a warning is never anonymous. */
+  readonly nodeLogSamples: readonly string[];
   readonly notes: readonly string[];
 }
 
@@ -176,6 +178,12 @@ class Child {
   lineCount = 0;
   exitText: string | undefined;
   readonly exited: Promise<void>;
+
+  /** The lines logged after the first `count` (as far as the kept tail reaches back). */
+  linesSince(count: number): string[] {
+    const fresh = this.lineCount - count;
+    return fresh <= 0 ? [] : this.tail.slice(-Math.min(fresh, this.tail.length));
+  }
 
   constructor(
     readonly name: string,
@@ -540,6 +548,7 @@ async function bench(options: BenchOptions, signal: AbortSignal): Promise<number
           : undefined;
       const watched = cluster?.nodes ?? [noop.child];
       const linesBefore = watched.reduce((sum, child) => sum + child.lineCount, 0);
+      const linesBeforeByChild = new Map(watched.map((child) => [child, child.lineCount]));
       let result: LoadResult;
       try {
         result = await runLoad({
@@ -561,6 +570,13 @@ async function bench(options: BenchOptions, signal: AbortSignal): Promise<number
       }
       signal.throwIfAborted();
       const nodeLogLines = watched.reduce((sum, child) => sum + child.lineCount, 0) - linesBefore;
+      const nodeLogSamples = watched
+        .flatMap((child) =>
+          child
+            .linesSince(linesBeforeByChild.get(child) ?? 0)
+            .map((line) => `${child.name}: ${line}`),
+        )
+        .slice(0, 5);
       if (!noop.child.running) throw new Error(noop.child.report());
       const baselineId = scenario.messagesPerRequest > 1 ? NOOP_BATCH.id : NOOP.id;
       const baseline = target === 'cluster' ? baselineResults.get(baselineId) : undefined;
@@ -576,6 +592,7 @@ async function bench(options: BenchOptions, signal: AbortSignal): Promise<number
           ? {}
           : { baseline: baselineId, vsNoop: compare(result, baseline) }),
         nodeLogLines,
+        nodeLogSamples,
         notes,
       };
       records.push(record);
@@ -611,6 +628,10 @@ async function bench(options: BenchOptions, signal: AbortSignal): Promise<number
     process.stdout.write(
       `nodes logged warnings during: ${logged.map((r) => `${r.label}/${r.clients} (${r.nodeLogLines} lines)`).join(', ')}\n`,
     );
+    for (const record of logged) {
+      for (const sample of record.nodeLogSamples)
+        process.stdout.write(`  ${sample.slice(0, 300)}\n`);
+    }
   }
 
   const report = {

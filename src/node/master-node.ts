@@ -76,6 +76,8 @@ export class MasterNode {
   #pendingWrites = 0;
   readonly #keyedWrites = new Map<string, Promise<void>>();
   #storageFailing = false;
+  /** Entries read by `#batchEnd` during one pump, by first id. */
+  readonly #batchReads = new Map<number, Entry[]>();
   #cancelTimer: (() => void) | undefined;
   #timerAtMs = Infinity;
   #pumpQueued = false;
@@ -212,7 +214,7 @@ export class MasterNode {
     }
     core.stored(lastId);
     this.#requestPump();
-    return this.#answer(201, firstId, lastId, w, deadlineMs);
+    return this.#answer(201, firstId, lastId, w, deadlineMs, entries);
   }
 
   read(sinceId: number, limit: number): Entry[] {
@@ -266,9 +268,11 @@ export class MasterNode {
     lastId: number,
     w: number,
     deadlineMs: number | undefined,
+    appended?: readonly Entry[],
   ): Promise<AppendResult> {
     const outcome = await this.#waitFor(lastId, w, deadlineMs);
-    const entries = this.#deps.store.read(firstId, lastId - firstId + 1);
+    // A fresh append answers with the entries it built; only a replay reads them back.
+    const entries = appended ?? this.#deps.store.read(firstId, lastId - firstId + 1);
     assert(entries.length === lastId - firstId + 1, `entries ${firstId}..${lastId} must be stored`);
     return { statusCode: outcome.expired ? 504 : statusCode, entries, w, acks: outcome.acks };
   }
@@ -310,16 +314,25 @@ export class MasterNode {
     for (const probe of core.pollProbes(nowMs)) this.#sendProbe(probe.peer, probe.probeNo);
     for (const order of core.pollSends(nowMs, (fromId) => this.#batchEnd(fromId)))
       this.#sendBatch(order);
+    this.#batchReads.clear();
     this.#handleEvents();
     this.#reschedule();
   }
 
+  /**
+   * Where a batch from `fromId` ends, within the entry and byte limits. The entries read are kept
+   * for this pump only: the batch is sent right after, and secondaries that are level share them.
+   */
   #batchEnd(fromId: number): number {
-    const entries = this.#deps.store.read(
-      fromId,
-      this.#config.maxBatchEntries,
-      this.#config.maxBatchBytes,
-    );
+    let entries = this.#batchReads.get(fromId);
+    if (entries === undefined) {
+      entries = this.#deps.store.read(
+        fromId,
+        this.#config.maxBatchEntries,
+        this.#config.maxBatchBytes,
+      );
+      this.#batchReads.set(fromId, entries);
+    }
     const last = entries[entries.length - 1];
     assert(last !== undefined, `batch from ${fromId} must hold an entry`);
     return last.id;
@@ -329,7 +342,13 @@ export class MasterNode {
     const peer = this.#config.secondaries.find((candidate) => candidate.name === order.peer);
     assert(peer !== undefined, `unknown secondary ${order.peer}`);
     const { fromId, toId, requestId } = order.batch;
-    const entries = toId >= fromId ? this.#deps.store.read(fromId, toId - fromId + 1) : [];
+    const read = this.#batchReads.get(fromId);
+    const entries =
+      toId < fromId
+        ? []
+        : read?.[read.length - 1]?.id === toId
+          ? read
+          : this.#deps.store.read(fromId, toId - fromId + 1);
     const body = { logId: this.#identity.logId, epoch: this.#identity.epoch, entries };
     this.#deps.transport
       .replicate(peer, body, this.#config.replicationTimeoutMs)
