@@ -38,6 +38,7 @@ export type ProgressMode = 'probe' | 'replicate';
 
 interface InflightBatch {
   readonly requestId: number;
+  readonly fromId: number;
   readonly toId: number;
 }
 
@@ -116,7 +117,7 @@ export class ReplicationProgress {
       `batch end ${toId} outside ${fromId - 1}..${lastId}`,
     );
     const requestId = this.#nextRequestId++;
-    this.#inflight.push({ requestId, toId });
+    this.#inflight.push({ requestId, fromId, toId });
     this.#nextId = toId + 1;
     return { requestId, fromId, toId };
   }
@@ -157,10 +158,26 @@ export class ReplicationProgress {
       // The probe's answer is exact: continue right after what the secondary holds.
       this.#mode = 'replicate';
       this.#nextId = Math.max(this.#matchId + 1, ...this.#inflight.map((batch) => batch.toId + 1));
-    } else if (this.#nextId <= this.#matchId) {
-      this.#nextId = this.#matchId + 1;
+    } else {
+      this.#resendUncovered();
     }
     return this.#matchId > before;
+  }
+
+  /**
+   * The secondary holds 1..matchId. If the next id after that is in no batch still in flight, the
+   * secondary will never get it from what was sent (it was dropped: beyond its pending window, or
+   * lost with a batch whose reply came but whose entries did not all stay), so send again from
+   * there. Entries it does hold pending are recognised as duplicates, so resending is harmless.
+   */
+  #resendUncovered(): void {
+    const next = this.#matchId + 1;
+    if (next >= this.#nextId) {
+      this.#nextId = next;
+      return;
+    }
+    const covered = this.#inflight.some((batch) => batch.fromId <= next && next <= batch.toId);
+    if (!covered) this.#nextId = next;
   }
 
   /**
@@ -191,9 +208,11 @@ export class ReplicationProgress {
   observe(report: ReplicaReport, latest: boolean): boolean {
     if (this.#incarnation !== undefined && this.#incarnation !== report.incarnation && !latest)
       return false;
+    const before = this.#matchId;
     if (this.#incarnation === undefined || this.#incarnation === report.incarnation) {
-      const before = this.#matchId;
-      if (this.#incarnation !== undefined) this.#matchId = Math.max(this.#matchId, report.hwm);
+      if (this.#incarnation === undefined) return false;
+      this.#matchId = Math.max(this.#matchId, report.hwm);
+      if (this.#mode === 'replicate') this.#resendUncovered();
       return this.#matchId > before;
     }
     this.#incarnation = report.incarnation;
@@ -201,6 +220,8 @@ export class ReplicationProgress {
     this.#nextId = report.hwm + 1;
     this.#inflight = [];
     this.#mode = 'replicate';
-    return false;
+    // A restarted secondary may hold more than was known of its previous process (a reply lost
+    // before the crash): waiters it now satisfies must be released.
+    return this.#matchId > before;
   }
 }

@@ -1,0 +1,211 @@
+import type { AppendOperation, AppendOutcome } from '../checker/history.js';
+import type { WriteConcern } from '../core/write-concern.js';
+import type { Prng } from './prng.js';
+import type { CheckedOperation, SafetyChecker } from './safety-checker.js';
+import type { Scheduler } from './scheduler.js';
+import type { AppendAnswer, AppendRequest, SimMaster } from './sim-master.js';
+import type { SimNetwork } from './sim-network.js';
+
+export interface ClientConfig {
+  /** A client gives up on one attempt after this long: the outcome is unknown. */
+  readonly requestTimeoutMs: number;
+  /** Attempts of one keyed append (first try plus retries of unknown outcomes). */
+  readonly maxAttempts: number;
+  readonly meanThinkMs: number;
+}
+
+/** One logical append: what the checker tracks and what the history records. */
+export interface ClientOperation extends CheckedOperation {
+  readonly client: string;
+  readonly invokedAt: number;
+  readonly request: AppendRequest;
+  /** Sent after healing: must succeed before the run ends. */
+  readonly afterHealing: boolean;
+  attempts: number;
+  completedAt: number | undefined;
+  outcome: AppendOutcome | undefined;
+}
+
+export function toHistory(operation: ClientOperation): AppendOperation {
+  return {
+    messages: operation.messages,
+    idempotencyKey: operation.idempotencyKey,
+    invokedAt: operation.invokedAt,
+    completedAt: operation.completedAt ?? Infinity,
+    outcome: operation.outcome ?? { kind: 'unknown' },
+  };
+}
+
+/**
+ * A client of the master: one append at a time, each with unique messages, most with an
+ * idempotency key. An attempt that times out or loses its connection has an unknown outcome and
+ * is retried with the same key (bounded); without a key it is not retried, as a careful client
+ * would not risk a duplicate.
+ */
+export class SimClient {
+  readonly operations: ClientOperation[] = [];
+  #opNo = 0;
+  #busy = false;
+
+  constructor(
+    readonly name: string,
+    private readonly scheduler: Scheduler,
+    private readonly network: SimNetwork,
+    private readonly prng: Prng,
+    private readonly master: SimMaster,
+    private readonly checker: SafetyChecker,
+    private readonly config: ClientConfig,
+    private readonly trace: (line: string) => void,
+  ) {}
+
+  get busy(): boolean {
+    return this.#busy;
+  }
+
+  /** Appends one after another, with think time between them, until `untilMs`. */
+  runWorkload(untilMs: number): void {
+    const next = (): void => {
+      if (this.scheduler.nowMs >= untilMs) return;
+      this.submit(this.#randomRequest(), false, () => {
+        this.scheduler.after(this.prng.int(0, 2 * this.config.meanThinkMs), undefined, next);
+      });
+    };
+    this.scheduler.after(this.prng.int(0, this.config.meanThinkMs), undefined, next);
+  }
+
+  submit(
+    shape: {
+      readonly count: number;
+      readonly w: WriteConcern | undefined;
+      readonly timeoutMs: number | undefined;
+      readonly keyed: boolean;
+    },
+    afterHealing: boolean,
+    done: () => void,
+  ): ClientOperation {
+    this.#opNo += 1;
+    const messages = Array.from(
+      { length: shape.count },
+      (_, index) => `${this.name}-${this.#opNo}-${index}`,
+    );
+    const request: AppendRequest = {
+      messages,
+      w: shape.w,
+      timeoutMs: shape.timeoutMs,
+      idempotencyKey: shape.keyed ? `${this.name}-key-${this.#opNo}` : undefined,
+    };
+    const operation: ClientOperation = {
+      client: this.name,
+      messages,
+      idempotencyKey: request.idempotencyKey,
+      ackedBeforeInvokeId: this.checker.clientAckedId,
+      refusedOnly: true,
+      finallyRefused: false,
+      invokedAt: this.scheduler.nowMs,
+      request,
+      afterHealing,
+      attempts: 0,
+      completedAt: undefined,
+      outcome: undefined,
+    };
+    this.operations.push(operation);
+    this.checker.register(operation);
+    this.#busy = true;
+    this.#attempt(operation, () => {
+      this.#busy = false;
+      done();
+    });
+    return operation;
+  }
+
+  #randomRequest(): {
+    count: number;
+    w: WriteConcern | undefined;
+    timeoutMs: number | undefined;
+    keyed: boolean;
+  } {
+    const size = this.master.clusterSize;
+    const roll = this.prng.float();
+    // Mostly valid write concerns; now and then one the master must refuse (INVALID_REQUEST).
+    const w: WriteConcern | undefined =
+      roll < 0.03
+        ? size + 1
+        : this.prng.pick<WriteConcern | undefined>([
+            1,
+            1,
+            2,
+            'majority',
+            'majority',
+            'all',
+            undefined,
+          ]);
+    return {
+      count: this.prng.chance(0.7) ? 1 : this.prng.int(2, 4),
+      w,
+      timeoutMs: this.prng.chance(0.4) ? this.prng.int(20, 1500) : undefined,
+      keyed: this.prng.chance(0.85),
+    };
+  }
+
+  #attempt(operation: ClientOperation, done: () => void): void {
+    operation.attempts += 1;
+    this.network.request<AppendAnswer>(
+      this.name,
+      this.master.name,
+      this.config.requestTimeoutMs,
+      (respond) => this.master.serveAppend(operation.request, respond),
+      (delivery) => {
+        if (delivery.kind === 'answer') {
+          this.#answered(operation, delivery.answer, done);
+          return;
+        }
+        operation.refusedOnly = false;
+        const retry =
+          operation.idempotencyKey !== undefined && operation.attempts < this.config.maxAttempts;
+        if (retry) {
+          this.scheduler.after(this.prng.int(20, 300), undefined, () => {
+            this.#attempt(operation, done);
+          });
+        } else {
+          this.#complete(operation, { kind: 'unknown' }, done);
+        }
+      },
+    );
+  }
+
+  #answered(operation: ClientOperation, answer: AppendAnswer, done: () => void): void {
+    if (answer.kind === 'refused') {
+      this.checker.clientRefused(operation);
+      if (operation.refusedOnly) {
+        operation.finallyRefused = true;
+        this.#complete(operation, { kind: 'refused', code: answer.code }, done);
+      } else if (operation.attempts < this.config.maxAttempts) {
+        // An earlier attempt may have been stored: the outcome is still unknown, try again.
+        this.scheduler.after(this.prng.int(50, 300), undefined, () => {
+          this.#attempt(operation, done);
+        });
+      } else {
+        this.#complete(operation, { kind: 'unknown' }, done);
+      }
+      return;
+    }
+    const acknowledged = answer.statusCode !== 504;
+    this.checker.clientStored(operation, answer.ids, answer.w, answer.acks, acknowledged);
+    const outcome: AppendOutcome = {
+      kind: acknowledged ? 'ok' : 'stored',
+      ids: answer.ids,
+      w: answer.w,
+      acks: answer.acks,
+    };
+    this.#complete(operation, outcome, done);
+  }
+
+  #complete(operation: ClientOperation, outcome: AppendOutcome, done: () => void): void {
+    operation.outcome = outcome;
+    operation.completedAt = this.scheduler.nowMs;
+    this.trace(
+      `${operation.messages[0]} ${outcome.kind}${'ids' in outcome ? ` ${outcome.ids.join(',')}` : ''}`,
+    );
+    done();
+  }
+}

@@ -1,0 +1,607 @@
+import type { ReplicaAnswer } from '../adapters/replication-transport.js';
+import { checkHistory } from '../checker/check-history.js';
+import type { History, LogObservation } from '../checker/history.js';
+import type { CoreEvent } from '../core/master-core.js';
+import { Nemesis, type Cluster } from './nemesis.js';
+import { Prng } from './prng.js';
+import { SafetyChecker, type NodeView } from './safety-checker.js';
+import { Scheduler } from './scheduler.js';
+import { SimClient, toHistory, type ClientConfig } from './sim-client.js';
+import { SimDisk, type FsyncPolicy } from './sim-disk.js';
+import {
+  SimMaster,
+  type MasterBug,
+  type SimMasterConfig,
+  type SimTransport,
+} from './sim-master.js';
+import { SimNetwork } from './sim-network.js';
+import { SimSecondary, type SecondaryBug } from './sim-secondary.js';
+import { guaranteeLabel, SimViolation } from './sim-violation.js';
+
+export interface SimulationOptions {
+  readonly seed: number;
+  /** Test only: swap in a broken behaviour, to show that the checks catch it. */
+  readonly secondaryBug?: SecondaryBug;
+  readonly masterBug?: MasterBug;
+  /** Overrides the secondaries' pending window (entries held back behind a gap). */
+  readonly maxPendingEntries?: number;
+  /** Simulated time with clients and faults; healing and settling follow. */
+  readonly faultPhaseMs?: number;
+  readonly settleMs?: number;
+}
+
+export interface SimulationStats {
+  readonly seed: number;
+  /** Events run by the scheduler; safety is checked after each. */
+  readonly steps: number;
+  /** Faults the nemesis injected (partitions, crashes, pauses, ...). */
+  readonly faults: number;
+  readonly faultKinds: Readonly<Record<string, number>>;
+  readonly messagesDropped: number;
+  readonly messagesDuplicated: number;
+  readonly operations: number;
+  readonly entries: number;
+  readonly simulatedMs: number;
+  /** A hash of everything that happened: equal for equal seeds. */
+  readonly traceHash: string;
+  /** Final outcomes of client appends, by kind (and refusal code). */
+  readonly outcomes: Readonly<Record<string, number>>;
+  /** Instants at which a secondary had been unreachable past the detection bound (G13 applied). */
+  readonly detectionChecks: number;
+  /** Symptoms of known core bugs seen and tolerated (see known-bugs.ts). */
+}
+
+const MASTER = 'master';
+const OBSERVE_EVERY_MS = 500;
+/** After healing: nodes have this long to become Healthy again, then none may leave Healthy. */
+const RECOVER_AFTER_HEAL_MS = 4000;
+/** After healing, each client sends one last append that must succeed. */
+const FINAL_APPENDS_AFTER_HEAL_MS = 6000;
+const TRACE_LINES = 60;
+/** Timer granularity on top of the failure detector's own bound (probes every interval). */
+const DETECTION_SLACK_MS = 5;
+
+/** FNV-1a over the trace, so that a replay can be compared with its original cheaply. */
+class TraceHash {
+  #hash = 0x811c9dc5;
+
+  addNumber(value: number): void {
+    this.#hash = Math.imul(this.#hash ^ (value | 0), 0x01000193) >>> 0;
+  }
+
+  addString(text: string): void {
+    for (let i = 0; i < text.length; i++) this.addNumber(text.charCodeAt(i));
+  }
+
+  get hex(): string {
+    return this.#hash.toString(16).padStart(8, '0');
+  }
+}
+
+/** One run: a seed in, stats out, or a SimViolation naming the guarantee, seed and step. */
+export function runSimulation(options: SimulationOptions): SimulationStats {
+  return new Simulation(options).run();
+}
+
+class Simulation implements Cluster {
+  readonly #options: SimulationOptions;
+  readonly #prng: Prng;
+  readonly #scheduler = new Scheduler();
+  readonly #network: SimNetwork;
+  readonly #checker: SafetyChecker;
+  readonly #hash = new TraceHash();
+  readonly #trace: string[] = [];
+  readonly master: SimMaster;
+  readonly secondaries: SimSecondary[] = [];
+  readonly #clients: SimClient[] = [];
+  readonly #nemesis: Nemesis;
+  readonly #config: SimMasterConfig;
+  readonly #observations: LogObservation[] = [];
+  /** Ids a secondary with volatile storage lost in a crash that the master has not noticed yet. */
+  readonly #unnoticedLossUpTo = new Map<string, number>();
+  /** Nodes restarted with volatile storage since their last observation. */
+  readonly #volatileRestarts = new Set<string>();
+  /** Since when each secondary has been unreachable from the master (down, paused, cut). */
+  readonly #unreachableSinceMs = new Map<string, number>();
+  #masterRunningSinceMs: number | undefined;
+  /** Times a secondary was unreachable long enough for G13's bound to apply. */
+  #detectionChecks = 0;
+  #healedAtMs = Infinity;
+  #lastHealthCheckMs = -1;
+  readonly #faultPhaseMs: number;
+  readonly #configLine: string;
+  readonly #settleMs: number;
+
+  constructor(options: SimulationOptions) {
+    this.#options = options;
+    const prng = new Prng(options.seed);
+    this.#prng = prng;
+    this.#network = new SimNetwork(this.#scheduler, prng);
+    this.#checker = new SafetyChecker((guarantee, details) => this.#fail(guarantee, details));
+    this.#faultPhaseMs = options.faultPhaseMs ?? 20_000;
+    this.#settleMs = options.settleMs ?? 15_000;
+
+    const secondaryCount = prng.int(1, 4);
+    const names = Array.from({ length: secondaryCount }, (_, index) => `sub${index + 1}`);
+    this.#config = {
+      peers: names,
+      heartbeatIntervalMs: prng.pick([100, 150, 200]),
+      suspectAfterMisses: 2,
+      unhealthyAfterMisses: prng.pick([3, 4]),
+      replicationTimeoutMs: prng.pick([200, 400, 800]),
+      maxInflightBatches: prng.int(1, 4),
+      maxBatchEntries: prng.pick([4, 16, 64]),
+      retryBaseMs: 20,
+      retryMaxMs: prng.pick([200, 500]),
+      maxWaitingAppends: prng.pick([8, 64, 100_000]),
+      maxIdempotencyKeys: 1_000_000,
+      bug: options.masterBug,
+    };
+    // Entries beyond a secondary's pending window are dropped and must be sent again: small
+    // windows exercise that path, the production default never fills.
+    const maxPendingEntries = options.maxPendingEntries ?? prng.pick([4, 16, 100_000]);
+    // The master's disk is durable (fsync always); broken on purpose, it counts unsynced writes.
+    const masterFsync: FsyncPolicy =
+      options.masterBug === 'stored-before-durable' ? 'never' : 'always';
+    this.master = new SimMaster(
+      MASTER,
+      new SimDisk(masterFsync),
+      this.#config,
+      this.#scheduler,
+      prng,
+      this.#transport(),
+      {
+        accepted: (readOnly) => {
+          this.#checker.accepted(readOnly);
+        },
+        answered: (lastId, w, acks, expired) => {
+          this.#checker.answered(lastId, w, acks, expired, this.#holders(lastId));
+        },
+        coreEvent: (event) => {
+          this.#onCoreEvent(event);
+        },
+      },
+    );
+    for (const name of names) {
+      const fsync: FsyncPolicy = prng.chance(0.8) ? 'always' : 'never';
+      this.secondaries.push(
+        new SimSecondary(name, new SimDisk(fsync), this.#scheduler, prng, {
+          maxPendingEntries,
+          bug: options.secondaryBug,
+        }),
+      );
+    }
+    const clientConfig: ClientConfig = {
+      requestTimeoutMs: 2000,
+      maxAttempts: 8,
+      meanThinkMs: prng.pick([20, 60, 150]),
+    };
+    const clientCount = prng.int(2, 4);
+    for (let index = 1; index <= clientCount; index++) {
+      this.#clients.push(
+        new SimClient(
+          `client${index}`,
+          this.#scheduler,
+          this.#network,
+          prng,
+          this.master,
+          this.#checker,
+          clientConfig,
+          (line) => {
+            this.#note(line);
+          },
+        ),
+      );
+    }
+    this.#nemesis = new Nemesis(
+      this,
+      this.#scheduler,
+      this.#network,
+      prng,
+      {
+        untilMs: this.#faultPhaseMs,
+        maxFaults: 60,
+        meanGapMs: prng.pick([150, 400, 1000]),
+        maxFaultMs: (this.#config.unhealthyAfterMisses + 3) * this.#config.heartbeatIntervalMs,
+        masterCrashes: prng.chance(0.7),
+      },
+      (line) => {
+        this.#note(line);
+      },
+    );
+    this.#configLine = `config ${JSON.stringify({ ...this.#config, maxPendingEntries, clientCount, fsync: this.secondaries.map((s) => s.storage.fsync) })}`;
+    this.#hash.addString(this.#configLine);
+  }
+
+  get clients(): readonly string[] {
+    return this.#clients.map((client) => client.name);
+  }
+
+  run(): SimulationStats {
+    try {
+      return this.#run();
+    } catch (error) {
+      if (error instanceof SimViolation) throw error;
+      // A core invariant that threw (or a bug in the simulator): report it like a violation.
+      const details = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+      throw new SimViolation('core invariant', this.#position(), details, [
+        this.#configLine,
+        ...this.#trace,
+      ]);
+    }
+  }
+
+  #run(): SimulationStats {
+    const scheduler = this.#scheduler;
+    this.master.start();
+    for (const secondary of this.secondaries) secondary.start();
+    for (const client of this.#clients) client.runWorkload(this.#faultPhaseMs);
+    this.#nemesis.start();
+    scheduler.at(this.#faultPhaseMs, undefined, () => {
+      this.#healedAtMs = scheduler.nowMs;
+      this.#nemesis.healAll();
+    });
+    scheduler.at(this.#faultPhaseMs + FINAL_APPENDS_AFTER_HEAL_MS, undefined, () => {
+      this.#finalAppends();
+    });
+    const observe = (): void => {
+      this.#observe();
+      scheduler.after(OBSERVE_EVERY_MS, undefined, observe);
+    };
+    scheduler.after(OBSERVE_EVERY_MS, undefined, observe);
+    const endMs = this.#faultPhaseMs + this.#settleMs;
+    while (scheduler.step(endMs)) {
+      this.#hash.addNumber(scheduler.nowMs);
+      this.#checkStep();
+    }
+    this.#observe();
+    this.#checkLiveness();
+    this.#checkHistory();
+    return this.#stats();
+  }
+
+  // --- the cluster, as the nemesis acts on it ---------------------------------------------
+
+  crashSecondary(secondary: SimSecondary): void {
+    const before = secondary.storage.lastId;
+    secondary.crash();
+    const outcome = secondary.storage.crash(this.#scheduler.nowMs, this.#prng);
+    if (this.#prng.chance(0.1)) secondary.wipe();
+    const after = secondary.storage.lastId;
+    if (after < before) {
+      const lost = Math.max(this.#unnoticedLossUpTo.get(secondary.name) ?? 0, before);
+      this.#unnoticedLossUpTo.set(secondary.name, lost);
+    }
+    this.#note(
+      `crash ${secondary.name}: showed ${before}, disk keeps ${after} (${outcome.lostRecords} records lost${outcome.torn ? ', torn tail' : ''})`,
+    );
+  }
+
+  restartSecondary(secondary: SimSecondary): void {
+    secondary.start();
+    const volatile = secondary.storage.fsync === 'never' || secondary.storage.lastId === 0;
+    this.#checker.restarted(secondary.name, volatile);
+    if (volatile) this.#volatileRestarts.add(secondary.name);
+    this.#note(`restart ${secondary.name} ${secondary.incarnation} holding ${secondary.hwm}`);
+  }
+
+  crashMaster(): void {
+    const before = this.master.disk.lastId;
+    this.master.crash();
+    const outcome = this.master.disk.crash(this.#scheduler.nowMs, this.#prng);
+    this.#note(
+      `crash master: showed ${before}, disk keeps ${this.master.disk.lastId} (${outcome.lostRecords} records lost)`,
+    );
+  }
+
+  restartMaster(): void {
+    this.master.start();
+    // A new core knows nothing of what the secondaries held: nothing it counts is stale.
+    this.#unnoticedLossUpTo.clear();
+    this.#checker.restarted(MASTER, this.master.disk.fsync === 'never');
+    this.#note(`restart master holding ${this.master.disk.lastId}`);
+  }
+
+  // --- wiring ------------------------------------------------------------------------------
+
+  #transport(): SimTransport {
+    const network = this.#network;
+    const secondary = (name: string): SimSecondary => {
+      const found = this.secondaries.find((candidate) => candidate.name === name);
+      if (found === undefined) throw new Error(`unknown secondary ${name}`);
+      return found;
+    };
+    const settleWith =
+      (settle: (answer: ReplicaAnswer) => void) =>
+      (delivery: { kind: 'answer'; answer: ReplicaAnswer } | { kind: 'failed'; error: string }) => {
+        settle(delivery.kind === 'answer' ? delivery.answer : { ok: false, error: delivery.error });
+      };
+    return {
+      replicate: (peer, body, timeoutMs, settle) => {
+        network.request<ReplicaAnswer>(
+          MASTER,
+          peer,
+          timeoutMs,
+          (respond) => secondary(peer).serveReplicate(body, respond),
+          settleWith(settle),
+        );
+      },
+      heartbeat: (peer, timeoutMs, settle) => {
+        network.request<ReplicaAnswer>(
+          MASTER,
+          peer,
+          timeoutMs,
+          (respond) => secondary(peer).serveHeartbeat(respond),
+          settleWith(settle),
+        );
+      },
+    };
+  }
+
+  #onCoreEvent(event: CoreEvent): void {
+    if (event.kind === 'peer-restarted') {
+      this.#unnoticedLossUpTo.delete(event.peer);
+    }
+    if (event.kind === 'health-changed' || event.kind === 'read-only-changed') {
+      this.#note(`core ${JSON.stringify(event)}`);
+    }
+    if (
+      event.kind === 'health-changed' &&
+      event.to !== 'Healthy' &&
+      this.#scheduler.nowMs >= this.#healedAtMs + RECOVER_AFTER_HEAL_MS
+    ) {
+      this.#fail(
+        guaranteeLabel(13),
+        `${event.peer} became ${event.to} in a healed network (${event.missedProbes} missed probes)`,
+      );
+    }
+  }
+
+  /** Nodes that hold `id` now: durably on the master, as stored on each secondary. */
+  #holders(id: number): number {
+    let holders = this.master.disk.durableLastId(this.#scheduler.nowMs) >= id ? 1 : 0;
+    for (const secondary of this.secondaries) {
+      // A volatile secondary that lost entries still counts until the master notices: its
+      // storage, not the protocol, broke the promise.
+      const lost = this.#unnoticedLossUpTo.get(secondary.name) ?? 0;
+      if (secondary.storage.lastId >= id || lost >= id) holders += 1;
+    }
+    return holders;
+  }
+
+  #nodes(): NodeView[] {
+    return [this.master, ...this.secondaries];
+  }
+
+  // --- checks ------------------------------------------------------------------------------
+
+  #checkStep(): void {
+    this.#checker.checkStep(this.#nodes(), this.master.disk.durableLastId(this.#scheduler.nowMs));
+    if (this.master.up) this.#checkNoWaiterHeldUp();
+    this.#trackReachability();
+    if (this.#scheduler.nowMs !== this.#lastHealthCheckMs) {
+      this.#lastHealthCheckMs = this.#scheduler.nowMs;
+      this.#checkFailureDetection();
+    }
+  }
+
+  /** G12: after every step, no append whose write concern is met is still waiting. */
+  #checkNoWaiterHeldUp(): void {
+    for (const stuck of this.master.answerableWaiters()) {
+      this.#fail(
+        guaranteeLabel(12),
+        `an append up to id ${stuck.lastId} waits for w=${stuck.w} although ${stuck.acks} nodes hold it`,
+      );
+    }
+  }
+
+  /**
+   * G13, first half: a secondary that stopped answering (down, paused, cut off in either
+   * direction) becomes Suspected, then Unhealthy, within the configured number of probe
+   * intervals, counted from when the master last could have heard from it.
+   */
+  #checkFailureDetection(): void {
+    const nowMs = this.#scheduler.nowMs;
+    const master = this.master;
+    const masterSinceMs = this.#masterRunningSinceMs;
+    if (masterSinceMs === undefined) return;
+    const config = this.#config;
+    const hb = config.heartbeatIntervalMs;
+    let snapshots: ReturnType<SimMaster['peers']> | undefined;
+    for (const [name, since] of this.#unreachableSinceMs) {
+      // Answers already on their way when it became unreachable may still arrive: the bound
+      // counts from the last answer the master actually received.
+      const lastAnswerMs = this.#network.lastAnswerAtMs(name, MASTER) ?? 0;
+      const fromMs = Math.max(since, masterSinceMs, lastAnswerMs) + DETECTION_SLACK_MS;
+      const suspectByMs = fromMs + (config.suspectAfterMisses + 1) * hb;
+      const unhealthyByMs = fromMs + (config.unhealthyAfterMisses + 1) * hb;
+      if (nowMs <= suspectByMs) continue;
+      this.#detectionChecks += 1;
+      snapshots ??= master.peers();
+      const status = snapshots.find((peer) => peer.name === name)?.status;
+      if (status === 'Healthy' || (status === 'Suspected' && nowMs > unhealthyByMs)) {
+        this.#fail(
+          guaranteeLabel(13),
+          `${name} has not been reachable since ${since}ms but the master still sees it ${status}`,
+        );
+      }
+    }
+  }
+
+  /** After every step: which secondaries the master cannot hear from, and since when. */
+  #trackReachability(): void {
+    const nowMs = this.#scheduler.nowMs;
+    const running = this.master.up && !this.#scheduler.isPaused(MASTER);
+    if (!running) this.#masterRunningSinceMs = undefined;
+    else this.#masterRunningSinceMs ??= nowMs;
+    for (const secondary of this.secondaries) {
+      const name = secondary.name;
+      const reachable =
+        secondary.up &&
+        !this.#scheduler.isPaused(name) &&
+        !this.#network.link(MASTER, name).cut &&
+        !this.#network.link(name, MASTER).cut;
+      if (reachable) this.#unreachableSinceMs.delete(name);
+      else if (!this.#unreachableSinceMs.has(name)) this.#unreachableSinceMs.set(name, nowMs);
+    }
+  }
+
+  #checkLiveness(): void {
+    const master = this.master;
+    const core = master.core;
+    if (core === undefined) this.#fail(guaranteeLabel(11), 'the master is down after healing');
+    const masterLength = master.shownLength();
+    const masterLast = master.shownEntry(masterLength - 1);
+    for (const secondary of this.secondaries) {
+      if (
+        secondary.shownLength() !== masterLength ||
+        secondary.shownEntry(masterLength - 1)?.message !== masterLast?.message ||
+        secondary.pendingCount !== 0
+      ) {
+        const view = master.peers().find((peer) => peer.name === secondary.name);
+        this.#fail(
+          guaranteeLabel(11),
+          `${secondary.name} shows ${secondary.shownLength()} entries (${secondary.pendingCount} pending), the master ${masterLength}, ${this.#settleMs}ms after healing; master's view: ${JSON.stringify(view)}`,
+        );
+      }
+    }
+    for (const client of this.#clients) {
+      for (const operation of client.operations) {
+        if (operation.outcome === undefined) {
+          this.#fail(guaranteeLabel(12), `${operation.messages[0]} never got an outcome`);
+        }
+        if (operation.afterHealing && operation.outcome.kind !== 'ok') {
+          this.#fail(
+            // Refused: appends were not accepted again once the majority was back (G10);
+            // otherwise an append whose w was reachable did not get its answer (G12).
+            guaranteeLabel(operation.outcome.kind === 'refused' ? 10 : 12),
+            `${operation.messages[0]} (w=${String(operation.request.w)}) sent after healing ended ${operation.outcome.kind}`,
+          );
+        }
+      }
+    }
+    if (core.waitingAppends !== 0 || master.waitingAnswers !== 0) {
+      this.#fail(
+        guaranteeLabel(12),
+        `${core.waitingAppends} appends still wait for their write concern after healing`,
+      );
+    }
+    if (core.readOnly) this.#fail(guaranteeLabel(10), 'the master is read-only after healing');
+    for (const peer of master.peers()) {
+      if (peer.status !== 'Healthy')
+        this.#fail(guaranteeLabel(13), `${peer.name} is ${peer.status} after healing`);
+      if (peer.ackedId !== masterLength)
+        this.#fail(guaranteeLabel(11), `${peer.name} acked ${peer.ackedId} of ${masterLength}`);
+    }
+  }
+
+  #checkHistory(): void {
+    const history: History = {
+      appends: this.#clients.flatMap((client) => client.operations.map(toHistory)),
+      observations: this.#observations,
+      master: MASTER,
+      nodes: this.#nodes().map((node) => node.name),
+      healed: true,
+    };
+    const violations = checkHistory(history);
+    const first = violations[0];
+    if (first !== undefined) {
+      this.#fail(
+        `history checker: ${first.guarantee}`,
+        `${first.message} (${violations.length} violations)`,
+      );
+    }
+  }
+
+  // --- workload and records ----------------------------------------------------------------
+
+  /** After healing, every client sends a w=all append and a w=1 one: both must succeed. */
+  #finalAppends(): void {
+    for (const client of this.#clients) {
+      client.submit({ count: 1, w: 'all', timeoutMs: undefined, keyed: true }, true, () => {
+        client.submit({ count: 1, w: 1, timeoutMs: undefined, keyed: true }, true, () => {
+          // The run ends on its own; nothing follows these.
+        });
+      });
+    }
+  }
+
+  #observe(): void {
+    const at = this.#scheduler.nowMs;
+    for (const node of this.#nodes()) {
+      if (!node.up) continue;
+      const entries = [];
+      for (let index = 0; index < node.shownLength(); index++) {
+        const entry = node.shownEntry(index);
+        if (entry !== undefined) entries.push({ id: entry.id, message: entry.message });
+      }
+      const volatile = this.#volatileRestarts.delete(node.name);
+      this.#observations.push({
+        node: node.name,
+        at,
+        entries,
+        ...(volatile ? { afterVolatileRestart: true } : {}),
+      });
+    }
+  }
+
+  #note(line: string): void {
+    const stamped = `${this.#scheduler.nowMs}ms ${line}`;
+    this.#hash.addString(stamped);
+    this.#trace.push(stamped);
+    if (this.#trace.length > TRACE_LINES) this.#trace.shift();
+  }
+
+  #position(): { seed: number; step: number; nowMs: number } {
+    return {
+      seed: this.#options.seed,
+      step: this.#scheduler.steps,
+      nowMs: this.#scheduler.nowMs,
+    };
+  }
+
+  #fail(guarantee: string, details: string): never {
+    throw new SimViolation(guarantee, this.#position(), details, [
+      this.#configLine,
+      ...this.#trace,
+    ]);
+  }
+
+  #stats(): SimulationStats {
+    this.#hash.addString(
+      this.#nodes()
+        .map((node) => `${node.name}:${node.shownLength()}`)
+        .join(','),
+    );
+    return {
+      seed: this.#options.seed,
+      steps: this.#scheduler.steps,
+      faults: this.#nemesis.faults,
+      faultKinds: Object.fromEntries(this.#nemesis.kinds),
+      messagesDropped: this.#network.stats.dropped,
+      messagesDuplicated: this.#network.stats.duplicated,
+      operations: this.#clients.reduce((sum, client) => sum + client.operations.length, 0),
+      entries: this.master.shownLength(),
+      simulatedMs: this.#scheduler.nowMs,
+      traceHash: this.#hash.hex,
+      outcomes: this.#outcomeCounts(),
+      detectionChecks: this.#detectionChecks,
+    };
+  }
+
+  #outcomeCounts(): Record<string, number> {
+    const counts: Record<string, number> = {};
+    for (const client of this.#clients) {
+      for (const { outcome } of client.operations) {
+        const label =
+          outcome === undefined
+            ? 'pending'
+            : outcome.kind === 'refused'
+              ? `refused ${outcome.code}`
+              : outcome.kind;
+        counts[label] = (counts[label] ?? 0) + 1;
+      }
+    }
+    return counts;
+  }
+}
