@@ -323,6 +323,37 @@ void describe('ReplicationProgress', () => {
     assert.deepEqual(send(progress, 0, 215, 100), { requestId: 6, fromId: 212, toId: 215 });
   });
 
+  // Regression (simulator, seed 4): the waiters a restarted secondary satisfies must be released.
+  void it('observe reports an advance when a restarted secondary holds more than was known', () => {
+    const progress = connected(2);
+    assert.equal(progress.observe({ incarnation: 'B', hwm: 5 }, true), true);
+    assert.equal(progress.matchId, 5);
+    assert.equal(progress.observe({ incarnation: 'C', hwm: 1 }, true), false);
+    assert.equal(progress.matchId, 1);
+  });
+
+  // Regression (simulator, seed 2 with a pending window of 16): entries the secondary dropped
+  // beyond its pending window were never sent again.
+  void it('sends again from the first id no batch in flight covers', () => {
+    const progress = connected(0, { ...POLICY, maxInflightBatches: 3 });
+    const first = send(progress, 0, 9); // 1..3
+    const second = send(progress, 0, 9); // 4..6
+    const third = send(progress, 0, 9); // 7..9
+    assert.ok(first && second && third);
+    // 7..9 arrive first and are held pending; 4..6 were dropped (beyond the pending window).
+    progress.succeeded(third.requestId, { incarnation: 'A', hwm: 0 });
+    progress.succeeded(second.requestId, { incarnation: 'A', hwm: 0 });
+    assert.equal(
+      progress.nextId,
+      10,
+      '1 is still in flight with batch 1..3: nothing to resend yet',
+    );
+    progress.succeeded(first.requestId, { incarnation: 'A', hwm: 3 });
+    assert.equal(progress.matchId, 3);
+    assert.equal(progress.nextId, 4, '4 is in no batch in flight: send again from there');
+    assert.deepEqual(send(progress, 0, 9), { requestId: 5, fromId: 4, toId: 6 });
+  });
+
   void it('rejects pipelineMinEntries 0', () => {
     assert.throws(
       () => new ReplicationProgress({ ...POLICY, pipelineMinEntries: 0 }),
