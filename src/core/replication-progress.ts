@@ -144,13 +144,7 @@ export class ReplicationProgress {
     this.#retryAtMs = 0;
     const before = this.#matchId;
     if (this.#incarnation !== report.incarnation) {
-      // First contact, or the secondary restarted: what it holds now is exactly 1..hwm, which may
-      // be less than before (an empty restart). Start over from there, one request at a time.
-      this.#incarnation = report.incarnation;
-      this.#matchId = report.hwm;
-      this.#nextId = report.hwm + 1;
-      this.#inflight = [];
-      this.#mode = 'replicate';
+      this.#startOver(report);
       return this.#matchId > before;
     }
     this.#matchId = Math.max(this.#matchId, report.hwm);
@@ -215,13 +209,22 @@ export class ReplicationProgress {
       if (this.#mode === 'replicate') this.#resendUncovered();
       return this.#matchId > before;
     }
+    this.#startOver(report);
+    // A restarted secondary may hold more than was known of its previous process (a reply lost
+    // before the crash): waiters it now satisfies must be released.
+    return this.#matchId > before;
+  }
+
+  /**
+   * First contact, or the secondary restarted: what it holds now is exactly 1..hwm, which may be
+   * less than before (an empty restart). Start over from there; batches in flight went to the
+   * old process.
+   */
+  #startOver(report: ReplicaReport): void {
     this.#incarnation = report.incarnation;
     this.#matchId = report.hwm;
     this.#nextId = report.hwm + 1;
     this.#inflight = [];
     this.#mode = 'replicate';
-    // A restarted secondary may hold more than was known of its previous process (a reply lost
-    // before the crash): waiters it now satisfies must be released.
-    return this.#matchId > before;
   }
 }

@@ -12,6 +12,7 @@ import {
   type PeerSnapshot,
   type SendOrder,
 } from '../core/master-core.js';
+import { masterCoreConfig } from '../core/master-tuning.js';
 import type { QuorumView } from '../core/quorum.js';
 import { resolveWriteConcern, type WriteConcern } from '../core/write-concern.js';
 import { ApiError, invalidWriteConcern, storageApiError } from '../http/api-error.js';
@@ -104,28 +105,7 @@ export class MasterNode {
     }
     const config = this.#config;
     this.#core = new MasterCore(
-      {
-        peers: config.secondaries,
-        health: {
-          heartbeatIntervalMs: config.heartbeatIntervalMs,
-          suspectAfterMisses: config.suspectAfterMisses,
-          unhealthyAfterMisses: config.unhealthyAfterMisses,
-        },
-        replication: {
-          maxInflightBatches: config.maxInflightBatches,
-          // A quarter of a full batch: enough entries that a pipelined request pays for itself.
-          pipelineMinEntries: Math.max(1, Math.floor(config.maxBatchEntries / 4)),
-          backoff: { baseMs: config.retryBaseMs, maxMs: config.retryMaxMs },
-          unhealthyBackoff: {
-            baseMs: config.retryBaseMs,
-            maxMs: Math.max(
-              config.retryMaxMs,
-              config.heartbeatIntervalMs * config.unhealthyAfterMisses,
-            ),
-          },
-        },
-        maxWaiters: config.maxWaitingAppends,
-      },
+      masterCoreConfig(config.secondaries, config),
       state.lastId,
       clock.nowMs(),
     );

@@ -8,6 +8,7 @@ import {
   type PeerSnapshot,
   type SendOrder,
 } from '../core/master-core.js';
+import { masterCoreConfig } from '../core/master-tuning.js';
 import { resolveWriteConcern, type WriteConcern } from '../core/write-concern.js';
 import type { Prng } from './prng.js';
 import type { Scheduler } from './scheduler.js';
@@ -156,27 +157,10 @@ export class SimMaster {
       if (this.#keys.get(key) === undefined) this.#keys.put(key, append);
     }
     this.#core = new MasterCore(
-      {
-        peers: config.peers.map((name) => ({ name, url: `sim://${name}` })),
-        health: {
-          heartbeatIntervalMs: config.heartbeatIntervalMs,
-          suspectAfterMisses: config.suspectAfterMisses,
-          unhealthyAfterMisses: config.unhealthyAfterMisses,
-        },
-        replication: {
-          maxInflightBatches: config.maxInflightBatches,
-          pipelineMinEntries: Math.max(1, Math.floor(config.maxBatchEntries / 4)),
-          backoff: { baseMs: config.retryBaseMs, maxMs: config.retryMaxMs },
-          unhealthyBackoff: {
-            baseMs: config.retryBaseMs,
-            maxMs: Math.max(
-              config.retryMaxMs,
-              config.heartbeatIntervalMs * config.unhealthyAfterMisses,
-            ),
-          },
-        },
-        maxWaiters: config.maxWaitingAppends,
-      },
+      masterCoreConfig(
+        config.peers.map((name) => ({ name, url: `sim://${name}` })),
+        config,
+      ),
       state.lastId,
       this.scheduler.nowMs,
     );
