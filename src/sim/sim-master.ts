@@ -8,7 +8,7 @@ import {
   type PeerSnapshot,
   type SendOrder,
 } from '../core/master-core.js';
-import { masterCoreConfig } from '../core/master-tuning.js';
+import { masterCoreConfig, type MasterTuning } from '../core/master-tuning.js';
 import { resolveWriteConcern, type WriteConcern } from '../core/write-concern.js';
 import type { Prng } from './prng.js';
 import type { Scheduler } from './scheduler.js';
@@ -22,17 +22,10 @@ import type { ReplicateRequest } from './sim-secondary.js';
  */
 export type MasterBug = 'stored-before-durable' | 'release-before-w';
 
-export interface SimMasterConfig {
+/** The real master's tuning (so the core gets the same policies), plus what the driver needs. */
+export interface SimMasterConfig extends MasterTuning {
   readonly peers: readonly string[];
-  readonly heartbeatIntervalMs: number;
-  readonly suspectAfterMisses: number;
-  readonly unhealthyAfterMisses: number;
   readonly replicationTimeoutMs: number;
-  readonly maxInflightBatches: number;
-  readonly maxBatchEntries: number;
-  readonly retryBaseMs: number;
-  readonly retryMaxMs: number;
-  readonly maxWaitingAppends: number;
   readonly maxIdempotencyKeys: number;
   readonly bug: MasterBug | undefined;
 }
