@@ -179,6 +179,26 @@ function patch<K extends keyof HandleMethods>(
   };
 }
 
+/**
+ * Makes the next `write` put half of its bytes in the file, then fail with `code`, as a disk that
+ * fills up (or breaks) in the middle of a record would. Returns the function that restores it.
+ */
+function tearNextWrite(prototype: HandleMethods, code: string): () => void {
+  let failures = 1;
+  return patch(
+    prototype,
+    'write',
+    (original) =>
+      async function (this: unknown, ...args: unknown[]) {
+        if (failures === 0) return original.apply(this, args);
+        failures -= 1;
+        const [buffer, offset, length, position] = args as [Buffer, number, number, number];
+        await original.call(this, buffer, offset, Math.floor(length / 2), position);
+        throw errno(code);
+      },
+  );
+}
+
 function errno(code: string): NodeJS.ErrnoException {
   const error: NodeJS.ErrnoException = new Error(`${code}: simulated`);
   error.code = code;
@@ -591,20 +611,8 @@ void describe('FileLogStore', () => {
       const [file] = await segmentFiles(dataDir);
       const goodBytes = await sizeOf(file!);
       const prototype = await handlePrototype(dataDir);
-      let failures = 1;
-      const restore = patch(
-        prototype,
-        'write',
-        (original) =>
-          async function (this: unknown, ...args: unknown[]) {
-            if (failures === 0) return original.apply(this, args);
-            failures -= 1;
-            // Half the record reaches the file, then the disk is full.
-            const [buffer, offset, length, position] = args as [Buffer, number, number, number];
-            await original.call(this, buffer, offset, Math.floor(length / 2), position);
-            throw errno('ENOSPC');
-          },
-      );
+      // Half the record reaches the file, then the disk is full.
+      const restore = tearNextWrite(prototype, 'ENOSPC');
       let outcomes: PromiseSettledResult<void>[];
       try {
         outcomes = await Promise.allSettled([
@@ -665,19 +673,7 @@ void describe('FileLogStore', () => {
       await writer.setIdentity(IDENTITY);
       await writer.append(entriesOf(1, 3));
       const prototype = await handlePrototype(dataDir);
-      let failures = 1;
-      const restoreWrite = patch(
-        prototype,
-        'write',
-        (original) =>
-          async function (this: unknown, ...args: unknown[]) {
-            if (failures === 0) return original.apply(this, args);
-            failures -= 1;
-            const [buffer, offset, length, position] = args as [Buffer, number, number, number];
-            await original.call(this, buffer, offset, Math.floor(length / 2), position);
-            throw errno('EIO');
-          },
-      );
+      const restoreWrite = tearNextWrite(prototype, 'EIO');
       const restoreTruncate = patch(
         prototype,
         'truncate',
