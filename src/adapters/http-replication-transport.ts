@@ -53,48 +53,88 @@ export class HttpReplicationTransport implements ReplicationTransport {
     return pool;
   }
 
-  async #post(pool: Pool, path: string, body: unknown, timeoutMs: number): Promise<ReplicaAnswer> {
-    let response: Dispatcher.ResponseData;
-    try {
-      response = await pool.request({
-        method: 'POST',
-        path,
-        headers: this.#headers,
-        body: JSON.stringify(body),
-        signal: AbortSignal.timeout(timeoutMs),
-      });
-    } catch (error) {
-      return { ok: false, error: describeNetworkError(error, timeoutMs) };
-    }
-    let text: string;
-    try {
-      text = await response.body.text();
-    } catch (error) {
-      return { ok: false, error: describeNetworkError(error, timeoutMs) };
-    }
-    if (response.statusCode !== 200) {
-      const failure = parseErrorBody(text);
-      return failure.code === undefined
-        ? { ok: false, error: `HTTP ${response.statusCode}: ${failure.message}` }
-        : {
-            ok: false,
-            error: `HTTP ${response.statusCode} ${failure.code}: ${failure.message}`,
-            code: failure.code,
-          };
-    }
-    try {
-      const reply = JSON.parse(text) as ReplicaReplyBody;
-      if (
-        typeof reply.incarnation !== 'string' ||
-        !Number.isSafeInteger(reply.hwm) ||
-        reply.hwm < 0
-      ) {
-        return { ok: false, error: 'malformed reply from secondary' };
+  /**
+   * One POST through undici's low-level `dispatch`: no stream objects, no AbortSignal, one timer;
+   * on the replication path this is paid per batch, so it is kept lean. Never rejects.
+   */
+  #post(pool: Pool, path: string, body: unknown, timeoutMs: number): Promise<ReplicaAnswer> {
+    return new Promise((resolve) => {
+      let settled = false;
+      let controller: Dispatcher.DispatchController | undefined;
+      let statusCode = 0;
+      const chunks: Buffer[] = [];
+      const settle = (answer: ReplicaAnswer): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        resolve(answer);
+      };
+      // Covers the whole request, time queued for a connection included, as a deadline should.
+      const timer = setTimeout(() => {
+        settle({ ok: false, error: `no answer within ${timeoutMs} ms` });
+        controller?.abort(new Error(`no answer within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const handler: Dispatcher.DispatchHandler = {
+        onRequestStart: (started) => {
+          controller = started;
+          if (settled) started.abort(new Error(`no answer within ${timeoutMs} ms`));
+        },
+        onResponseStart: (_controller, code) => {
+          statusCode = code;
+        },
+        onResponseData: (_controller, chunk) => {
+          chunks.push(chunk);
+        },
+        onResponseEnd: () => {
+          settle(answerFrom(statusCode, Buffer.concat(chunks).toString('utf8')));
+        },
+        onResponseError: (_controller, error) => {
+          settle({ ok: false, error: describeNetworkError(error, timeoutMs) });
+        },
+      };
+      try {
+        pool.dispatch(
+          {
+            method: 'POST',
+            path,
+            headers: this.#headers,
+            body: JSON.stringify(body),
+            headersTimeout: timeoutMs,
+            bodyTimeout: timeoutMs,
+          },
+          handler,
+        );
+      } catch (error) {
+        settle({ ok: false, error: describeNetworkError(error, timeoutMs) });
       }
-      return { ok: true, report: { incarnation: reply.incarnation, hwm: reply.hwm } };
-    } catch {
-      return { ok: false, error: 'reply from secondary is not JSON' };
+    });
+  }
+}
+
+/** What a secondary's answer means: its report, or why there is none. */
+function answerFrom(statusCode: number, text: string): ReplicaAnswer {
+  if (statusCode !== 200) {
+    const failure = parseErrorBody(text);
+    return failure.code === undefined
+      ? { ok: false, error: `HTTP ${statusCode}: ${failure.message}` }
+      : {
+          ok: false,
+          error: `HTTP ${statusCode} ${failure.code}: ${failure.message}`,
+          code: failure.code,
+        };
+  }
+  try {
+    const reply = JSON.parse(text) as ReplicaReplyBody;
+    if (
+      typeof reply.incarnation !== 'string' ||
+      !Number.isSafeInteger(reply.hwm) ||
+      reply.hwm < 0
+    ) {
+      return { ok: false, error: 'malformed reply from secondary' };
     }
+    return { ok: true, report: { incarnation: reply.incarnation, hwm: reply.hwm } };
+  } catch {
+    return { ok: false, error: 'reply from secondary is not JSON' };
   }
 }
 

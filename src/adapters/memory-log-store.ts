@@ -24,7 +24,8 @@ export class MemoryLogStore implements LogStore {
 
   append(entries: readonly Entry[], idempotencyKey?: string): Promise<void> {
     // Check the whole batch first: an append is applied whole or not at all.
-    for (const [index, entry] of entries.entries()) {
+    for (let index = 0; index < entries.length; index++) {
+      const entry = entries[index]!;
       const expected = this.#entries.length + 1 + index;
       if (entry.id !== expected) {
         return Promise.reject(

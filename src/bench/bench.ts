@@ -15,6 +15,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { runLoad, type LoadResult } from './load-generator.js';
+import { processCpuMs } from './process-cpu.js';
 import { isPortFree } from '../testing/ports.js';
 
 const USAGE = `Usage: node dist/bench/bench.js [options]   (npm run bench -- [options])
@@ -24,6 +25,10 @@ const USAGE = `Usage: node dist/bench/bench.js [options]   (npm run bench -- [op
   --clients LIST     concurrent clients, comma-separated (default 1,16,64; --quick: 1,64)
   --scenarios LIST   of w1, w2, wall, batch, wall-fsync (default all; --quick: w1,wall,batch,wall-fsync)
   --json FILE        also write the results there (they always go to bench-results/)
+  --env KEY=VALUE    a setting for every node (repeatable), to measure a tuning:
+                     --env MAX_INFLIGHT_BATCHES=8 --env MAX_BATCH_ENTRIES=256
+  --cpu-prof DIR     every node and no-op server writes a V8 CPU profile into DIR/<run>/
+                     (open in Chrome DevTools or speedscope); profiling slows the runs
   --quick            the short run: about 40 s
   -h, --help         this text`;
 
@@ -83,6 +88,9 @@ interface BenchOptions {
   readonly clients: readonly number[];
   readonly scenarios: readonly Scenario[];
   readonly jsonPath: string | undefined;
+  readonly cpuProfileDir: string | undefined;
+  /** Extra environment for every node (`--env`), recorded with the results. */
+  readonly nodeEnv: Readonly<Record<string, string>>;
   readonly quick: boolean;
 }
 
@@ -91,6 +99,15 @@ interface Ratios {
   readonly p50: number;
   readonly p99: number;
   readonly p999: number;
+}
+
+/** What one process used of the machine's cores during a run's measured seconds. */
+interface CpuShare {
+  readonly process: string;
+  /** CPU seconds per second: 1 is one core kept busy the whole time. */
+  readonly cores: number;
+  /** CPU time per request answered. */
+  readonly usPerRequest: number;
 }
 
 interface RunRecord extends LoadResult {
@@ -107,6 +124,8 @@ interface RunRecord extends LoadResult {
   /** The first of those lines (node name and message), so that a warning is never anonymous. */
   readonly nodeLogSamples: readonly string[];
   readonly notes: readonly string[];
+  /** The generator (this process) and each server process; empty where /proc is missing. */
+  readonly cpu: readonly CpuShare[];
 }
 
 class UsageError extends Error {
@@ -122,6 +141,8 @@ function parseOptions(argv: readonly string[]): BenchOptions | undefined {
       clients: { type: 'string' },
       scenarios: { type: 'string' },
       json: { type: 'string' },
+      'cpu-prof': { type: 'string' },
+      env: { type: 'string', multiple: true },
       quick: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -168,6 +189,16 @@ function parseOptions(argv: readonly string[]): BenchOptions | undefined {
     clients: [...new Set(clients)],
     scenarios: [...new Set(scenarios)],
     jsonPath: values.json,
+    cpuProfileDir: values['cpu-prof'] === undefined ? undefined : resolve(values['cpu-prof']),
+    nodeEnv: Object.fromEntries(
+      (values.env ?? []).map((item) => {
+        const match = /^([A-Z][A-Z0-9_]*)=(.*)$/.exec(item);
+        if (match === null) {
+          throw new UsageError(`--env takes KEY=VALUE with an upper-case KEY; got "${item}"`);
+        }
+        return [match[1]!, match[2]!];
+      }),
+    ),
     quick,
   };
 }
@@ -259,15 +290,22 @@ function baseEnv(): Record<string, string> {
   return env;
 }
 
+/** Where the children of the current run write CPU profiles (`--cpu-prof`), if anywhere. */
+let cpuProfileRunDir: string | undefined;
+
 function startChild(
   name: string,
   entry: string,
   args: string[],
   env: Record<string, string>,
 ): Child {
+  const profile =
+    cpuProfileRunDir === undefined
+      ? []
+      : ['--cpu-prof', '--cpu-prof-dir', cpuProfileRunDir, '--cpu-prof-name', `${name}.cpuprofile`];
   const child = new Child(
     name,
-    spawn(process.execPath, [entry, ...args], {
+    spawn(process.execPath, [...profile, entry, ...args], {
       env: { ...baseEnv(), ...env },
       // The IPC channel is only there so that the child notices when the bench dies.
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
@@ -276,6 +314,41 @@ function startChild(
   children.add(child);
   void child.exited.then(() => children.delete(child));
   return child;
+}
+
+interface CpuSample {
+  readonly atMs: number;
+  readonly byProcess: ReadonlyMap<string, number>;
+}
+
+/** CPU time used so far by the generator (this process) and by each child, in ms. */
+function sampleCpu(watched: readonly Child[]): CpuSample {
+  const byProcess = new Map<string, number>();
+  const own = process.cpuUsage();
+  byProcess.set('generator', (own.user + own.system) / 1000);
+  for (const child of watched) {
+    const pid = child.childProcess.pid;
+    const ms = pid === undefined ? undefined : processCpuMs(pid);
+    if (ms !== undefined) byProcess.set(child.name, ms);
+  }
+  return { atMs: performance.now(), byProcess };
+}
+
+function cpuShares(start: CpuSample, end: CpuSample, requests: number): CpuShare[] {
+  const wallMs = end.atMs - start.atMs;
+  if (wallMs <= 0) return [];
+  const shares: CpuShare[] = [];
+  for (const [name, endMs] of end.byProcess) {
+    const startMs = start.byProcess.get(name);
+    if (startMs === undefined) continue;
+    const usedMs = endMs - startMs;
+    shares.push({
+      process: name,
+      cores: usedMs / wallMs,
+      usPerRequest: requests > 0 ? (usedMs * 1000) / requests : 0,
+    });
+  }
+  return shares;
 }
 
 /** Free ports from the bench's range: other people's tests may hold some of them. */
@@ -332,6 +405,7 @@ async function startCluster(
   taken: readonly number[],
   signal: AbortSignal,
   durable: boolean,
+  nodeEnv: Readonly<Record<string, string>>,
 ): Promise<Cluster> {
   const ports = await pickPorts(1 + SECONDARY_COUNT, taken);
   const [masterPort, ...secondaryPorts] = ports as [number, ...number[]];
@@ -339,7 +413,7 @@ async function startCluster(
   const dataRoot = durable ? await mkdtemp(join(os.tmpdir(), 'rlog-bench-')) : undefined;
   const storage = (name: string): Record<string, string> =>
     dataRoot === undefined ? {} : { DATA_DIR: join(dataRoot, name), FSYNC: 'always' };
-  const common = { HOST, LOG_LEVEL: 'warn' };
+  const common = { HOST, LOG_LEVEL: 'warn', ...nodeEnv };
   const nodes: Child[] = [];
   const cluster: Cluster = {
     origin,
@@ -480,6 +554,24 @@ function table(records: readonly RunRecord[]): string {
   return out.join('\n');
 }
 
+/** Where the cores went in each run: CPU per process, as cores kept busy and µs per request. */
+function cpuTable(records: readonly RunRecord[]): string | undefined {
+  const measured = records.filter((record) => record.cpu.length > 0);
+  if (measured.length === 0) return undefined;
+  const lines = measured.map((record) => {
+    const total = record.cpu.reduce((sum, share) => sum + share.cores, 0);
+    const parts = record.cpu.map(
+      (share) =>
+        `${share.process} ${share.cores.toFixed(2)} (${Math.round(share.usPerRequest)} µs)`,
+    );
+    return `${`${record.label} ${record.clients}c`.padEnd(24)} ${total.toFixed(2)} cores: ${parts.join(', ')}`;
+  });
+  return [
+    'CPU during the measured seconds, cores busy (CPU µs per request), from /proc:',
+    ...lines,
+  ].join('\n');
+}
+
 function gitCommit(): { commit: string | undefined; dirty: boolean | undefined } {
   const git = (args: string[]): string =>
     execFileSync('git', args, {
@@ -511,6 +603,13 @@ async function bench(options: BenchOptions, signal: AbortSignal): Promise<number
       `about ${Math.ceil(estimatedMs / 1000)} s\n`,
   );
 
+  const profileDir = (run: string): string | undefined => {
+    if (options.cpuProfileDir === undefined) return undefined;
+    const dir = join(options.cpuProfileDir, run);
+    mkdirSync(dir, { recursive: true });
+    return dir;
+  };
+  cpuProfileRunDir = profileDir('noop');
   const noop = await startNoop(signal);
   const noopPort = Number(new URL(noop.origin).port);
   // The first run of a process would otherwise also warm up the generator itself (JIT, undici),
@@ -542,14 +641,21 @@ async function bench(options: BenchOptions, signal: AbortSignal): Promise<number
       const notes: string[] = [];
       // A fresh cluster per run: the in-memory log starts empty, and no run inherits another's
       // backlog of replication.
+      if (target === 'cluster')
+        cpuProfileRunDir = profileDir(`${runNo}-${scenario.id}-${clients}c`);
       const cluster =
         target === 'cluster'
-          ? await startCluster([noopPort], signal, scenario.durable === true)
+          ? await startCluster([noopPort], signal, scenario.durable === true, options.nodeEnv)
           : undefined;
       const watched = cluster?.nodes ?? [noop.child];
       const linesBefore = watched.reduce((sum, child) => sum + child.lineCount, 0);
       const linesBeforeByChild = new Map(watched.map((child) => [child, child.lineCount]));
       let result: LoadResult;
+      // CPU is sampled over the measured seconds only, as the generator counts them.
+      const cpuSamples: { start?: CpuSample; end?: CpuSample } = {};
+      const cpuTimer = setTimeout(() => {
+        cpuSamples.start = sampleCpu(watched);
+      }, options.warmupS * 1000);
       try {
         result = await runLoad({
           origin: cluster?.origin ?? noop.origin,
@@ -562,12 +668,18 @@ async function bench(options: BenchOptions, signal: AbortSignal): Promise<number
           requestTimeoutMs: REQUEST_TIMEOUT_MS,
           signal,
         });
+        cpuSamples.end = sampleCpu(watched);
         for (const child of watched) {
           if (!child.running) notes.push(`${child.name} exited (${child.exitText ?? '?'})`);
         }
       } finally {
+        clearTimeout(cpuTimer);
         await cluster?.stop();
       }
+      const cpu =
+        cpuSamples.start === undefined
+          ? []
+          : cpuShares(cpuSamples.start, cpuSamples.end, result.requests);
       signal.throwIfAborted();
       const nodeLogLines = watched.reduce((sum, child) => sum + child.lineCount, 0) - linesBefore;
       const nodeLogSamples = watched
@@ -594,6 +706,7 @@ async function bench(options: BenchOptions, signal: AbortSignal): Promise<number
         nodeLogLines,
         nodeLogSamples,
         notes,
+        cpu,
       };
       records.push(record);
       process.stderr.write(
@@ -616,6 +729,8 @@ async function bench(options: BenchOptions, signal: AbortSignal): Promise<number
       `load average ${loadAvgStart[0]?.toFixed(2) ?? '?'} at start, ${loadAvgEnd[0]?.toFixed(2) ?? '?'} at end\n\n`,
   );
   process.stdout.write(`${table(records)}\n\n`);
+  const cpuText = cpuTable(records);
+  if (cpuText !== undefined) process.stdout.write(`${cpuText}\n\n`);
   process.stdout.write(
     'appends/s counts messages (100 per request for batch). "vs" is the ratio to the no-op server at\n' +
       'the same client count with the same body (batch against "no-op batch"): for appends/s higher\n' +
@@ -655,6 +770,7 @@ async function bench(options: BenchOptions, signal: AbortSignal): Promise<number
       clients: options.clients,
       scenarios: options.scenarios.map((scenario) => scenario.id),
       quick: options.quick,
+      nodeEnv: options.nodeEnv,
       messageBytes: MESSAGE_BYTES,
       batchSize: BATCH_SIZE,
       nodes: 1 + SECONDARY_COUNT,

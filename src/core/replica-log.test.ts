@@ -80,10 +80,10 @@ void describe('ReplicaLog', () => {
     const outcome = log.receive(batch(entries(1, 3)), () => undefined);
     assert.deepEqual(outcome, { kind: 'accepted', append: entries(1, 3) });
     assert.equal(log.hwm, 0);
-    assert.equal(log.pendingCount, 3);
+    // Handed over to be stored: not pending (pending means held back behind a gap).
+    assert.equal(log.pendingCount, 0);
     log.stored(2); // the caller may store a prefix of what was returned
     assert.equal(log.hwm, 2);
-    assert.equal(log.pendingCount, 1);
     log.stored(3);
     assert.equal(log.hwm, 3);
     assert.equal(log.pendingCount, 0);
@@ -246,7 +246,33 @@ void describe('ReplicaLog', () => {
     assert.equal(replica.log.hwm, 6);
   });
 
-  void it('stored() rejects going back and entries that were not pending', () => {
+  void it('a batch received while the previous one is being stored leaves nothing stale', () => {
+    const log = new ReplicaLog(undefined, 0, 10);
+    assert.deepEqual(
+      log.receive(batch(entries(1, 3)), () => undefined),
+      {
+        kind: 'accepted',
+        append: entries(1, 3),
+      },
+    );
+    // 2..5 arrives before 1..3 is stored: 2..3 overlap what is being stored, 4..5 wait behind it.
+    assert.deepEqual(
+      log.receive(batch(entries(2, 5)), () => undefined),
+      {
+        kind: 'accepted',
+        append: [],
+      },
+    );
+    log.stored(3);
+    assert.equal(log.pendingCount, 2, 'only 4..5 are still held back');
+    const next = log.receive(batch([]), () => undefined);
+    assert.deepEqual(next, { kind: 'accepted', append: entries(4, 5) });
+    log.stored(5);
+    assert.equal(log.hwm, 5);
+    assert.equal(log.pendingCount, 0);
+  });
+
+  void it('stored() rejects going back and entries that were not accepted', () => {
     const replica = new Replica();
     replica.apply(batch(entries(1, 2)));
     assert.throws(() => {

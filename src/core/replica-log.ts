@@ -23,6 +23,8 @@ export class ReplicaLog {
   #hwm: number;
   /** Entries beyond hwm + 1, by id; never shown, never counted as held. */
   readonly #pending = new Map<number, Entry>();
+  /** The last id `receive` handed out to be stored; `stored` may not go beyond it. */
+  #acceptedUpTo: number;
 
   constructor(
     identity: LogIdentity | undefined,
@@ -32,6 +34,7 @@ export class ReplicaLog {
     assert(hwm === 0 || identity !== undefined, 'a non-empty replica log has an identity');
     this.#identity = identity;
     this.#hwm = hwm;
+    this.#acceptedUpTo = hwm;
   }
 
   get identity(): LogIdentity | undefined {
@@ -91,25 +94,52 @@ export class ReplicaLog {
     if (identity?.logId !== batch.logId || batch.epoch > identity.epoch) {
       this.#identity = { logId: batch.logId, epoch: batch.epoch };
     }
+    const inOrder = this.#inOrderTail(batch.entries);
+    if (inOrder !== undefined) {
+      this.#acceptedUpTo = Math.max(this.#acceptedUpTo, inOrder[inOrder.length - 1]?.id ?? 0);
+      return { kind: 'accepted', append: inOrder };
+    }
     for (const entry of batch.entries) {
       if (entry.id <= this.#hwm || entry.id > this.#hwm + this.maxPendingEntries) continue;
       this.#pending.set(entry.id, entry);
     }
 
+    // What now continues the prefix is handed to the caller to store; it is no longer pending.
     const append: Entry[] = [];
     for (let id = this.#hwm + 1; ; id++) {
       const entry = this.#pending.get(id);
       if (entry === undefined) break;
+      this.#pending.delete(id);
       append.push(entry);
     }
+    this.#acceptedUpTo = Math.max(this.#acceptedUpTo, append[append.length - 1]?.id ?? 0);
     return { kind: 'accepted', append };
+  }
+
+  /**
+   * The common case, without a detour through the pending map: nothing is pending and the batch
+   * is consecutive and continues the gap-free prefix. Then what to store is the batch's tail past
+   * hwm. Undefined when the general path must decide.
+   */
+  #inOrderTail(entries: readonly Entry[]): readonly Entry[] | undefined {
+    const first = entries[0];
+    if (this.#pending.size > 0 || first === undefined || first.id > this.#hwm + 1) return undefined;
+    for (let index = 1; index < entries.length; index++) {
+      if (entries[index]!.id !== first.id + index) return undefined;
+    }
+    const skip = this.#hwm + 1 - first.id;
+    return skip === 0 ? entries : entries.slice(skip);
   }
 
   /** The entries `receive` returned are now stored: the visible prefix grows to `toId`. */
   stored(toId: number): void {
     assert(toId >= this.#hwm, `stored up to ${toId} below hwm ${this.#hwm}`);
-    for (let id = this.#hwm + 1; id <= toId; id++) {
-      assert(this.#pending.delete(id), `stored entry ${id} was not pending`);
+    assert(
+      toId <= this.#acceptedUpTo,
+      `stored up to ${toId}, but only ${this.#acceptedUpTo} was accepted`,
+    );
+    if (this.#pending.size > 0) {
+      for (let id = this.#hwm + 1; id <= toId; id++) this.#pending.delete(id);
     }
     this.#hwm = toId;
   }

@@ -41,7 +41,7 @@ export function createServer(options: ServerOptions): FastifyInstance {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => {
     const text = body as string;
-    if (text.trim() === '') {
+    if (isBlank(text)) {
       done(null, undefined);
       return;
     }
@@ -80,6 +80,16 @@ export function createServer(options: ServerOptions): FastifyInstance {
   });
 
   return app;
+}
+
+/** Whether a body is empty or only whitespace, without copying it as `trim()` would. */
+export function isBlank(text: string): boolean {
+  for (let index = 0; index < text.length; index++) {
+    const code = text.charCodeAt(index);
+    // JSON's whitespace: space, tab, line feed, carriage return.
+    if (code !== 0x20 && code !== 0x09 && code !== 0x0a && code !== 0x0d) return false;
+  }
+  return true;
 }
 
 function toApiError(error: unknown, request: FastifyRequest, options: ServerOptions): ApiError {
