@@ -197,6 +197,10 @@ export class MasterNode {
     return this.#answer(201, firstId, lastId, w, deadlineMs, entries);
   }
 
+  lastVisibleId(): number {
+    return this.#deps.store.lastId();
+  }
+
   read(sinceId: number, limit: number): Entry[] {
     return this.#deps.store.read(sinceId + 1, limit);
   }

@@ -145,6 +145,10 @@ export class SecondaryNode {
     return this.#reply();
   }
 
+  lastVisibleId(): number {
+    return this.#replica.hwm;
+  }
+
   read(sinceId: number, limit: number): Entry[] {
     const hwm = this.#replica.hwm;
     if (sinceId >= hwm) return [];
