@@ -5,18 +5,27 @@
  * server measured by the same generator in the same run: absolute figures drift with whatever
  * else the machine is doing, the ratios much less.
  */
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdirSync } from 'node:fs';
 import os from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { formatCount, formatMs, gitCommit, writeResults } from './bench-results.js';
+import {
+  HEALTH_TIMEOUT_MS,
+  HOST,
+  guardChildren,
+  startChild,
+  startCluster,
+  stopChildren,
+  pickPorts,
+  waitForHealth,
+  type Child,
+  type Cluster,
+  type PortRange,
+} from './cluster-process.js';
 import { runLoad, type LoadResult } from './load-generator.js';
 import { processCpuMs } from './process-cpu.js';
-import { isPortFree } from '../testing/ports.js';
 
 const USAGE = `Usage: node dist/bench/bench.js [options]   (npm run bench -- [options])
 
@@ -32,25 +41,18 @@ const USAGE = `Usage: node dist/bench/bench.js [options]   (npm run bench -- [op
   --quick            the short run: about 40 s
   -h, --help         this text`;
 
-const HOST = '127.0.0.1';
 /** The bench keeps to its own port range, clear of the nodes' defaults (8000...). */
-const PORT_MIN = 9100;
-const PORT_MAX = 9199;
+const PORTS: PortRange = { min: 9100, max: 9199 };
 const MESSAGE_BYTES = 100;
 const BATCH_SIZE = 100;
 const SECONDARY_COUNT = 2;
 const REQUEST_TIMEOUT_MS = 10_000;
-const HEALTH_TIMEOUT_MS = 15_000;
-const STOP_GRACE_MS = 3000;
 /** Every run may also spend this on starting and stopping a cluster; used for the time budget. */
 const RUN_OVERHEAD_MS = 2 * HEALTH_TIMEOUT_MS;
-const CHILD_TAIL_LINES = 30;
 const GENERATOR_WARMUP_MS = 1000;
 /** Typical time to start a fresh cluster and stop it again, for the announced run time. */
 const CLUSTER_START_STOP_MS = 1800;
 
-const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const NODE_ENTRY = fileURLToPath(new URL('./node-child.js', import.meta.url));
 const NOOP_ENTRY = fileURLToPath(new URL('./noop-server.js', import.meta.url));
 
 type WriteConcern = number | 'all' | 'majority';
@@ -203,117 +205,14 @@ function parseOptions(argv: readonly string[]): BenchOptions | undefined {
   };
 }
 
-/** A child process of the bench, with the tail of its output kept for error reports. */
-class Child {
-  readonly tail: string[] = [];
-  lineCount = 0;
-  exitText: string | undefined;
-  readonly exited: Promise<void>;
-
-  /** The lines logged after the first `count` (as far as the kept tail reaches back). */
-  linesSince(count: number): string[] {
-    const fresh = this.lineCount - count;
-    return fresh <= 0 ? [] : this.tail.slice(-Math.min(fresh, this.tail.length));
-  }
-
-  constructor(
-    readonly name: string,
-    readonly childProcess: ChildProcess,
-  ) {
-    for (const stream of [childProcess.stdout, childProcess.stderr]) {
-      if (stream === null) continue;
-      createInterface({ input: stream }).on('line', (line) => {
-        this.lineCount += 1;
-        this.tail.push(line);
-        if (this.tail.length > CHILD_TAIL_LINES) this.tail.shift();
-      });
-    }
-    this.exited = new Promise((resolveExit) => {
-      childProcess.once('exit', (code, signal) => {
-        this.exitText = signal === null ? `code ${code ?? '?'}` : signal;
-        resolveExit();
-      });
-      // A failed spawn emits 'error' and maybe no 'exit'.
-      childProcess.once('error', (error) => {
-        this.exitText ??= `failed to start: ${error.message}`;
-        resolveExit();
-      });
-    });
-  }
-
-  get running(): boolean {
-    return this.exitText === undefined;
-  }
-
-  report(): string {
-    return `${this.name} ${this.running ? 'is running' : `exited (${this.exitText ?? '?'})`}; its last output:\n${this.tail.map((line) => `  | ${line}`).join('\n') || '  | (none)'}`;
-  }
-
-  /** SIGTERM, then SIGKILL if it has not exited after the grace time; bounded either way. */
-  async stop(): Promise<void> {
-    if (!this.running) return;
-    this.childProcess.kill('SIGTERM');
-    if (await exitsWithin(this.exited, STOP_GRACE_MS)) return;
-    this.childProcess.kill('SIGKILL');
-    await exitsWithin(this.exited, STOP_GRACE_MS);
-  }
-
-  /** For the last-resort exit handler, where nothing can be awaited. */
-  killNow(): void {
-    if (this.running) this.childProcess.kill('SIGKILL');
-  }
-}
-
-async function exitsWithin(exited: Promise<void>, timeoutMs: number): Promise<boolean> {
-  const timeout = new AbortController();
-  const done = await Promise.race([
-    exited.then(() => true),
-    sleep(timeoutMs, false, { signal: timeout.signal }).catch(() => false),
-  ]);
-  timeout.abort();
-  return done;
-}
-
-/** Every child ever started and not yet reaped, so that every way out can kill them. */
-const children = new Set<Child>();
-
-/**
- * The children get a minimal environment, not the bench's: a node option left in the shell
- * (DELAY_MS, ERROR_RATE, DATA_DIR, ...) would otherwise silently change what is measured.
- */
-function baseEnv(): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const key of ['PATH', 'HOME', 'TMPDIR', 'LANG', 'NODE_OPTIONS']) {
-    const value = process.env[key];
-    if (value !== undefined) env[key] = value;
-  }
-  return env;
-}
-
 /** Where the children of the current run write CPU profiles (`--cpu-prof`), if anywhere. */
 let cpuProfileRunDir: string | undefined;
 
-function startChild(
-  name: string,
-  entry: string,
-  args: string[],
-  env: Record<string, string>,
-): Child {
-  const profile =
-    cpuProfileRunDir === undefined
-      ? []
-      : ['--cpu-prof', '--cpu-prof-dir', cpuProfileRunDir, '--cpu-prof-name', `${name}.cpuprofile`];
-  const child = new Child(
-    name,
-    spawn(process.execPath, [...profile, entry, ...args], {
-      env: { ...baseEnv(), ...env },
-      // The IPC channel is only there so that the child notices when the bench dies.
-      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-    }),
-  );
-  children.add(child);
-  void child.exited.then(() => children.delete(child));
-  return child;
+/** Node options for a child named `name`: a CPU profile into the current run's directory. */
+function profileArgs(name: string): string[] {
+  return cpuProfileRunDir === undefined
+    ? []
+    : ['--cpu-prof', '--cpu-prof-dir', cpuProfileRunDir, '--cpu-prof-name', `${name}.cpuprofile`];
 }
 
 interface CpuSample {
@@ -351,114 +250,18 @@ function cpuShares(start: CpuSample, end: CpuSample, requests: number): CpuShare
   return shares;
 }
 
-/** Free ports from the bench's range: other people's tests may hold some of them. */
-async function pickPorts(count: number, taken: readonly number[]): Promise<number[]> {
-  const ports: number[] = [];
-  for (let port = PORT_MIN; port <= PORT_MAX && ports.length < count; port++) {
-    if (!taken.includes(port) && (await isPortFree(port, HOST))) ports.push(port);
-  }
-  if (ports.length < count) {
-    throw new Error(
-      `needed ${count} free ports in ${PORT_MIN}-${PORT_MAX}, found ${ports.length}; stop what holds them and retry`,
-    );
-  }
-  return ports;
-}
-
-/** Polls GET /health until 200; fails when the child exits, the time is up or the run is aborted. */
-async function waitForHealth(child: Child, url: string, signal: AbortSignal): Promise<void> {
-  const deadlineMs = Date.now() + HEALTH_TIMEOUT_MS;
-  while (Date.now() < deadlineMs) {
-    signal.throwIfAborted();
-    if (!child.running) throw new Error(`${child.report()}\n(it should have answered ${url})`);
-    try {
-      const response = await fetch(url, { signal: AbortSignal.timeout(1000) });
-      await response.body?.cancel();
-      if (response.ok) return;
-    } catch {
-      // Not listening yet.
-    }
-    await sleep(50);
-  }
-  throw new Error(`${url} did not answer 200 within ${HEALTH_TIMEOUT_MS} ms; ${child.report()}`);
-}
-
 async function startNoop(signal: AbortSignal): Promise<{ child: Child; origin: string }> {
-  const [port] = await pickPorts(1, []);
-  const child = startChild('no-op', NOOP_ENTRY, [], { HOST, PORT: String(port) });
+  const [port] = await pickPorts(1, [], PORTS);
+  const child = startChild(
+    'no-op',
+    NOOP_ENTRY,
+    [],
+    { HOST, PORT: String(port) },
+    profileArgs('no-op'),
+  );
   const origin = `http://${HOST}:${port}`;
   await waitForHealth(child, `${origin}/health`, signal);
   return { child, origin };
-}
-
-interface Cluster {
-  readonly origin: string;
-  readonly nodes: readonly Child[];
-  stop(): Promise<void>;
-}
-
-/**
- * A fresh master and secondaries, each started as `rlog master` / `rlog secondary`: in memory, or
- * (`durable`) each with its own empty temporary DATA_DIR and FSYNC=always, removed afterwards.
- */
-async function startCluster(
-  taken: readonly number[],
-  signal: AbortSignal,
-  durable: boolean,
-  nodeEnv: Readonly<Record<string, string>>,
-): Promise<Cluster> {
-  const ports = await pickPorts(1 + SECONDARY_COUNT, taken);
-  const [masterPort, ...secondaryPorts] = ports as [number, ...number[]];
-  const origin = `http://${HOST}:${masterPort}`;
-  const dataRoot = durable ? await mkdtemp(join(os.tmpdir(), 'rlog-bench-')) : undefined;
-  const storage = (name: string): Record<string, string> =>
-    dataRoot === undefined ? {} : { DATA_DIR: join(dataRoot, name), FSYNC: 'always' };
-  const common = { HOST, LOG_LEVEL: 'warn', ...nodeEnv };
-  const nodes: Child[] = [];
-  const cluster: Cluster = {
-    origin,
-    nodes,
-    stop: async () => {
-      await Promise.all(nodes.map((node) => node.stop()));
-      if (dataRoot !== undefined) await rm(dataRoot, { recursive: true, force: true });
-    },
-  };
-  try {
-    const secondaries = secondaryPorts.map((port, index) => ({ name: `sub${index + 1}`, port }));
-    // Secondaries first, so that the master's first probes find them listening.
-    for (const { name, port } of secondaries) {
-      const child = startChild(name, NODE_ENTRY, ['secondary'], {
-        ...common,
-        ...storage(name),
-        ROLE: 'secondary',
-        NODE_NAME: name,
-        PORT: String(port),
-        MASTER_URL: origin,
-      });
-      nodes.push(child);
-    }
-    await Promise.all(
-      secondaries.map(({ port }, index) =>
-        waitForHealth(nodes[index]!, `http://${HOST}:${port}/health`, signal),
-      ),
-    );
-    const master = startChild('master', NODE_ENTRY, ['master'], {
-      ...common,
-      ...storage('master'),
-      ROLE: 'master',
-      NODE_NAME: 'master',
-      PORT: String(masterPort),
-      SECONDARIES: secondaries.map(({ name, port }) => `${name}=http://${HOST}:${port}`).join(','),
-      // The default, set so that a value in the caller's shell cannot change the runs.
-      HEARTBEAT_INTERVAL_MS: '1000',
-    });
-    nodes.push(master);
-    await waitForHealth(master, `${origin}/health`, signal);
-    return cluster;
-  } catch (error) {
-    await cluster.stop();
-    throw error;
-  }
 }
 
 function requestBody(scenario: Scenario): string {
@@ -484,19 +287,6 @@ function compare(result: LoadResult, baseline: LoadResult): Ratios {
     p99: ratio(result.p99Ms, baseline.p99Ms),
     p999: ratio(result.p999Ms, baseline.p999Ms),
   };
-}
-
-function formatCount(value: number): string {
-  return Math.round(value).toLocaleString('en-US');
-}
-
-/** Three significant digits or so: the noise is larger than that anyway. */
-function formatMs(value: number): string {
-  if (value === 0) return '-';
-  if (value < 1) return value.toFixed(3);
-  if (value < 10) return value.toFixed(2);
-  if (value < 100) return value.toFixed(1);
-  return value.toFixed(0);
 }
 
 function formatRatio(value: number | undefined): string {
@@ -572,21 +362,6 @@ function cpuTable(records: readonly RunRecord[]): string | undefined {
   ].join('\n');
 }
 
-function gitCommit(): { commit: string | undefined; dirty: boolean | undefined } {
-  const git = (args: string[]): string =>
-    execFileSync('git', args, {
-      cwd: REPO_ROOT,
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'ignore'],
-      timeout: 5000,
-    }).trim();
-  try {
-    return { commit: git(['rev-parse', 'HEAD']), dirty: git(['status', '--porcelain']) !== '' };
-  } catch {
-    return { commit: undefined, dirty: undefined };
-  }
-}
-
 async function bench(options: BenchOptions, signal: AbortSignal): Promise<number> {
   const startedAt = new Date();
   const loadAvgStart = os.loadavg();
@@ -643,9 +418,17 @@ async function bench(options: BenchOptions, signal: AbortSignal): Promise<number
       // backlog of replication.
       if (target === 'cluster')
         cpuProfileRunDir = profileDir(`${runNo}-${scenario.id}-${clients}c`);
-      const cluster =
+      const cluster: Cluster | undefined =
         target === 'cluster'
-          ? await startCluster([noopPort], signal, scenario.durable === true, options.nodeEnv)
+          ? await startCluster({
+              ports: PORTS,
+              taken: [noopPort],
+              secondaries: SECONDARY_COUNT,
+              signal,
+              durable: scenario.durable === true,
+              nodeEnv: options.nodeEnv,
+              nodeArgs: profileArgs,
+            })
           : undefined;
       const watched = cluster?.nodes ?? [noop.child];
       const linesBefore = watched.reduce((sum, child) => sum + child.lineCount, 0);
@@ -779,18 +562,7 @@ async function bench(options: BenchOptions, signal: AbortSignal): Promise<number
     results: records,
   };
   const text = `${JSON.stringify(report, null, 2)}\n`;
-  const resultsDir = resolve(REPO_ROOT, 'bench-results');
-  mkdirSync(resultsDir, { recursive: true });
-  const stamp = startedAt
-    .toISOString()
-    .replace(/\.\d+Z$/, 'Z')
-    .replaceAll(':', '-');
-  const paths = [resolve(resultsDir, `bench-${stamp}.json`)];
-  if (options.jsonPath !== undefined) paths.push(resolve(options.jsonPath));
-  for (const path of paths) {
-    mkdirSync(dirname(path), { recursive: true });
-    writeFileSync(path, text);
-  }
+  const paths = writeResults('bench', startedAt, text, options.jsonPath);
   process.stdout.write(`results: ${paths.join(', ')}\n`);
   return records.some((record) => record.errors > 0 || record.notes.length > 0) ? 1 : 0;
 }
@@ -815,25 +587,7 @@ async function main(argv: readonly string[]): Promise<number> {
   }
 
   const abort = new AbortController();
-  let interrupts = 0;
-  const onSignal = (signal: NodeJS.Signals): void => {
-    interrupts += 1;
-    if (interrupts === 1) {
-      process.stderr.write(`\nbench: ${signal}: stopping the runs and the child processes\n`);
-      abort.abort(new Error(`interrupted by ${signal}`));
-      return;
-    }
-    for (const child of children) child.killNow();
-    process.exit(130);
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  // The last resort: whatever way the process ends, no node outlives it.
-  process.on('exit', () => {
-    for (const child of children) child.killNow();
-  });
-
-  // Every step is bounded on its own; this bounds their sum too, in case something is not.
+  // Every step is bounded on its own; the watchdog bounds their sum too, in case something is not.
   const runCount =
     options.clients.length *
     (options.scenarios.length + (options.scenarios.some((s) => s.messagesPerRequest > 1) ? 2 : 1));
@@ -841,14 +595,7 @@ async function main(argv: readonly string[]): Promise<number> {
     runCount *
       ((options.warmupS + options.durationS) * 1000 + REQUEST_TIMEOUT_MS + RUN_OVERHEAD_MS) +
     60_000;
-  const watchdog = setTimeout(() => {
-    process.stderr.write(
-      `bench: still running after ${Math.round(budgetMs / 1000)} s; giving up\n`,
-    );
-    for (const child of children) child.killNow();
-    process.exit(1);
-  }, budgetMs);
-  watchdog.unref();
+  const clearWatchdog = guardChildren('bench', abort, budgetMs);
 
   try {
     return await bench(options, abort.signal);
@@ -856,8 +603,8 @@ async function main(argv: readonly string[]): Promise<number> {
     if (abort.signal.aborted) return 130;
     throw error;
   } finally {
-    clearTimeout(watchdog);
-    await Promise.all([...children].map((child) => child.stop()));
+    clearWatchdog();
+    await stopChildren();
   }
 }
 

@@ -7,7 +7,6 @@
  *   node dist/bench/restart-time.js [--entries 1000000]
  */
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +17,7 @@ import { FileLogStore } from '../adapters/file-store/file-log-store.js';
 import { createLogger } from '../adapters/logger.js';
 import type { Entry } from '../core/entry.js';
 import { isPortFree } from '../testing/ports.js';
+import { mib, processMemory } from './process-memory.js';
 
 const HOST = '127.0.0.1';
 const MAIN = fileURLToPath(new URL('../cli/main.js', import.meta.url));
@@ -53,9 +53,7 @@ async function freePort(): Promise<number> {
 }
 
 function rssMiB(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kib = Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? Number.NaN);
-  return kib / 1024;
+  return mib(processMemory(pid)?.rssKiB ?? Number.NaN);
 }
 
 async function main(): Promise<void> {

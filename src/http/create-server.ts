@@ -1,4 +1,4 @@
-import { timingSafeEqual, createHash } from 'node:crypto';
+import { createServer as createHttpServer } from 'node:http';
 import Fastify, {
   LogController,
   type FastifyBaseLogger,
@@ -9,12 +9,21 @@ import Fastify, {
 import type { Logger } from '../adapters/logger.js';
 import { StorageError } from '../adapters/file-store/file-log-store.js';
 import { ApiError, storageApiError } from './api-error.js';
+import type { RequestInterceptor } from './replication-endpoint.js';
+import { tokenChecker } from './token.js';
 
 export interface ServerOptions {
   readonly logger: Logger;
   readonly maxBodyBytes: number;
   readonly maxMessageBytes: number;
+  /** Requests it answers never reach fastify: the replication endpoint of secondaries. */
+  readonly intercept?: RequestInterceptor;
 }
+
+/** Every request must arrive whole within this, so slow or half-open clients cannot hold sockets. */
+const REQUEST_TIMEOUT_MS = 30_000;
+/** Above the clients' usual idle allowance, so that we are not the side that closes first. */
+const KEEP_ALIVE_TIMEOUT_MS = 65_000;
 
 /**
  * A fastify instance with what every node shares: JSON bodies whatever the content type (curl's
@@ -22,6 +31,7 @@ export interface ServerOptions {
  * logging (events are logged by the nodes, not every request).
  */
 export function createServer(options: ServerOptions): FastifyInstance {
+  const intercept = options.intercept;
   const app = Fastify({
     // Typed as fastify's base logger so that every route module can take a plain FastifyInstance;
     // pino's Logger is one, with extra generic parameters fastify's types would otherwise carry.
@@ -29,13 +39,28 @@ export function createServer(options: ServerOptions): FastifyInstance {
     loggerInstance: options.logger as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: options.maxBodyBytes,
-    // A request must arrive whole within 30 s, so slow or half-open clients cannot hold sockets
-    // forever. There is no socket idle timeout: an append may rightly wait long for its w.
-    requestTimeout: 30_000,
+    // There is no socket idle timeout: an append may rightly wait long for its w.
+    requestTimeout: REQUEST_TIMEOUT_MS,
     connectionTimeout: 0,
-    keepAliveTimeout: 65_000,
+    keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
     return503OnClosing: true,
     ajv: { customOptions: { coerceTypes: false, allErrors: false, removeAdditional: false } },
+    // Our own server, so that the interceptor sees each request before fastify's router does.
+    serverFactory: (handler) => {
+      const server = createHttpServer(
+        {
+          requestTimeout: REQUEST_TIMEOUT_MS,
+          keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+        },
+        intercept === undefined
+          ? handler
+          : (request, response) => {
+              if (!intercept(request, response)) handler(request, response);
+            },
+      );
+      server.timeout = 0;
+      return server;
+    },
   });
 
   app.removeAllContentTypeParsers();
@@ -141,21 +166,25 @@ function describeValidation(error: unknown): string {
   return `${field} ${first.message ?? 'is invalid'}`;
 }
 
-/** `Authorization: Bearer <token>` checked in constant time; a no-op without a token. */
-export function requireToken(token: string | undefined) {
-  const expected = token === undefined ? undefined : createHash('sha256').update(token).digest();
-  return async (request: FastifyRequest, _reply: FastifyReply): Promise<void> => {
-    if (expected === undefined) return;
-    const header = request.headers.authorization ?? '';
-    const presented = header.startsWith('Bearer ') ? header.slice('Bearer '.length) : '';
-    const digest = createHash('sha256').update(presented).digest();
-    if (!timingSafeEqual(digest, expected)) {
-      throw new ApiError(
+/** A hook that refuses requests without the cluster token (401); none without a token. */
+export function requireToken(
+  token: string | undefined,
+):
+  | ((request: FastifyRequest, reply: FastifyReply, done: (error?: Error) => void) => void)
+  | undefined {
+  if (token === undefined) return undefined;
+  const authorized = tokenChecker(token);
+  return (request, _reply, done) => {
+    if (authorized(request.headers.authorization)) {
+      done();
+      return;
+    }
+    done(
+      new ApiError(
         401,
         'UNAUTHORIZED',
         'this endpoint needs the cluster token as "Authorization: Bearer <CLUSTER_TOKEN>"',
-      );
-    }
-    await Promise.resolve();
+      ),
+    );
   };
 }

@@ -2,11 +2,12 @@ import type { FastifyInstance } from 'fastify';
 import type { SecondaryNode } from '../node/secondary-node.js';
 import { ApiError } from './api-error.js';
 import { requireToken } from './create-server.js';
-import { FaultsBody, HeartbeatBody, ReplicateBody } from './schemas.js';
+import { FaultsBody } from './schemas.js';
 
-export const INTERNAL_BODY_LIMIT_BYTES = 256 * 1024 * 1024;
-
-/** Internal replication endpoints, the NOT_MASTER answer and fault injection. */
+/**
+ * A secondary's own routes: the NOT_MASTER answer and fault injection. Replication itself is
+ * served by replication-endpoint.ts, before these.
+ */
 export function registerSecondaryRoutes(
   app: FastifyInstance,
   node: SecondaryNode,
@@ -17,6 +18,7 @@ export function registerSecondaryRoutes(
   },
 ): void {
   const auth = requireToken(options.clusterToken);
+  const guarded = auth === undefined ? {} : { onRequest: auth };
   for (const path of ['/logs', '/messages']) {
     app.post(path, () => {
       const master = options.masterUrl ?? null;
@@ -35,17 +37,6 @@ export function registerSecondaryRoutes(
     });
   }
 
-  app.post<{ Body: ReplicateBody }>(
-    '/internal/replicate',
-    { schema: { body: ReplicateBody }, onRequest: auth, bodyLimit: INTERNAL_BODY_LIMIT_BYTES },
-    (request) => node.replicate(request.body),
-  );
-  app.post<{ Body: HeartbeatBody }>(
-    '/internal/heartbeat',
-    { schema: { body: HeartbeatBody }, onRequest: auth },
-    (request) => node.heartbeat(request.body),
-  );
-
   const faultsEnabled = (): void => {
     if (!options.faultInjection) {
       throw new ApiError(
@@ -55,13 +46,13 @@ export function registerSecondaryRoutes(
       );
     }
   };
-  app.get('/admin/faults', { onRequest: auth }, () => {
+  app.get('/admin/faults', guarded, () => {
     faultsEnabled();
     return node.faults;
   });
   app.put<{ Body: FaultsBody }>(
     '/admin/faults',
-    { schema: { body: FaultsBody }, onRequest: auth },
+    { schema: { body: FaultsBody }, ...guarded },
     (request) => {
       faultsEnabled();
       const delay = request.body.delayMs;

@@ -10,6 +10,7 @@ import { createServer } from '../http/create-server.js';
 import { registerMasterRoutes } from '../http/master-routes.js';
 import { registerReadRoutes } from '../http/read-routes.js';
 import { registerSecondaryRoutes } from '../http/secondary-routes.js';
+import { replicationEndpoint } from '../http/replication-endpoint.js';
 import { MasterNode } from './master-node.js';
 import { SecondaryNode } from './secondary-node.js';
 
@@ -39,11 +40,12 @@ export async function startNode(
           segmentBytes: config.segmentBytes,
           logger,
         });
-  const app = createServer({
+  const serverOptions = {
     logger,
     maxBodyBytes: config.maxBodyBytes,
     maxMessageBytes: config.maxMessageBytes,
-  });
+  };
+  let app: FastifyInstance;
   let stopNode: () => Promise<void>;
 
   if (config.role === 'master') {
@@ -60,6 +62,7 @@ export async function startNode(
       logger,
     });
     await startOrClose(node, store);
+    app = createServer(serverOptions);
     registerReadRoutes(app, node, config.maxReadLimit);
     registerMasterRoutes(app, node, {
       maxMessageBytes: config.maxMessageBytes,
@@ -76,6 +79,10 @@ export async function startNode(
       logger,
     });
     await startOrClose(node, store);
+    app = createServer({
+      ...serverOptions,
+      intercept: replicationEndpoint(node, { clusterToken: config.clusterToken, logger }),
+    });
     registerReadRoutes(app, node, config.maxReadLimit);
     registerSecondaryRoutes(app, node, {
       clusterToken: config.clusterToken,

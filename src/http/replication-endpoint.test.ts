@@ -1,0 +1,144 @@
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { pino } from 'pino';
+import { ApiError } from './api-error.js';
+import { replicationEndpoint, type ReplicaEndpointNode } from './replication-endpoint.js';
+import type { ReplicateBody } from './schemas.js';
+
+const TOKEN = 'secret-token';
+const REPLY = { logId: 'L', incarnation: 'i-1', hwm: 3, pending: 0 };
+
+/** A secondary stand-in that records what reached it and can be told to fail. */
+class FakeNode implements ReplicaEndpointNode {
+  readonly received: ReplicateBody[] = [];
+  failWith: Error | undefined;
+
+  replicate(body: ReplicateBody): Promise<typeof REPLY> {
+    if (this.failWith !== undefined) return Promise.reject(this.failWith);
+    this.received.push(body);
+    return Promise.resolve(REPLY);
+  }
+
+  heartbeat(): Promise<typeof REPLY> {
+    return Promise.resolve(REPLY);
+  }
+}
+
+void describe('replicationEndpoint', () => {
+  const node = new FakeNode();
+  let server: Server;
+  let origin: string;
+  let passedOn = 0;
+
+  before(async () => {
+    const intercept = replicationEndpoint(node, {
+      clusterToken: TOKEN,
+      logger: pino({ level: 'silent' }),
+      maxBodyBytes: 4096,
+    });
+    server = createServer((request, response) => {
+      if (intercept(request, response)) return;
+      passedOn += 1;
+      response.writeHead(299).end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+
+  after(async () => {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  const post = async (
+    path: string,
+    body: string,
+    token: string | null = TOKEN,
+    method = 'POST',
+  ): Promise<{
+    status: number;
+    json: { status?: string; error?: { code: string; message: string } };
+  }> => {
+    const response = await fetch(`${origin}${path}`, {
+      method,
+      headers: token === null ? {} : { authorization: `Bearer ${token}` },
+      ...(method === 'GET' ? {} : { body }),
+    });
+    return { status: response.status, json: (await response.json()) as never };
+  };
+  const batch = JSON.stringify({
+    logId: 'L',
+    epoch: 1,
+    entries: [{ id: 1, epoch: 1, message: 'a' }],
+  });
+
+  void it('hands a valid batch to the node and answers its reply', async () => {
+    const answer = await post('/internal/replicate', batch);
+    assert.equal(answer.status, 200);
+    assert.deepEqual(answer.json, REPLY);
+    assert.deepEqual(node.received.at(-1), JSON.parse(batch));
+    assert.equal(
+      (await post('/internal/heartbeat', '{"logId":"L","epoch":1,"lastId":0}')).status,
+      200,
+    );
+  });
+
+  void it('refuses a missing or wrong token with 401, before reading the body', async () => {
+    const before = node.received.length;
+    for (const token of [null, 'wrong', '']) {
+      const answer = await post('/internal/replicate', batch, token);
+      assert.equal(answer.status, 401, String(token));
+      assert.equal(answer.json.error?.code, 'UNAUTHORIZED');
+    }
+    assert.equal(node.received.length, before, 'nothing reached the node');
+  });
+
+  void it('answers 400 INVALID_REQUEST to bodies that are not JSON or not a batch', async () => {
+    for (const body of [
+      '',
+      '{',
+      'null',
+      '[]',
+      '{"logId":"L","epoch":0,"entries":[]}',
+      '{"logId":"L","epoch":1,"entries":[{"id":"1","epoch":1,"message":"a"}]}',
+    ]) {
+      const answer = await post('/internal/replicate', body);
+      assert.equal(answer.status, 400, body);
+      assert.equal(answer.json.status, 'error');
+      assert.equal(answer.json.error?.code, 'INVALID_REQUEST', body);
+    }
+  });
+
+  void it('answers 413 to a body over the limit', async () => {
+    const answer = await post('/internal/replicate', JSON.stringify({ pad: 'x'.repeat(5000) }));
+    assert.equal(answer.status, 413);
+    assert.equal(answer.json.error?.code, 'MESSAGE_TOO_LARGE');
+  });
+
+  void it("answers the node's ApiError in the envelope and anything else as a 500", async () => {
+    node.failWith = new ApiError(409, 'STALE_EPOCH', 'stale');
+    const refused = await post('/internal/replicate', batch);
+    assert.equal(refused.status, 409);
+    assert.deepEqual(refused.json, {
+      status: 'error',
+      error: { code: 'STALE_EPOCH', message: 'stale' },
+    });
+    node.failWith = new Error('bug');
+    const broken = await post('/internal/replicate', batch);
+    assert.equal(broken.status, 500);
+    assert.equal(broken.json.error?.code, 'INTERNAL_ERROR');
+    node.failWith = undefined;
+  });
+
+  void it('answers 404 to other methods and passes every other path on', async () => {
+    const wrong = await post('/internal/replicate', '', TOKEN, 'GET');
+    assert.equal(wrong.status, 404);
+    const before = passedOn;
+    const other = await fetch(`${origin}/logs`);
+    await other.body?.cancel();
+    assert.equal(other.status, 299);
+    assert.equal(passedOn, before + 1);
+  });
+});

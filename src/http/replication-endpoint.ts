@@ -1,0 +1,166 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { TypeCompiler } from '@sinclair/typebox/compiler';
+import type { Logger } from '../adapters/logger.js';
+import { HEARTBEAT_PATH, REPLICATE_PATH } from '../adapters/http-replication-transport.js';
+import { ApiError } from './api-error.js';
+import { tokenChecker } from './token.js';
+import { HeartbeatBody, ReplicateBody, type ReplicaReplyBody } from './schemas.js';
+
+/** Room for the largest replication batch the master may send (MAX_BATCH_BYTES up to 64 MiB). */
+export const INTERNAL_BODY_LIMIT_BYTES = 256 * 1024 * 1024;
+
+/** What the replication endpoint needs from a secondary. */
+export interface ReplicaEndpointNode {
+  replicate(body: ReplicateBody): Promise<ReplicaReplyBody>;
+  heartbeat(body: HeartbeatBody): Promise<ReplicaReplyBody>;
+}
+
+export interface ReplicationEndpointOptions {
+  readonly clusterToken: string | undefined;
+  readonly logger: Logger;
+  readonly maxBodyBytes?: number;
+}
+
+/** Answers a request if it is one of ours; false hands it on to the public API's router. */
+export type RequestInterceptor = (request: IncomingMessage, response: ServerResponse) => boolean;
+
+interface Route {
+  readonly check: ReturnType<typeof TypeCompiler.Compile>;
+  readonly handle: (body: never) => Promise<ReplicaReplyBody>;
+}
+
+/**
+ * The secondary's half of the HTTP replication transport: `POST /internal/replicate` and
+ * `POST /internal/heartbeat`, served straight on node:http rather than through the public API's
+ * framework. Every batch of replication crosses this path, so it does only what the contract
+ * needs: the cluster token (constant time), a bounded body, JSON, the schema, the node's answer,
+ * and errors in the same envelope as everywhere else.
+ */
+export function replicationEndpoint(
+  node: ReplicaEndpointNode,
+  options: ReplicationEndpointOptions,
+): RequestInterceptor {
+  const authorized = tokenChecker(options.clusterToken);
+  const maxBodyBytes = options.maxBodyBytes ?? INTERNAL_BODY_LIMIT_BYTES;
+  const routes = new Map<string, Route>([
+    [
+      REPLICATE_PATH,
+      { check: TypeCompiler.Compile(ReplicateBody), handle: (body) => node.replicate(body) },
+    ],
+    [
+      HEARTBEAT_PATH,
+      { check: TypeCompiler.Compile(HeartbeatBody), handle: (body) => node.heartbeat(body) },
+    ],
+  ]);
+
+  const fail = (response: ServerResponse, error: unknown, url: string): void => {
+    const apiError =
+      error instanceof ApiError
+        ? error
+        : new ApiError(500, 'INTERNAL_ERROR', 'internal error; see the node log');
+    if (!(error instanceof ApiError)) {
+      options.logger.error(
+        { event: 'internal-error', err: error, url },
+        'replication request failed with an internal error',
+      );
+    }
+    send(response, apiError.statusCode, apiError.toBody(), apiError.headers);
+  };
+
+  return (request, response) => {
+    const url = request.url ?? '';
+    const query = url.indexOf('?');
+    const route = routes.get(query < 0 ? url : url.slice(0, query));
+    if (route === undefined) return false;
+    if (request.method !== 'POST') {
+      request.resume();
+      fail(
+        response,
+        new ApiError(404, 'NOT_FOUND', `no route ${request.method ?? '?'} ${url}`),
+        url,
+      );
+      return true;
+    }
+    if (!authorized(request.headers.authorization)) {
+      request.resume();
+      fail(
+        response,
+        new ApiError(
+          401,
+          'UNAUTHORIZED',
+          'this endpoint needs the cluster token as "Authorization: Bearer <CLUSTER_TOKEN>"',
+        ),
+        url,
+      );
+      return true;
+    }
+    const declared = Number(request.headers['content-length'] ?? 0);
+    if (declared > maxBodyBytes) {
+      request.resume();
+      fail(response, tooLarge(declared, maxBodyBytes), url);
+      return true;
+    }
+    const chunks: Buffer[] = [];
+    let received = 0;
+    request.on('data', (chunk: Buffer) => {
+      received += chunk.length;
+      if (received > maxBodyBytes) {
+        // Chunked bodies have no declared length: stop at the limit and drop the connection.
+        fail(response, tooLarge(received, maxBodyBytes), url);
+        request.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    request.on('end', () => {
+      if (received > maxBodyBytes) return;
+      let body: unknown;
+      try {
+        body = JSON.parse(Buffer.concat(chunks, received).toString('utf8'));
+      } catch {
+        fail(response, new ApiError(400, 'INVALID_REQUEST', 'body is not valid JSON'), url);
+        return;
+      }
+      if (!route.check.Check(body)) {
+        const first = route.check.Errors(body).First();
+        const where = first === undefined || first.path === '' ? 'body' : `body${first.path}`;
+        const message = first === undefined ? 'does not match the schema' : first.message;
+        fail(response, new ApiError(400, 'INVALID_REQUEST', `${where}: ${message}`), url);
+        return;
+      }
+      route.handle(body as never).then(
+        (reply) => {
+          send(response, 200, reply, {});
+        },
+        (error: unknown) => {
+          fail(response, error, url);
+        },
+      );
+    });
+    return true;
+  };
+}
+
+function tooLarge(bytes: number, limit: number): ApiError {
+  return new ApiError(
+    413,
+    'MESSAGE_TOO_LARGE',
+    `replication body of ${bytes} bytes is over the limit of ${limit} bytes; lower MAX_BATCH_BYTES on the master`,
+  );
+}
+
+function send(
+  response: ServerResponse,
+  statusCode: number,
+  body: unknown,
+  headers: Readonly<Record<string, string>>,
+): void {
+  if (response.headersSent || response.destroyed) return;
+  const text = JSON.stringify(body);
+  response.writeHead(statusCode, {
+    ...headers,
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+  });
+  response.end(text);
+}

@@ -1,0 +1,15 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+
+/**
+ * Whether an `Authorization` header carries `Bearer <token>`, compared in constant time (both
+ * sides hashed first, so that not even the length leaks). Without a token, everything passes.
+ */
+export function tokenChecker(token: string | undefined): (header: string | undefined) => boolean {
+  if (token === undefined) return () => true;
+  const expected = createHash('sha256').update(token).digest();
+  return (header) => {
+    const value = header ?? '';
+    const presented = value.startsWith('Bearer ') ? value.slice('Bearer '.length) : '';
+    return timingSafeEqual(createHash('sha256').update(presented).digest(), expected);
+  };
+}
