@@ -1,7 +1,13 @@
 import { Pool, type Dispatcher } from 'undici';
 import type { PeerConfig } from '../core/master-core.js';
-import type { HeartbeatBody, ReplicaReplyBody, ReplicateBody } from '../http/schemas.js';
-import type { ReplicaAnswer, ReplicationTransport } from './replication-transport.js';
+import type { Entry } from '../core/entry.js';
+import type { HeartbeatBody, ReplicaReplyBody } from '../http/schemas.js';
+import { encodeReplicateBody } from './replication-codec.js';
+import type {
+  OutgoingBatch,
+  ReplicaAnswer,
+  ReplicationTransport,
+} from './replication-transport.js';
 
 export const REPLICATE_PATH = '/internal/replicate';
 export const HEARTBEAT_PATH = '/internal/heartbeat';
@@ -20,6 +26,10 @@ export class HttpReplicationTransport implements ReplicationTransport {
   readonly #replicationPools = new Map<string, Pool>();
   readonly #heartbeatPools = new Map<string, Pool>();
   readonly #headers: Record<string, string>;
+  readonly #encoded = new WeakMap<
+    readonly Entry[],
+    { readonly logId: string; readonly epoch: number; readonly text: string }
+  >();
 
   constructor(private readonly options: HttpReplicationTransportOptions) {
     this.#headers = { 'content-type': 'application/json' };
@@ -27,14 +37,26 @@ export class HttpReplicationTransport implements ReplicationTransport {
       this.#headers['authorization'] = `Bearer ${options.clusterToken}`;
   }
 
-  replicate(peer: PeerConfig, body: ReplicateBody, timeoutMs: number): Promise<ReplicaAnswer> {
+  replicate(peer: PeerConfig, batch: OutgoingBatch, timeoutMs: number): Promise<ReplicaAnswer> {
     const pool = this.#pool(this.#replicationPools, peer, this.options.connectionsPerPeer);
-    return this.#post(pool, REPLICATE_PATH, body, timeoutMs);
+    return this.#post(pool, REPLICATE_PATH, this.#encode(batch), timeoutMs);
+  }
+
+  /**
+   * The batch's body, encoded once: secondaries that are level get the same entries (the same
+   * array) in one pump, and a large batch is the most expensive thing the master serializes.
+   */
+  #encode(batch: OutgoingBatch): string {
+    const cached = this.#encoded.get(batch.entries);
+    if (cached?.logId === batch.logId && cached.epoch === batch.epoch) return cached.text;
+    const text = encodeReplicateBody(batch.logId, batch.epoch, batch.entries, batch.messageJson);
+    this.#encoded.set(batch.entries, { logId: batch.logId, epoch: batch.epoch, text });
+    return text;
   }
 
   heartbeat(peer: PeerConfig, body: HeartbeatBody, timeoutMs: number): Promise<ReplicaAnswer> {
     const pool = this.#pool(this.#heartbeatPools, peer, 1);
-    return this.#post(pool, HEARTBEAT_PATH, body, timeoutMs);
+    return this.#post(pool, HEARTBEAT_PATH, JSON.stringify(body), timeoutMs);
   }
 
   async close(): Promise<void> {
@@ -57,7 +79,7 @@ export class HttpReplicationTransport implements ReplicationTransport {
    * One POST through undici's low-level `dispatch`: no stream objects, no AbortSignal, one timer;
    * on the replication path this is paid per batch, so it is kept lean. Never rejects.
    */
-  #post(pool: Pool, path: string, body: unknown, timeoutMs: number): Promise<ReplicaAnswer> {
+  #post(pool: Pool, path: string, body: string, timeoutMs: number): Promise<ReplicaAnswer> {
     return new Promise((resolve) => {
       let settled = false;
       let controller: Dispatcher.DispatchController | undefined;
@@ -98,7 +120,7 @@ export class HttpReplicationTransport implements ReplicationTransport {
             method: 'POST',
             path,
             headers: this.#headers,
-            body: JSON.stringify(body),
+            body,
             headersTimeout: timeoutMs,
             bodyTimeout: timeoutMs,
           },

@@ -211,7 +211,7 @@ test('gap: a secondary holding 1, 2 and 4 shows only 1 and 2 until 3 arrives', a
       `${sub1.url}/internal/replicate`,
       {
         method: 'POST',
-        json: { logId, epoch, entries: [{ id: 4, epoch, message: 'g-4' }] },
+        json: { logId, epoch, fromId: 4, epochs: [epoch], messages: ['g-4'] },
         headers: cluster.authHeaders(),
       },
     );

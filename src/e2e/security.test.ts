@@ -17,7 +17,9 @@ test('CLUSTER_TOKEN: internal and admin endpoints answer 401 without the right t
       const forged = {
         logId: 'forged-log',
         epoch: 1,
-        entries: [{ id: 1, epoch: 1, message: 'forged entry' }],
+        fromId: 1,
+        epochs: [1],
+        messages: ['forged entry'],
       };
       const heartbeat = { logId: 'forged-log', epoch: 1, lastId: 1 };
       const wrongHeaders: [string, Record<string, string>][] = [
@@ -73,7 +75,7 @@ test('CLUSTER_TOKEN: internal and admin endpoints answer 401 without the right t
       // Even with the token, entries of another log are never mixed in.
       const foreign = await request(`${sub1.url}/internal/replicate`, {
         method: 'POST',
-        json: { ...forged, entries: [{ id: 2, epoch: 1, message: 'foreign entry' }] },
+        json: { ...forged, fromId: 2, epochs: [1], messages: ['foreign entry'] },
         headers: cluster.authHeaders(),
       });
       assert.ok(foreign.status >= 400, `a batch of another log was accepted: ${foreign.text}`);

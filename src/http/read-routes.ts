@@ -14,12 +14,15 @@ export interface ReadableNode {
 }
 
 /** Serializes entries as the public `[{"id":1,"message":"..."}]`, without copying each entry. */
-export function entriesJson(entries: readonly Entry[]): string {
+export function entriesJson(
+  entries: readonly Entry[],
+  messageJson: (entry: Entry) => string = (entry) => JSON.stringify(entry.message),
+): string {
   let out = '[';
   for (let index = 0; index < entries.length; index++) {
     const entry = entries[index]!;
     if (index > 0) out += ',';
-    out += `{"id":${entry.id},"message":${JSON.stringify(entry.message)}}`;
+    out += `{"id":${entry.id},"message":${messageJson(entry)}}`;
   }
   return out + ']';
 }

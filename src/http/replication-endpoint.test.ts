@@ -5,17 +5,17 @@ import { after, before, describe, it } from 'node:test';
 import { pino } from 'pino';
 import { ApiError } from './api-error.js';
 import { replicationEndpoint, type ReplicaEndpointNode } from './replication-endpoint.js';
-import type { ReplicateBody } from './schemas.js';
+import type { ReplicateBatch } from '../core/replica-log.js';
 
 const TOKEN = 'secret-token';
 const REPLY = { logId: 'L', incarnation: 'i-1', hwm: 3, pending: 0 };
 
 /** A secondary stand-in that records what reached it and can be told to fail. */
 class FakeNode implements ReplicaEndpointNode {
-  readonly received: ReplicateBody[] = [];
+  readonly received: ReplicateBatch[] = [];
   failWith: Error | undefined;
 
-  replicate(body: ReplicateBody): Promise<typeof REPLY> {
+  replicate(body: ReplicateBatch): Promise<typeof REPLY> {
     if (this.failWith !== undefined) return Promise.reject(this.failWith);
     this.received.push(body);
     return Promise.resolve(REPLY);
@@ -71,14 +71,20 @@ void describe('replicationEndpoint', () => {
   const batch = JSON.stringify({
     logId: 'L',
     epoch: 1,
-    entries: [{ id: 1, epoch: 1, message: 'a' }],
+    fromId: 1,
+    epochs: [1],
+    messages: ['a'],
   });
 
   void it('hands a valid batch to the node and answers its reply', async () => {
     const answer = await post('/internal/replicate', batch);
     assert.equal(answer.status, 200);
     assert.deepEqual(answer.json, REPLY);
-    assert.deepEqual(node.received.at(-1), JSON.parse(batch));
+    assert.deepEqual(node.received.at(-1), {
+      logId: 'L',
+      epoch: 1,
+      entries: [{ id: 1, epoch: 1, message: 'a' }],
+    });
     assert.equal(
       (await post('/internal/heartbeat', '{"logId":"L","epoch":1,"lastId":0}')).status,
       200,
@@ -101,8 +107,10 @@ void describe('replicationEndpoint', () => {
       '{',
       'null',
       '[]',
-      '{"logId":"L","epoch":0,"entries":[]}',
-      '{"logId":"L","epoch":1,"entries":[{"id":"1","epoch":1,"message":"a"}]}',
+      '{"logId":"L","epoch":0,"fromId":1,"epochs":[],"messages":[]}',
+      '{"logId":"L","epoch":1,"fromId":"1","epochs":[1],"messages":["a"]}',
+      '{"logId":"L","epoch":1,"fromId":1,"epochs":[1],"messages":[1]}',
+      '{"logId":"L","epoch":1,"fromId":1,"epochs":[1,1],"messages":["a"]}',
     ]) {
       const answer = await post('/internal/replicate', body);
       assert.equal(answer.status, 400, body);

@@ -2,6 +2,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import type { Logger } from '../adapters/logger.js';
 import { HEARTBEAT_PATH, REPLICATE_PATH } from '../adapters/http-replication-transport.js';
+import { decodeReplicateBody } from '../adapters/replication-codec.js';
+import type { ReplicateBatch } from '../core/replica-log.js';
 import { ApiError } from './api-error.js';
 import { tokenChecker } from './token.js';
 import { HeartbeatBody, ReplicateBody, type ReplicaReplyBody } from './schemas.js';
@@ -11,7 +13,7 @@ export const INTERNAL_BODY_LIMIT_BYTES = 256 * 1024 * 1024;
 
 /** What the replication endpoint needs from a secondary. */
 export interface ReplicaEndpointNode {
-  replicate(body: ReplicateBody): Promise<ReplicaReplyBody>;
+  replicate(batch: ReplicateBatch): Promise<ReplicaReplyBody>;
   heartbeat(body: HeartbeatBody): Promise<ReplicaReplyBody>;
 }
 
@@ -45,7 +47,14 @@ export function replicationEndpoint(
   const routes = new Map<string, Route>([
     [
       REPLICATE_PATH,
-      { check: TypeCompiler.Compile(ReplicateBody), handle: (body) => node.replicate(body) },
+      {
+        check: TypeCompiler.Compile(ReplicateBody),
+        handle: (body: ReplicateBody) => {
+          const decoded = decodeReplicateBody(body);
+          if (!decoded.ok) throw new ApiError(400, 'INVALID_REQUEST', decoded.error);
+          return node.replicate(decoded.batch);
+        },
+      },
     ],
     [
       HEARTBEAT_PATH,
@@ -128,7 +137,14 @@ export function replicationEndpoint(
         fail(response, new ApiError(400, 'INVALID_REQUEST', `${where}: ${message}`), url);
         return;
       }
-      route.handle(body as never).then(
+      let handled: Promise<ReplicaReplyBody>;
+      try {
+        handled = route.handle(body as never);
+      } catch (error) {
+        fail(response, error, url);
+        return;
+      }
+      handled.then(
         (reply) => {
           send(response, 200, reply, {});
         },

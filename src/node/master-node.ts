@@ -6,6 +6,7 @@ import type { ReplicaAnswer, ReplicationTransport } from '../adapters/replicatio
 import { assert } from '../core/assert.js';
 import type { Entry, LogIdentity } from '../core/entry.js';
 import { IdempotencyTable } from '../core/idempotency.js';
+import { RecentEntries } from './recent-entries.js';
 import {
   MasterCore,
   type CoreEvent,
@@ -79,6 +80,7 @@ export class MasterNode {
   #storageFailing = false;
   /** Entries read by `#batchEnd` during one pump, by first id. */
   readonly #batchReads = new Map<number, Entry[]>();
+  #recent!: RecentEntries;
   #cancelTimer: (() => void) | undefined;
   #timerAtMs = Infinity;
   #pumpQueued = false;
@@ -104,6 +106,13 @@ export class MasterNode {
       if (this.#keys.get(key) === undefined) this.#keys.put(key, append);
     }
     const config = this.#config;
+    // Room for a full window of the largest batches, twice: enough to replicate from memory
+    // while secondaries keep up, bounded whatever the message size.
+    this.#recent = new RecentEntries(
+      2 * config.maxInflightBatches * config.maxBatchEntries,
+      2 * config.maxInflightBatches * config.maxBatchBytes,
+    );
+    this.#recent.clear(state.lastId + 1);
     this.#core = new MasterCore(
       masterCoreConfig(config.secondaries, config),
       state.lastId,
@@ -192,6 +201,10 @@ export class MasterNode {
         this.#storageFailing = false;
       }
     }
+    this.#recent.add(
+      entries,
+      request.messages.map((message) => Buffer.byteLength(message, 'utf8')),
+    );
     core.stored(lastId);
     this.#requestPump();
     return this.#answer(201, firstId, lastId, w, deadlineMs, entries);
@@ -200,6 +213,9 @@ export class MasterNode {
   lastVisibleId(): number {
     return this.#deps.store.lastId();
   }
+
+  /** `JSON.stringify(entry.message)`, escaped once for the answer and every secondary. */
+  readonly messageJson = (entry: Entry): string => this.#recent.messageJson(entry);
 
   read(sinceId: number, limit: number): Entry[] {
     return this.#deps.store.read(sinceId + 1, limit);
@@ -310,11 +326,10 @@ export class MasterNode {
   #batchEnd(fromId: number): number {
     let entries = this.#batchReads.get(fromId);
     if (entries === undefined) {
-      entries = this.#deps.store.read(
-        fromId,
-        this.#config.maxBatchEntries,
-        this.#config.maxBatchBytes,
-      );
+      const { maxBatchEntries, maxBatchBytes } = this.#config;
+      entries =
+        this.#recent.read(fromId, maxBatchEntries, maxBatchBytes) ??
+        this.#deps.store.read(fromId, maxBatchEntries, maxBatchBytes);
       this.#batchReads.set(fromId, entries);
     }
     const last = entries[entries.length - 1];
@@ -332,8 +347,14 @@ export class MasterNode {
         ? []
         : read?.[read.length - 1]?.id === toId
           ? read
-          : this.#deps.store.read(fromId, toId - fromId + 1);
-    const body = { logId: this.#identity.logId, epoch: this.#identity.epoch, entries };
+          : (this.#recent.read(fromId, toId - fromId + 1, Infinity) ??
+            this.#deps.store.read(fromId, toId - fromId + 1));
+    const body = {
+      logId: this.#identity.logId,
+      epoch: this.#identity.epoch,
+      entries,
+      messageJson: this.messageJson,
+    };
     this.#deps.transport
       .replicate(peer, body, this.#config.replicationTimeoutMs)
       .then((answer) => {

@@ -3,14 +3,9 @@ import type { Clock } from '../adapters/clock.js';
 import type { Logger } from '../adapters/logger.js';
 import type { LogStore } from '../adapters/log-store.js';
 import type { Entry, LogIdentity } from '../core/entry.js';
-import { ReplicaLog } from '../core/replica-log.js';
+import { ReplicaLog, type ReplicateBatch } from '../core/replica-log.js';
 import { ApiError } from '../http/api-error.js';
-import type {
-  FaultsBody,
-  HeartbeatBody,
-  ReplicaReplyBody,
-  ReplicateBody,
-} from '../http/schemas.js';
+import type { FaultsBody, HeartbeatBody, ReplicaReplyBody } from '../http/schemas.js';
 import type { DelayRange, SecondaryConfig } from '../config/config.js';
 
 /** Faults a secondary injects into its own replication path, for demos and tests. */
@@ -124,7 +119,7 @@ export class SecondaryNode {
     return this.#faults;
   }
 
-  async replicate(body: ReplicateBody): Promise<ReplicaReplyBody> {
+  async replicate(body: ReplicateBatch): Promise<ReplicaReplyBody> {
     await this.#partitionGate?.promise;
     const delayMs = this.#pickDelayMs();
     if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
@@ -179,14 +174,8 @@ export class SecondaryNode {
     };
   }
 
-  async #apply(body: ReplicateBody): Promise<ReplicaReplyBody> {
+  async #apply(body: ReplicateBatch): Promise<ReplicaReplyBody> {
     this.#masterContactAtMs = this.#deps.clock.nowMs();
-    const entries = body.entries;
-    for (let index = 1; index < entries.length; index++) {
-      if (entries[index]!.id !== entries[index - 1]!.id + 1) {
-        throw new ApiError(400, 'INVALID_BATCH', 'replication batch ids must be consecutive');
-      }
-    }
     const outcome = this.#replica.receive(body, (id) => this.#deps.store.get(id));
     if (outcome.kind === 'rejected') {
       if (this.#lastRejection !== outcome.code) {

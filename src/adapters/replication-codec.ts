@@ -1,0 +1,57 @@
+import type { Entry } from '../core/entry.js';
+import type { ReplicateBatch } from '../core/replica-log.js';
+import type { ReplicateBody } from '../http/schemas.js';
+
+/**
+ * The replication batch on the wire (see `ReplicateBody`): the master encodes, the secondary's
+ * endpoint decodes. Kept apart from the transport so both ends share one definition.
+ */
+export function encodeReplicateBody(
+  logId: string,
+  epoch: number,
+  entries: readonly Entry[],
+  messageJson: (entry: Entry) => string = (entry) => JSON.stringify(entry.message),
+): string {
+  const first = entries[0];
+  let epochs = '';
+  let messages = '';
+  for (let index = 0; index < entries.length; index++) {
+    const entry = entries[index]!;
+    if (index > 0) {
+      epochs += ',';
+      messages += ',';
+    }
+    epochs += String(entry.epoch);
+    messages += messageJson(entry);
+  }
+  // An empty batch (a probe) still names where it would start; any id >= 1 does.
+  const fromId = first?.id ?? 1;
+  return `{"logId":${JSON.stringify(logId)},"epoch":${epoch},"fromId":${fromId},"epochs":[${epochs}],"messages":[${messages}]}`;
+}
+
+/** The batch a decoded body stands for, or why it is not one (arrays of different lengths). */
+export function decodeReplicateBody(
+  body: ReplicateBody,
+):
+  | { readonly ok: true; readonly batch: ReplicateBatch }
+  | { readonly ok: false; readonly error: string } {
+  const count = body.messages.length;
+  if (body.epochs.length !== count) {
+    return {
+      ok: false,
+      error: `replication batch has ${count} messages but ${body.epochs.length} epochs`,
+    };
+  }
+  if (count > 0 && body.fromId > Number.MAX_SAFE_INTEGER - (count - 1)) {
+    return { ok: false, error: 'replication batch ids run past the largest safe integer' };
+  }
+  const entries: Entry[] = new Array<Entry>(count);
+  for (let index = 0; index < count; index++) {
+    entries[index] = {
+      id: body.fromId + index,
+      epoch: body.epochs[index]!,
+      message: body.messages[index]!,
+    };
+  }
+  return { ok: true, batch: { logId: body.logId, epoch: body.epoch, entries } };
+}
