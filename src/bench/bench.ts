@@ -26,6 +26,7 @@ import {
 } from './cluster-process.js';
 import { runLoad, type LoadResult } from './load-generator.js';
 import { processCpuMs } from './process-cpu.js';
+import { summarizeRounds, type RoundSummary } from './rounds.js';
 
 const USAGE = `Usage: node dist/bench/bench.js [options]   (npm run bench -- [options])
 
@@ -34,6 +35,8 @@ const USAGE = `Usage: node dist/bench/bench.js [options]   (npm run bench -- [op
   --clients LIST     concurrent clients, comma-separated (default 1,16,64; --quick: 1,64)
   --scenarios LIST   of w1, w2, wall, batch, wall-fsync (default all; --quick: w1,wall,batch,wall-fsync)
   --json FILE        also write the results there (they always go to bench-results/)
+  --repeat N         rounds of the whole plan (default 1); the table shows each figure's median
+                     over the rounds and the range of the throughput ratio, the JSON every run
   --env KEY=VALUE    a setting for every node (repeatable), to measure a tuning:
                      --env MAX_INFLIGHT_BATCHES=8 --env MAX_BATCH_ENTRIES=256
   --cpu-prof DIR     every node and no-op server writes a V8 CPU profile into DIR/<run>/
@@ -94,6 +97,7 @@ interface BenchOptions {
   /** Extra environment for every node (`--env`), recorded with the results. */
   readonly nodeEnv: Readonly<Record<string, string>>;
   readonly quick: boolean;
+  readonly repeat: number;
 }
 
 interface Ratios {
@@ -115,6 +119,8 @@ interface CpuShare {
 interface RunRecord extends LoadResult {
   readonly scenario: string;
   readonly label: string;
+  /** Which round of `--repeat` it belongs to, from 1. */
+  readonly round: number;
   readonly target: 'noop' | 'cluster';
   readonly w: WriteConcern;
   readonly messagesPerRequest: number;
@@ -146,6 +152,7 @@ function parseOptions(argv: readonly string[]): BenchOptions | undefined {
       'cpu-prof': { type: 'string' },
       env: { type: 'string', multiple: true },
       quick: { type: 'boolean', default: false },
+      repeat: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -202,6 +209,14 @@ function parseOptions(argv: readonly string[]): BenchOptions | undefined {
       }),
     ),
     quick,
+    repeat: (() => {
+      const raw = values.repeat ?? '1';
+      const value = Number(raw);
+      if (!/^[0-9]+$/.test(raw) || value < 1 || value > 20) {
+        throw new UsageError(`--repeat takes an integer from 1 to 20; got "${raw}"`);
+      }
+      return value;
+    })(),
   };
 }
 
@@ -295,12 +310,13 @@ function formatRatio(value: number | undefined): string {
     : `x${value < 10 ? value.toFixed(2) : value.toFixed(1)}`;
 }
 
-function table(records: readonly RunRecord[]): string {
+function table(rows: readonly RoundSummary[], withRange: boolean): string {
   const header = [
     'scenario',
     'clients',
     'appends/s',
     'vs no-op',
+    ...(withRange ? ['range'] : []),
     'p50 ms',
     'vs',
     'p99 ms',
@@ -309,24 +325,31 @@ function table(records: readonly RunRecord[]): string {
     'vs',
     'errors',
   ];
-  const rows = records.map((record) => [
-    record.label,
-    String(record.clients),
-    formatCount(record.throughput),
-    formatRatio(record.vsNoop?.throughput),
-    formatMs(record.p50Ms),
-    formatRatio(record.vsNoop?.p50),
-    formatMs(record.p99Ms),
-    formatRatio(record.vsNoop?.p99),
-    formatMs(record.p999Ms),
-    formatRatio(record.vsNoop?.p999),
-    String(record.errors),
+  const cells = rows.map((row) => [
+    row.label,
+    String(row.clients),
+    formatCount(row.throughput),
+    formatRatio(row.vsNoop?.throughput),
+    ...(withRange
+      ? [
+          row.throughputRatioRange === undefined
+            ? ''
+            : `${row.throughputRatioRange[0].toFixed(2)}-${row.throughputRatioRange[1].toFixed(2)}`,
+        ]
+      : []),
+    formatMs(row.p50Ms),
+    formatRatio(row.vsNoop?.p50),
+    formatMs(row.p99Ms),
+    formatRatio(row.vsNoop?.p99),
+    formatMs(row.p999Ms),
+    formatRatio(row.vsNoop?.p999),
+    String(row.errors),
   ]);
   const widths = header.map((title, column) =>
-    Math.max(title.length, ...rows.map((row) => row[column]!.length)),
+    Math.max(title.length, ...cells.map((row) => row[column]!.length)),
   );
-  const line = (cells: readonly string[]): string =>
-    cells
+  const line = (texts: readonly string[]): string =>
+    texts
       .map((cell, column) =>
         column === 0 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!),
       )
@@ -334,8 +357,8 @@ function table(records: readonly RunRecord[]): string {
       .trimEnd();
   const out = [line(header), line(widths.map((width) => '-'.repeat(width)))];
   let previousClients: number | undefined;
-  for (const [index, row] of rows.entries()) {
-    const clients = records[index]!.clients;
+  for (const [index, row] of cells.entries()) {
+    const clients = rows[index]!.clients;
     // A blank line between client counts: each block shares one no-op baseline.
     if (previousClients !== undefined && clients !== previousClients) out.push('');
     previousClients = clients;
@@ -354,7 +377,9 @@ function cpuTable(records: readonly RunRecord[]): string | undefined {
       (share) =>
         `${share.process} ${share.cores.toFixed(2)} (${Math.round(share.usPerRequest)} µs)`,
     );
-    return `${`${record.label} ${record.clients}c`.padEnd(24)} ${total.toFixed(2)} cores: ${parts.join(', ')}`;
+    const round =
+      record.round > 1 || records.some((other) => other.round > 1) ? ` r${record.round}` : '';
+    return `${`${record.label} ${record.clients}c${round}`.padEnd(27)} ${total.toFixed(2)} cores: ${parts.join(', ')}`;
   });
   return [
     'CPU during the measured seconds, cores busy (CPU µs per request), from /proc:',
@@ -367,9 +392,10 @@ async function bench(options: BenchOptions, signal: AbortSignal): Promise<number
   const loadAvgStart = os.loadavg();
   const withBatch = options.scenarios.some((scenario) => scenario.messagesPerRequest > 1);
   const baselines = withBatch ? [NOOP, NOOP_BATCH] : [NOOP];
-  const runCount = options.clients.length * (baselines.length + options.scenarios.length);
+  const runCount =
+    options.repeat * options.clients.length * (baselines.length + options.scenarios.length);
   const runMs = (options.warmupS + options.durationS) * 1000;
-  const clusterRuns = options.clients.length * options.scenarios.length;
+  const clusterRuns = options.repeat * options.clients.length * options.scenarios.length;
   const estimatedMs =
     GENERATOR_WARMUP_MS + runCount * runMs + clusterRuns * CLUSTER_START_STOP_MS + 1000;
   process.stderr.write(
@@ -402,7 +428,10 @@ async function bench(options: BenchOptions, signal: AbortSignal): Promise<number
   });
   const records: RunRecord[] = [];
   let runNo = 0;
-  for (const clients of options.clients) {
+  const rounds = Array.from({ length: options.repeat }, (_, index) => index + 1);
+  for (const [round, clients] of rounds.flatMap((round) =>
+    options.clients.map((clients) => [round, clients] as const),
+  )) {
     // Baselines first within each client count, so they are measured close in time to what
     // they are compared with.
     const baselineResults = new Map<string, LoadResult>();
@@ -417,7 +446,7 @@ async function bench(options: BenchOptions, signal: AbortSignal): Promise<number
       // A fresh cluster per run: the in-memory log starts empty, and no run inherits another's
       // backlog of replication.
       if (target === 'cluster')
-        cpuProfileRunDir = profileDir(`${runNo}-${scenario.id}-${clients}c`);
+        cpuProfileRunDir = profileDir(`${runNo}-${scenario.id}-${clients}c-r${round}`);
       const cluster: Cluster | undefined =
         target === 'cluster'
           ? await startCluster({
@@ -479,6 +508,7 @@ async function bench(options: BenchOptions, signal: AbortSignal): Promise<number
       const record: RunRecord = {
         scenario: scenario.id,
         label: scenario.label,
+        round,
         target,
         w: scenario.w,
         messagesPerRequest: scenario.messagesPerRequest,
@@ -511,7 +541,13 @@ async function bench(options: BenchOptions, signal: AbortSignal): Promise<number
       `node ${process.version}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model.trim() ?? '?'}), ` +
       `load average ${loadAvgStart[0]?.toFixed(2) ?? '?'} at start, ${loadAvgEnd[0]?.toFixed(2) ?? '?'} at end\n\n`,
   );
-  process.stdout.write(`${table(records)}\n\n`);
+  const summaries = summarizeRounds(records);
+  if (options.repeat > 1) {
+    process.stdout.write(
+      `Medians of ${options.repeat} rounds; "range" is the lowest and highest appends/s ratio to the no-op server over the rounds.\n`,
+    );
+  }
+  process.stdout.write(`${table(summaries, options.repeat > 1)}\n\n`);
   const cpuText = cpuTable(records);
   if (cpuText !== undefined) process.stdout.write(`${cpuText}\n\n`);
   process.stdout.write(
@@ -560,6 +596,7 @@ async function bench(options: BenchOptions, signal: AbortSignal): Promise<number
       requestTimeoutMs: REQUEST_TIMEOUT_MS,
     },
     results: records,
+    medians: summaries,
   };
   const text = `${JSON.stringify(report, null, 2)}\n`;
   const paths = writeResults('bench', startedAt, text, options.jsonPath);

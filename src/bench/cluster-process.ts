@@ -232,6 +232,10 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   const nodes: Child[] = [];
   const secondaryNodes: ClusterNode[] = [];
   const stop = async (): Promise<void> => {
+    // The master first: secondaries going away under it would make it log replication failures
+    // that have nothing to do with the run.
+    const master = nodes.find((node) => node.name === 'master');
+    await master?.stop();
     await Promise.all(nodes.map((node) => node.stop()));
     if (dataRoot !== undefined) await rm(dataRoot, { recursive: true, force: true });
   };

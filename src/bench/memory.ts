@@ -14,6 +14,9 @@
 import os from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import { Client } from 'undici';
 import { formatCount, formatMs, gitCommit, writeResults } from './bench-results.js';
 import {
@@ -29,7 +32,6 @@ import { runLoad, type LoadResult } from './load-generator.js';
 import {
   MEMORY_USAGE,
   UsageError,
-  checkLogBody,
   formatMiB,
   formatRatio,
   formatTable,
@@ -42,6 +44,9 @@ import {
   type Sample,
 } from './memory-summary.js';
 import { processMemory, resetPeakMemory, type ProcessMemory } from './process-memory.js';
+import type { ReadTimings } from './read-child.js';
+
+const READ_CHILD = fileURLToPath(new URL('./read-child.js', import.meta.url));
 
 /** Clear of the nodes' defaults (8000...), of bench.ts (9100-9199) and restart-time (9150-9199). */
 const PORTS: PortRange = { min: 9300, max: 9399 };
@@ -367,48 +372,63 @@ function startClosedLoop(origin: string, clients: number, signal: AbortSignal): 
 }
 
 /** GET /logs without since or limit, read to the end; the body is kept for checking afterwards. */
-async function fullRead(
-  origin: string,
-  signal: AbortSignal,
-): Promise<{
-  startMs: number;
-  headersMs: number;
-  firstChunkMs: number;
-  endMs: number;
-  chunks: Buffer[];
-  bytes: number;
-}> {
-  const client = new Client(origin, {
-    headersTimeout: READ_TIMEOUT_MS,
-    bodyTimeout: READ_TIMEOUT_MS,
+interface FullRead {
+  readonly startMs: number;
+  readonly headersMs: number;
+  readonly firstChunkMs: number;
+  readonly endMs: number;
+  readonly bytes: number;
+  /** Parses and checks the body in the reader process; call once the measurement is over. */
+  check(): Promise<LogCheck>;
+}
+
+/**
+ * A full `GET /logs` by a reader process of its own (read-child.ts): holding 100+ MB here would
+ * slow this process, and with it the appends that measure the node. Times are converted to this
+ * process's `performance.now()`.
+ */
+async function fullRead(origin: string, signal: AbortSignal): Promise<FullRead> {
+  const reader = spawn(process.execPath, [READ_CHILD, `${origin}/logs`], {
+    stdio: ['pipe', 'pipe', 'pipe', 'ipc'],
+    signal,
   });
-  try {
-    const startMs = performance.now();
-    const response = await client.request({
-      path: '/logs',
-      method: 'GET',
-      signal: AbortSignal.any([signal, AbortSignal.timeout(READ_TIMEOUT_MS)]),
+  const { stdin, stdout, stderr: errors } = reader;
+  if (stdin === null || stdout === null || errors === null) throw new Error('reader has no pipes');
+  const lines = createInterface({ input: stdout })[Symbol.asyncIterator]();
+  let stderr = '';
+  errors.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const exited = new Promise<void>((resolve) => {
+    reader.once('close', () => {
+      resolve();
     });
-    const headersMs = performance.now();
-    if (response.statusCode !== 200) {
+  });
+  const nextLine = async (): Promise<string> => {
+    const next = await lines.next();
+    if (next.done === true) {
+      await exited;
       throw new Error(
-        `GET ${origin}/logs: HTTP ${response.statusCode}: ${(await response.body.text()).slice(0, 200)}`,
+        `GET ${origin}/logs failed in the reader process: ${stderr.trim() || `exit ${reader.exitCode ?? '?'}`}`,
       );
     }
-    const chunks: Buffer[] = [];
-    let bytes = 0;
-    let firstChunkMs: number | undefined;
-    for await (const chunk of response.body) {
-      firstChunkMs ??= performance.now();
-      const buffer = chunk as Buffer;
-      chunks.push(buffer);
-      bytes += buffer.length;
-    }
-    const endMs = performance.now();
-    return { startMs, headersMs, firstChunkMs: firstChunkMs ?? endMs, endMs, chunks, bytes };
-  } finally {
-    await client.destroy();
-  }
+    return next.value;
+  };
+  const timings = JSON.parse(await nextLine()) as ReadTimings;
+  const local = (atMs: number): number => atMs - performance.timeOrigin;
+  return {
+    startMs: local(timings.startAtMs),
+    headersMs: local(timings.headersAtMs),
+    firstChunkMs: local(timings.firstChunkAtMs),
+    endMs: local(timings.endAtMs),
+    bytes: timings.bytes,
+    check: async () => {
+      stdin.write('check\n');
+      const check = JSON.parse(await nextLine()) as LogCheck;
+      await exited;
+      return check;
+    },
+  };
 }
 
 /** Reads the whole log from `target` while STALL_CLIENTS clients append to the master. */
@@ -460,10 +480,8 @@ async function readUnderLoad(
     for (const at of doneTimes) if (at >= read.endMs && at < gapEndMs) gapEndMs = at;
     const gapMs = longestGapMs(doneTimes, read.startMs, gapEndMs);
     const memoryAfter = memoryOf(nodes);
-    // Parsed only now, with the appends stopped: parsing ~100 MB takes this process a while.
-    const body = Buffer.concat(read.chunks);
-    read.chunks.length = 0;
-    const check = checkLogBody(body);
+    // Parsed only now, with the appends stopped.
+    const check = await read.check();
     const totalMs = read.endMs - read.startMs;
     return {
       node: target.name,

@@ -44,16 +44,7 @@ export function createServer(options: ServerOptions): FastifyInstance {
     connectionTimeout: 0,
     keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
     return503OnClosing: true,
-    // unicode: false: string lengths are checked as .length instead of counting code points one by
-    // one, which costs a scan of every message; our limits are in bytes, checked in the handlers.
-    ajv: {
-      customOptions: {
-        coerceTypes: false,
-        allErrors: false,
-        removeAdditional: false,
-        unicode: false,
-      },
-    },
+    ajv: { customOptions: { coerceTypes: false, allErrors: false, removeAdditional: false } },
     // Our own server, so that the interceptor sees each request before fastify's router does.
     serverFactory: (handler) => {
       const server = createHttpServer(

@@ -111,8 +111,15 @@ function collectMessages(body: AppendBody, limits: MasterRouteLimits): readonly 
   }
   for (const [index, message] of messages.entries()) {
     const bytes = Buffer.byteLength(message, 'utf8');
+    const which = body.messages === undefined ? 'message' : `messages[${index}]`;
+    if (bytes === 0) {
+      throw new ApiError(
+        400,
+        'INVALID_REQUEST',
+        `${which} is empty; a message is a non-empty string, as in {"message":"hi"}`,
+      );
+    }
     if (bytes > limits.maxMessageBytes) {
-      const which = messages.length === 1 ? 'message' : `messages[${index}]`;
       throw new ApiError(
         413,
         'MESSAGE_TOO_LARGE',
