@@ -14,10 +14,8 @@ import { formatCount, formatMs, gitCommit, writeResults } from './bench-results.
 import {
   HEALTH_TIMEOUT_MS,
   HOST,
-  guardChildren,
   startChild,
   startCluster,
-  stopChildren,
   pickPorts,
   waitForHealth,
   type Child,
@@ -25,6 +23,7 @@ import {
   type PortRange,
 } from './cluster-process.js';
 import { runLoad, type LoadResult } from './load-generator.js';
+import { runBenchTool } from './bench-tool.js';
 import { processCpuMs } from './process-cpu.js';
 import { summarizeRounds, type RoundSummary } from './rounds.js';
 
@@ -604,55 +603,21 @@ async function bench(options: BenchOptions, signal: AbortSignal): Promise<number
   return records.some((record) => record.errors > 0 || record.notes.length > 0) ? 1 : 0;
 }
 
-async function main(argv: readonly string[]): Promise<number> {
-  let options: BenchOptions | undefined;
-  try {
-    options = parseOptions(argv);
-  } catch (error) {
-    if (
-      error instanceof UsageError ||
-      (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') === true
-    ) {
-      process.stderr.write(`bench: ${(error as Error).message}\n\n${USAGE}\n`);
-      return 2;
-    }
-    throw error;
-  }
-  if (options === undefined) {
-    process.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
-
-  const abort = new AbortController();
-  // Every step is bounded on its own; the watchdog bounds their sum too, in case something is not.
-  const runCount =
-    options.clients.length *
-    (options.scenarios.length + (options.scenarios.some((s) => s.messagesPerRequest > 1) ? 2 : 1));
-  const budgetMs =
-    runCount *
-      ((options.warmupS + options.durationS) * 1000 + REQUEST_TIMEOUT_MS + RUN_OVERHEAD_MS) +
-    60_000;
-  const clearWatchdog = guardChildren('bench', abort, budgetMs);
-
-  try {
-    return await bench(options, abort.signal);
-  } catch (error) {
-    if (abort.signal.aborted) return 130;
-    throw error;
-  } finally {
-    clearWatchdog();
-    await stopChildren();
-  }
-}
-
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
+runBenchTool(
+  {
+    name: 'bench',
+    usage: USAGE,
+    parse: parseOptions,
+    budgetMs: (options) => {
+      // Every step is bounded on its own; the watchdog bounds their sum too, in case one is not.
+      const baselines = options.scenarios.some((s) => s.messagesPerRequest > 1) ? 2 : 1;
+      const runCount =
+        options.repeat * options.clients.length * (options.scenarios.length + baselines);
+      const runMs =
+        (options.warmupS + options.durationS) * 1000 + REQUEST_TIMEOUT_MS + RUN_OVERHEAD_MS;
+      return runCount * runMs + 60_000;
+    },
+    run: bench,
   },
-  (error: unknown) => {
-    process.stderr.write(
-      `bench: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
-    );
-    process.exitCode = 1;
-  },
+  process.argv.slice(2),
 );

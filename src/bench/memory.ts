@@ -21,9 +21,7 @@ import { Client } from 'undici';
 import { formatCount, formatMs, gitCommit, writeResults } from './bench-results.js';
 import {
   HOST,
-  guardChildren,
   startCluster,
-  stopChildren,
   type Cluster,
   type ClusterNode,
   type PortRange,
@@ -31,7 +29,6 @@ import {
 import { runLoad, type LoadResult } from './load-generator.js';
 import {
   MEMORY_USAGE,
-  UsageError,
   formatMiB,
   formatRatio,
   formatTable,
@@ -43,6 +40,7 @@ import {
   type MemoryOptions,
   type Sample,
 } from './memory-summary.js';
+import { runBenchTool } from './bench-tool.js';
 import { processMemory, resetPeakMemory, type ProcessMemory } from './process-memory.js';
 import type { ReadTimings } from './read-child.js';
 
@@ -734,59 +732,26 @@ async function measure(options: MemoryOptions, signal: AbortSignal): Promise<num
   }
 }
 
-async function main(argv: readonly string[]): Promise<number> {
-  let options: MemoryOptions | undefined;
-  try {
-    options = parseMemoryOptions(argv);
-  } catch (error) {
-    if (
-      error instanceof UsageError ||
-      (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') === true
-    ) {
-      process.stderr.write(`bench:memory: ${(error as Error).message}\n\n${MEMORY_USAGE}\n`);
-      return 2;
-    }
-    throw error;
-  }
-  if (options === undefined) {
-    process.stdout.write(`${MEMORY_USAGE}\n`);
-    return 0;
-  }
-  const abort = new AbortController();
-  const budgetMs =
-    3 * 15_000 +
-    2 * (SCALING_WARMUP_MS + SCALING_DURATION_MS + REQUEST_TIMEOUT_MS) +
-    60_000 +
-    options.entries * 0.3 +
-    CATCH_UP_TIMEOUT_MS +
-    2 *
-      (STALL_WARMUP_MS +
-        STALL_BASELINE_MS +
-        READ_TIMEOUT_MS +
-        STALL_TAIL_MS +
-        2 * REQUEST_TIMEOUT_MS +
-        30_000) +
-    60_000;
-  const clearWatchdog = guardChildren('bench:memory', abort, budgetMs);
-  try {
-    return await measure(options, abort.signal);
-  } catch (error) {
-    if (abort.signal.aborted) return 130;
-    throw error;
-  } finally {
-    clearWatchdog();
-    await stopChildren();
-  }
-}
-
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
+runBenchTool(
+  {
+    name: 'bench:memory',
+    usage: MEMORY_USAGE,
+    parse: parseMemoryOptions,
+    budgetMs: (options) =>
+      3 * 15_000 +
+      2 * (SCALING_WARMUP_MS + SCALING_DURATION_MS + REQUEST_TIMEOUT_MS) +
+      60_000 +
+      options.entries * 0.3 +
+      CATCH_UP_TIMEOUT_MS +
+      2 *
+        (STALL_WARMUP_MS +
+          STALL_BASELINE_MS +
+          READ_TIMEOUT_MS +
+          STALL_TAIL_MS +
+          2 * REQUEST_TIMEOUT_MS +
+          30_000) +
+      60_000,
+    run: measure,
   },
-  (error: unknown) => {
-    process.stderr.write(
-      `bench:memory: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
-    );
-    process.exitCode = 1;
-  },
+  process.argv.slice(2),
 );
