@@ -1,6 +1,7 @@
 import type { Entry } from '../core/entry.js';
 import type { ReplicateBatch } from '../core/replica-log.js';
 import type { ReplicateBody } from '../http/schemas.js';
+import { isWellFormed } from '../http/well-formed.js';
 
 /**
  * The replication batch on the wire (see `ReplicateBody`): the master encodes, the secondary's
@@ -47,6 +48,12 @@ export function decodeReplicateBody(
   }
   const entries: Entry[] = new Array<Entry>(count);
   for (let index = 0; index < count; index++) {
+    if (!isWellFormed(body.messages[index]!)) {
+      return {
+        ok: false,
+        error: `message of entry ${body.fromId + index} is not well-formed UTF-16`,
+      };
+    }
     entries[index] = {
       id: body.fromId + index,
       epoch: body.epochs[index]!,

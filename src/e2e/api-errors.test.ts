@@ -92,6 +92,8 @@ test('POST /logs: bodies that are not a JSON object with a message -> 400 INVALI
         ['message empty', { message: '' }],
         ['empty batch', { messages: [] }],
         ['batch with an empty message', { messages: ['a', ''] }],
+        ['message with a lone surrogate', { message: 'a\ud800b' }],
+        ['batch with a lone surrogate', { messages: ['a', '\udc00'] }],
         ['batch with a number', { messages: ['a', 5] }],
         ['batch not an array', { messages: 'a' }],
       ];

@@ -6,6 +6,7 @@ import type { AppendResult, MasterNode } from '../node/master-node.js';
 import { ApiError, invalidWriteConcern } from './api-error.js';
 import { entriesJson } from './read-routes.js';
 import { AppendBody, AppendQuery } from './schemas.js';
+import { isWellFormed } from './well-formed.js';
 
 export interface MasterRouteLimits {
   readonly maxMessageBytes: number;
@@ -117,6 +118,13 @@ function collectMessages(body: AppendBody, limits: MasterRouteLimits): readonly 
         400,
         'INVALID_REQUEST',
         `${which} is empty; a message is a non-empty string, as in {"message":"hi"}`,
+      );
+    }
+    if (!isWellFormed(message)) {
+      throw new ApiError(
+        400,
+        'INVALID_REQUEST',
+        `${which} holds half of a UTF-16 surrogate pair (such as "\\ud800"), which has no UTF-8 form; send well-formed text`,
       );
     }
     if (bytes > limits.maxMessageBytes) {

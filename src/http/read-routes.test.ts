@@ -66,6 +66,19 @@ void describe('EntriesJsonStream', () => {
     assert.ok(turns >= 10, `only ${turns} event-loop turns passed while streaming 10 chunks`);
   });
 
+  void it('ends with an error, never a short array that looks whole, when a read fails', async () => {
+    const log = fakeLog(3 * READ_CHUNK_ENTRIES);
+    let reads = 0;
+    const failing = {
+      read(sinceId: number, limit: number): Entry[] {
+        reads += 1;
+        if (reads === 2) throw new Error('EIO: i/o error, read');
+        return log.read(sinceId, limit);
+      },
+    };
+    await assert.rejects(collect(new EntriesJsonStream(failing, 0, 3 * READ_CHUNK_ENTRIES)), /EIO/);
+  });
+
   void it('stops reading once destroyed', async () => {
     const log = fakeLog(10 * READ_CHUNK_ENTRIES);
     const stream = new EntriesJsonStream(log, 0, 10 * READ_CHUNK_ENTRIES);

@@ -54,7 +54,13 @@ export class EntriesJsonStream extends Readable {
     // setImmediate, not a direct push: a socket that drains at once would otherwise keep the
     // stream producing chunk after chunk without ever returning to the event loop.
     setImmediate(() => {
-      this.#produce();
+      try {
+        this.#produce();
+      } catch (error) {
+        // A failed read (a disk error) ends the answer early, as a dropped connection: never as
+        // a shorter array that would look whole.
+        this.destroy(error instanceof Error ? error : new Error(String(error)));
+      }
     });
   }
 

@@ -3,6 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { pino } from 'pino';
+import { StorageError } from '../adapters/file-store/file-log-store.js';
 import { ApiError } from './api-error.js';
 import { replicationEndpoint, type ReplicaEndpointNode } from './replication-endpoint.js';
 import type { ReplicateBatch } from '../core/replica-log.js';
@@ -119,10 +120,50 @@ void describe('replicationEndpoint', () => {
     }
   });
 
-  void it('answers 413 to a body over the limit', async () => {
-    const answer = await post('/internal/replicate', JSON.stringify({ pad: 'x'.repeat(5000) }));
-    assert.equal(answer.status, 413);
-    assert.equal(answer.json.error?.code, 'MESSAGE_TOO_LARGE');
+  void it('answers 413 to a body over the limit, declared or chunked, and closes the connection', async () => {
+    const declared = await fetch(`${origin}/internal/replicate`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}` },
+      body: JSON.stringify({ pad: 'x'.repeat(5000) }),
+    });
+    assert.equal(declared.status, 413);
+    assert.equal(declared.headers.get('connection'), 'close');
+    assert.equal(
+      ((await declared.json()) as { error: { code: string } }).error.code,
+      'MESSAGE_TOO_LARGE',
+    );
+    const chunked = await fetch(`${origin}/internal/replicate`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}` },
+      body: new ReadableStream({
+        pull(controller) {
+          controller.enqueue(new TextEncoder().encode('x'.repeat(1000)));
+        },
+      }),
+      duplex: 'half',
+    });
+    assert.equal(chunked.status, 413);
+    assert.equal(
+      ((await chunked.json()) as { error: { code: string } }).error.code,
+      'MESSAGE_TOO_LARGE',
+    );
+  });
+
+  void it('answers a storage failure with its own status, not as an internal error', async () => {
+    node.failWith = new StorageError('STORAGE_FULL', 'no space left on device');
+    const full = await post('/internal/replicate', batch);
+    assert.equal(full.status, 507);
+    assert.equal(full.json.error?.code, 'STORAGE_FULL');
+    node.failWith = undefined;
+  });
+
+  void it('refuses a batch with a message that has no UTF-8 form', async () => {
+    const answer = await post(
+      '/internal/replicate',
+      '{"logId":"L","epoch":1,"fromId":1,"epochs":[1],"messages":["\\ud800"]}',
+    );
+    assert.equal(answer.status, 400);
+    assert.equal(answer.json.error?.code, 'INVALID_REQUEST');
   });
 
   void it("answers the node's ApiError in the envelope and anything else as a 500", async () => {

@@ -4,7 +4,8 @@ import type { Logger } from '../adapters/logger.js';
 import { HEARTBEAT_PATH, REPLICATE_PATH } from '../adapters/http-replication-transport.js';
 import { decodeReplicateBody } from '../adapters/replication-codec.js';
 import type { ReplicateBatch } from '../core/replica-log.js';
-import { ApiError } from './api-error.js';
+import { StorageError } from '../adapters/file-store/file-log-store.js';
+import { ApiError, storageApiError } from './api-error.js';
 import { tokenChecker } from './token.js';
 import { HeartbeatBody, ReplicateBody, type ReplicaReplyBody } from './schemas.js';
 
@@ -66,8 +67,10 @@ export function replicationEndpoint(
     const apiError =
       error instanceof ApiError
         ? error
-        : new ApiError(500, 'INTERNAL_ERROR', 'internal error; see the node log');
-    if (!(error instanceof ApiError)) {
+        : error instanceof StorageError
+          ? storageApiError(error)
+          : new ApiError(500, 'INTERNAL_ERROR', 'internal error; see the node log');
+    if (apiError.code === 'INTERNAL_ERROR') {
       options.logger.error(
         { event: 'internal-error', err: error, url },
         'replication request failed with an internal error',
@@ -105,7 +108,8 @@ export function replicationEndpoint(
     }
     const declared = Number(request.headers['content-length'] ?? 0);
     if (declared > maxBodyBytes) {
-      request.resume();
+      // Not read: answered, and the connection closed after the answer.
+      response.setHeader('connection', 'close');
       fail(response, tooLarge(declared, maxBodyBytes), url);
       return true;
     }
@@ -114,9 +118,14 @@ export function replicationEndpoint(
     request.on('data', (chunk: Buffer) => {
       received += chunk.length;
       if (received > maxBodyBytes) {
-        // Chunked bodies have no declared length: stop at the limit and drop the connection.
-        fail(response, tooLarge(received, maxBodyBytes), url);
-        request.destroy();
+        // A chunked body has no declared length: stop collecting at the limit, answer, and close
+        // the connection once the answer is out.
+        if (!response.headersSent) {
+          response.setHeader('connection', 'close');
+          fail(response, tooLarge(received, maxBodyBytes), url);
+          chunks.length = 0;
+          request.pause();
+        }
         return;
       }
       chunks.push(chunk);
