@@ -4,6 +4,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -22,6 +23,23 @@ export function gitCommit(): { commit: string | undefined; dirty: boolean | unde
   } catch {
     return { commit: undefined, dirty: undefined };
   }
+}
+
+/** The machine a report was measured on, with its load before and after. */
+export function environment(
+  loadAvgStart: readonly number[],
+  loadAvgEnd: readonly number[],
+): Record<string, unknown> {
+  return {
+    node: process.version,
+    platform: process.platform,
+    arch: process.arch,
+    cpus: os.cpus().length,
+    cpuModel: os.cpus()[0]?.model.trim(),
+    totalMemoryBytes: os.totalmem(),
+    loadAvgStart,
+    loadAvgEnd,
+  };
 }
 
 export function formatCount(value: number): string {

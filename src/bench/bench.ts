@@ -10,7 +10,7 @@ import os from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { formatCount, formatMs, gitCommit, writeResults } from './bench-results.js';
+import { environment, formatCount, formatMs, gitCommit, writeResults } from './bench-results.js';
 import {
   HEALTH_TIMEOUT_MS,
   HOST,
@@ -572,16 +572,7 @@ async function bench(options: BenchOptions, signal: AbortSignal): Promise<number
     startedAt: startedAt.toISOString(),
     finishedAt: finishedAt.toISOString(),
     ...gitCommit(),
-    environment: {
-      node: process.version,
-      platform: process.platform,
-      arch: process.arch,
-      cpus: os.cpus().length,
-      cpuModel: os.cpus()[0]?.model.trim(),
-      totalMemoryBytes: os.totalmem(),
-      loadAvgStart,
-      loadAvgEnd,
-    },
+    environment: environment(loadAvgStart, loadAvgEnd),
     options: {
       durationS: options.durationS,
       warmupS: options.warmupS,

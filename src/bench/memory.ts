@@ -18,7 +18,7 @@ import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { Client } from 'undici';
-import { formatCount, formatMs, gitCommit, writeResults } from './bench-results.js';
+import { environment, formatCount, formatMs, gitCommit, writeResults } from './bench-results.js';
 import {
   HOST,
   startCluster,
@@ -674,16 +674,7 @@ async function measure(options: MemoryOptions, signal: AbortSignal): Promise<num
       startedAt: startedAt.toISOString(),
       finishedAt: finishedAt.toISOString(),
       ...gitCommit(),
-      environment: {
-        node: process.version,
-        platform: process.platform,
-        arch: process.arch,
-        cpus: os.cpus().length,
-        cpuModel: os.cpus()[0]?.model.trim(),
-        totalMemoryBytes: os.totalmem(),
-        loadAvgStart,
-        loadAvgEnd,
-      },
+      environment: environment(loadAvgStart, loadAvgEnd),
       options: {
         entries: options.entries,
         quick: options.quick,
