@@ -1,6 +1,7 @@
 import type { Entry } from '../core/entry.js';
 import type { ReplicateBatch } from '../core/replica-log.js';
 import type { ReplicateBody } from '../http/schemas.js';
+import { plainMessageJson, type MessageJson } from '../http/entry-json.js';
 import { isWellFormed } from '../http/well-formed.js';
 
 /**
@@ -11,7 +12,7 @@ export function encodeReplicateBody(
   logId: string,
   epoch: number,
   entries: readonly Entry[],
-  messageJson: (entry: Entry) => string = (entry) => JSON.stringify(entry.message),
+  messageJson: MessageJson = plainMessageJson,
 ): string {
   const first = entries[0];
   let epochs = '';

@@ -1,10 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import { assert } from '../core/assert.js';
-import type { Entry } from '../core/entry.js';
 import type { WriteConcern } from '../core/write-concern.js';
 import type { AppendResult, MasterNode } from '../node/master-node.js';
 import { ApiError, invalidWriteConcern } from './api-error.js';
-import { entriesJson } from './read-routes.js';
+import { entriesJson, entryJson, plainMessageJson, type MessageJson } from './entry-json.js';
 import { AppendBody, AppendQuery } from './schemas.js';
 import { isWellFormed } from './well-formed.js';
 
@@ -146,13 +145,13 @@ function collectMessages(body: AppendBody, limits: MasterRouteLimits): readonly 
 export function answerJson(
   result: AppendResult,
   batch: boolean,
-  messageJson: (entry: Entry) => string = (entry) => JSON.stringify(entry.message),
+  messageJson: MessageJson = plainMessageJson,
 ): string {
   const first = result.entries[0];
   assert(first !== undefined, 'an append answers with at least one entry');
   const logs = batch
     ? `"logs":${entriesJson(result.entries, messageJson)}`
-    : `"log":{"id":${first.id},"message":${messageJson(first)}}`;
+    : `"log":${entryJson(first, messageJson)}`;
   const tail = `${logs},"w":${result.w},"acks":${result.acks}}`;
   if (result.statusCode === 504) {
     const message = `stored, but only ${result.acks} of the ${result.w} nodes asked for held it when timeoutMs passed; it will still be replicated`;

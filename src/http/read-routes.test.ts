@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Entry } from '../core/entry.js';
-import { EntriesJsonStream, READ_CHUNK_ENTRIES, entriesJson } from './read-routes.js';
+import { entriesJson } from './entry-json.js';
+import { EntriesJsonStream, READ_CHUNK_ENTRIES } from './read-routes.js';
 
 /** A log of `count` entries, counting how often it is read. */
 function fakeLog(count: number): { read(sinceId: number, limit: number): Entry[]; reads: number } {

@@ -2,6 +2,7 @@ import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import type { Entry } from '../core/entry.js';
 import { ApiError } from './api-error.js';
+import { entriesJson, entryJson } from './entry-json.js';
 import { EntryParams, ReadQuery } from './schemas.js';
 
 /** What the read endpoints need from a node, master or secondary. */
@@ -11,20 +12,6 @@ export interface ReadableNode {
   lastVisibleId(): number;
   get(id: number): Entry | undefined;
   health(): object;
-}
-
-/** Serializes entries as the public `[{"id":1,"message":"..."}]`, without copying each entry. */
-export function entriesJson(
-  entries: readonly Entry[],
-  messageJson: (entry: Entry) => string = (entry) => JSON.stringify(entry.message),
-): string {
-  let out = '[';
-  for (let index = 0; index < entries.length; index++) {
-    const entry = entries[index]!;
-    if (index > 0) out += ',';
-    out += `{"id":${entry.id},"message":${messageJson(entry)}}`;
-  }
-  return out + ']';
 }
 
 /** Entries serialized per step of a streamed read: about 120 kB of JSON for 100-byte messages. */
@@ -71,7 +58,7 @@ export class EntriesJsonStream extends Readable {
     let out = this.#nextId === this.#firstId ? '[' : '';
     for (const entry of entries) {
       if (entry.id !== this.#firstId) out += ',';
-      out += `{"id":${entry.id},"message":${JSON.stringify(entry.message)}}`;
+      out += entryJson(entry);
     }
     this.#nextId += entries.length;
     // A short read ends the array where the log ends; it cannot shrink, so this is only a guard.
