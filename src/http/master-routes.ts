@@ -59,7 +59,7 @@ export function registerMasterRoutes(
           );
         }
         const append = body as AppendBody;
-        const messages = collectMessages(append, limits);
+        const { messages, messageBytes } = collectMessages(append, limits);
         const keyHeader = request.headers['idempotency-key'];
         if (
           Array.isArray(keyHeader) ||
@@ -73,6 +73,7 @@ export function registerMasterRoutes(
         }
         const result = await node.append({
           messages,
+          messageBytes,
           w: readWriteConcern(append.w, request.query.w, node.clusterSize),
           timeoutMs: append.timeoutMs,
           idempotencyKey: keyHeader,
@@ -86,7 +87,11 @@ export function registerMasterRoutes(
   }
 }
 
-function collectMessages(body: AppendBody, limits: MasterRouteLimits): readonly string[] {
+/** The messages of an append, each checked, with its UTF-8 size (which the master keeps). */
+function collectMessages(
+  body: AppendBody,
+  limits: MasterRouteLimits,
+): { readonly messages: readonly string[]; readonly messageBytes: readonly number[] } {
   if (body.message !== undefined && body.messages !== undefined) {
     throw new ApiError(
       400,
@@ -109,8 +114,10 @@ function collectMessages(body: AppendBody, limits: MasterRouteLimits): readonly 
       `batch of ${messages.length} messages is over the limit of ${limits.maxBatchCount} (MAX_BATCH_COUNT); split it`,
     );
   }
+  const messageBytes: number[] = [];
   for (const [index, message] of messages.entries()) {
     const bytes = Buffer.byteLength(message, 'utf8');
+    messageBytes.push(bytes);
     const which = body.messages === undefined ? 'message' : `messages[${index}]`;
     if (bytes === 0) {
       throw new ApiError(
@@ -134,7 +141,7 @@ function collectMessages(body: AppendBody, limits: MasterRouteLimits): readonly 
       );
     }
   }
-  return messages;
+  return { messages, messageBytes };
 }
 
 /**

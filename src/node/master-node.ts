@@ -21,6 +21,8 @@ import type { MasterConfig } from '../config/config.js';
 
 export interface AppendRequest {
   readonly messages: readonly string[];
+  /** UTF-8 size of each message, as measured when it was checked at the boundary. */
+  readonly messageBytes: readonly number[];
   readonly w: WriteConcern | undefined;
   readonly timeoutMs: number | undefined;
   readonly idempotencyKey: string | undefined;
@@ -138,6 +140,10 @@ export class MasterNode {
   }
 
   async append(request: AppendRequest): Promise<AppendResult> {
+    assert(
+      request.messageBytes.length === request.messages.length,
+      'every message comes with its size',
+    );
     const core = this.#core;
     const w = this.#resolveW(request.w);
     const deadlineMs =
@@ -201,10 +207,7 @@ export class MasterNode {
         this.#storageFailing = false;
       }
     }
-    this.#recent.add(
-      entries,
-      request.messages.map((message) => Buffer.byteLength(message, 'utf8')),
-    );
+    this.#recent.add(entries, request.messageBytes);
     core.stored(lastId);
     this.#requestPump();
     return this.#answer(201, firstId, lastId, w, deadlineMs, entries);
