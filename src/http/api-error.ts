@@ -60,3 +60,19 @@ export function storageApiError(error: unknown): ApiError {
   const message = error instanceof Error ? error.message : String(error);
   return new ApiError(500, 'STORAGE_FAILED', message);
 }
+
+/** The answer for errors our own code raises (API and storage errors); undefined for others. */
+export function knownApiError(error: unknown): ApiError | undefined {
+  if (error instanceof ApiError) return error;
+  if (error instanceof StorageError) return storageApiError(error);
+  return undefined;
+}
+
+/** 401 for a missing or wrong cluster token, the same on every endpoint that needs it. */
+export function unauthorizedError(): ApiError {
+  return new ApiError(
+    401,
+    'UNAUTHORIZED',
+    'this endpoint needs the cluster token as "Authorization: Bearer <CLUSTER_TOKEN>"',
+  );
+}

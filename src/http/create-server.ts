@@ -7,8 +7,7 @@ import Fastify, {
   type FastifyRequest,
 } from 'fastify';
 import type { Logger } from '../adapters/logger.js';
-import { StorageError } from '../adapters/file-store/file-log-store.js';
-import { ApiError, storageApiError } from './api-error.js';
+import { ApiError, knownApiError, unauthorizedError } from './api-error.js';
 import type { RequestInterceptor } from './replication-endpoint.js';
 import { tokenChecker } from './token.js';
 
@@ -118,8 +117,8 @@ export function isBlank(text: string): boolean {
 }
 
 function toApiError(error: unknown, request: FastifyRequest, options: ServerOptions): ApiError {
-  if (error instanceof ApiError) return error;
-  if (error instanceof StorageError) return storageApiError(error);
+  const known = knownApiError(error);
+  if (known !== undefined) return known;
   const fastifyError = error as {
     code?: string;
     statusCode?: number;
@@ -179,12 +178,6 @@ export function requireToken(
       done();
       return;
     }
-    done(
-      new ApiError(
-        401,
-        'UNAUTHORIZED',
-        'this endpoint needs the cluster token as "Authorization: Bearer <CLUSTER_TOKEN>"',
-      ),
-    );
+    done(unauthorizedError());
   };
 }

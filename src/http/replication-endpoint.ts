@@ -4,8 +4,7 @@ import type { Logger } from '../adapters/logger.js';
 import { HEARTBEAT_PATH, REPLICATE_PATH } from '../adapters/http-replication-transport.js';
 import { decodeReplicateBody } from '../adapters/replication-codec.js';
 import type { ReplicateBatch } from '../core/replica-log.js';
-import { StorageError } from '../adapters/file-store/file-log-store.js';
-import { ApiError, storageApiError } from './api-error.js';
+import { ApiError, knownApiError, unauthorizedError } from './api-error.js';
 import { tokenChecker } from './token.js';
 import { HeartbeatBody, ReplicateBody, type ReplicaReplyBody } from './schemas.js';
 
@@ -65,11 +64,8 @@ export function replicationEndpoint(
 
   const fail = (response: ServerResponse, error: unknown, url: string): void => {
     const apiError =
-      error instanceof ApiError
-        ? error
-        : error instanceof StorageError
-          ? storageApiError(error)
-          : new ApiError(500, 'INTERNAL_ERROR', 'internal error; see the node log');
+      knownApiError(error) ??
+      new ApiError(500, 'INTERNAL_ERROR', 'internal error; see the node log');
     if (apiError.code === 'INTERNAL_ERROR') {
       options.logger.error(
         { event: 'internal-error', err: error, url },
@@ -95,15 +91,7 @@ export function replicationEndpoint(
     }
     if (!authorized(request.headers.authorization)) {
       request.resume();
-      fail(
-        response,
-        new ApiError(
-          401,
-          'UNAUTHORIZED',
-          'this endpoint needs the cluster token as "Authorization: Bearer <CLUSTER_TOKEN>"',
-        ),
-        url,
-      );
+      fail(response, unauthorizedError(), url);
       return true;
     }
     const declared = Number(request.headers['content-length'] ?? 0);
