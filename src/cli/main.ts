@@ -16,6 +16,7 @@ Usage:
                                   each node's log in DATA_DIR/<node name> (kept across runs)
   rlog master [options]           run a master node (every option also from its variable)
   rlog secondary [options]        run a secondary node
+  rlog [options]                  with ROLE=master|secondary set: run that node (the container)
   rlog append "text" [-w N|majority|all] [--key K] [--timeout-ms MS]
   rlog list [--node NAME|URL] [--since ID] [--limit N] [--json]
   rlog health [--json]
@@ -25,6 +26,11 @@ Client commands find the master with --master URL, else RLOG_MASTER, else http:/
 
 async function main(argv: readonly string[]): Promise<number> {
   const [command, ...rest] = argv;
+  // The container runs plain `rlog` and says which node it is with ROLE, as every other option.
+  const role = process.env['ROLE'];
+  if ((command === undefined || command.startsWith('--')) && role !== undefined) {
+    return runNode(role === 'master' || role === 'secondary' ? role : undefined, argv);
+  }
   switch (command) {
     case 'master':
     case 'secondary':
@@ -49,8 +55,8 @@ async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
-async function runNode(role: Role, args: readonly string[]): Promise<number> {
-  if (args.includes('--help') || args.includes('-h')) {
+async function runNode(role: Role | undefined, args: readonly string[]): Promise<number> {
+  if (role !== undefined && (args.includes('--help') || args.includes('-h'))) {
     process.stdout.write(
       `rlog ${role} [options]; each flag also reads the variable beside it (the flag wins)\n\n${optionHelp(role)}\n`,
     );
@@ -61,11 +67,12 @@ async function runNode(role: Role, args: readonly string[]): Promise<number> {
     loaded = loadNodeConfig(role, args, process.env);
   } catch (error) {
     if (error instanceof ConfigError) {
-      process.stderr.write(`rlog ${role}: invalid configuration: ${error.message}\n`);
+      process.stderr.write(`rlog ${role ?? 'node'}: invalid configuration: ${error.message}\n`);
       return 2;
     }
     throw error;
   }
+  role = loaded.config.role;
   let node;
   try {
     node = await startNode(loaded.config, loaded.warnings);
