@@ -2,6 +2,8 @@ import { assert } from './assert.js';
 
 export type HealthState = 'Healthy' | 'Suspected' | 'Unhealthy';
 
+export const HEALTH_STATES: readonly HealthState[] = ['Healthy', 'Suspected', 'Unhealthy'];
+
 export interface HealthPolicy {
   /** How often a secondary is probed; a probe unanswered after this long counts as missed. */
   readonly heartbeatIntervalMs: number;

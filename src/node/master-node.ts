@@ -18,6 +18,7 @@ import type { QuorumView } from '../core/quorum.js';
 import { resolveWriteConcern, type WriteConcern } from '../core/write-concern.js';
 import { ApiError, invalidWriteConcern, storageApiError } from '../http/api-error.js';
 import type { MasterConfig } from '../config/config.js';
+import type { MasterObserver } from './master-metrics.js';
 
 export interface AppendRequest {
   readonly messages: readonly string[];
@@ -56,6 +57,8 @@ export interface MasterDeps {
   readonly clock: Clock;
   readonly random: () => number;
   readonly logger: Logger;
+  /** Told how appends, replication and probes end (the metrics); none in most tests. */
+  readonly observer?: MasterObserver;
 }
 
 interface Pending {
@@ -139,13 +142,35 @@ export class MasterNode {
     await this.#deps.transport.close();
   }
 
+  get storeWritesInFlight(): number {
+    return this.#pendingWrites;
+  }
+
   async append(request: AppendRequest): Promise<AppendResult> {
+    const observer = this.#deps.observer;
+    if (observer === undefined) return this.#append(request, this.#resolveW(request.w));
+    const startedMs = this.#deps.clock.nowMs();
+    let w: number | undefined;
+    try {
+      w = this.#resolveW(request.w);
+      const result = await this.#append(request, w);
+      const outcome =
+        result.statusCode === 201 ? 'created' : result.statusCode === 200 ? 'replayed' : 'timeout';
+      observer.appendEnded(outcome, w, this.#deps.clock.nowMs() - startedMs);
+      return result;
+    } catch (error) {
+      const code = error instanceof ApiError ? error.code.toLowerCase() : 'internal_error';
+      observer.appendEnded(code, w, this.#deps.clock.nowMs() - startedMs);
+      throw error;
+    }
+  }
+
+  async #append(request: AppendRequest, w: number): Promise<AppendResult> {
     assert(
       request.messageBytes.length === request.messages.length,
       'every message comes with its size',
     );
     const core = this.#core;
-    const w = this.#resolveW(request.w);
     const deadlineMs =
       request.timeoutMs === undefined ? undefined : this.#deps.clock.nowMs() + request.timeoutMs;
     const key = request.idempotencyKey;
@@ -358,9 +383,16 @@ export class MasterNode {
       entries,
       messageJson: this.messageJson,
     };
+    const sentAtMs = this.#deps.clock.nowMs();
     this.#deps.transport
       .replicate(peer, body, this.#config.replicationTimeoutMs)
       .then((answer) => {
+        this.#deps.observer?.replicationEnded(
+          order.peer,
+          answer.ok,
+          entries.length,
+          this.#deps.clock.nowMs() - sentAtMs,
+        );
         this.#onReplicated(order.peer, requestId, answer);
       })
       .catch((error: unknown) => {
@@ -388,6 +420,7 @@ export class MasterNode {
       .heartbeat(peer, body, this.#config.heartbeatIntervalMs)
       .then((answer) => {
         if (this.#stopped) return;
+        this.#deps.observer?.probeEnded(peerName, answer.ok);
         const nowMs = this.#deps.clock.nowMs();
         if (answer.ok) this.#core.probeAnswered(peerName, probeNo, answer.report, nowMs);
         else this.#core.probeFailed(peerName, probeNo);

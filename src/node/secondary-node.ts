@@ -33,6 +33,14 @@ export interface SecondaryDeps {
   readonly clock: Clock;
   readonly random: () => number;
   readonly logger: Logger;
+  /** Told how each replication request ended (the metrics); none in most tests. */
+  readonly observer?: SecondaryObserver;
+}
+
+/** `ok`: applied (perhaps nothing new); otherwise the error code of the refusal, lower case. */
+export interface SecondaryObserver {
+  replicateEnded(result: string): void;
+  entriesStored(count: number): void;
 }
 
 function delaySetting(delay: DelayRange): number | readonly [number, number] {
@@ -57,6 +65,8 @@ export class SecondaryNode {
   #masterContactAtMs: number | undefined;
   #lastRejection: string | undefined;
   #storedIdentity: LogIdentity | undefined;
+  /** Replication requests received and not yet answered: held, delayed, queued or applying. */
+  #replicateInFlight = 0;
 
   constructor(deps: SecondaryDeps) {
     this.#deps = deps;
@@ -119,7 +129,28 @@ export class SecondaryNode {
     return this.#faults;
   }
 
+  get replicateRequestsInFlight(): number {
+    return this.#replicateInFlight;
+  }
+
   async replicate(body: ReplicateBatch): Promise<ReplicaReplyBody> {
+    const observer = this.#deps.observer;
+    this.#replicateInFlight += 1;
+    try {
+      const reply = await this.#replicate(body);
+      observer?.replicateEnded('ok');
+      return reply;
+    } catch (error) {
+      observer?.replicateEnded(
+        error instanceof ApiError ? error.code.toLowerCase() : 'internal_error',
+      );
+      throw error;
+    } finally {
+      this.#replicateInFlight -= 1;
+    }
+  }
+
+  async #replicate(body: ReplicateBatch): Promise<ReplicaReplyBody> {
     await this.#partitionGate?.promise;
     const delayMs = this.#pickDelayMs();
     if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
@@ -195,6 +226,7 @@ export class SecondaryNode {
     if (last !== undefined) {
       await this.#deps.store.append(outcome.append);
       this.#replica.stored(last.id);
+      this.#deps.observer?.entriesStored(outcome.append.length);
       this.#log.debug(
         { event: 'stored', fromId: outcome.append[0]?.id, toId: last.id },
         'stored replicated entries',

@@ -11,7 +11,12 @@ import { registerMasterRoutes } from '../http/master-routes.js';
 import { registerReadRoutes } from '../http/read-routes.js';
 import { registerSecondaryRoutes } from '../http/secondary-routes.js';
 import { replicationEndpoint } from '../http/replication-endpoint.js';
+import { registerApiDocsRoutes } from '../http/api-docs-routes.js';
+import { registerMetricsRoutes } from '../http/metrics-routes.js';
+import { MasterMetrics } from './master-metrics.js';
 import { MasterNode } from './master-node.js';
+import { NodeMetrics } from './metrics.js';
+import { SecondaryMetrics } from './secondary-metrics.js';
 import { SecondaryNode } from './secondary-node.js';
 
 export interface RunningNode {
@@ -30,6 +35,7 @@ export async function startNode(
 ): Promise<RunningNode> {
   const logger = createLogger(config.name, config.role, config.logLevel);
   for (const warning of warnings) logger.warn({ event: 'config-ignored' }, warning);
+  const metrics = new NodeMetrics(config.name, config.role);
   const store: LogStore =
     config.dataDir === undefined
       ? new MemoryLogStore()
@@ -39,6 +45,7 @@ export async function startNode(
           fsyncIntervalMs: config.fsyncIntervalMs,
           segmentBytes: config.segmentBytes,
           logger,
+          onFsync: metrics.fsyncObserved,
         });
   const serverOptions = {
     logger,
@@ -53,13 +60,16 @@ export async function startNode(
       connectionsPerPeer: config.maxInflightBatches,
       clusterToken: config.clusterToken,
     });
-    const node = new MasterNode({
+    // The metrics read the node at scrape time; the node reports events to them.
+    const observer = new MasterMetrics(metrics, () => node);
+    const node: MasterNode = new MasterNode({
       config,
       store,
       transport,
       clock: systemClock,
       random: Math.random,
       logger,
+      observer,
     });
     await startOrClose(node, store);
     app = createServer(serverOptions);
@@ -71,12 +81,14 @@ export async function startNode(
     registerMasterOnlyFallbacks(app);
     stopNode = () => node.stop();
   } else {
-    const node = new SecondaryNode({
+    const observer = new SecondaryMetrics(metrics, () => node);
+    const node: SecondaryNode = new SecondaryNode({
       config,
       store,
       clock: systemClock,
       random: Math.random,
       logger,
+      observer,
     });
     await startOrClose(node, store);
     app = createServer({
@@ -91,6 +103,9 @@ export async function startNode(
     });
     stopNode = () => node.stop();
   }
+
+  registerMetricsRoutes(app, metrics);
+  registerApiDocsRoutes(app);
 
   const address = await app.listen({
     host: config.host,

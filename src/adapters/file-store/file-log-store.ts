@@ -28,6 +28,8 @@ export interface FileLogStoreOptions {
   /** A new segment file starts once the current one is this large. */
   readonly segmentBytes: number;
   readonly logger: Logger;
+  /** Told how long each fsync of the log took (for the fsync-time metric). */
+  readonly onFsync?: (durationMs: number) => void;
 }
 
 export type StorageErrorCode =
@@ -272,7 +274,7 @@ export class FileLogStore implements LogStore {
     if (this.#syncTimer !== undefined) clearInterval(this.#syncTimer);
     await this.#writing;
     if (this.#writer !== undefined) {
-      if (this.#options.fsync !== 'never') await this.#writer.datasync();
+      if (this.#options.fsync !== 'never') await this.#datasync(this.#writer);
       await this.#writer.close();
       this.#writer = undefined;
     }
@@ -322,7 +324,7 @@ export class FileLogStore implements LogStore {
         );
         written += bytesWritten;
       }
-      if (this.#options.fsync === 'always') await writer.datasync();
+      if (this.#options.fsync === 'always') await this.#datasync(writer);
       else this.#dirty = true;
     } catch (error) {
       // Cut the file back to the last whole record. If even that fails, the bytes of a torn
@@ -380,7 +382,7 @@ export class FileLogStore implements LogStore {
     }
     // Roll over: make the old segment durable, then start a new one named by its first id.
     if (this.#writer !== undefined) {
-      await this.#writer.datasync();
+      await this.#datasync(this.#writer);
       await this.#writer.close();
       this.#writer = undefined;
     }
@@ -396,9 +398,15 @@ export class FileLogStore implements LogStore {
   async #syncIfDirty(): Promise<void> {
     if (!this.#dirty || this.#writer === undefined) return;
     this.#dirty = false;
-    await this.#writer.datasync().catch((error: unknown) => {
+    await this.#datasync(this.#writer).catch((error: unknown) => {
       this.#log.error({ event: 'fsync-failed', err: error }, 'periodic fsync failed');
     });
+  }
+
+  async #datasync(writer: FileHandle): Promise<void> {
+    const startedMs = performance.now();
+    await writer.datasync();
+    this.#options.onFsync?.(performance.now() - startedMs);
   }
 
   async #syncDirectory(path: string): Promise<void> {

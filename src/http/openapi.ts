@@ -1,0 +1,265 @@
+import type { TObject, TSchema } from '@sinclair/typebox';
+import { RESPONSE_SCHEMAS } from './response-schemas.js';
+import { AppendBody, AppendQuery, EntryParams, FaultsBody, ReadQuery } from './schemas.js';
+
+/**
+ * The OpenAPI 3.1 document of the public API, built from the very TypeBox schemas that validate
+ * requests (schemas.ts) and describe answers (response-schemas.ts). Internal endpoints
+ * (`/internal/*`, master to secondary) are not part of the public contract and are left out.
+ */
+
+type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+type JsonObject = { [key: string]: Json };
+
+export interface OpenApiDocument {
+  readonly openapi: string;
+  readonly info: JsonObject;
+  readonly servers: JsonObject[];
+  readonly tags: JsonObject[];
+  readonly paths: Record<string, Record<string, Operation>>;
+  readonly components: JsonObject;
+}
+
+export interface Operation {
+  readonly operationId: string;
+  readonly summary: string;
+  readonly description: string;
+  readonly tags: string[];
+  readonly parameters?: JsonObject[];
+  readonly requestBody?: JsonObject;
+  readonly responses: Record<string, JsonObject>;
+  readonly security?: Record<string, string[]>[];
+}
+
+/**
+ * A TypeBox schema as plain JSON Schema 2020-12, which OpenAPI 3.1 uses: TypeBox's symbol keys
+ * dropped, and its draft-07 tuples (`items: [...]`) written as `prefixItems`.
+ */
+export function jsonSchema(schema: TSchema): JsonObject {
+  const plain = JSON.parse(JSON.stringify(schema)) as JsonObject;
+  return toDraft2020(plain) as JsonObject;
+}
+
+function toDraft2020(value: Json): Json {
+  if (Array.isArray(value)) return value.map(toDraft2020);
+  if (value === null || typeof value !== 'object') return value;
+  const out: JsonObject = {};
+  for (const [key, child] of Object.entries(value)) {
+    if (key === 'items' && Array.isArray(child)) out['prefixItems'] = child.map(toDraft2020);
+    else if (key === 'additionalItems') out['items'] = child;
+    else out[key] = toDraft2020(child);
+  }
+  return out;
+}
+
+/** One query or path parameter per property of a TypeBox object schema. */
+function parameters(schema: TObject, where: 'query' | 'path'): JsonObject[] {
+  const required = new Set(schema.required ?? []);
+  return Object.entries(schema.properties).map(([name, property]) => {
+    const { description, ...rest } = jsonSchema(property);
+    return {
+      name,
+      in: where,
+      required: where === 'path' || required.has(name),
+      ...(description === undefined ? {} : { description }),
+      schema: rest,
+    };
+  });
+}
+
+const ref = (name: string): JsonObject => ({ $ref: `#/components/schemas/${name}` });
+const json = (schema: JsonObject): JsonObject => ({ 'application/json': { schema } });
+const answer = (description: string, schema: JsonObject = ref('Error')): JsonObject => ({
+  description,
+  content: json(schema),
+});
+const RETRY_AFTER = {
+  'Retry-After': { description: 'seconds to wait before retrying', schema: { type: 'integer' } },
+};
+const ADMIN = [{ clusterToken: [] }];
+
+function readOperations(base: string, alias: boolean): Record<string, Record<string, Operation>> {
+  const note = alias ? ` Alias of \`/logs\`, as most course clients call it.` : '';
+  const id = alias ? 'Messages' : 'Logs';
+  return {
+    [base]: {
+      get: {
+        operationId: `read${id}`,
+        summary: 'Read the log',
+        description: `The node's visible log, oldest first: on a secondary only the gap-free prefix it holds, never an entry after a gap. Larger reads are streamed.${note}`,
+        tags: ['log'],
+        parameters: parameters(ReadQuery, 'query'),
+        responses: {
+          '200': answer('entries with id > since, at most limit of them', ref('Entries')),
+          '400': answer('INVALID_REQUEST: since or limit is not a non-negative integer'),
+        },
+      },
+      post: {
+        operationId: `append${id}`,
+        summary: 'Append a message (master)',
+        description: `Appends \`message\`, or a batch of \`messages\` under consecutive ids (all or none), and answers once \`w\` nodes, the master included, hold it.${note}`,
+        tags: ['log'],
+        parameters: [
+          ...parameters(AppendQuery, 'query'),
+          {
+            name: 'Idempotency-Key',
+            in: 'header',
+            required: false,
+            description:
+              'a retry with the same key answers with the entry the first request created, never a second one',
+            schema: { type: 'string', pattern: '^[\\x20-\\x7E]{1,128}$' },
+          },
+        ],
+        requestBody: {
+          required: true,
+          content: json(ref('AppendRequest')),
+        },
+        responses: {
+          '201': {
+            description: 'appended; `Location` names the (first) entry',
+            headers: { Location: { schema: { type: 'string' } } },
+            content: json({ oneOf: [ref('AppendAnswer'), ref('BatchAppendAnswer')] }),
+          },
+          '200': answer('replayed by Idempotency-Key: the same entry as the first request', {
+            oneOf: [ref('AppendAnswer'), ref('BatchAppendAnswer')],
+          }),
+          '400': answer('INVALID_REQUEST: the message says which field and why'),
+          '401': answer('UNAUTHORIZED: API token required'),
+          '413': answer('MESSAGE_TOO_LARGE: message, batch or body over its limit (named)'),
+          '421': answer('NOT_MASTER: sent to a secondary; `master` names the master'),
+          '503': {
+            ...answer('READ_ONLY (no quorum) or OVERLOADED: nothing was stored'),
+            headers: RETRY_AFTER,
+          },
+          '504': answer(
+            'WRITE_CONCERN_TIMEOUT: stored, w not reached within timeoutMs; still replicated',
+            ref('WriteConcernTimeoutAnswer'),
+          ),
+        },
+      },
+    },
+    [`${base}/{id}`]: {
+      get: {
+        operationId: `read${id.slice(0, -1)}`,
+        summary: 'Read one entry',
+        description: `The entry with this id, if this node shows it.${note}`,
+        tags: ['log'],
+        parameters: parameters(EntryParams, 'path'),
+        responses: {
+          '200': answer('the entry', ref('Entry')),
+          '400': answer('INVALID_REQUEST: id is not a non-negative integer'),
+          '404': answer('NOT_FOUND: no such entry on this node (yet)'),
+        },
+      },
+    },
+  };
+}
+
+export function openApiDocument(version: string): OpenApiDocument {
+  const schemas: JsonObject = { AppendRequest: jsonSchema(AppendBody) };
+  for (const [name, schema] of Object.entries(RESPONSE_SCHEMAS)) schemas[name] = jsonSchema(schema);
+  schemas['FaultsRequest'] = jsonSchema(FaultsBody);
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'replicated-log',
+      version,
+      description:
+        'A replicated append-only log: one master takes appends with a write concern `w` and replicates them to its secondaries; every node serves the log in the same order, without gaps or duplicates. Errors share one envelope: `{"status":"error","error":{"code","message"}}`.',
+      license: { name: 'MIT', identifier: 'MIT' },
+    },
+    servers: [{ url: '/', description: 'this node' }],
+    tags: [
+      { name: 'log', description: 'appending and reading' },
+      { name: 'operations', description: 'health, metrics and this document' },
+      { name: 'faults', description: 'fault injection on secondaries, for demos and tests' },
+    ],
+    paths: {
+      ...readOperations('/logs', false),
+      ...readOperations('/messages', true),
+      '/health': {
+        get: {
+          operationId: 'health',
+          summary: 'Health of this node',
+          description:
+            "Answers 200 whenever the node is up, read-only included. The master adds the quorum and each secondary's health, acknowledged id and lag.",
+          tags: ['operations'],
+          responses: {
+            '200': answer('this node', {
+              oneOf: [ref('MasterHealth'), ref('SecondaryHealth')],
+            }),
+          },
+        },
+      },
+      '/metrics': {
+        get: {
+          operationId: 'metrics',
+          summary: 'Prometheus metrics',
+          description:
+            'Appends by outcome and w, append latency, replication lag, retries and round trips per secondary, health states, queue depths, fsync time, and the Node.js process metrics.',
+          tags: ['operations'],
+          responses: {
+            '200': {
+              description: 'Prometheus text exposition format 0.0.4',
+              content: { 'text/plain': { schema: { type: 'string' } } },
+            },
+          },
+        },
+      },
+      '/openapi.json': {
+        get: {
+          operationId: 'openApi',
+          summary: 'This document',
+          description: 'The OpenAPI 3.1 description of the public API; `/docs` shows it as a page.',
+          tags: ['operations'],
+          responses: {
+            '200': {
+              description: 'the document',
+              content: { 'application/json': { schema: { type: 'object' } } },
+            },
+          },
+        },
+      },
+      '/admin/faults': {
+        get: {
+          operationId: 'getFaults',
+          summary: 'Fault injection settings (secondary)',
+          description:
+            'Needs FAULT_INJECTION=true on the node, and the cluster token when one is set.',
+          tags: ['faults'],
+          security: ADMIN,
+          responses: {
+            '200': answer('the settings in force', ref('Faults')),
+            '401': answer('UNAUTHORIZED: the cluster token is missing or wrong'),
+            '404': answer('FAULT_INJECTION_DISABLED: start the node with FAULT_INJECTION=true'),
+          },
+        },
+        put: {
+          operationId: 'setFaults',
+          summary: 'Change fault injection (secondary)',
+          description:
+            'Any of: `delayMs` before storing each replicated batch (a number or [min, max]); `errorRate`, the probability of answering 500 after storing; `partitioned`, holding every request from the master unanswered until set back to false.',
+          tags: ['faults'],
+          security: ADMIN,
+          requestBody: { required: true, content: json(ref('FaultsRequest')) },
+          responses: {
+            '200': answer('the settings now in force', ref('Faults')),
+            '400': answer('INVALID_REQUEST: the message names the field'),
+            '401': answer('UNAUTHORIZED: the cluster token is missing or wrong'),
+            '404': answer('FAULT_INJECTION_DISABLED: start the node with FAULT_INJECTION=true'),
+          },
+        },
+      },
+    },
+    components: {
+      schemas,
+      securitySchemes: {
+        clusterToken: {
+          type: 'http',
+          scheme: 'bearer',
+          description: 'CLUSTER_TOKEN, when the cluster was started with one',
+        },
+      },
+    },
+  };
+}

@@ -1,0 +1,219 @@
+import { Counter, Gauge, Histogram } from 'prom-client';
+import { HEALTH_STATES } from '../core/health.js';
+import type { MasterHealth } from './master-node.js';
+import { LATENCY_BUCKETS_S, type NodeMetrics } from './metrics.js';
+
+/**
+ * How an append ended: `created`, `replayed` (by idempotency key), `timeout` (stored, w not
+ * reached within timeoutMs), or the error code of a refusal in lower case (`read_only`,
+ * `overloaded`, `invalid_request`, `storage_unavailable`, ...).
+ */
+export type AppendOutcome = string;
+
+/** What the master tells its observer; the metrics are one, tests may bring another. */
+export interface MasterObserver {
+  appendEnded(outcome: AppendOutcome, w: number | undefined, durationMs: number): void;
+  /** A replication request answered (`ok`) or failed (it will be sent again after a backoff). */
+  replicationEnded(peer: string, ok: boolean, entries: number, durationMs: number): void;
+  probeEnded(peer: string, answered: boolean): void;
+}
+
+export interface MasterMetricsSource {
+  health(): MasterHealth;
+  readonly storeWritesInFlight: number;
+}
+
+/**
+ * The master's metrics. Counters and histograms are updated as events happen; gauges (lag, health,
+ * queue depths) are read from the master's health at scrape time, so they cost nothing between
+ * scrapes and always agree with `GET /health`.
+ */
+export class MasterMetrics implements MasterObserver {
+  readonly #appends: Counter<'outcome' | 'w'>;
+  readonly #appendSeconds: Histogram<'w'>;
+  readonly #batches: Counter<'secondary'>;
+  readonly #retries: Counter<'secondary'>;
+  readonly #replicatedEntries: Counter<'secondary'>;
+  readonly #replicationSeconds: Histogram<'secondary'>;
+  readonly #probes: Counter<'secondary' | 'result'>;
+
+  constructor(metrics: NodeMetrics, source: () => MasterMetricsSource) {
+    const registers = [metrics.registry];
+    this.#appends = new Counter({
+      name: 'rlog_appends_total',
+      help: 'Append requests that reached the master, by outcome (created, replayed, timeout, or the error code) and resolved w.',
+      labelNames: ['outcome', 'w'],
+      registers,
+    });
+    this.#appendSeconds = new Histogram({
+      name: 'rlog_append_duration_seconds',
+      help: 'Time from an append reaching the master to its answer, by resolved w.',
+      labelNames: ['w'],
+      buckets: LATENCY_BUCKETS_S,
+      registers,
+    });
+    this.#batches = new Counter({
+      name: 'rlog_replication_batches_total',
+      help: 'Replication batches a secondary answered.',
+      labelNames: ['secondary'],
+      registers,
+    });
+    this.#retries = new Counter({
+      name: 'rlog_replication_retries_total',
+      help: 'Replication batches that failed (error, timeout, refused) and are sent again after a backoff.',
+      labelNames: ['secondary'],
+      registers,
+    });
+    this.#replicatedEntries = new Counter({
+      name: 'rlog_replicated_entries_total',
+      help: 'Entries carried by answered replication batches (a resent entry counts again).',
+      labelNames: ['secondary'],
+      registers,
+    });
+    this.#replicationSeconds = new Histogram({
+      name: 'rlog_replication_duration_seconds',
+      help: 'Round trip of a replication batch, sent to answered or failed.',
+      labelNames: ['secondary'],
+      buckets: LATENCY_BUCKETS_S,
+      registers,
+    });
+    this.#probes = new Counter({
+      name: 'rlog_heartbeats_total',
+      help: 'Heartbeat probes, by result (answered, missed).',
+      labelNames: ['secondary', 'result'],
+      registers,
+    });
+
+    // Gauges read at scrape time, all from one health snapshot per scrape.
+    let snapshot: { health: MasterHealth; storeWritesInFlight: number } | undefined;
+    const current = (): { health: MasterHealth; storeWritesInFlight: number } => {
+      if (snapshot === undefined) {
+        const node = source();
+        snapshot = { health: node.health(), storeWritesInFlight: node.storeWritesInFlight };
+        // One scrape collects every gauge in the same turn; the next scrape takes a fresh view.
+        queueMicrotask(() => {
+          snapshot = undefined;
+        });
+      }
+      return snapshot;
+    };
+    const gauge = <L extends string>(
+      name: string,
+      help: string,
+      labelNames: readonly L[],
+      collect: (set: Gauge<L>) => void,
+    ): void => {
+      new Gauge<L>({
+        name,
+        help,
+        labelNames,
+        registers,
+        collect() {
+          this.reset();
+          collect(this);
+        },
+      });
+    };
+    gauge('rlog_log_last_id', 'Id of the last entry in this node’s log.', [], (g) => {
+      g.set(current().health.log.lastId);
+    });
+    gauge('rlog_read_only', '1 while the master refuses appends for lack of a quorum.', [], (g) => {
+      g.set(current().health.readOnly ? 1 : 0);
+    });
+    gauge(
+      'rlog_quorum_nodes',
+      'Cluster size, nodes a quorum needs, and nodes counting towards it now (Healthy or Suspected, the master included).',
+      ['kind'],
+      (g) => {
+        const { quorum } = current().health;
+        g.set({ kind: 'size' }, quorum.size);
+        g.set({ kind: 'required' }, quorum.required);
+        g.set({ kind: 'healthy' }, quorum.healthy);
+      },
+    );
+    gauge(
+      'rlog_waiting_appends',
+      'Appends stored and waiting for their write concern (bounded by MAX_WAITING_APPENDS).',
+      [],
+      (g) => {
+        g.set(current().health.waitingAppends);
+      },
+    );
+    gauge(
+      'rlog_store_writes_in_flight',
+      'Appends whose write to the master’s own store has not finished.',
+      [],
+      (g) => {
+        g.set(current().storeWritesInFlight);
+      },
+    );
+    gauge(
+      'rlog_replication_lag_entries',
+      'Entries the master holds that a secondary has not acknowledged.',
+      ['secondary'],
+      (g) => {
+        for (const peer of current().health.secondaries) g.set({ secondary: peer.name }, peer.lag);
+      },
+    );
+    gauge(
+      'rlog_secondary_acked_id',
+      'Highest id up to which a secondary holds the log without gaps, as it last told the master.',
+      ['secondary'],
+      (g) => {
+        for (const peer of current().health.secondaries)
+          g.set({ secondary: peer.name }, peer.ackedId);
+      },
+    );
+    gauge(
+      'rlog_replication_inflight_batches',
+      'Replication batches sent to a secondary and not yet answered (the window).',
+      ['secondary'],
+      (g) => {
+        for (const peer of current().health.secondaries)
+          g.set({ secondary: peer.name }, peer.inflightBatches);
+      },
+    );
+    gauge(
+      'rlog_secondary_health',
+      'The master’s view of each secondary: 1 for its current state, 0 for the others.',
+      ['secondary', 'state'],
+      (g) => {
+        for (const peer of current().health.secondaries) {
+          for (const state of HEALTH_STATES)
+            g.set({ secondary: peer.name, state }, peer.status === state ? 1 : 0);
+        }
+      },
+    );
+    gauge(
+      'rlog_secondary_last_contact_seconds',
+      'Time since a secondary last answered (-1 until it first does).',
+      ['secondary'],
+      (g) => {
+        for (const peer of current().health.secondaries) {
+          const lastContactMs = peer.lastContactMs;
+          g.set({ secondary: peer.name }, lastContactMs === null ? -1 : lastContactMs / 1000);
+        }
+      },
+    );
+  }
+
+  appendEnded(outcome: AppendOutcome, w: number | undefined, durationMs: number): void {
+    const wLabel = w === undefined ? 'none' : String(w);
+    this.#appends.inc({ outcome, w: wLabel });
+    if (w !== undefined) this.#appendSeconds.observe({ w: wLabel }, durationMs / 1000);
+  }
+
+  replicationEnded(peer: string, ok: boolean, entries: number, durationMs: number): void {
+    if (ok) {
+      this.#batches.inc({ secondary: peer });
+      this.#replicatedEntries.inc({ secondary: peer }, entries);
+    } else {
+      this.#retries.inc({ secondary: peer });
+    }
+    this.#replicationSeconds.observe({ secondary: peer }, durationMs / 1000);
+  }
+
+  probeEnded(peer: string, answered: boolean): void {
+    this.#probes.inc({ secondary: peer, result: answered ? 'answered' : 'missed' });
+  }
+}
