@@ -36,6 +36,22 @@ export class MasterMetrics implements MasterObserver {
   readonly #replicatedEntries: Counter<'secondary'>;
   readonly #replicationSeconds: Histogram<'secondary'>;
   readonly #probes: Counter<'secondary' | 'result'>;
+  // Label lookups hash their label set on every call; appends and batches are the hot path, so
+  // each series is looked up once and kept. Both maps are bounded: outcomes and w values are a
+  // small fixed set, secondaries come from the configuration.
+  readonly #appendSeries = new Map<
+    string,
+    { count: Counter.Internal; seconds: Histogram.Internal<'w'> | undefined }
+  >();
+  readonly #peerSeries = new Map<
+    string,
+    {
+      batches: Counter.Internal;
+      retries: Counter.Internal;
+      entries: Counter.Internal;
+      seconds: Histogram.Internal<'secondary'>;
+    }
+  >();
 
   constructor(metrics: NodeMetrics, source: () => MasterMetricsSource) {
     const registers = [metrics.registry];
@@ -198,19 +214,39 @@ export class MasterMetrics implements MasterObserver {
   }
 
   appendEnded(outcome: AppendOutcome, w: number | undefined, durationMs: number): void {
-    const wLabel = w === undefined ? 'none' : String(w);
-    this.#appends.inc({ outcome, w: wLabel });
-    if (w !== undefined) this.#appendSeconds.observe({ w: wLabel }, durationMs / 1000);
+    const key = `${outcome} ${w ?? 'none'}`;
+    let series = this.#appendSeries.get(key);
+    if (series === undefined) {
+      const wLabel = w === undefined ? 'none' : String(w);
+      series = {
+        count: this.#appends.labels({ outcome, w: wLabel }),
+        seconds: w === undefined ? undefined : this.#appendSeconds.labels({ w: wLabel }),
+      };
+      this.#appendSeries.set(key, series);
+    }
+    series.count.inc();
+    series.seconds?.observe(durationMs / 1000);
   }
 
   replicationEnded(peer: string, ok: boolean, entries: number, durationMs: number): void {
-    if (ok) {
-      this.#batches.inc({ secondary: peer });
-      this.#replicatedEntries.inc({ secondary: peer }, entries);
-    } else {
-      this.#retries.inc({ secondary: peer });
+    let series = this.#peerSeries.get(peer);
+    if (series === undefined) {
+      const labels = { secondary: peer };
+      series = {
+        batches: this.#batches.labels(labels),
+        retries: this.#retries.labels(labels),
+        entries: this.#replicatedEntries.labels(labels),
+        seconds: this.#replicationSeconds.labels(labels),
+      };
+      this.#peerSeries.set(peer, series);
     }
-    this.#replicationSeconds.observe({ secondary: peer }, durationMs / 1000);
+    if (ok) {
+      series.batches.inc();
+      series.entries.inc(entries);
+    } else {
+      series.retries.inc();
+    }
+    series.seconds.observe(durationMs / 1000);
   }
 
   probeEnded(peer: string, answered: boolean): void {
