@@ -27,17 +27,31 @@ export type AppendBody = Static<typeof AppendBody>;
 const NonNegativeIntegerString = Type.String({ pattern: '^[0-9]{1,15}$' });
 
 export const AppendQuery = Type.Object({
-  w: Type.Optional(Type.String({ maxLength: 32 })),
+  w: Type.Optional(
+    Type.String({
+      maxLength: 32,
+      description: 'the write concern when the body has none: 1..N, "majority" or "all"',
+    }),
+  ),
 });
 export type AppendQuery = Static<typeof AppendQuery>;
 
 export const ReadQuery = Type.Object({
-  since: Type.Optional(NonNegativeIntegerString),
-  limit: Type.Optional(NonNegativeIntegerString),
+  since: Type.Optional(
+    Type.String({ ...NonNegativeIntegerString, description: 'only entries with a larger id' }),
+  ),
+  limit: Type.Optional(
+    Type.String({
+      ...NonNegativeIntegerString,
+      description: 'at most this many entries (capped by MAX_READ_LIMIT)',
+    }),
+  ),
 });
 export type ReadQuery = Static<typeof ReadQuery>;
 
-export const EntryParams = Type.Object({ id: NonNegativeIntegerString });
+export const EntryParams = Type.Object({
+  id: Type.String({ ...NonNegativeIntegerString, description: 'the entry’s id' }),
+});
 export type EntryParams = Static<typeof EntryParams>;
 
 export const FaultsBody = Type.Object(
