@@ -18,6 +18,7 @@ import { MasterNode } from './master-node.js';
 import { NodeMetrics } from './metrics.js';
 import { SecondaryMetrics } from './secondary-metrics.js';
 import { SecondaryNode } from './secondary-node.js';
+import { registerDashboard } from '../web/dashboard-routes.js';
 
 export interface RunningNode {
   readonly url: string;
@@ -35,6 +36,12 @@ export async function startNode(
 ): Promise<RunningNode> {
   const logger = createLogger(config.name, config.role, config.logLevel);
   for (const warning of warnings) logger.warn({ event: 'config-ignored' }, warning);
+  if (config.clusterToken === undefined && !isLoopback(config.host)) {
+    logger.warn(
+      { event: 'no-cluster-token', host: config.host },
+      `no CLUSTER_TOKEN while listening on ${config.host}: anyone who reaches this port can call the internal and admin endpoints; set CLUSTER_TOKEN to the same secret on every node`,
+    );
+  }
   const metrics = new NodeMetrics(config.name, config.role);
   const store: LogStore =
     config.dataDir === undefined
@@ -79,6 +86,12 @@ export async function startNode(
       maxBatchCount: config.maxBatchCount,
     });
     registerMasterOnlyFallbacks(app);
+    registerDashboard(app, {
+      node,
+      clusterToken: config.clusterToken,
+      logger,
+      maxMessageBytes: config.maxMessageBytes,
+    });
     stopNode = () => node.stop();
   } else {
     const observer = new SecondaryMetrics(metrics, () => node);
@@ -125,6 +138,10 @@ export async function startNode(
       return stopping;
     },
   };
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.');
 }
 
 /** Starts a node; if that fails (a corrupt or locked data directory), releases the store first. */

@@ -1,0 +1,51 @@
+# The image of one replicated-log node. ROLE=master or ROLE=secondary in the environment says
+# which; every other node option reads its variable too (see "Configuration" in README.md).
+# docker-compose.yml runs a master and two secondaries from it.
+
+# Build and run on the same Node line: the current LTS (the code also runs on Node 20 and 22).
+ARG NODE_IMAGE=node:24-bookworm-slim
+
+FROM ${NODE_IMAGE} AS build
+WORKDIR /app
+# Dependencies first, in a layer of their own, so that a change to the sources does not
+# reinstall them. No dependency has an install script; --ignore-scripts also skips our own
+# `prepare` build, which runs below once the sources are in.
+COPY package.json package-lock.json ./
+RUN npm ci --ignore-scripts --no-audit --no-fund
+COPY tsconfig.json ./
+COPY src ./src
+# Compiled tests are of no use in the image; the production dependencies alone are kept.
+RUN npm run build \
+  && find dist -name '*.test.js' -delete -o -name '*.test.js.map' -delete \
+  && npm prune --omit=dev --no-audit --no-fund
+
+FROM ${NODE_IMAGE} AS runtime
+ENV NODE_ENV=production \
+  HOST=0.0.0.0 \
+  PORT=8000 \
+  DATA_DIR=/data
+WORKDIR /app
+# The code stays owned by root and read-only for the node user: the process can write its data
+# directory and nothing else.
+COPY --from=build /app/package.json ./
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+# The log lives in /data, a volume, so that it outlives the container. The directory must exist
+# and belong to the node user before VOLUME: a named volume starts as a copy of it, ownership
+# included.
+RUN mkdir /data && chown node:node /data
+VOLUME ["/data"]
+USER node
+EXPOSE 8000
+# GET /health answers 200 whenever the node serves (read-only included); no curl or wget in a
+# slim image, so Node's own fetch asks, bounded by a 2 s timeout. 127.0.0.1 works because HOST
+# is 0.0.0.0; PORT is the one the node listens on. Every 5 s, so that the master, which waits for
+# both secondaries to be healthy, starts a few seconds after them. (--start-interval would make
+# that faster but needs Docker Engine 25; Debian's docker.io, beside its docker-compose 1.29,
+# refuses it.)
+HEALTHCHECK --interval=5s --timeout=3s --start-period=15s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || '8000') + '/health', { signal: AbortSignal.timeout(2000) }).then((r) => process.exit(r.status === 200 ? 0 : 1), () => process.exit(1))"]
+# On SIGTERM (docker stop) the node stops cleanly: it closes its HTTP server and its log, then
+# exits 0. Node is PID 1 here and handles the signal itself.
+STOPSIGNAL SIGTERM
+CMD ["node", "dist/cli/main.js"]
