@@ -4,8 +4,25 @@ import { parseArgs } from 'node:util';
 import { ConfigError, loadNodeConfig, optionHelp, type Role } from '../config/config.js';
 import { StorageError } from '../adapters/file-store/file-log-store.js';
 import { startNode } from '../node/start-node.js';
-import { call, ClientError, errorText } from './client.js';
+import { call, ClientError } from './client.js';
 import { runCluster } from './cluster.js';
+import {
+  appendWithProgress,
+  DEFAULT_CATCH_UP_TIMEOUT_S,
+  fetchHealth,
+  masterUrl,
+  progressTo,
+  READ_TIMEOUT_MS,
+  readLog,
+  resolveNode,
+  waitForCatchUp,
+} from './commands.js';
+import { runShell } from './shell.js';
+import { parseWriteConcern } from './shell-commands.js';
+import { appendOutcome, entryLines, healthSummary } from './texts.js';
+
+/** `rlog wait --timeout-s` at most a day: a bound, not a policy. */
+const MAX_CATCH_UP_TIMEOUT_S = 86_400;
 
 const USAGE = `rlog: a replicated append-only log
 
@@ -17,11 +34,19 @@ Usage:
   rlog master [options]           run a master node (every option also from its variable)
   rlog secondary [options]        run a secondary node
   rlog [options]                  with ROLE=master|secondary set: run that node (the container)
-  rlog append "text" [-w N|majority|all] [--key K] [--timeout-ms MS]
+  rlog append "text" [-w N|majority|all] [--key K] [--timeout-ms MS] [--quiet]
   rlog list [--node NAME|URL] [--since ID] [--limit N] [--json]
   rlog health [--json]
+  rlog wait [--timeout-s 60] [--quiet]
+                                  wait until every secondary is Healthy with lag 0
+                                  (exit 0), or until the timeout (exit 1)
+  rlog shell [-w N|majority|all] [--timeout-ms MS] [--quiet]
+                                  interactive client: a typed line is appended, "help"
+                                  lists the commands; also reads a script on stdin
 
 Client commands find the master with --master URL, else RLOG_MASTER, else http://127.0.0.1:8000.
+An append or wait slower than a second says what it waits for on stderr (--quiet: not).
+History of rlog shell: RLOG_HISTORY, else ~/.rlog_history (RLOG_HISTORY= keeps none).
 "rlog master --help" and "rlog secondary --help" list the node options.`;
 
 async function main(argv: readonly string[]): Promise<number> {
@@ -43,6 +68,10 @@ async function main(argv: readonly string[]): Promise<number> {
       return list(rest);
     case 'health':
       return health(rest);
+    case 'wait':
+      return wait(rest);
+    case 'shell':
+      return shell(rest);
     case undefined:
     case 'help':
     case '--help':
@@ -141,10 +170,6 @@ async function cluster(args: readonly string[]): Promise<number> {
   });
 }
 
-function masterUrl(flag: string | undefined): string {
-  return (flag ?? process.env['RLOG_MASTER'] ?? 'http://127.0.0.1:8000').replace(/\/+$/, '');
-}
-
 async function append(args: readonly string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: [...args],
@@ -155,6 +180,7 @@ async function append(args: readonly string[]): Promise<number> {
       'timeout-ms': { type: 'string' },
       master: { type: 'string' },
       json: { type: 'boolean', default: false },
+      quiet: { type: 'boolean', short: 'q', default: false },
     },
   });
   if (positionals.length === 0) {
@@ -163,47 +189,23 @@ async function append(args: readonly string[]): Promise<number> {
   }
   const body: Record<string, unknown> =
     positionals.length === 1 ? { message: positionals[0] } : { messages: positionals };
+  // The master checks w against the cluster's size and names the allowed range.
   if (values.w !== undefined) body['w'] = /^[0-9]+$/.test(values.w) ? Number(values.w) : values.w;
   if (values['timeout-ms'] !== undefined) body['timeoutMs'] = Number(values['timeout-ms']);
-  const headers: Record<string, string> = { 'content-type': 'application/json' };
-  if (values.key !== undefined) headers['idempotency-key'] = values.key;
-  const url = `${masterUrl(values.master)}/logs`;
-  if (process.stderr.isTTY)
-    process.stderr.write(`appending to ${url} (w=${values.w ?? 'all'}) ...\n`);
-  const answer = await call(url, { method: 'POST', headers, body: JSON.stringify(body) });
-  if (values.json) {
-    process.stdout.write(`${JSON.stringify(answer.body)}\n`);
-  } else if (answer.status === 200 || answer.status === 201) {
-    const result = answer.body as {
-      log?: { id: number };
-      logs?: { id: number }[];
-      acks: number;
-      w: number;
-    };
-    const ids = result.logs?.map((entry) => entry.id).join(', ') ?? String(result.log?.id);
-    const replay = answer.status === 200 ? ' (replayed: this key was used before)' : '';
-    process.stdout.write(
-      `appended as id ${ids}: held by ${result.acks} nodes (w=${result.w})${replay}\n`,
-    );
-  } else {
-    process.stderr.write(`rlog append: ${answer.status} ${errorText(answer.body)}\n`);
-  }
-  return answer.status === 200 || answer.status === 201 ? 0 : 1;
-}
-
-async function resolveNode(master: string, node: string | undefined): Promise<string> {
-  if (node === undefined || node === 'master') return master;
-  if (/^https?:\/\//.test(node)) return node.replace(/\/+$/, '');
-  const answer = await call(`${master}/health`);
-  const secondaries =
-    (answer.body as { secondaries?: { name: string; url: string }[] }).secondaries ?? [];
-  const found = secondaries.find((candidate) => candidate.name === node);
-  if (found === undefined) {
-    throw new ClientError(
-      `no node named "${node}"; the master knows: master, ${secondaries.map((s) => s.name).join(', ')}`,
-    );
-  }
-  return found.url;
+  const master = masterUrl(values.master);
+  if (process.stderr.isTTY && !values.quiet)
+    process.stderr.write(`appending to ${master}/logs (w=${values.w ?? 'all'}) ...\n`);
+  const answer = await appendWithProgress({
+    master,
+    body,
+    ...(values.key === undefined ? {} : { idempotencyKey: values.key }),
+    ...progressTo(values.quiet ? undefined : process.stderr),
+  });
+  const outcome = appendOutcome(answer.status, answer.body);
+  if (values.json) process.stdout.write(`${JSON.stringify(answer.body)}\n`);
+  else if (outcome.ok) process.stdout.write(`${outcome.text}\n`);
+  else process.stderr.write(`rlog append: ${outcome.text}\n`);
+  return outcome.ok ? 0 : 1;
 }
 
 async function list(args: readonly string[]): Promise<number> {
@@ -218,17 +220,20 @@ async function list(args: readonly string[]): Promise<number> {
     },
   });
   const base = await resolveNode(masterUrl(values.master), values.node);
-  const query = new URLSearchParams();
-  if (values.since !== undefined) query.set('since', values.since);
-  if (values.limit !== undefined) query.set('limit', values.limit);
-  const answer = await call(`${base}/logs${query.size > 0 ? `?${query.toString()}` : ''}`);
-  if (answer.status !== 200) {
-    process.stderr.write(`rlog list: ${answer.status} ${errorText(answer.body)}\n`);
+  let entries;
+  try {
+    entries = await readLog(base, {
+      ...(values.since === undefined ? {} : { since: values.since }),
+      ...(values.limit === undefined ? {} : { limit: values.limit }),
+    });
+  } catch (error) {
+    // A node that answered with an error (a bad --since, say) is exit 1; no answer at all is 2.
+    if (!(error instanceof ClientError) || error.unreachable) throw error;
+    process.stderr.write(`rlog list: ${error.message}\n`);
     return 1;
   }
-  const entries = answer.body as { id: number; message: string }[];
   if (values.json) process.stdout.write(`${JSON.stringify(entries)}\n`);
-  else for (const entry of entries) process.stdout.write(`${entry.id}\t${entry.message}\n`);
+  else for (const line of entryLines(entries)) process.stdout.write(`${line}\n`);
   return 0;
 }
 
@@ -237,35 +242,75 @@ async function health(args: readonly string[]): Promise<number> {
     args: [...args],
     options: { master: { type: 'string' }, json: { type: 'boolean', default: false } },
   });
-  const answer = await call(`${masterUrl(values.master)}/health`);
+  const master = masterUrl(values.master);
   if (values.json) {
+    const answer = await call(`${master}/health`, { timeoutMs: READ_TIMEOUT_MS });
     process.stdout.write(`${JSON.stringify(answer.body, null, 2)}\n`);
     return answer.status === 200 ? 0 : 1;
   }
-  const h = answer.body as {
-    node: string;
-    status: string;
-    quorum: { size: number; required: number; healthy: number };
-    log: { lastId: number };
-    secondaries: {
-      name: string;
-      url: string;
-      status: string;
-      ackedId: number;
-      lag: number;
-      lastContactMs: number | null;
-    }[];
-  };
-  process.stdout.write(
-    `${h.node}: ${h.status}, last id ${h.log.lastId}, quorum ${h.quorum.healthy}/${h.quorum.size} healthy (${h.quorum.required} needed)\n`,
-  );
-  for (const s of h.secondaries) {
-    const contact = s.lastContactMs === null ? 'never' : `${s.lastContactMs} ms ago`;
-    process.stdout.write(
-      `  ${s.name.padEnd(8)} ${s.status.padEnd(10)} acked ${s.ackedId}, lag ${s.lag}, last contact ${contact}  ${s.url}\n`,
-    );
-  }
+  process.stdout.write(`${healthSummary(await fetchHealth(master))}\n`);
   return 0;
+}
+
+async function wait(args: readonly string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: [...args],
+    options: {
+      'timeout-s': { type: 'string', default: String(DEFAULT_CATCH_UP_TIMEOUT_S) },
+      master: { type: 'string' },
+      quiet: { type: 'boolean', short: 'q', default: false },
+    },
+  });
+  const timeoutS = Number(values['timeout-s']);
+  if (!Number.isFinite(timeoutS) || timeoutS <= 0 || timeoutS > MAX_CATCH_UP_TIMEOUT_S) {
+    process.stderr.write(
+      `rlog wait: --timeout-s must be a number of seconds above 0 and at most ${MAX_CATCH_UP_TIMEOUT_S}; got "${values['timeout-s']}"\n`,
+    );
+    return 2;
+  }
+  const outcome = await waitForCatchUp(masterUrl(values.master), {
+    timeoutS,
+    ...progressTo(values.quiet ? undefined : process.stderr),
+  });
+  if (outcome.ok) process.stdout.write(`${outcome.text}\n`);
+  else process.stderr.write(`rlog wait: ${outcome.text}\n`);
+  return outcome.ok ? 0 : 1;
+}
+
+async function shell(args: readonly string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: [...args],
+    options: {
+      w: { type: 'string', short: 'w', default: 'all' },
+      'timeout-ms': { type: 'string' },
+      master: { type: 'string' },
+      quiet: { type: 'boolean', short: 'q', default: false },
+    },
+  });
+  const w = parseWriteConcern(values.w);
+  if (w === undefined) {
+    process.stderr.write(
+      `rlog shell: -w must be a number of nodes (1 or more), "majority" or "all"; got "${values.w}"\n`,
+    );
+    return 2;
+  }
+  const timeoutMs = values['timeout-ms'];
+  if (timeoutMs !== undefined && !/^[0-9]+$/.test(timeoutMs)) {
+    process.stderr.write(
+      `rlog shell: --timeout-ms must be a whole number of milliseconds; got "${timeoutMs}"\n`,
+    );
+    return 2;
+  }
+  return runShell({
+    master: masterUrl(values.master),
+    w,
+    timeoutMs: timeoutMs === undefined ? undefined : Number(timeoutMs),
+    quiet: values.quiet,
+    env: process.env,
+    input: process.stdin,
+    output: process.stdout,
+    errors: process.stderr,
+  });
 }
 
 main(process.argv.slice(2)).then(

@@ -1,0 +1,304 @@
+/**
+ * `rlog shell` with a script piped in, `rlog append`'s progress and `rlog wait`, as real processes
+ * against a real cluster. One cluster serves the whole file (starting one is the slow part); the
+ * tests run in order and the last one stops nodes for good.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import {
+  annotated,
+  Cluster,
+  makeTemporaryDir,
+  MAIN_JS,
+  removeTemporaryDir,
+  waitFor,
+  type LogEntry,
+} from './harness.js';
+
+/** Every rlog run is bounded: a hung shell fails the test with its output instead of hanging it. */
+const RUN_TIMEOUT_MS = 10_000;
+
+interface Run {
+  readonly stdout: () => string;
+  readonly stderr: () => string;
+  /** Resolves with the exit code once the process ends; rejects after RUN_TIMEOUT_MS. */
+  readonly exit: Promise<number | null>;
+}
+
+const historyDir = makeTemporaryDir('rlog-shell-history-');
+const historyFile = join(historyDir, 'history');
+
+/** `rlog ARGS` with `script` on stdin (then closed), as a script or a pipe would run it. */
+function rlog(args: readonly string[], script = ''): Run {
+  const child = spawn(process.execPath, [MAIN_JS, ...args], {
+    env: { PATH: process.env['PATH'] ?? '', RLOG_HISTORY: historyFile },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  child.stdin.end(script);
+  const exit = new Promise<number | null>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(
+        new Error(
+          `rlog ${args.join(' ')} did not end within ${RUN_TIMEOUT_MS} ms\nstdout:\n${stdout}\nstderr:\n${stderr}`,
+        ),
+      );
+    }, RUN_TIMEOUT_MS);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve(code);
+    });
+  });
+  // Read the streams to their end before the exit code is taken as final.
+  const ended = Promise.all([
+    new Promise((resolve) => child.stdout.once('close', resolve)),
+    new Promise((resolve) => child.stderr.once('close', resolve)),
+  ]);
+  return {
+    stdout: () => stdout,
+    stderr: () => stderr,
+    exit: exit.then(async (code) => {
+      await ended;
+      return code;
+    }),
+  };
+}
+
+/** Runs the shell on `script` and returns what it printed and its exit code. */
+async function shell(
+  master: string,
+  script: string,
+  flags: readonly string[] = [],
+): Promise<{ stdout: string; stderr: string; code: number | null }> {
+  const run = rlog(['shell', '--master', master, ...flags], script);
+  const code = await run.exit;
+  return { stdout: run.stdout(), stderr: run.stderr(), code };
+}
+
+let cluster: Cluster;
+before(async () => {
+  cluster = await Cluster.start({ secondaries: 2 });
+});
+after(async () => {
+  await cluster.stop();
+  removeTemporaryDir(historyDir);
+});
+
+test('rlog shell runs a piped script in order: appends with w, list, health, help, escapes', async () => {
+  await annotated(cluster, async () => {
+    const master = cluster.master.url;
+    const script = [
+      'first',
+      'w 2',
+      'second',
+      '\\list of chores',
+      'w',
+      // The last append with w=all: both secondaries then hold every entry before it too.
+      'w all',
+      'append help wanted',
+      'list',
+      'list sub1',
+      'health',
+      'help',
+      'list sub9',
+      'w 5',
+      'help me',
+      'exit',
+      'never appended',
+    ].join('\n');
+    const { stdout, stderr, code } = await shell(master, `${script}\n`);
+    const entries = ['1\tfirst', '2\tsecond', '3\tlist of chores', '4\thelp wanted'].join('\n');
+    assert.equal(
+      stdout.slice(0, stdout.indexOf('master: ok')),
+      [
+        'appended as id 1: held by 3 nodes (w=3)',
+        'w=2: an append answers once 2 nodes hold it',
+        // 2 or 3: the w=2 answer comes once two nodes hold it, and a third may be as quick.
+        /appended as id 2: held by [23] nodes \(w=2\)/.exec(stdout)?.[0] ?? 'missing id 2',
+        /appended as id 3: held by [23] nodes \(w=2\)/.exec(stdout)?.[0] ?? 'missing id 3',
+        'w=2: an append answers once 2 nodes hold it',
+        'w=all: an append answers once every node holds it',
+        'appended as id 4: held by 3 nodes (w=3)',
+        entries,
+        entries,
+        '',
+      ].join('\n'),
+    );
+    assert.match(stdout, /^master: ok, last id 4, quorum 3\/3 healthy \(2 needed\)$/m);
+    assert.match(stdout, /^ {2}sub2 +Healthy +acked 4, lag 0/m);
+    assert.match(stdout, /^To append a line that starts with a command word, start it with \\/m);
+    assert.doesNotMatch(stdout, /rlog w=|rlog shell on/, 'no prompt or banner when piped');
+    assert.equal(
+      stderr,
+      [
+        'rlog shell: line 12: cannot list sub9: no node named "sub9"; the master knows: master, sub1, sub2',
+        'rlog shell: line 13: w=5 is more than the 3 nodes of this cluster: give 1 to 3, "majority" or "all"',
+        'rlog shell: line 14: "help" takes no arguments; to append the line as it is, start it with \\',
+        '',
+      ].join('\n'),
+    );
+    assert.equal(code, 1, 'a failed line makes the exit code 1');
+    const log = await cluster.logs();
+    assert.deepEqual(
+      log.map((entry) => entry.message),
+      ['first', 'second', 'list of chores', 'help wanted'],
+      'nothing after exit is appended',
+    );
+    assert.equal(existsSync(historyFile), false, 'no history file when stdin is not a terminal');
+
+    const clean = await shell(master, 'w majority\nlist sub2\n');
+    assert.equal(clean.stderr, '');
+    assert.equal(clean.code, 0, 'every line succeeded');
+    assert.equal(
+      clean.stdout,
+      `w=majority: an append answers once a majority of the nodes hold it\n${entries}\n`,
+    );
+  });
+});
+
+test('rlog shell pointed at a secondary says where the master is', async () => {
+  await annotated(cluster, async () => {
+    const sub1 = cluster.node('sub1').url;
+    const { stdout, stderr, code } = await shell(sub1, 'not here\n');
+    assert.equal(stdout, '');
+    assert.equal(
+      stderr,
+      `rlog shell: line 1: this node is a secondary, which takes no appends; the master is at ${cluster.master.url}: use --master ${cluster.master.url}\n`,
+    );
+    assert.equal(code, 1);
+  });
+});
+
+test('an append that waits shows its progress on stderr until it is answered', async () => {
+  await annotated(cluster, async () => {
+    const master = cluster.master.url;
+    const sub2 = cluster.node('sub2');
+    sub2.pause();
+    try {
+      const shellRun = rlog(['shell', '--master', master], 'w 3\nslow one\n');
+      const quiet = rlog(['append', 'slow quiet', '-w', '3', '--quiet', '--master', master]);
+      const timed = rlog(
+        ['shell', '--master', master, '--timeout-ms', '300', '--quiet'],
+        'timed out\n',
+      );
+      await waitFor(
+        () => /^waiting for w=3: 2 of 3 nodes hold id \d+; sub2 is /m.test(shellRun.stderr()),
+        5000,
+        `a progress line from the shell (stderr so far: ${shellRun.stderr()})`,
+      );
+      assert.match(
+        shellRun.stderr(),
+        /sub2 is (Healthy|Suspected|Unhealthy) \(lag \d+, last contact \d+\.\d s ago\)/,
+      );
+      assert.equal(shellRun.stdout(), 'w=3: an append answers once 3 nodes hold it\n');
+      // The 504 answer: stored, and said so.
+      assert.equal(await timed.exit, 1);
+      assert.match(
+        timed.stderr(),
+        /^rlog shell: line 1: id \d+ is stored, but only 2 of the 3 nodes asked for held it when the timeout passed; it will still be replicated/,
+      );
+      sub2.resume();
+      assert.equal(await shellRun.exit, 0, shellRun.stderr());
+      assert.match(shellRun.stdout(), /^appended as id \d+: held by 3 nodes \(w=3\)$/m);
+      assert.equal(await quiet.exit, 0);
+      assert.match(quiet.stdout(), /^appended as id \d+: held by 3 nodes \(w=3\)\n$/);
+      assert.equal(quiet.stderr(), '', '--quiet prints no progress');
+    } finally {
+      sub2.resume();
+    }
+  });
+});
+
+test('rlog append shows progress too; rlog wait waits for catch-up, or says why it gave up', async () => {
+  await annotated(cluster, async () => {
+    const master = cluster.master.url;
+    const sub2 = cluster.node('sub2');
+    sub2.pause();
+    try {
+      const slow = rlog(['append', 'slow cli', '-w', 'all', '--master', master]);
+      await waitFor(
+        () => /^waiting for w=3: 2 of 3 nodes hold id \d+; sub2 is /m.test(slow.stderr()),
+        5000,
+        `a progress line from rlog append (stderr so far: ${slow.stderr()})`,
+      );
+      for (const message of ['behind 1', 'behind 2']) {
+        const answer = await cluster.append({ message, w: 2 });
+        assert.equal(answer.status, 201, answer.text);
+      }
+      const short = rlog(['wait', '--timeout-s', '1', '--master', master]);
+      assert.equal(await short.exit, 1);
+      assert.match(
+        short.stderr(),
+        /^rlog wait: not caught up after 1 s \(still waiting for catch-up: sub2 lag \d+ \((Suspected|Unhealthy)\)\); "rlog health" shows the nodes/m,
+      );
+      assert.equal(short.stdout(), '');
+
+      const waiting = rlog(['wait', '--timeout-s', '8', '--master', master]);
+      await waitFor(
+        () => /^waiting for catch-up: sub2 lag [1-9]\d* \(/m.test(waiting.stderr()),
+        5000,
+        `a progress line from rlog wait (stderr so far: ${waiting.stderr()})`,
+      );
+      sub2.resume();
+      assert.equal(await waiting.exit, 0, waiting.stderr());
+      const lastId = (await cluster.health()).log.lastId;
+      assert.equal(
+        waiting.stdout(),
+        `caught up: every secondary is Healthy and holds id ${lastId}\n`,
+      );
+      assert.equal(await slow.exit, 0, slow.stderr());
+      assert.match(slow.stdout(), /^appended as id \d+: held by 3 nodes \(w=3\)\n$/);
+      const peer = await cluster.peer('sub2');
+      assert.equal(peer.lag, 0);
+    } finally {
+      sub2.resume();
+    }
+  });
+});
+
+test('a node down, then no quorum: the shell says so clearly and keeps going', async () => {
+  await annotated(cluster, async () => {
+    const master = cluster.master.url;
+    const sub2 = cluster.node('sub2');
+    await sub2.kill();
+    const down = await shell(master, 'list sub2\nlist sub1\nw 2\nafter sub2 died\n');
+    assert.match(
+      down.stderr,
+      new RegExp(
+        `^rlog shell: line 1: cannot list sub2: nothing answers at ${sub2.url.replaceAll('.', '\\.')}: is the node running\\?`,
+      ),
+    );
+    // The lines after the failed one still run: a list, and an append that needs only sub1.
+    assert.match(
+      down.stdout,
+      /^1\tfirst\n(.*\n)*w=2: an append answers once 2 nodes hold it\nappended as id \d+: held by 2 nodes \(w=2\)\n$/,
+    );
+    assert.equal(down.code, 1);
+
+    await cluster.node('sub1').kill();
+    await waitFor(
+      async () => (await cluster.health()).readOnly,
+      5000,
+      'the master to be read-only',
+    );
+    const readOnly = await shell(master, 'w 1\nread only?\nlist\n');
+    assert.equal(
+      readOnly.stderr,
+      'rlog shell: line 2: the master is read-only: 1 of 3 nodes healthy, 2 needed; appends resume when a majority is back (this append was not stored)\n',
+    );
+    assert.match(readOnly.stdout, /^w=1: an append answers once the master holds it\n1\tfirst\n/);
+    assert.equal(readOnly.code, 1);
+    const log: LogEntry[] = await cluster.logs();
+    assert.equal(
+      log.some((entry) => entry.message === 'read only?'),
+      false,
+    );
+  });
+});
