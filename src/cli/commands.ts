@@ -33,6 +33,15 @@ export function masterUrl(flag: string | undefined, env: NodeJS.ProcessEnv = pro
   return (flag ?? env['RLOG_MASTER'] ?? DEFAULT_MASTER_URL).replace(/\/+$/, '');
 }
 
+/** The API token appends carry: the flag, else RLOG_API_TOKEN; none when empty or unset. */
+export function apiToken(
+  flag: string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): string | undefined {
+  const token = flag ?? env['RLOG_API_TOKEN'];
+  return token === undefined || token === '' ? undefined : token;
+}
+
 /** The master's /health; a secondary's URL is refused with the master's URL as the fix. */
 export async function fetchHealth(
   master: string,
@@ -108,6 +117,8 @@ export interface AppendRequest {
   /** The POST /logs body: `message` or `messages`, and `w`, `timeoutMs` as given. */
   readonly body: Readonly<Record<string, unknown>>;
   readonly idempotencyKey?: string;
+  /** Sent as `Authorization: Bearer <apiToken>` (a master started with API_TOKEN needs it). */
+  readonly apiToken?: string | undefined;
   /** Called with each progress line worth printing; absent: no progress polling at all. */
   readonly progress?: (line: string) => void;
   /** Stops waiting (Ctrl-C in the shell); the call then fails with a ClientError. */
@@ -122,6 +133,7 @@ export interface AppendRequest {
 export async function appendWithProgress(request: AppendRequest): Promise<ClientAnswer> {
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (request.idempotencyKey !== undefined) headers['idempotency-key'] = request.idempotencyKey;
+  if (request.apiToken !== undefined) headers['authorization'] = `Bearer ${request.apiToken}`;
   const answer = call(`${request.master}/logs`, {
     method: 'POST',
     headers,

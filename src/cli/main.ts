@@ -7,6 +7,7 @@ import { startNode } from '../node/start-node.js';
 import { call, ClientError } from './client.js';
 import { runCluster } from './cluster.js';
 import {
+  apiToken,
   appendWithProgress,
   DEFAULT_CATCH_UP_TIMEOUT_S,
   fetchHealth,
@@ -34,17 +35,18 @@ Usage:
   rlog master [options]           run a master node (every option also from its variable)
   rlog secondary [options]        run a secondary node
   rlog [options]                  with ROLE=master|secondary set: run that node (the container)
-  rlog append "text" [-w N|majority|all] [--key K] [--timeout-ms MS] [--quiet]
+  rlog append "text" [-w N|majority|all] [--key K] [--timeout-ms MS] [--api-token T] [--quiet]
   rlog list [--node NAME|URL] [--since ID] [--limit N] [--json]
   rlog health [--json]
   rlog wait [--timeout-s 60] [--quiet]
                                   wait until every secondary is Healthy with lag 0
                                   (exit 0), or until the timeout (exit 1)
-  rlog shell [-w N|majority|all] [--timeout-ms MS] [--quiet]
+  rlog shell [-w N|majority|all] [--timeout-ms MS] [--api-token T] [--quiet]
                                   interactive client: a typed line is appended, "help"
                                   lists the commands; also reads a script on stdin
 
 Client commands find the master with --master URL, else RLOG_MASTER, else http://127.0.0.1:8000.
+Appends carry --api-token, else RLOG_API_TOKEN, for a master started with API_TOKEN.
 An append or wait slower than a second says what it waits for on stderr (--quiet: not).
 History of rlog shell: RLOG_HISTORY, else ~/.rlog_history (RLOG_HISTORY= keeps none).
 "rlog master --help" and "rlog secondary --help" list the node options.`;
@@ -179,6 +181,7 @@ async function append(args: readonly string[]): Promise<number> {
       key: { type: 'string' },
       'timeout-ms': { type: 'string' },
       master: { type: 'string' },
+      'api-token': { type: 'string' },
       json: { type: 'boolean', default: false },
       quiet: { type: 'boolean', short: 'q', default: false },
     },
@@ -198,6 +201,7 @@ async function append(args: readonly string[]): Promise<number> {
   const answer = await appendWithProgress({
     master,
     body,
+    apiToken: apiToken(values['api-token']),
     ...(values.key === undefined ? {} : { idempotencyKey: values.key }),
     ...progressTo(values.quiet ? undefined : process.stderr),
   });
@@ -284,6 +288,7 @@ async function shell(args: readonly string[]): Promise<number> {
       w: { type: 'string', short: 'w', default: 'all' },
       'timeout-ms': { type: 'string' },
       master: { type: 'string' },
+      'api-token': { type: 'string' },
       quiet: { type: 'boolean', short: 'q', default: false },
     },
   });
@@ -303,6 +308,7 @@ async function shell(args: readonly string[]): Promise<number> {
   }
   return runShell({
     master: masterUrl(values.master),
+    apiToken: apiToken(values['api-token']),
     w,
     timeoutMs: timeoutMs === undefined ? undefined : Number(timeoutMs),
     quiet: values.quiet,

@@ -27,6 +27,8 @@ const GREETING_HEALTH_TIMEOUT_MS = 3000;
 
 export interface ShellOptions {
   readonly master: string;
+  /** Sent with every append (RLOG_API_TOKEN / --api-token), for a master with API_TOKEN. */
+  readonly apiToken: string | undefined;
   readonly w: WriteConcern;
   /** Sent with every append as the API's `timeoutMs`; absent: wait as long as it takes. */
   readonly timeoutMs: number | undefined;
@@ -221,6 +223,7 @@ class Shell {
     return attempt('cannot append', async () => {
       const answer = await appendWithProgress({
         master: this.options.master,
+        apiToken: this.options.apiToken,
         body,
         signal,
         ...progressTo(this.options.quiet ? undefined : this.options.errors),

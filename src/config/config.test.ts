@@ -22,6 +22,36 @@ describe('loadNodeConfig', () => {
     assert.equal(secondary.faultInjection, false);
   });
 
+  it('refuses connection limits that contradict each other, naming both options', () => {
+    assert.throws(
+      () =>
+        loadNodeConfig('master', [], {
+          MAX_BODY_BYTES: '2097152',
+          MAX_INFLIGHT_BODY_BYTES: '1048576',
+        }),
+      (error: unknown) =>
+        error instanceof ConfigError &&
+        /MAX_INFLIGHT_BODY_BYTES \(1048576\) must be at least .*MAX_BODY_BYTES \(2097152\)/.test(
+          error.message,
+        ),
+    );
+    assert.throws(
+      () =>
+        loadNodeConfig('secondary', [], { HEADERS_TIMEOUT_MS: '5000', REQUEST_TIMEOUT_MS: '1000' }),
+      /REQUEST_TIMEOUT_MS \(1000\) must be at least .*HEADERS_TIMEOUT_MS \(5000\)/,
+    );
+    const config = loadNodeConfig('master', [], { MAX_CONNECTIONS: '64', API_TOKEN: 't' }).config;
+    assert.equal(config.maxConnections, 64);
+    assert.equal(config.role === 'master' && config.apiToken, 't');
+  });
+
+  it('ignores API_TOKEN on a secondary, with a warning that does not show it', () => {
+    const loaded = loadNodeConfig('secondary', [], { API_TOKEN: 'very-secret' });
+    assert.equal(loaded.warnings.length, 1);
+    assert.match(loaded.warnings[0] ?? '', /API_TOKEN/);
+    assert.doesNotMatch(loaded.warnings[0] ?? '', /very-secret/);
+  });
+
   it('maps every flag to its variable, and the flag wins', () => {
     const env = {
       NODE_NAME: 'from-env',

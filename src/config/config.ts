@@ -20,6 +20,11 @@ export interface CommonConfig {
   readonly maxMessageBytes: number;
   readonly maxBodyBytes: number;
   readonly maxReadLimit: number;
+  readonly maxHeaderBytes: number;
+  readonly headersTimeoutMs: number;
+  readonly requestTimeoutMs: number;
+  readonly maxConnections: number;
+  readonly maxInflightBodyBytes: number;
   /** Where the log is kept; undefined: in memory. */
   readonly dataDir: string | undefined;
   readonly fsync: FsyncPolicy;
@@ -42,6 +47,7 @@ export interface MasterConfig extends CommonConfig {
   readonly maxBatchCount: number;
   readonly maxWaitingAppends: number;
   readonly maxIdempotencyKeys: number;
+  readonly apiToken: string | undefined;
 }
 
 export interface SecondaryConfig extends CommonConfig {
@@ -265,6 +271,41 @@ export const OPTIONS = {
     defaultValue: 10_000,
     help: 'largest accepted ?limit= (larger values are capped)',
   },
+  maxHeaderBytes: {
+    flag: 'max-header-bytes',
+    roles: BOTH,
+    parse: integer(1 * KiB, 1 * MiB),
+    defaultValue: 16 * KiB,
+    help: 'largest request line and headers together (431 above)',
+  },
+  headersTimeoutMs: {
+    flag: 'headers-timeout-ms',
+    roles: BOTH,
+    parse: integer(100, 600_000),
+    defaultValue: 10_000,
+    help: 'a connection must send its request headers within this (408, closed)',
+  },
+  requestTimeoutMs: {
+    flag: 'request-timeout-ms',
+    roles: BOTH,
+    parse: integer(100, 3_600_000),
+    defaultValue: 30_000,
+    help: 'a request must arrive whole, body included, within this (408, closed)',
+  },
+  maxConnections: {
+    flag: 'max-connections',
+    roles: BOTH,
+    parse: integer(8, 1_000_000),
+    defaultValue: 1024,
+    help: 'open client connections; more are closed at once',
+  },
+  maxInflightBodyBytes: {
+    flag: 'max-inflight-body-bytes',
+    roles: BOTH,
+    parse: integer(1 * KiB, 4096 * MiB),
+    defaultValue: 64 * MiB,
+    help: 'request bodies being received or handled at once (503 OVERLOADED above)',
+  },
   dataDir: {
     flag: 'data-dir',
     roles: BOTH,
@@ -375,7 +416,7 @@ export const OPTIONS = {
     roles: MASTER,
     parse: integer(1, 10_000_000),
     defaultValue: 100_000,
-    help: 'appends waiting for their write concern at once',
+    help: 'appends being stored or waiting for their write concern at once',
   },
   maxIdempotencyKeys: {
     flag: 'max-idempotency-keys',
@@ -383,6 +424,13 @@ export const OPTIONS = {
     parse: integer(1, 100_000_000),
     defaultValue: 1_000_000,
     help: 'idempotency keys remembered',
+  },
+  apiToken: {
+    flag: 'api-token',
+    roles: MASTER,
+    parse: optionalText,
+    defaultValue: undefined,
+    help: 'secret that appends must carry as Authorization: Bearer <token>',
   },
   masterUrl: {
     flag: 'master',
@@ -504,11 +552,26 @@ export function loadNodeConfig(
     maxMessageBytes: get('maxMessageBytes'),
     maxBodyBytes: get('maxBodyBytes'),
     maxReadLimit: get('maxReadLimit'),
+    maxHeaderBytes: get('maxHeaderBytes'),
+    headersTimeoutMs: get('headersTimeoutMs'),
+    requestTimeoutMs: get('requestTimeoutMs'),
+    maxConnections: get('maxConnections'),
+    maxInflightBodyBytes: get('maxInflightBodyBytes'),
     dataDir,
     fsync: get('fsync'),
     fsyncIntervalMs: get('fsyncIntervalMs'),
     segmentBytes: get('segmentBytes'),
   };
+  if (common.maxInflightBodyBytes < common.maxBodyBytes) {
+    throw new ConfigError(
+      `--max-inflight-body-bytes / MAX_INFLIGHT_BODY_BYTES (${common.maxInflightBodyBytes}) must be at least --max-body-bytes / MAX_BODY_BYTES (${common.maxBodyBytes}), or the largest request could never be taken; raise the first or lower the second`,
+    );
+  }
+  if (common.requestTimeoutMs < common.headersTimeoutMs) {
+    throw new ConfigError(
+      `--request-timeout-ms / REQUEST_TIMEOUT_MS (${common.requestTimeoutMs}) must be at least --headers-timeout-ms / HEADERS_TIMEOUT_MS (${common.headersTimeoutMs}): the headers are part of the request`,
+    );
+  }
   if (role === 'master') {
     const config: MasterConfig = {
       ...common,
@@ -526,6 +589,7 @@ export function loadNodeConfig(
       maxBatchCount: get('maxBatchCount'),
       maxWaitingAppends: get('maxWaitingAppends'),
       maxIdempotencyKeys: get('maxIdempotencyKeys'),
+      apiToken: get('apiToken'),
     };
     if (config.unhealthyAfterMisses <= config.suspectAfterMisses) {
       throw new ConfigError(

@@ -176,6 +176,7 @@ export interface MasterHealth {
   readonly readOnly: boolean;
   readonly quorum: { readonly size: number; readonly required: number; readonly healthy: number };
   readonly log: { readonly lastId: number };
+  readonly waitingAppends: number;
   readonly secondaries: PeerHealth[];
 }
 

@@ -7,7 +7,9 @@ import Fastify, {
   type FastifyRequest,
 } from 'fastify';
 import type { Logger } from '../adapters/logger.js';
+import { OPTIONS } from '../config/config.js';
 import { ApiError, knownApiError, unauthorizedError } from './api-error.js';
+import { BodyBudget } from './body-budget.js';
 import type { RequestInterceptor } from './replication-endpoint.js';
 import { tokenChecker } from './token.js';
 
@@ -15,14 +17,33 @@ export interface ServerOptions {
   readonly logger: Logger;
   readonly maxBodyBytes: number;
   readonly maxMessageBytes: number;
+  /** Default: the options' defaults. */
+  readonly limits?: ConnectionLimits;
   /** Requests it answers never reach fastify: the replication endpoint of secondaries. */
   readonly intercept?: RequestInterceptor;
 }
 
-/** Every request must arrive whole within this, so slow or half-open clients cannot hold sockets. */
-const REQUEST_TIMEOUT_MS = 30_000;
+/** What one client may hold of a node: see the options of the same names in config.ts. */
+export interface ConnectionLimits {
+  readonly maxHeaderBytes: number;
+  readonly headersTimeoutMs: number;
+  readonly requestTimeoutMs: number;
+  readonly maxConnections: number;
+  readonly maxInflightBodyBytes: number;
+}
+
+export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = {
+  maxHeaderBytes: OPTIONS.maxHeaderBytes.defaultValue,
+  headersTimeoutMs: OPTIONS.headersTimeoutMs.defaultValue,
+  requestTimeoutMs: OPTIONS.requestTimeoutMs.defaultValue,
+  maxConnections: OPTIONS.maxConnections.defaultValue,
+  maxInflightBodyBytes: OPTIONS.maxInflightBodyBytes.defaultValue,
+};
+
 /** Above the clients' usual idle allowance, so that we are not the side that closes first. */
 const KEEP_ALIVE_TIMEOUT_MS = 65_000;
+/** How often Node checks the header and request timeouts (its default, 30 s, would blur them). */
+const TIMEOUT_CHECK_INTERVAL_MS = 250;
 
 /**
  * A fastify instance with what every node shares: JSON bodies whatever the content type (curl's
@@ -31,6 +52,8 @@ const KEEP_ALIVE_TIMEOUT_MS = 65_000;
  */
 export function createServer(options: ServerOptions): FastifyInstance {
   const intercept = options.intercept;
+  const limits = options.limits ?? DEFAULT_CONNECTION_LIMITS;
+  const budget = new BodyBudget(limits.maxInflightBodyBytes, options.maxBodyBytes);
   const app = Fastify({
     // Typed as fastify's base logger so that every route module can take a plain FastifyInstance;
     // pino's Logger is one, with extra generic parameters fastify's types would otherwise carry.
@@ -38,26 +61,33 @@ export function createServer(options: ServerOptions): FastifyInstance {
     loggerInstance: options.logger as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: options.maxBodyBytes,
-    // There is no socket idle timeout: an append may rightly wait long for its w.
-    requestTimeout: REQUEST_TIMEOUT_MS,
+    // There is no socket idle timeout: an append may rightly wait long for its w. The request
+    // timeout covers receiving the request only, never the wait for its answer.
+    requestTimeout: limits.requestTimeoutMs,
     connectionTimeout: 0,
     keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
     return503OnClosing: true,
     ajv: { customOptions: { coerceTypes: false, allErrors: false, removeAdditional: false } },
-    // Our own server, so that the interceptor sees each request before fastify's router does.
+    // Our own server, so that the body budget and the interceptor see each request before
+    // fastify's router does. Slow or half-open clients are cut off by the header and request
+    // timeouts (408), idle connections that never send a request by the header timeout.
     serverFactory: (handler) => {
       const server = createHttpServer(
         {
-          requestTimeout: REQUEST_TIMEOUT_MS,
+          requestTimeout: limits.requestTimeoutMs,
+          headersTimeout: limits.headersTimeoutMs,
           keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+          connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS,
+          maxHeaderSize: limits.maxHeaderBytes,
         },
-        intercept === undefined
-          ? handler
-          : (request, response) => {
-              if (!intercept(request, response)) handler(request, response);
-            },
+        (request, response) => {
+          if (!budget.admit(request, response)) return;
+          if (intercept === undefined || !intercept(request, response)) handler(request, response);
+        },
       );
       server.timeout = 0;
+      // Beyond this many connections, new ones are closed at once: the others keep being served.
+      server.maxConnections = limits.maxConnections;
       return server;
     },
   });

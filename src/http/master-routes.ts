@@ -3,6 +3,7 @@ import { assert } from '../core/assert.js';
 import type { WriteConcern } from '../core/write-concern.js';
 import type { AppendResult, MasterNode } from '../node/master-node.js';
 import { ApiError, invalidWriteConcern } from './api-error.js';
+import { requireToken } from './create-server.js';
 import { entriesJson, entryJson, plainMessageJson, type MessageJson } from './entry-json.js';
 import { AppendBody, AppendQuery } from './schemas.js';
 import { isWellFormed } from './well-formed.js';
@@ -10,6 +11,8 @@ import { isWellFormed } from './well-formed.js';
 export interface MasterRouteLimits {
   readonly maxMessageBytes: number;
   readonly maxBatchCount: number;
+  /** When set, appends need `Authorization: Bearer <apiToken>` (401 otherwise). */
+  readonly apiToken?: string | undefined;
 }
 
 const IDEMPOTENCY_KEY = /^[\x20-\x7E]{1,128}$/;
@@ -40,10 +43,15 @@ export function registerMasterRoutes(
   node: MasterNode,
   limits: MasterRouteLimits,
 ): void {
+  const auth = requireToken(limits.apiToken);
   for (const path of ['/logs', '/messages']) {
     app.post<{ Body: AppendBody; Querystring: AppendQuery }>(
       path,
-      { schema: { body: AppendBody, querystring: AppendQuery } },
+      {
+        schema: { body: AppendBody, querystring: AppendQuery },
+        // Checked before the body is read: a client without the token sends nothing we keep.
+        ...(auth === undefined ? {} : { onRequest: auth }),
+      },
       async (request, reply) => {
         const body = request.body as unknown;
         if (

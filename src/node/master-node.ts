@@ -185,11 +185,13 @@ export class MasterNode {
       }
     }
     if (core.readOnly) throw this.#readOnlyError();
-    if (core.waitingAppends >= this.#config.maxWaitingAppends) {
+    // Appends being written to the store count too: with a slow disk they pile up there first.
+    const inProgress = core.waitingAppends + this.#pendingWrites;
+    if (inProgress >= this.#config.maxWaitingAppends) {
       throw new ApiError(
         503,
         'OVERLOADED',
-        `${core.waitingAppends} appends are already waiting for their write concern (limit ${this.#config.maxWaitingAppends}, MAX_WAITING_APPENDS); retry later`,
+        `${inProgress} appends are already being stored or waiting for their write concern (limit ${this.#config.maxWaitingAppends}, MAX_WAITING_APPENDS); nothing was stored, retry later`,
         {},
         { 'retry-after': '1' },
       );

@@ -48,7 +48,7 @@ export class SecondaryMetrics implements SecondaryObserver {
     );
     gauge(
       'rlog_replicate_requests_in_flight',
-      'Replication requests received and not answered yet: held by a partition, delayed, queued or being applied.',
+      'Requests from the master (replication, heartbeats) not answered yet: held by a partition, delayed, queued or being applied (at most 1024).',
       (node) => node.replicateRequestsInFlight,
     );
     gauge(

@@ -43,6 +43,14 @@ export interface SecondaryObserver {
   entriesStored(count: number): void;
 }
 
+/**
+ * Requests from the master (replication and heartbeats) held by a simulated partition or delay,
+ * or queued, at once. The master keeps at most its window (MAX_INFLIGHT_BATCHES) of batches and
+ * one probe in flight per interval; this bound stops a sender that does not, or a partition held
+ * for long while probes keep coming, from piling up requests without limit.
+ */
+const MAX_REPLICATE_IN_FLIGHT = 1024;
+
 function delaySetting(delay: DelayRange): number | readonly [number, number] {
   return delay.minMs === delay.maxMs ? delay.minMs : [delay.minMs, delay.maxMs];
 }
@@ -65,7 +73,7 @@ export class SecondaryNode {
   #masterContactAtMs: number | undefined;
   #lastRejection: string | undefined;
   #storedIdentity: LogIdentity | undefined;
-  /** Replication requests received and not yet answered: held, delayed, queued or applying. */
+  /** Requests from the master (replication, heartbeats) not yet answered: held, delayed, queued or applying. */
   #replicateInFlight = 0;
 
   constructor(deps: SecondaryDeps) {
@@ -135,9 +143,8 @@ export class SecondaryNode {
 
   async replicate(body: ReplicateBatch): Promise<ReplicaReplyBody> {
     const observer = this.#deps.observer;
-    this.#replicateInFlight += 1;
     try {
-      const reply = await this.#replicate(body);
+      const reply = await this.#admitted(() => this.#replicate(body));
       observer?.replicateEnded('ok');
       return reply;
     } catch (error) {
@@ -145,6 +152,23 @@ export class SecondaryNode {
         error instanceof ApiError ? error.code.toLowerCase() : 'internal_error',
       );
       throw error;
+    }
+  }
+
+  /** Runs a request from the master, if fewer than MAX_REPLICATE_IN_FLIGHT are held already. */
+  async #admitted<T>(work: () => Promise<T>): Promise<T> {
+    if (this.#replicateInFlight >= MAX_REPLICATE_IN_FLIGHT) {
+      throw new ApiError(
+        503,
+        'OVERLOADED',
+        `${this.#replicateInFlight} requests from the master are already held or being applied (limit ${MAX_REPLICATE_IN_FLIGHT}); the master retries after a backoff`,
+        {},
+        { 'retry-after': '1' },
+      );
+    }
+    this.#replicateInFlight += 1;
+    try {
+      return await work();
     } finally {
       this.#replicateInFlight -= 1;
     }
@@ -165,10 +189,12 @@ export class SecondaryNode {
     return reply;
   }
 
-  async heartbeat(_body: HeartbeatBody): Promise<ReplicaReplyBody> {
-    await this.#partitionGate?.promise;
-    this.#masterContactAtMs = this.#deps.clock.nowMs();
-    return this.#reply();
+  heartbeat(_body: HeartbeatBody): Promise<ReplicaReplyBody> {
+    return this.#admitted(async () => {
+      await this.#partitionGate?.promise;
+      this.#masterContactAtMs = this.#deps.clock.nowMs();
+      return this.#reply();
+    });
   }
 
   lastVisibleId(): number {

@@ -58,6 +58,7 @@ export async function startNode(
     logger,
     maxBodyBytes: config.maxBodyBytes,
     maxMessageBytes: config.maxMessageBytes,
+    limits: config,
   };
   let app: FastifyInstance;
   let stopNode: () => Promise<void>;
@@ -84,6 +85,7 @@ export async function startNode(
     registerMasterRoutes(app, node, {
       maxMessageBytes: config.maxMessageBytes,
       maxBatchCount: config.maxBatchCount,
+      apiToken: config.apiToken,
     });
     registerMasterOnlyFallbacks(app);
     registerDashboard(app, {

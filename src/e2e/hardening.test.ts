@@ -1,0 +1,349 @@
+/**
+ * Strangers and bad clients on real nodes: the API token, secrets kept out of logs, slow and
+ * half-open connections, too many connections, oversized headers, and floods of large bodies or
+ * waiting appends. Each is refused with its documented answer, nothing refused is stored, the
+ * node keeps serving others, memory stays bounded and service returns by itself.
+ */
+import assert from 'node:assert/strict';
+import { connect, type Socket } from 'node:net';
+import { test } from 'node:test';
+import { MAIN_JS, request, sleep, waitFor, withCluster, type ErrorBody } from './harness.js';
+import { spawnSync } from 'node:child_process';
+
+const CLUSTER_TOKEN = 'cluster-secret-4a1f';
+const API_TOKEN = 'api-secret-93be';
+
+/** A raw TCP connection, recording what the server sends and when it closes. */
+class RawConnection {
+  readonly socket: Socket;
+  received = '';
+  closed = false;
+  readonly #closedAt: Promise<void>;
+
+  constructor(url: string) {
+    const { hostname, port } = new URL(url);
+    this.socket = connect(Number(port), hostname);
+    this.socket.setEncoding('utf8');
+    this.socket.on('data', (chunk: string) => {
+      this.received += chunk;
+    });
+    this.socket.on('error', () => undefined);
+    this.#closedAt = new Promise((resolve) => {
+      this.socket.once('close', () => {
+        this.closed = true;
+        resolve();
+      });
+    });
+  }
+
+  connected(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (!this.socket.connecting) {
+        resolve();
+        return;
+      }
+      this.socket.once('connect', resolve);
+      this.socket.once('error', reject);
+    });
+  }
+
+  write(text: string): void {
+    this.socket.write(text);
+  }
+
+  /** Resolves once the server closed the connection; throws after `timeoutMs`. */
+  async closedWithin(timeoutMs: number, what: string): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => {
+        reject(new Error(`${what}: still open after ${timeoutMs} ms`));
+      }, timeoutMs);
+    });
+    try {
+      await Promise.race([this.#closedAt, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+  }
+}
+
+async function openConnections(url: string, count: number): Promise<RawConnection[]> {
+  const connections = Array.from({ length: count }, () => new RawConnection(url));
+  await Promise.all(connections.map((connection) => connection.connected().catch(() => undefined)));
+  return connections;
+}
+
+test('API_TOKEN: appends need it (401, nothing stored), reads do not; the CLI sends RLOG_API_TOKEN; no secret reaches a log', async () => {
+  await withCluster(
+    {
+      token: CLUSTER_TOKEN,
+      masterEnv: { API_TOKEN },
+      secondaryEnv: { FAULT_INJECTION: 'true', API_TOKEN },
+    },
+    async (cluster) => {
+      for (const [what, headers] of [
+        ['no Authorization', {}],
+        ['wrong token', { authorization: 'Bearer nope' }],
+        ['the cluster token', { authorization: `Bearer ${CLUSTER_TOKEN}` }],
+        ['token with a suffix', { authorization: `Bearer ${API_TOKEN}x` }],
+        ['lowercase scheme', { authorization: `bearer${API_TOKEN}` }],
+      ] as const) {
+        for (const path of ['/logs', '/messages']) {
+          const refused = await cluster.append<ErrorBody>(
+            { message: 'intruder' },
+            { path, headers },
+          );
+          assert.equal(refused.status, 401, `${what} on ${path}: ${refused.text}`);
+          assert.equal(refused.body.error.code, 'UNAUTHORIZED');
+        }
+      }
+      assert.deepEqual(await cluster.logs(), [], 'nothing refused is stored');
+
+      const authorized = { authorization: `Bearer ${API_TOKEN}` };
+      const ok = await cluster.append({ message: 'welcome', w: 3 }, { headers: authorized });
+      assert.equal(ok.status, 201, ok.text);
+      assert.equal((await request(`${cluster.master.url}/logs`)).status, 200, 'reads stay open');
+
+      const cli = spawnSync(
+        process.execPath,
+        [MAIN_JS, 'append', 'from the cli', '-w', '3', '--master', cluster.master.url],
+        { env: { PATH: process.env['PATH'] ?? '', RLOG_API_TOKEN: API_TOKEN }, encoding: 'utf8' },
+      );
+      assert.equal(cli.status, 0, cli.stderr);
+      const withoutToken = spawnSync(
+        process.execPath,
+        [MAIN_JS, 'append', 'no token', '--master', cluster.master.url],
+        { env: { PATH: process.env['PATH'] ?? '' }, encoding: 'utf8' },
+      );
+      assert.equal(withoutToken.status, 1);
+      assert.match(withoutToken.stderr, /UNAUTHORIZED/);
+      const log = await cluster.converged(2);
+      assert.deepEqual(
+        log.map((entry) => entry.message),
+        ['welcome', 'from the cli'],
+      );
+
+      // Admin and internal endpoints refused, the secondary ignoring API_TOKEN with a warning:
+      // none of it may print a secret.
+      const admin = await request(`${cluster.node('sub1').url}/admin/faults`, {
+        method: 'PUT',
+        json: { partitioned: true },
+        headers: { authorization: `Bearer ${API_TOKEN}` },
+      });
+      assert.equal(admin.status, 401);
+      for (const node of cluster.nodes) {
+        const output = node.output.join('\n');
+        assert.ok(output.length > 0, `${node.name} logged something`);
+        for (const secret of [CLUSTER_TOKEN, API_TOKEN]) {
+          assert.ok(!output.includes(secret), `${node.name}'s log shows a secret`);
+        }
+      }
+      assert.ok(
+        cluster.node('sub1').output.some((line) => line.includes('API_TOKEN')),
+        'the secondary warns that API_TOKEN is not its option',
+      );
+    },
+  );
+});
+
+test('slow and idle clients: hundreds of idle and half-open connections do not stop service; the header and request timeouts close them', async () => {
+  await withCluster(
+    {
+      secondaries: 1,
+      env: { HEADERS_TIMEOUT_MS: '1500', REQUEST_TIMEOUT_MS: '3000', MAX_HEADER_BYTES: '8192' },
+    },
+    async (cluster) => {
+      const url = cluster.master.url;
+      const idle = await openConnections(url, 300);
+      const halfOpen = await openConnections(url, 50);
+      for (const connection of halfOpen) connection.write('POST /logs HTTP/1.1\r\nHost: x\r\n');
+      const slowBody = new RawConnection(url);
+      await slowBody.connected();
+      slowBody.write(
+        'POST /logs HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 200\r\n\r\n{"message":"',
+      );
+      const drip = setInterval(() => {
+        if (!slowBody.closed) slowBody.write('a');
+      }, 200);
+      try {
+        // Others are served meanwhile, promptly.
+        for (let index = 0; index < 20; index++) {
+          const answer = await cluster.append(
+            { message: `served ${index}`, w: 2 },
+            { timeoutMs: 2000 },
+          );
+          assert.equal(answer.status, 201, answer.text);
+        }
+        // Headers never completed: 408 and closed after HEADERS_TIMEOUT_MS (1.5 s).
+        await Promise.all(
+          [...idle, ...halfOpen].map((connection) =>
+            connection.closedWithin(6000, 'idle or half-open connection'),
+          ),
+        );
+        assert.ok(
+          halfOpen.every((connection) => connection.received.startsWith('HTTP/1.1 408')),
+          'half-open connections are told 408',
+        );
+        // A body dripping in: 408 and closed after REQUEST_TIMEOUT_MS (3 s); nothing stored.
+        await slowBody.closedWithin(6000, 'slow body');
+        assert.match(slowBody.received, /^HTTP\/1\.1 408/);
+      } finally {
+        clearInterval(drip);
+        for (const connection of [...idle, ...halfOpen, slowBody]) connection.destroy();
+      }
+      const log = await cluster.logs();
+      assert.equal(log.length, 20);
+      assert.ok(log.every((entry) => entry.message.startsWith('served')));
+
+      // Headers over MAX_HEADER_BYTES: 431.
+      const big = await request(`${url}/logs`, { headers: { 'x-padding': 'p'.repeat(10_000) } });
+      assert.equal(big.status, 431);
+      assert.equal((await request(`${url}/health`)).status, 200);
+    },
+  );
+});
+
+test('MAX_CONNECTIONS: connections over the limit are closed at once; service returns as others leave', async () => {
+  await withCluster({ secondaries: 1, env: { MAX_CONNECTIONS: '32' } }, async (cluster) => {
+    const url = cluster.master.url;
+    const held = await openConnections(url, 32);
+    await sleep(200);
+    const extra = await openConnections(url, 8);
+    try {
+      await Promise.all(
+        extra.map((connection) => connection.closedWithin(3000, 'connection over the limit')),
+      );
+      assert.ok(
+        extra.every((connection) => connection.received === ''),
+        'closed without an answer',
+      );
+    } finally {
+      for (const connection of held) connection.destroy();
+    }
+    await waitFor(
+      async () => (await request(`${url}/health`, { timeoutMs: 1000 })).status === 200,
+      5000,
+      'service once the held connections are gone',
+    );
+  });
+});
+
+test('flood of large bodies: over MAX_INFLIGHT_BODY_BYTES -> 503 OVERLOADED with Retry-After before the body is read, nothing stored, bounded memory, service returns', async () => {
+  await withCluster(
+    {
+      secondaries: 1,
+      env: {
+        MAX_BODY_BYTES: String(1024 * 1024),
+        MAX_INFLIGHT_BODY_BYTES: String(2 * 1024 * 1024),
+      },
+      masterEnv: { MAX_MESSAGE_BYTES: String(1024 * 1024) },
+    },
+    async (cluster) => {
+      const url = cluster.master.url;
+      // Two large requests whose bodies are still arriving hold most of the budget.
+      const length = 900 * 1024;
+      const holders = await openConnections(url, 2);
+      for (const holder of holders) {
+        holder.write(
+          `POST /logs HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\n\r\n`,
+        );
+      }
+      await sleep(200);
+      const message = 'x'.repeat(400 * 1024);
+      const refused = await cluster.append<ErrorBody>({ message, w: 2 });
+      assert.equal(refused.status, 503, refused.text);
+      assert.equal(refused.body.error.code, 'OVERLOADED');
+      assert.equal(refused.headers.get('retry-after'), '1');
+      assert.match(refused.body.error.message, /MAX_INFLIGHT_BODY_BYTES/);
+      // Small requests still fit.
+      assert.equal((await cluster.append({ message: 'small', w: 2 })).status, 201);
+
+      // A flood of concurrent large appends: answered 201 or 503, never anything else; the
+      // refused ones are not stored; the master's memory stays bounded.
+      const before = await residentBytes(url);
+      const answers = await Promise.all(
+        Array.from({ length: 40 }, (_unused, index) =>
+          cluster.append({ message: `${index}:${message}`, w: 2 }, { timeoutMs: 10_000 }),
+        ),
+      );
+      const statuses = answers.map((answer) => answer.status);
+      assert.ok(
+        statuses.every((status) => status === 201 || status === 503),
+        `statuses: ${statuses.join(',')}`,
+      );
+      assert.ok(statuses.includes(503), 'the flood is partly refused');
+      const after = await residentBytes(url);
+      assert.ok(
+        after - before < 150 * 1024 * 1024,
+        `master RSS grew by ${Math.round((after - before) / 1024 / 1024)} MiB`,
+      );
+
+      // The holders leave: the budget is free again.
+      for (const holder of holders) holder.destroy();
+      await waitFor(
+        async () => (await cluster.append({ message, w: 2 })).status === 201,
+        5000,
+        'a large append to fit once the held bodies are gone',
+      );
+      const accepted = answers.filter((answer) => answer.status === 201).length;
+      const log = await cluster.converged(accepted + 2);
+      assert.equal(log.length, accepted + 2, 'exactly the accepted appends are stored');
+    },
+  );
+});
+
+test('flood of waiting appends: over MAX_WAITING_APPENDS -> 503 OVERLOADED, nothing stored; the waiting ones complete and service returns when the secondary is back', async () => {
+  await withCluster(
+    {
+      secondaries: 2,
+      masterEnv: { MAX_WAITING_APPENDS: '20' },
+      secondaryEnv: { FAULT_INJECTION: 'true' },
+    },
+    async (cluster) => {
+      await cluster.setFaults('sub2', { partitioned: true });
+      const waiting = Array.from({ length: 20 }, (_unused, index) =>
+        cluster.append({ message: `waits ${index}`, w: 3 }, { timeoutMs: 20_000 }),
+      );
+      await waitFor(
+        async () => (await cluster.health()).waitingAppends === 20,
+        5000,
+        '20 appends waiting for w=3',
+      );
+      const before = await residentBytes(cluster.master.url);
+      for (let round = 0; round < 10; round++) {
+        const refused = await Promise.all(
+          Array.from({ length: 100 }, (_unused, index) =>
+            cluster.append<ErrorBody>({ message: `refused ${round}.${index}`, w: 1 }),
+          ),
+        );
+        for (const answer of refused) {
+          assert.equal(answer.status, 503, answer.text);
+          assert.equal(answer.body.error.code, 'OVERLOADED');
+          assert.ok(answer.headers.get('retry-after') !== null);
+        }
+      }
+      const after = await residentBytes(cluster.master.url);
+      assert.ok(after - before < 50 * 1024 * 1024, 'a flood of refusals holds no memory');
+      await cluster.setFaults('sub2', { partitioned: false });
+      const answers = await Promise.all(waiting);
+      assert.ok(answers.every((answer) => answer.status === 201));
+      assert.equal((await cluster.append({ message: 'after', w: 3 })).status, 201);
+      const log = await cluster.converged(21);
+      assert.equal(log.length, 21);
+      assert.ok(log.every((entry) => !entry.message.startsWith('refused')));
+    },
+  );
+});
+
+async function residentBytes(url: string): Promise<number> {
+  const text = (await request(`${url}/metrics`)).text;
+  const line = text
+    .split('\n')
+    .find((candidate) => candidate.startsWith('process_resident_memory_bytes '));
+  assert.ok(line !== undefined, 'process_resident_memory_bytes in /metrics');
+  return Number(line.split(' ')[1]);
+}
