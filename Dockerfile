@@ -37,14 +37,14 @@ RUN mkdir /data && chown node:node /data
 VOLUME ["/data"]
 USER node
 EXPOSE 8000
-# GET /health answers 200 whenever the node serves (read-only included); no curl or wget in a
-# slim image, so Node's own fetch asks, bounded by a 2 s timeout. 127.0.0.1 works because HOST
-# is 0.0.0.0; PORT is the one the node listens on. Every 5 s, so that the master, which waits for
-# both secondaries to be healthy, starts a few seconds after them. (--start-interval would make
-# that faster but needs Docker Engine 25; Debian's docker.io, beside its docker-compose 1.29,
-# refuses it.)
+# GET /health answers 200 whenever the node serves (read-only included). `rlog healthcheck` asks
+# it on 127.0.0.1 at PORT (127.0.0.1 works because HOST is 0.0.0.0), over HTTPS when TLS_CERT is
+# set, bounded by a 2 s timeout; no curl or wget needed in a slim image. Every 5 s, so that the
+# master, which waits for both secondaries to be healthy, starts a few seconds after them.
+# (--start-interval would make that faster but needs Docker Engine 25; Debian's docker.io,
+# beside its docker-compose 1.29, refuses it.)
 HEALTHCHECK --interval=5s --timeout=3s --start-period=15s --retries=3 \
-  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || '8000') + '/health', { signal: AbortSignal.timeout(2000) }).then((r) => process.exit(r.status === 200 ? 0 : 1), () => process.exit(1))"]
+  CMD ["node", "dist/cli/main.js", "healthcheck"]
 # On SIGTERM (docker stop) the node stops cleanly: it closes its HTTP server and its log, then
 # exits 0. Node is PID 1 here and handles the signal itself.
 STOPSIGNAL SIGTERM

@@ -16,6 +16,8 @@ export interface HttpReplicationTransportOptions {
   /** Connections per secondary for replication: the window of batches in flight. */
   readonly connectionsPerPeer: number;
   readonly clusterToken: string | undefined;
+  /** CAs trusted for https:// secondaries (TLS_CA, or the node's own certificate). */
+  readonly ca?: readonly string[] | undefined;
 }
 
 /**
@@ -69,7 +71,13 @@ export class HttpReplicationTransport implements ReplicationTransport {
   #pool(pools: Map<string, Pool>, peer: PeerConfig, connections: number): Pool {
     let pool = pools.get(peer.name);
     if (pool === undefined) {
-      pool = new Pool(peer.url, { connections, pipelining: 1, keepAliveTimeout: 30_000 });
+      const ca = this.options.ca;
+      pool = new Pool(peer.url, {
+        connections,
+        pipelining: 1,
+        keepAliveTimeout: 30_000,
+        ...(ca === undefined ? {} : { connect: { ca: [...ca] } }),
+      });
       pools.set(peer.name, pool);
     }
     return pool;

@@ -18,6 +18,7 @@ import {
   resolveNode,
   waitForCatchUp,
 } from './commands.js';
+import { healthcheck } from './healthcheck.js';
 import { runShell } from './shell.js';
 import { parseWriteConcern } from './shell-commands.js';
 import { appendOutcome, entryLines, healthSummary } from './texts.js';
@@ -35,6 +36,8 @@ Usage:
   rlog master [options]           run a master node (every option also from its variable)
   rlog secondary [options]        run a secondary node
   rlog [options]                  with ROLE=master|secondary set: run that node (the container)
+  rlog healthcheck                this node's GET /health on 127.0.0.1:PORT (https with
+                                  TLS_CERT): exit 0 if 200 (the container's HEALTHCHECK)
   rlog append "text" [-w N|majority|all] [--key K] [--timeout-ms MS] [--api-token T] [--quiet]
   rlog list [--node NAME|URL] [--since ID] [--limit N] [--json]
   rlog health [--json]
@@ -74,6 +77,8 @@ async function main(argv: readonly string[]): Promise<number> {
       return wait(rest);
     case 'shell':
       return shell(rest);
+    case 'healthcheck':
+      return healthcheck(process.env);
     case undefined:
     case 'help':
     case '--help':
@@ -111,6 +116,11 @@ async function runNode(role: Role | undefined, args: readonly string[]): Promise
     if (error instanceof StorageError) {
       process.stderr.write(`rlog ${role}: cannot start: ${error.message}\n`);
       return 1;
+    }
+    // Configuration checked at start, such as unreadable TLS files.
+    if (error instanceof ConfigError) {
+      process.stderr.write(`rlog ${role}: invalid configuration: ${error.message}\n`);
+      return 2;
     }
     throw error;
   }

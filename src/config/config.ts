@@ -25,6 +25,8 @@ export interface CommonConfig {
   readonly requestTimeoutMs: number;
   readonly maxConnections: number;
   readonly maxInflightBodyBytes: number;
+  /** PEM files: this node's certificate and key (HTTPS for clients and peers), and the CAs it trusts. */
+  readonly tls: TlsFiles | undefined;
   /** Where the log is kept; undefined: in memory. */
   readonly dataDir: string | undefined;
   readonly fsync: FsyncPolicy;
@@ -59,6 +61,14 @@ export interface SecondaryConfig extends CommonConfig {
 }
 
 export type NodeConfig = MasterConfig | SecondaryConfig;
+
+export interface TlsFiles {
+  readonly certFile: string;
+  readonly keyFile: string;
+  /** CAs to trust when calling other nodes; undefined: the certificate itself (one self-signed
+   * certificate shared by the cluster) and the system's CAs. */
+  readonly caFile: string | undefined;
+}
 
 /** A configuration problem: the message names the option, the value and the fix. */
 export class ConfigError extends Error {
@@ -306,6 +316,27 @@ export const OPTIONS = {
     defaultValue: 64 * MiB,
     help: 'request bodies being received or handled at once (503 OVERLOADED above)',
   },
+  tlsCert: {
+    flag: 'tls-cert',
+    roles: BOTH,
+    parse: optionalText,
+    defaultValue: undefined,
+    help: 'PEM certificate (chain): serve HTTPS, to clients and other nodes (with TLS_KEY)',
+  },
+  tlsKey: {
+    flag: 'tls-key',
+    roles: BOTH,
+    parse: optionalText,
+    defaultValue: undefined,
+    help: "PEM private key of TLS_CERT",
+  },
+  tlsCa: {
+    flag: 'tls-ca',
+    roles: BOTH,
+    parse: optionalText,
+    defaultValue: undefined,
+    help: 'PEM CAs trusted for calls to other nodes (default: TLS_CERT itself and the system CAs)',
+  },
   dataDir: {
     flag: 'data-dir',
     roles: BOTH,
@@ -473,6 +504,27 @@ export interface LoadResult {
   readonly warnings: readonly string[];
 }
 
+function tlsFiles(
+  certFile: string | undefined,
+  keyFile: string | undefined,
+  caFile: string | undefined,
+): TlsFiles | undefined {
+  if (certFile === undefined && keyFile === undefined) {
+    if (caFile !== undefined) {
+      throw new ConfigError(
+        '--tls-ca / TLS_CA needs --tls-cert / TLS_CERT and --tls-key / TLS_KEY: TLS is all or nothing across the cluster',
+      );
+    }
+    return undefined;
+  }
+  if (certFile === undefined || keyFile === undefined) {
+    throw new ConfigError(
+      `--tls-cert / TLS_CERT and --tls-key / TLS_KEY go together; only ${certFile === undefined ? 'TLS_KEY' : 'TLS_CERT'} is set`,
+    );
+  }
+  return { certFile, keyFile, caFile };
+}
+
 /**
  * Reads a node's configuration from argv (after the role) and the environment; a flag wins over
  * its variable. Throws ConfigError naming the option and the fix.
@@ -557,6 +609,7 @@ export function loadNodeConfig(
     requestTimeoutMs: get('requestTimeoutMs'),
     maxConnections: get('maxConnections'),
     maxInflightBodyBytes: get('maxInflightBodyBytes'),
+    tls: tlsFiles(get('tlsCert'), get('tlsKey'), get('tlsCa')),
     dataDir,
     fsync: get('fsync'),
     fsyncIntervalMs: get('fsyncIntervalMs'),

@@ -167,6 +167,7 @@ export interface PeerHealth {
   readonly ackedId: number;
   readonly lag: number;
   readonly lastContactMs: number | null;
+  readonly lastError: string | null;
 }
 
 export interface MasterHealth {
@@ -233,7 +234,8 @@ export class NodeProcess {
     readonly port: number,
     readonly env: Readonly<Record<string, string>>,
   ) {
-    this.url = `http://${HOST}:${port}`;
+    // A node started with TLS_CERT serves HTTPS only.
+    this.url = `${env['TLS_CERT'] === undefined ? 'http' : 'https'}://${HOST}:${port}`;
   }
 
   get running(): boolean {
@@ -436,7 +438,8 @@ export class Cluster {
   static async start(options: ClusterOptions = {}): Promise<Cluster> {
     const count = options.secondaries ?? 2;
     const masterPort = await freePort();
-    const masterUrl = `http://${HOST}:${masterPort}`;
+    const scheme = options.env?.['TLS_CERT'] === undefined ? 'http' : 'https';
+    const masterUrl = `${scheme}://${HOST}:${masterPort}`;
     const common: Record<string, string> = { ...options.env };
     if (options.token !== undefined) common['CLUSTER_TOKEN'] = options.token;
     const dataRoot = options.dataDirs === true ? makeTemporaryDir('rlog-e2e-data-') : undefined;

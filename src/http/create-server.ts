@@ -1,4 +1,9 @@
-import { createServer as createHttpServer } from 'node:http';
+import {
+  createServer as createHttpServer,
+  type IncomingMessage,
+  type ServerResponse,
+} from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import Fastify, {
   LogController,
   type FastifyBaseLogger,
@@ -21,6 +26,8 @@ export interface ServerOptions {
   readonly limits?: ConnectionLimits;
   /** Requests it answers never reach fastify: the replication endpoint of secondaries. */
   readonly intercept?: RequestInterceptor;
+  /** Serve HTTPS with this certificate and key; absent: plain HTTP. */
+  readonly tls?: { readonly cert: string; readonly key: string } | undefined;
 }
 
 /** What one client may hold of a node: see the options of the same names in config.ts. */
@@ -72,19 +79,22 @@ export function createServer(options: ServerOptions): FastifyInstance {
     // fastify's router does. Slow or half-open clients are cut off by the header and request
     // timeouts (408), idle connections that never send a request by the header timeout.
     serverFactory: (handler) => {
-      const server = createHttpServer(
-        {
-          requestTimeout: limits.requestTimeoutMs,
-          headersTimeout: limits.headersTimeoutMs,
-          keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
-          connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS,
-          maxHeaderSize: limits.maxHeaderBytes,
-        },
-        (request, response) => {
-          if (!budget.admit(request, response)) return;
-          if (intercept === undefined || !intercept(request, response)) handler(request, response);
-        },
-      );
+      const serverOptions = {
+        requestTimeout: limits.requestTimeoutMs,
+        headersTimeout: limits.headersTimeoutMs,
+        keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+        connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS,
+        maxHeaderSize: limits.maxHeaderBytes,
+      };
+      const onRequest = (request: IncomingMessage, response: ServerResponse): void => {
+        if (!budget.admit(request, response)) return;
+        if (intercept === undefined || !intercept(request, response)) handler(request, response);
+      };
+      const tls = options.tls;
+      const server =
+        tls === undefined
+          ? createHttpServer(serverOptions, onRequest)
+          : createHttpsServer({ ...serverOptions, cert: tls.cert, key: tls.key }, onRequest);
       server.timeout = 0;
       // Beyond this many connections, new ones are closed at once: the others keep being served.
       server.maxConnections = limits.maxConnections;

@@ -3,6 +3,7 @@ import { systemClock } from '../adapters/clock.js';
 import { HttpReplicationTransport } from '../adapters/http-replication-transport.js';
 import { createLogger, type Logger } from '../adapters/logger.js';
 import { MemoryLogStore } from '../adapters/memory-log-store.js';
+import { loadTlsMaterial, type TlsMaterial } from '../adapters/tls-material.js';
 import { FileLogStore } from '../adapters/file-store/file-log-store.js';
 import type { LogStore } from '../adapters/log-store.js';
 import type { NodeConfig } from '../config/config.js';
@@ -35,6 +36,8 @@ export async function startNode(
   warnings: readonly string[] = [],
 ): Promise<RunningNode> {
   const logger = createLogger(config.name, config.role, config.logLevel);
+  // Read before anything starts: a missing or unreadable file stops the node with its name.
+  const tls = loadTlsMaterial(config.tls);
   for (const warning of warnings) logger.warn({ event: 'config-ignored' }, warning);
   if (config.clusterToken === undefined && !isLoopback(config.host)) {
     logger.warn(
@@ -59,6 +62,7 @@ export async function startNode(
     maxBodyBytes: config.maxBodyBytes,
     maxMessageBytes: config.maxMessageBytes,
     limits: config,
+    tls,
   };
   let app: FastifyInstance;
   let stopNode: () => Promise<void>;
@@ -67,6 +71,7 @@ export async function startNode(
     const transport = new HttpReplicationTransport({
       connectionsPerPeer: config.maxInflightBatches,
       clusterToken: config.clusterToken,
+      ca: tls?.ca,
     });
     // The metrics read the node at scrape time; the node reports events to them.
     const observer = new MasterMetrics(metrics, () => node);
@@ -91,6 +96,7 @@ export async function startNode(
     registerDashboard(app, {
       node,
       clusterToken: config.clusterToken,
+      ca: tls?.ca,
       logger,
       maxMessageBytes: config.maxMessageBytes,
     });
@@ -122,11 +128,12 @@ export async function startNode(
   registerMetricsRoutes(app, metrics);
   registerApiDocsRoutes(app);
 
-  const address = await app.listen({
+  const listened = await app.listen({
     host: config.host,
     port: config.port,
-    listenTextResolver: (url) => `${config.role} ${config.name} listening on ${url}`,
+    listenTextResolver: (url) => `${config.role} ${config.name} listening on ${https(url, tls)}`,
   });
+  const address = https(listened, tls);
   let stopping: Promise<void> | undefined;
   return {
     url: address,
@@ -140,6 +147,11 @@ export async function startNode(
       return stopping;
     },
   };
+}
+
+/** Fastify names the address http:// whatever the server is: it did not create ours. */
+function https(url: string, tls: TlsMaterial | undefined): string {
+  return tls === undefined ? url : url.replace(/^http:/, 'https:');
 }
 
 function isLoopback(host: string): boolean {

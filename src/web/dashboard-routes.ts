@@ -15,12 +15,14 @@ import { DEFAULT_ASSETS_DIR, loadAssets, sendAsset } from './static-assets.js';
 export interface DashboardDeps {
   readonly node: DashboardMaster;
   readonly clusterToken: string | undefined;
+  /** CAs trusted for https:// secondaries (TLS_CA, or the master's own certificate). */
+  readonly ca?: readonly string[] | undefined;
   readonly logger: Logger;
   /** MAX_MESSAGE_BYTES, which bounds what a secondary's log answer may weigh. */
   readonly maxMessageBytes: number;
   /** Where the page's files are; default dist/web/public. */
   readonly assetsDir?: string;
-  /** How the master asks secondaries; default fetch with the cluster token. */
+  /** How the master asks secondaries; default undici's fetch with the cluster token. */
   readonly call?: CallSecondary;
   readonly hub?: Partial<HubOptions>;
   readonly events?: Partial<EventStreamOptions>;
@@ -43,7 +45,7 @@ const PAGE_HEADERS = {
  * injection on secondaries forwarded through the master (`/admin/secondaries/:name/faults`).
  */
 export function registerDashboard(app: FastifyInstance, deps: DashboardDeps): void {
-  const call = deps.call ?? secondaryCaller(deps.clusterToken);
+  const call = deps.call ?? secondaryCaller(deps.clusterToken, deps.ca);
   const hub = new DashboardHub({
     master: deps.node,
     call,

@@ -1,3 +1,5 @@
+import { Agent, fetch, type Response } from 'undici';
+
 /**
  * The master's requests to a secondary on behalf of the dashboard: its health, its log tail and
  * its fault settings (polled), and fault changes (proxied from the page). Every request has a
@@ -30,8 +32,16 @@ export class SecondaryCallError extends Error {
 
 export type CallSecondary = (baseUrl: string, call: SecondaryCall) => Promise<SecondaryAnswer>;
 
-/** A caller that authenticates with the cluster token, when there is one. */
-export function secondaryCaller(clusterToken: string | undefined): CallSecondary {
+/**
+ * A caller that authenticates with the cluster token, when there is one, and trusts `ca` (TLS_CA,
+ * or the node's own certificate) for https:// secondaries.
+ */
+export function secondaryCaller(
+  clusterToken: string | undefined,
+  ca?: readonly string[],
+): CallSecondary {
+  // undici's own fetch, so that the agent's TLS settings apply whatever Node's bundled undici is.
+  const dispatcher = ca === undefined ? undefined : new Agent({ connect: { ca: [...ca] } });
   return async (baseUrl, call) => {
     const headers: Record<string, string> = {};
     if (clusterToken !== undefined) headers['authorization'] = `Bearer ${clusterToken}`;
@@ -43,6 +53,7 @@ export function secondaryCaller(clusterToken: string | undefined): CallSecondary
         method: call.method,
         headers,
         ...(call.body === undefined ? {} : { body: call.body }),
+        ...(dispatcher === undefined ? {} : { dispatcher }),
         redirect: 'manual',
         signal: AbortSignal.timeout(call.timeoutMs),
       });
