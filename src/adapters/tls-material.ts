@@ -14,7 +14,8 @@ export function loadTlsMaterial(files: TlsFiles | undefined): TlsMaterial | unde
   if (files === undefined) return undefined;
   const cert = readPem(files.certFile, 'TLS_CERT', 'CERTIFICATE');
   const key = readPem(files.keyFile, 'TLS_KEY', 'PRIVATE KEY');
-  const trusted = files.caFile === undefined ? cert : readPem(files.caFile, 'TLS_CA', 'CERTIFICATE');
+  const trusted =
+    files.caFile === undefined ? cert : readPem(files.caFile, 'TLS_CA', 'CERTIFICATE');
   return { cert, key, ca: [trusted] };
 }
 

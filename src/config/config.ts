@@ -328,7 +328,7 @@ export const OPTIONS = {
     roles: BOTH,
     parse: optionalText,
     defaultValue: undefined,
-    help: "PEM private key of TLS_CERT",
+    help: 'PEM private key of TLS_CERT',
   },
   tlsCa: {
     flag: 'tls-ca',
