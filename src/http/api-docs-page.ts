@@ -50,11 +50,17 @@ function schemaSummary(schema: unknown): string {
   return `<code>${escapeHtml(parts.join(', ') || 'any JSON')}</code>`;
 }
 
+/** The bearer token an operation takes, if any: the first security scheme it names. */
+function tokenOf(operation: Operation): string | undefined {
+  return Object.keys(operation.security?.[0] ?? {})[0];
+}
+
 function curlLine(method: string, path: string, operation: Operation): string {
-  const url = `http://127.0.0.1:8000${path.replace('{id}', '1')}`;
-  const auth = operation.security === undefined ? '' : ` -H 'Authorization: Bearer $CLUSTER_TOKEN'`;
+  const url = `http://127.0.0.1:8000${path.replace('{id}', '1').replace('{name}', 'sub1')}`;
+  const auth =
+    tokenOf(operation) === 'clusterToken' ? ` -H "Authorization: Bearer $CLUSTER_TOKEN"` : '';
   if (method === 'get') return `curl${auth} ${url}`;
-  const body = path.startsWith('/admin') ? '{"partitioned":true}' : '{"message":"hello","w":2}';
+  const body = path.includes('/faults') ? '{"partitioned":true}' : '{"message":"hello","w":2}';
   return `curl -X ${method.toUpperCase()}${auth} ${url} -H 'content-type: application/json' -d '${body}'`;
 }
 
@@ -86,10 +92,13 @@ function renderOperation(method: string, path: string, operation: Operation): st
       return `<li><span class="status s${status[0] ?? ''}">${escapeHtml(status)}</span> ${prose(field(response['description']))}${schema === '' ? '' : ` — ${schema}`}</li>`;
     })
     .join('');
+  const token = tokenOf(operation);
   const security =
-    operation.security === undefined
-      ? ''
-      : '<p class="note">Needs <code>Authorization: Bearer &lt;CLUSTER_TOKEN&gt;</code> when the cluster has a token.</p>';
+    token === 'clusterToken'
+      ? '<p class="note">Needs <code>Authorization: Bearer &lt;CLUSTER_TOKEN&gt;</code> when the cluster has a token.</p>'
+      : token === 'apiToken'
+        ? '<p class="note">Needs <code>Authorization: Bearer &lt;API_TOKEN&gt;</code> when the master was started with one.</p>'
+        : '';
   return `<section class="operation" id="${anchor(method, path)}" aria-labelledby="${anchor(method, path)}-title">
 <h3 id="${anchor(method, path)}-title"><span class="method ${method}">${method.toUpperCase()}</span> <code>${escapeHtml(path)}</code> — ${escapeHtml(operation.summary)}</h3>
 <p>${prose(operation.description)}</p>${security}${parameterTable}${body}

@@ -19,6 +19,10 @@ export type ErrorCode =
   | 'STORAGE_FULL'
   | 'STORAGE_FAILED'
   | 'STORAGE_UNAVAILABLE'
+  /** The master got no usable answer from a secondary it forwards a dashboard action to. */
+  | 'SECONDARY_UNREACHABLE'
+  /** The dashboard's files are missing from this build. */
+  | 'DASHBOARD_NOT_BUILT'
   | 'INTERNAL_ERROR';
 
 /**

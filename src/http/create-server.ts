@@ -178,7 +178,7 @@ function toApiError(error: unknown, request: FastifyRequest, options: ServerOpti
     return new ApiError(
       400,
       'INVALID_REQUEST',
-      `${fastifyError.validationContext ?? 'request'}: ${describeValidation(error)}`,
+      `${fastifyError.validationContext ?? 'request'}: ${describeValidation(error, request.url)}`,
     );
   }
   const status = fastifyError.statusCode;
@@ -188,7 +188,7 @@ function toApiError(error: unknown, request: FastifyRequest, options: ServerOpti
   return new ApiError(500, 'INTERNAL_ERROR', 'internal error; see the node log');
 }
 
-function describeValidation(error: unknown): string {
+function describeValidation(error: unknown, url: string): string {
   type Issue = {
     instancePath?: string;
     message?: string;
@@ -200,7 +200,10 @@ function describeValidation(error: unknown): string {
   const missing = first.params?.['missingProperty'];
   const path = (first.instancePath ?? '').replace(/^\//, '').replaceAll('/', '.');
   const field = typeof missing === 'string' ? missing : path;
-  if (field === '') return 'must be a JSON object such as {"message":"hi"}';
+  if (field === '') {
+    const append = url.startsWith('/logs') || url.startsWith('/messages');
+    return append ? 'must be a JSON object such as {"message":"hi"}' : 'must be a JSON object';
+  }
   if (first.keyword === 'pattern') return `${field} must be a non-negative integer`;
   return `${field} ${first.message ?? 'is invalid'}`;
 }

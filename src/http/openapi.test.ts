@@ -28,7 +28,12 @@ describe('openApiDocument', () => {
 
   it('describes every public route and its alias, and no internal one', () => {
     assert.deepEqual(Object.keys(document.paths).sort(), [
+      '/',
       '/admin/faults',
+      '/admin/secondaries/{name}/faults',
+      '/dashboard/events',
+      '/dashboard/state',
+      '/docs',
       '/health',
       '/logs',
       '/logs/{id}',

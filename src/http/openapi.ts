@@ -1,6 +1,13 @@
 import type { TObject, TSchema } from '@sinclair/typebox';
 import { RESPONSE_SCHEMAS } from './response-schemas.js';
-import { AppendBody, AppendQuery, EntryParams, FaultsBody, ReadQuery } from './schemas.js';
+import {
+  AppendBody,
+  AppendQuery,
+  EntryParams,
+  FaultsBody,
+  ReadQuery,
+  SecondaryParams,
+} from './schemas.js';
 
 /**
  * The OpenAPI 3.1 document of the public API, built from the very TypeBox schemas that validate
@@ -77,6 +84,7 @@ const RETRY_AFTER = {
   'Retry-After': { description: 'seconds to wait before retrying', schema: { type: 'integer' } },
 };
 const ADMIN = [{ clusterToken: [] }];
+const APPEND = [{ apiToken: [] }, {}];
 
 function readOperations(base: string, alias: boolean): Record<string, Record<string, Operation>> {
   const note = alias ? ` Alias of \`/logs\`, as most course clients call it.` : '';
@@ -99,6 +107,7 @@ function readOperations(base: string, alias: boolean): Record<string, Record<str
         summary: 'Append a message (master)',
         description: `Appends \`message\`, or a batch of \`messages\` under consecutive ids (all or none), and answers once \`w\` nodes, the master included, hold it.${note}`,
         tags: ['log'],
+        security: APPEND,
         parameters: [
           ...parameters(AppendQuery, 'query'),
           {
@@ -124,7 +133,7 @@ function readOperations(base: string, alias: boolean): Record<string, Record<str
             oneOf: [ref('AppendAnswer'), ref('BatchAppendAnswer')],
           }),
           '400': answer('INVALID_REQUEST: the message says which field and why'),
-          '401': answer('UNAUTHORIZED: API token required'),
+          '401': answer('UNAUTHORIZED: the master has API_TOKEN and the request does not carry it'),
           '413': answer('MESSAGE_TOO_LARGE: message, batch or body over its limit (named)'),
           '421': answer('NOT_MASTER: sent to a secondary; `master` names the master'),
           '503': {
@@ -173,6 +182,7 @@ export function openApiDocument(version: string): OpenApiDocument {
       { name: 'log', description: 'appending and reading' },
       { name: 'operations', description: 'health, metrics and this document' },
       { name: 'faults', description: 'fault injection on secondaries, for demos and tests' },
+      { name: 'dashboard', description: 'the live web page on the master' },
     ],
     paths: {
       ...readOperations('/logs', false),
@@ -220,6 +230,97 @@ export function openApiDocument(version: string): OpenApiDocument {
           },
         },
       },
+      '/docs': {
+        get: {
+          operationId: 'docs',
+          summary: 'This document as a page',
+          description: 'Every operation with its parameters, body, answers and a curl line.',
+          tags: ['operations'],
+          responses: {
+            '200': {
+              description: 'HTML',
+              content: { 'text/html': { schema: { type: 'string' } } },
+            },
+          },
+        },
+      },
+      '/': {
+        get: {
+          operationId: 'dashboard',
+          summary: 'The live dashboard (master)',
+          description:
+            "Every node's health, high-water mark and lag, the logs side by side, an append form and fault buttons, updated live from `/dashboard/events`.",
+          tags: ['dashboard'],
+          responses: {
+            '200': {
+              description: 'HTML',
+              content: { 'text/html': { schema: { type: 'string' } } },
+            },
+            '503': answer("DASHBOARD_NOT_BUILT: the page's files are missing; run npm run build"),
+          },
+        },
+      },
+      '/dashboard/state': {
+        get: {
+          operationId: 'dashboardState',
+          summary: "The dashboard's state, once (master)",
+          description:
+            "Every node's health, log tail and fault settings as the master last saw them: what each event of `/dashboard/events` carries.",
+          tags: ['dashboard'],
+          responses: {
+            '200': answer('the state', { type: 'object' }),
+          },
+        },
+      },
+      '/dashboard/events': {
+        get: {
+          operationId: 'dashboardEvents',
+          summary: "The dashboard's live updates (master)",
+          description:
+            'Server-Sent Events: a `state` event at once and whenever something changed (at most four a second), a comment as heartbeat. At most 32 streams at once.',
+          tags: ['dashboard'],
+          responses: {
+            '200': {
+              description: 'an event stream',
+              content: { 'text/event-stream': { schema: { type: 'string' } } },
+            },
+            '503': { ...answer('OVERLOADED: too many open streams'), headers: RETRY_AFTER },
+          },
+        },
+      },
+      '/admin/secondaries/{name}/faults': {
+        get: {
+          operationId: 'getSecondaryFaults',
+          summary: "A secondary's fault injection settings, through the master",
+          description:
+            "Forwarded to the secondary's `/admin/faults` with the cluster token; its answer comes back as it is. For pages that cannot reach the secondaries themselves.",
+          tags: ['faults'],
+          security: ADMIN,
+          parameters: parameters(SecondaryParams, 'path'),
+          responses: {
+            '200': answer('the settings in force', ref('Faults')),
+            '401': answer('UNAUTHORIZED: the cluster token is missing or wrong'),
+            '404': answer('NOT_FOUND (no such secondary) or FAULT_INJECTION_DISABLED'),
+            '502': answer('SECONDARY_UNREACHABLE: no usable answer from the secondary in time'),
+          },
+        },
+        put: {
+          operationId: 'setSecondaryFaults',
+          summary: "Change a secondary's fault injection, through the master",
+          description: "Forwarded to the secondary's `PUT /admin/faults` with the cluster token.",
+          tags: ['faults'],
+          security: ADMIN,
+          parameters: parameters(SecondaryParams, 'path'),
+          requestBody: { required: true, content: json(ref('FaultsRequest')) },
+          responses: {
+            '200': answer('the settings now in force', ref('Faults')),
+            '400': answer('INVALID_REQUEST: the message names the field'),
+            '401': answer('UNAUTHORIZED: the cluster token is missing or wrong'),
+            '404': answer('NOT_FOUND (no such secondary) or FAULT_INJECTION_DISABLED'),
+            '502': answer('SECONDARY_UNREACHABLE: no usable answer from the secondary in time'),
+          },
+        },
+      },
       '/admin/faults': {
         get: {
           operationId: 'getFaults',
@@ -258,6 +359,11 @@ export function openApiDocument(version: string): OpenApiDocument {
           type: 'http',
           scheme: 'bearer',
           description: 'CLUSTER_TOKEN, when the cluster was started with one',
+        },
+        apiToken: {
+          type: 'http',
+          scheme: 'bearer',
+          description: 'API_TOKEN, when the master was started with one',
         },
       },
     },

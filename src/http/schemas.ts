@@ -54,6 +54,16 @@ export const EntryParams = Type.Object({
 });
 export type EntryParams = Static<typeof EntryParams>;
 
+/** `/admin/secondaries/:name/faults` on the master: a secondary by its configured name. */
+export const SecondaryParams = Type.Object({
+  name: Type.String({
+    minLength: 1,
+    maxLength: 64,
+    description: 'the secondary, as in SECONDARIES',
+  }),
+});
+export type SecondaryParams = Static<typeof SecondaryParams>;
+
 export const FaultsBody = Type.Object(
   {
     delayMs: Type.Optional(

@@ -9,7 +9,6 @@ import {
 import { DashboardHub, type DashboardMaster, type HubOptions } from './dashboard-hub.js';
 import { DEFAULT_PROXY_TIMEOUT_MS, registerFaultsProxy } from './faults-proxy.js';
 import { secondaryCaller, type CallSecondary } from './secondary-client.js';
-import { sendError } from './send-error.js';
 import { DEFAULT_ASSETS_DIR, loadAssets, sendAsset } from './static-assets.js';
 
 export interface DashboardDeps {
@@ -69,8 +68,7 @@ export function registerDashboard(app: FastifyInstance, deps: DashboardDeps): vo
   app.get('/', (request, reply) => {
     const page = assets.get('index.html');
     if (page === undefined) {
-      return sendError(
-        reply,
+      throw new ApiError(
         503,
         'DASHBOARD_NOT_BUILT',
         `the dashboard's files are not in ${assetsDir}; build the master with npm run build`,

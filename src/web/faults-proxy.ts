@@ -1,13 +1,11 @@
-import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { PeerConfig } from '../core/master-core.js';
 import { ApiError } from '../http/api-error.js';
 import { requireToken } from '../http/create-server.js';
-import { FaultsBody } from '../http/schemas.js';
+import { FaultsBody, SecondaryParams } from '../http/schemas.js';
 import type { FaultInjection } from './client/dashboard-wire.js';
 import { readFaults } from './secondary-answers.js';
 import { SecondaryCallError, type CallSecondary } from './secondary-client.js';
-import { sendError } from './send-error.js';
 
 /**
  * `GET`/`PUT /admin/secondaries/:name/faults` on the master, forwarded to that secondary's
@@ -29,16 +27,13 @@ export interface FaultsProxyOptions {
 export const DEFAULT_PROXY_TIMEOUT_MS = 5000;
 const MAX_ANSWER_BYTES = 64 * 1024;
 
-const ProxyParams = Type.Object({ name: Type.String({ minLength: 1, maxLength: 64 }) });
-type ProxyParams = Static<typeof ProxyParams>;
-
 export function registerFaultsProxy(app: FastifyInstance, options: FaultsProxyOptions): void {
   const auth = requireToken(options.clusterToken);
   const guarded = auth === undefined ? {} : { onRequest: auth };
   const path = '/admin/secondaries/:name/faults';
 
   const forward = async (
-    request: FastifyRequest<{ Params: ProxyParams }>,
+    request: FastifyRequest<{ Params: SecondaryParams }>,
     reply: FastifyReply,
     method: 'GET' | 'PUT',
     body?: string,
@@ -64,8 +59,7 @@ export function registerFaultsProxy(app: FastifyInstance, options: FaultsProxyOp
       });
     } catch (error) {
       if (!(error instanceof SecondaryCallError)) throw error;
-      return sendError(
-        reply,
+      throw new ApiError(
         502,
         'SECONDARY_UNREACHABLE',
         `${peer.name} at ${peer.url} gave no usable answer (${error.message}); check that it runs and that the master can reach it, then retry`,
@@ -80,14 +74,14 @@ export function registerFaultsProxy(app: FastifyInstance, options: FaultsProxyOp
     return reply.send(answer.text);
   };
 
-  app.get<{ Params: ProxyParams }>(
+  app.get<{ Params: SecondaryParams }>(
     path,
-    { schema: { params: ProxyParams }, ...guarded },
+    { schema: { params: SecondaryParams }, ...guarded },
     (request, reply) => forward(request, reply, 'GET'),
   );
-  app.put<{ Params: ProxyParams; Body: FaultsBody }>(
+  app.put<{ Params: SecondaryParams; Body: FaultsBody }>(
     path,
-    { schema: { params: ProxyParams, body: FaultsBody }, ...guarded },
+    { schema: { params: SecondaryParams, body: FaultsBody }, ...guarded },
     (request, reply) => forward(request, reply, 'PUT', JSON.stringify(request.body)),
   );
 }
