@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { DEFAULT_MASTER_URL } from './commands.js';
 import { prettyLogLine } from './pretty-log.js';
 
 export interface ClusterOptions {
@@ -110,7 +111,8 @@ export async function runCluster(options: ClusterOptions): Promise<number> {
         ? 'logs in memory'
         : `logs in ${options.dataDir}/<node> (--in-memory to keep them in memory)`;
     process.stdout.write(
-      `cluster ready: master ${masterUrl}, ${secondaryNodes.map((node) => `${node.name} ${url(node)}`).join(', ')}; ${storage}; Ctrl-C stops all\n`,
+      `cluster ready: master ${masterUrl}, ${secondaryNodes.map((node) => `${node.name} ${url(node)}`).join(', ')}; ${storage}; Ctrl-C stops all\n` +
+        `dashboard: ${masterUrl}/   terminal client: npx rlog shell${masterUrl === DEFAULT_MASTER_URL ? '' : ` --master ${masterUrl}`}   API: ${masterUrl}/docs\n`,
     );
   } else if (!state.stopping) {
     process.stdout.write(
