@@ -1,9 +1,9 @@
 /**
  * The web dashboard in a real browser against real processes: headless Chromium (Debian's, never
- * a downloaded one) driven by playwright-core. It appends through the form, partitions a
- * secondary with its button (after the page asks for the cluster token), watches the secondary
- * turn Suspected then Unhealthy and fall behind, heals it and watches it catch up. Screenshots go
- * to test-artifacts/.
+ * a downloaded one) driven by playwright-core. It appends through the form (after the page asks
+ * for the API token), partitions a secondary with its button (after the page asks for the
+ * cluster token), watches the secondary turn Suspected then Unhealthy and fall behind, heals it
+ * and watches it catch up. Screenshots go to test-artifacts/.
  */
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync } from 'node:fs';
@@ -16,6 +16,7 @@ import { annotated, Cluster } from './harness.js';
 const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/', import.meta.url));
 const TOKEN = 'dashboard-e2e-token';
+const API_TOKEN = 'dashboard-e2e-api-token';
 /** Long enough for Suspected to last a few dashboard updates before Unhealthy. */
 const HEARTBEAT_INTERVAL_MS = 500;
 const WAIT_MS = 10_000;
@@ -90,7 +91,7 @@ test(
     const cluster = await Cluster.start({
       token: TOKEN,
       secondaryEnv: { FAULT_INJECTION: 'true' },
-      masterEnv: { HEARTBEAT_INTERVAL_MS: String(HEARTBEAT_INTERVAL_MS) },
+      masterEnv: { HEARTBEAT_INTERVAL_MS: String(HEARTBEAT_INTERVAL_MS), API_TOKEN },
     });
     let browser: Browser | undefined;
     try {
@@ -102,6 +103,16 @@ test(
         page.on('console', (message) => {
           if (message.type() === 'error') pageErrors.push(message.text());
         });
+        // Each token goes with its own requests only: the API token with appends, the cluster
+        // token with the fault buttons.
+        const authorized: string[] = [];
+        page.on('request', (request) => {
+          const authorization = request.headers()['authorization'];
+          if (authorization !== undefined)
+            authorized.push(
+              `${request.method()} ${new URL(request.url()).pathname} ${authorization}`,
+            );
+        });
 
         // The page, live, with three nodes.
         await page.goto(`${cluster.master.url}/`);
@@ -111,6 +122,20 @@ test(
         }
         assert.equal(await page.locator('article.node').count(), 3);
         await textIs(card(page, 'sub2').locator('.badge'), 'Healthy', 'sub2 at start');
+
+        // The master runs with API_TOKEN: the page says so before any append, and a first append
+        // without it is refused; the page then asks for the token.
+        const apiTokenField = page.getByRole('textbox', { name: 'API token' });
+        await apiTokenField.waitFor({ timeout: WAIT_MS });
+        await append(page, 'hello from the browser', 'all');
+        await page
+          .locator('.request.failed', { hasText: 'Refused: this needs the API token' })
+          .waitFor({ timeout: WAIT_MS });
+        await page
+          .locator('#api-token-status', { hasText: 'asks for the API token' })
+          .waitFor({ timeout: WAIT_MS });
+        assert.equal(await page.evaluate('document.activeElement?.id'), 'api-token');
+        await apiTokenField.fill(API_TOKEN);
 
         // An append with w=all: answered with acks 3, and in every node's column.
         await append(page, 'hello from the browser', 'all');
@@ -122,6 +147,7 @@ test(
           (rows) => rows[0]?.every((text) => text === 'hello from the browser') === true,
           'entry 1 in all three columns',
         );
+        assert.equal(await page.evaluate("sessionStorage.getItem('rlog.apiToken')"), API_TOKEN);
 
         // Partition sub2 with its button: first the page asks for the token, then it works.
         const sub2 = card(page, 'sub2');
@@ -130,7 +156,7 @@ test(
           .locator('#token-status', { hasText: 'asks for the cluster token' })
           .waitFor({ timeout: WAIT_MS });
         assert.equal(await page.evaluate('document.activeElement?.id'), 'token');
-        await page.getByLabel('Token', { exact: true }).fill(TOKEN);
+        await page.getByRole('textbox', { name: 'Cluster token' }).fill(TOKEN);
         await sub2.getByRole('button', { name: 'Partition sub2' }).click();
         await sub2
           .locator('.fault-summary', { hasText: 'partitioned' })
@@ -197,9 +223,18 @@ test(
           ],
         );
         await page.screenshot({ path: join(ARTIFACTS, 'dashboard.png') });
-        // The browser logs the one refused request (401, before the token was entered) itself.
+        // The browser logs the two refused requests (401, before each token was entered) itself.
         const unexpected = pageErrors.filter((text) => !text.includes('status of 401'));
         assert.deepEqual(unexpected, [], 'no script or policy errors on the page');
+        const sent = new Set(authorized);
+        assert.deepEqual(
+          [...sent].sort(),
+          [
+            `POST /logs Bearer ${API_TOKEN}`,
+            `PUT /admin/secondaries/sub2/faults Bearer ${TOKEN}`,
+          ].sort(),
+          'each token with its own requests only',
+        );
       });
     } finally {
       await browser?.close();

@@ -7,8 +7,7 @@
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
 import { test } from 'node:test';
-import { MAIN_JS, request, sleep, waitFor, withCluster, type ErrorBody } from './harness.js';
-import { spawnSync } from 'node:child_process';
+import { request, runRlog, sleep, waitFor, withCluster, type ErrorBody } from './harness.js';
 
 const CLUSTER_TOKEN = 'cluster-secret-4a1f';
 const API_TOKEN = 'api-secret-93be';
@@ -99,6 +98,7 @@ test('API_TOKEN: appends need it (401, nothing stored), reads do not; the CLI se
           );
           assert.equal(refused.status, 401, `${what} on ${path}: ${refused.text}`);
           assert.equal(refused.body.error.code, 'UNAUTHORIZED');
+          assert.match(refused.body.error.message, /API_TOKEN/, 'names the token to send');
         }
       }
       assert.deepEqual(await cluster.logs(), [], 'nothing refused is stored');
@@ -108,17 +108,12 @@ test('API_TOKEN: appends need it (401, nothing stored), reads do not; the CLI se
       assert.equal(ok.status, 201, ok.text);
       assert.equal((await request(`${cluster.master.url}/logs`)).status, 200, 'reads stay open');
 
-      const cli = spawnSync(
-        process.execPath,
-        [MAIN_JS, 'append', 'from the cli', '-w', '3', '--master', cluster.master.url],
-        { env: { PATH: process.env['PATH'] ?? '', RLOG_API_TOKEN: API_TOKEN }, encoding: 'utf8' },
+      const cli = await runRlog(
+        ['append', 'from the cli', '-w', '3', '--master', cluster.master.url],
+        { RLOG_API_TOKEN: API_TOKEN },
       );
       assert.equal(cli.status, 0, cli.stderr);
-      const withoutToken = spawnSync(
-        process.execPath,
-        [MAIN_JS, 'append', 'no token', '--master', cluster.master.url],
-        { env: { PATH: process.env['PATH'] ?? '' }, encoding: 'utf8' },
-      );
+      const withoutToken = await runRlog(['append', 'no token', '--master', cluster.master.url]);
       assert.equal(withoutToken.status, 1);
       assert.match(withoutToken.stderr, /UNAUTHORIZED/);
       const log = await cluster.converged(2);

@@ -3,7 +3,7 @@
  * `dist/cli/main.js` on loopback with free ports, captures their output for failure messages,
  * and kills, pauses, resumes and restarts them. Every wait is bounded.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -48,6 +48,38 @@ export async function freePort(): Promise<number> {
     }
   }
   throw new Error('no free port found in 50 attempts');
+}
+
+export interface CliRun {
+  readonly status: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/**
+ * Runs `rlog ARGS` to its end without blocking this process: a synchronous spawn would stop it
+ * from reading the cluster's output meanwhile, and a node whose output pipe fills up stalls.
+ */
+export function runRlog(
+  args: readonly string[],
+  env: Readonly<Record<string, string>> = {},
+  timeoutMs = 20_000,
+): Promise<CliRun> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [MAIN_JS, ...args],
+      { env: { PATH: process.env['PATH'] ?? '', ...env }, timeout: timeoutMs, encoding: 'utf8' },
+      (error, stdout, stderr) => {
+        const code = (error as { code?: unknown } | null)?.code;
+        resolve({
+          status: error === null ? 0 : typeof code === 'number' ? code : null,
+          stdout,
+          stderr,
+        });
+      },
+    );
+  });
 }
 
 export function sleep(ms: number): Promise<void> {

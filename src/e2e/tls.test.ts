@@ -12,6 +12,8 @@ import { Agent, fetch as undiciFetch, setGlobalDispatcher } from 'undici';
 import {
   MAIN_JS,
   freePort,
+  runRlog,
+  type CliRun,
   makeTemporaryDir,
   removeTemporaryDir,
   request,
@@ -110,28 +112,20 @@ test('TLS: clients and nodes talk HTTPS only; replication, heartbeats, the dashb
       );
 
       // The CLI trusts it through Node's own NODE_EXTRA_CA_CERTS.
-      const cli = spawnSync(
-        process.execPath,
-        [MAIN_JS, 'append', 'from the cli over tls', '-w', '3', '--master', cluster.master.url],
-        {
-          env: { PATH: process.env['PATH'] ?? '', NODE_EXTRA_CA_CERTS: certFile },
-          encoding: 'utf8',
-        },
+      const cli = await runRlog(
+        ['append', 'from the cli over tls', '-w', '3', '--master', cluster.master.url],
+        { NODE_EXTRA_CA_CERTS: certFile },
       );
       assert.equal(cli.status, 0, cli.stderr);
       await cluster.converged(2);
 
       // The container's HEALTHCHECK (rlog healthcheck) asks over HTTPS when TLS_CERT is set.
-      const check = (env: Record<string, string>): ReturnType<typeof spawnSync> =>
-        spawnSync(process.execPath, [MAIN_JS, 'healthcheck'], {
-          env: { PATH: process.env['PATH'] ?? '', PORT: String(cluster.master.port), ...env },
-          encoding: 'utf8',
-          timeout: 10_000,
-        });
-      assert.equal(check({ TLS_CERT: certFile }).status, 0);
-      const plainCheck = check({});
+      const check = (env: Record<string, string>): Promise<CliRun> =>
+        runRlog(['healthcheck'], { PORT: String(cluster.master.port), ...env }, 10_000);
+      assert.equal((await check({ TLS_CERT: certFile })).status, 0);
+      const plainCheck = await check({});
       assert.equal(plainCheck.status, 1, 'plain HTTP to an HTTPS node is not healthy');
-      assert.match(String(plainCheck.stderr), /rlog healthcheck: http:\/\/127\.0\.0\.1/);
+      assert.match(plainCheck.stderr, /rlog healthcheck: http:\/\/127\.0\.0\.1/);
 
       // Internal endpoints still need the cluster token over TLS.
       const forged = await request(`${cluster.node('sub1').url}/internal/heartbeat`, {

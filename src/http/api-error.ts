@@ -73,10 +73,14 @@ export function knownApiError(error: unknown): ApiError | undefined {
 }
 
 /** 401 for a missing or wrong cluster token, the same on every endpoint that needs it. */
-export function unauthorizedError(): ApiError {
+/** Which secret an endpoint needs: the nodes' CLUSTER_TOKEN, or the clients' API_TOKEN. */
+export type TokenKind = 'CLUSTER_TOKEN' | 'API_TOKEN';
+
+export function unauthorizedError(kind: TokenKind = 'CLUSTER_TOKEN'): ApiError {
+  const which = kind === 'CLUSTER_TOKEN' ? 'the cluster token' : 'the API token';
   return new ApiError(
     401,
     'UNAUTHORIZED',
-    'this endpoint needs the cluster token as "Authorization: Bearer <CLUSTER_TOKEN>"',
+    `this endpoint needs ${which} as "Authorization: Bearer <${kind}>"; the token is missing or wrong`,
   );
 }

@@ -13,7 +13,7 @@ import Fastify, {
 } from 'fastify';
 import type { Logger } from '../adapters/logger.js';
 import { OPTIONS } from '../config/config.js';
-import { ApiError, knownApiError, unauthorizedError } from './api-error.js';
+import { ApiError, knownApiError, unauthorizedError, type TokenKind } from './api-error.js';
 import { BodyBudget } from './body-budget.js';
 import type { RequestInterceptor } from './replication-endpoint.js';
 import { tokenChecker } from './token.js';
@@ -208,9 +208,10 @@ function describeValidation(error: unknown, url: string): string {
   return `${field} ${first.message ?? 'is invalid'}`;
 }
 
-/** A hook that refuses requests without the cluster token (401); none without a token. */
+/** A hook that refuses requests without `token` (401 naming which one); none without a token. */
 export function requireToken(
   token: string | undefined,
+  kind: TokenKind = 'CLUSTER_TOKEN',
 ):
   | ((request: FastifyRequest, reply: FastifyReply, done: (error?: Error) => void) => void)
   | undefined {
@@ -221,6 +222,6 @@ export function requireToken(
       done();
       return;
     }
-    done(unauthorizedError());
+    done(unauthorizedError(kind));
   };
 }

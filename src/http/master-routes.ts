@@ -43,7 +43,7 @@ export function registerMasterRoutes(
   node: MasterNode,
   limits: MasterRouteLimits,
 ): void {
-  const auth = requireToken(limits.apiToken);
+  const auth = requireToken(limits.apiToken, 'API_TOKEN');
   for (const path of ['/logs', '/messages']) {
     app.post<{ Body: AppendBody; Querystring: AppendQuery }>(
       path,

@@ -96,6 +96,7 @@ export async function startNode(
     registerDashboard(app, {
       node,
       clusterToken: config.clusterToken,
+      appendsNeedToken: config.apiToken !== undefined,
       ca: tls?.ca,
       logger,
       maxMessageBytes: config.maxMessageBytes,

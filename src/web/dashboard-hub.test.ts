@@ -6,7 +6,7 @@ import type { DashboardState, SecondaryView } from './client/dashboard-wire.js';
 import { FakeMaster, FakeSecondary, fakeCaller } from './dashboard-fixtures.js';
 import { DashboardHub, type HubOptions } from './dashboard-hub.js';
 
-function cluster(options: Partial<HubOptions> = {}) {
+function cluster(options: Partial<HubOptions> = {}, appendsNeedToken = false) {
   const sub1 = new FakeSecondary('sub1');
   const sub2 = new FakeSecondary('sub2');
   const master = new FakeMaster([
@@ -23,6 +23,7 @@ function cluster(options: Partial<HubOptions> = {}) {
     ),
     logger: pino({ enabled: false }),
     maxMessageBytes: 1024,
+    appendsNeedToken,
     options: { pollIntervalMs: 20, pollTimeoutMs: 300, minBroadcastIntervalMs: 20, ...options },
   });
   const received: DashboardState[] = [];
@@ -194,6 +195,14 @@ void describe('DashboardHub', () => {
       await waitFor(() => view('sub1').faults.state === 'on', 2000, 'faults on after restart');
     } finally {
       stop();
+      hub.close();
+    }
+  });
+
+  void it('tells the pages whether appends need the API token', () => {
+    for (const needed of [false, true]) {
+      const { hub } = cluster({}, needed);
+      assert.equal(hub.snapshot.state.appendsNeedToken, needed);
       hub.close();
     }
   });

@@ -57,6 +57,8 @@ export interface DashboardHubDeps {
   readonly logger: Logger;
   /** The cluster's MAX_MESSAGE_BYTES, to bound what a log tail answer may weigh. */
   readonly maxMessageBytes: number;
+  /** Whether the master runs with API_TOKEN; fixed for its life, so told once here. */
+  readonly appendsNeedToken: boolean;
   readonly options?: Partial<HubOptions>;
 }
 
@@ -104,7 +106,7 @@ export class DashboardHub {
     this.#deps = deps;
     this.#options = { ...DEFAULT_HUB_OPTIONS, ...deps.options };
     const master = deps.master.health();
-    this.#state = initialState(master, this.#options.tailSize);
+    this.#state = initialState(master, this.#options.tailSize, deps.appendsNeedToken);
     this.#tracks = master.secondaries.map((peer) => ({
       name: peer.name,
       url: peer.url,

@@ -43,13 +43,19 @@ interface Master {
 
 async function startMaster(
   secondaries: readonly { name: string; url: string }[],
-  options: { token?: string; assetsDir?: string; maxClients?: number } = {},
+  options: {
+    token?: string;
+    appendsNeedToken?: boolean;
+    assetsDir?: string;
+    maxClients?: number;
+  } = {},
 ): Promise<Master> {
   const master = new FakeMaster(secondaries);
   const app = createServer({ logger, maxBodyBytes: 1 << 20, maxMessageBytes: 1024, limits });
   registerDashboard(app, {
     node: master,
     clusterToken: options.token,
+    appendsNeedToken: options.appendsNeedToken ?? false,
     logger,
     maxMessageBytes: 1024,
     assetsDir: options.assetsDir ?? assetsDir,
@@ -175,7 +181,7 @@ void describe('dashboard state', () => {
         { name: 'sub1', url: servers[0]!.url },
         { name: 'sub2', url: servers[1]!.url },
       ],
-      { token: TOKEN, maxClients: 2 },
+      { token: TOKEN, appendsNeedToken: true, maxClients: 2 },
     );
   });
   after(async () => {
@@ -192,6 +198,7 @@ void describe('dashboard state', () => {
     assert.equal(answer.status, 200);
     assert.equal(answer.headers.get('cache-control'), 'no-store');
     const state = answer.body;
+    assert.equal(state.appendsNeedToken, true, 'the page shows the API token field');
     assert.deepEqual(
       state.master.tail.map((entry) => entry.message),
       ['one', 'two'],
@@ -320,6 +327,7 @@ void describe('dashboard without a cluster token', () => {
     const { app, url } = await startMaster([]);
     const stream = await openEvents(url);
     await waitFor(() => stream.states.length >= 1, 1000, 'the first state');
+    assert.equal(stream.states[0]?.appendsNeedToken, false, 'no API token field on the page');
     const started = Date.now();
     await app.close();
     await stream.ended;

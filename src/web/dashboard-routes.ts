@@ -14,6 +14,8 @@ import { DEFAULT_ASSETS_DIR, loadAssets, sendAsset } from './static-assets.js';
 export interface DashboardDeps {
   readonly node: DashboardMaster;
   readonly clusterToken: string | undefined;
+  /** Whether appends need API_TOKEN: the page shows its field only then. */
+  readonly appendsNeedToken: boolean;
   /** CAs trusted for https:// secondaries (TLS_CA, or the master's own certificate). */
   readonly ca?: readonly string[] | undefined;
   readonly logger: Logger;
@@ -50,6 +52,7 @@ export function registerDashboard(app: FastifyInstance, deps: DashboardDeps): vo
     call,
     logger: deps.logger,
     maxMessageBytes: deps.maxMessageBytes,
+    appendsNeedToken: deps.appendsNeedToken,
     options: deps.hub ?? {},
   });
   const events = new DashboardEvents(hub, deps.logger, {

@@ -122,8 +122,9 @@ void describe('state', () => {
 
   void it('starts with every secondary pending and its master-side facts', () => {
     master.setPeer('sub2', { status: 'Suspected', ackedId: 3, lag: 2, lastContactMs: 2500 });
-    const state = initialState(master.health(), 30);
+    const state = initialState(master.health(), 30, false);
     assert.equal(state.version, 1);
+    assert.equal(state.appendsNeedToken, false);
     assert.deepEqual(
       state.secondaries.map((view) => [view.name, view.reach, view.status, view.lastContactS]),
       [
@@ -134,10 +135,11 @@ void describe('state', () => {
   });
 
   void it('takes the master health into the master and every secondary', () => {
-    const state = initialState(master.health(), 30);
+    const state = initialState(master.health(), 30, true);
     master.status = 'read-only';
     master.setPeer('sub1', { status: 'Unhealthy', ackedId: 7, lag: 5, lastContactMs: null });
     const next = withMaster(state, master.health(), entries(1, 2));
+    assert.equal(next.appendsNeedToken, true, 'kept: it is the master config, not its health');
     assert.equal(next.master.status, 'read-only');
     assert.deepEqual(ids(next.master.tail), [1, 2]);
     const sub1 = next.secondaries[0]!;
@@ -152,7 +154,7 @@ void describe('state', () => {
       state: 'on',
       settings: { delayMs: 200, errorRate: 0, partitioned: true },
     } as const;
-    const reached = withSecondary(initialState(master.health(), 30), 'sub2', {
+    const reached = withSecondary(initialState(master.health(), 30, false), 'sub2', {
       kind: 'reachable',
       lastId: 4,
       pending: 1,
@@ -170,7 +172,10 @@ void describe('state', () => {
 
   void it('records fault settings set through the master', () => {
     const settings = { delayMs: 0, errorRate: 0.3, partitioned: false };
-    const next = withFaults(initialState(master.health(), 30), 'sub1', { state: 'on', settings });
+    const next = withFaults(initialState(master.health(), 30, false), 'sub1', {
+      state: 'on',
+      settings,
+    });
     assert.deepEqual(next.secondaries[0]!.faults, { state: 'on', settings });
   });
 });
@@ -179,7 +184,7 @@ void describe('advance', () => {
   const master = new FakeMaster(peers);
 
   void it('returns the previous state itself when nothing shown changed', () => {
-    const state = initialState(master.health(), 30);
+    const state = initialState(master.health(), 30, false);
     // Contact 50 ms then 900 ms ago: both "under a second", nothing to send.
     master.setPeer('sub1', { lastContactMs: 900 });
     assert.equal(advance(state, withMaster(state, master.health(), [])), state);
@@ -187,7 +192,7 @@ void describe('advance', () => {
   });
 
   void it('moves one version on at a change', () => {
-    const state = initialState(master.health(), 30);
+    const state = initialState(master.health(), 30, false);
     master.setPeer('sub1', { lastContactMs: 1500 });
     const next = advance(state, withMaster(state, master.health(), []));
     assert.notEqual(next, state);

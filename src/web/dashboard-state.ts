@@ -31,11 +31,16 @@ export type SecondarySample =
   | { readonly kind: 'unreachable'; readonly error: string };
 
 /** The state before anything was polled but the master's own health. */
-export function initialState(master: MasterSample, tailSize: number): DashboardState {
+export function initialState(
+  master: MasterSample,
+  tailSize: number,
+  appendsNeedToken: boolean,
+): DashboardState {
   const state: DashboardState = {
     version: 1,
     tailSize,
     quorum: master.quorum,
+    appendsNeedToken,
     master: {
       name: master.node,
       status: master.status,

@@ -67,6 +67,8 @@ export interface DashboardState {
   /** How many entries each node's `tail` keeps at most. */
   readonly tailSize: number;
   readonly quorum: { readonly size: number; readonly required: number; readonly healthy: number };
+  /** Whether the master runs with API_TOKEN, so that the page asks for it before a refusal. */
+  readonly appendsNeedToken: boolean;
   readonly master: MasterView;
   readonly secondaries: readonly SecondaryView[];
 }

@@ -7,14 +7,14 @@ import {
   type FaultAction,
 } from './dashboard-render.js';
 import type { DashboardState, FaultSettings } from './dashboard-wire.js';
+import { TokenField } from './token-field.js';
 
 /**
- * The dashboard page: live state from the master's event stream, the append form, the cluster
- * token and the fault buttons. No framework: the page is small, and updating elements in place
- * keeps focus and scroll where the user left them.
+ * The dashboard page: live state from the master's event stream, the append form, the fault
+ * buttons and the tokens they may need. No framework: the page is small, and updating elements
+ * in place keeps focus and scroll where the user left them.
  */
 
-const TOKEN_KEY = 'rlog.clusterToken';
 const REQUESTS_SHOWN = 6;
 const RETRY_AFTER_REFUSAL_MS = 5000;
 const TICK_MS = 100;
@@ -39,9 +39,7 @@ const wSelect = byId('w', HTMLSelectElement);
 const timeoutSelect = byId('timeout', HTMLSelectElement);
 const appendStatus = byId('append-status', HTMLElement);
 const requestsList = byId('requests', HTMLOListElement);
-const tokenInput = byId('token', HTMLInputElement);
-const tokenStatus = byId('token-status', HTMLElement);
-const tokenForget = byId('token-forget', HTMLButtonElement);
+const tokensContainer = byId('tokens', HTMLElement);
 
 // ---------------------------------------------------------------------------------------------
 // Answers
@@ -76,61 +74,24 @@ function failureText(error: unknown): string {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Cluster token
+// Tokens: each sent with its own requests only
 
-function storedToken(): string {
-  try {
-    return sessionStorage.getItem(TOKEN_KEY) ?? '';
-  } catch {
-    return ''; // Storage can be switched off; the field then lasts as long as the page.
-  }
-}
-
-function storeToken(token: string): void {
-  try {
-    if (token === '') sessionStorage.removeItem(TOKEN_KEY);
-    else sessionStorage.setItem(TOKEN_KEY, token);
-  } catch {
-    // As above: without storage the token is simply not kept.
-  }
-}
-
-function clearTokenPrompt(): void {
-  tokenInput.removeAttribute('aria-invalid');
-  tokenInput.classList.remove('attention');
-}
-
-function authHeaders(): Record<string, string> {
-  const token = tokenInput.value.trim();
-  return token === '' ? {} : { authorization: `Bearer ${token}` };
-}
-
-/** A 401 from the master: the token is missing or wrong; send the user to the field. */
-function askForToken(): void {
-  const filled = tokenInput.value.trim() !== '';
-  setText(
-    tokenStatus,
-    filled
-      ? 'The master refused this token: check it, then retry.'
-      : 'The master asks for the cluster token: enter it here, then retry.',
-  );
-  tokenInput.setAttribute('aria-invalid', 'true');
-  tokenInput.classList.add('attention');
-  tokenInput.focus();
-}
-
-tokenInput.value = storedToken();
-tokenInput.addEventListener('input', () => {
-  storeToken(tokenInput.value.trim());
-  clearTokenPrompt();
-  setText(tokenStatus, '');
+const code = (text: string): HTMLElement => el('code', { text });
+const apiToken = new TokenField({
+  id: 'api-token',
+  noun: 'API token',
+  storageKey: 'rlog.apiToken',
+  hint: ['This master runs with ', code('API_TOKEN'), ': appends need it.'],
 });
-tokenForget.addEventListener('click', () => {
-  tokenInput.value = '';
-  storeToken('');
-  clearTokenPrompt();
-  setText(tokenStatus, 'Token forgotten.');
+const clusterToken = new TokenField({
+  id: 'token',
+  noun: 'cluster token',
+  storageKey: 'rlog.clusterToken',
+  hint: ['The fault buttons need it when the cluster runs with ', code('CLUSTER_TOKEN'), '.'],
 });
+// Shown once the state says appends need it (or one is refused).
+apiToken.shown = false;
+tokensContainer.append(apiToken.root, clusterToken.root);
 
 // ---------------------------------------------------------------------------------------------
 // Fault injection, through the master
@@ -139,20 +100,20 @@ const faultAction: FaultAction = async (name, change, report) => {
   try {
     const response = await fetch(`/admin/secondaries/${encodeURIComponent(name)}/faults`, {
       method: 'PUT',
-      headers: { 'content-type': 'application/json', ...authHeaders() },
+      headers: { 'content-type': 'application/json', ...clusterToken.headers() },
       body: JSON.stringify(change),
     });
     const body = await readBody(response);
     if (response.status === 401) {
-      setText(report, 'Refused: this needs the cluster token (see "Cluster token").');
-      askForToken();
+      setText(report, clusterToken.refusal);
+      clusterToken.ask();
       return;
     }
     if (!response.ok) {
       setText(report, errorText(response, body));
       return;
     }
-    clearTokenPrompt();
+    clusterToken.clearPrompt();
     setText(report, `Now: ${faultSummary(body as FaultSettings)}.`);
   } catch (error) {
     setText(report, failureText(error));
@@ -296,7 +257,7 @@ async function append(message: string, w: string, timeoutMs: string): Promise<vo
   try {
     const response = await fetch('/logs', {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...apiToken.headers() },
       body: JSON.stringify({
         message,
         w: /^[0-9]+$/.test(w) ? Number(w) : w,
@@ -304,7 +265,13 @@ async function append(message: string, w: string, timeoutMs: string): Promise<vo
       }),
     });
     const body = await readBody(response);
-    outcome = appendText(response, body, item.elapsedMs);
+    if (response.status === 401) {
+      outcome = { ok: false, text: apiToken.refusal };
+      apiToken.ask();
+    } else {
+      outcome = appendText(response, body, item.elapsedMs);
+      apiToken.clearPrompt();
+    }
   } catch (error) {
     outcome = { ok: false, text: failureText(error) };
   }
@@ -369,6 +336,8 @@ function apply(state: DashboardState): void {
   table.update(state);
   renderWChoices(state);
   renderBanner(state);
+  // Never hidden again once shown: the user may be typing in it.
+  if (state.appendsNeedToken) apiToken.shown = true;
   announce(current, state);
   current = state;
   tickAppends();
