@@ -52,8 +52,29 @@ export function invalidWriteConcern(got: unknown, clusterSize: number): ApiError
   return new ApiError(
     400,
     'INVALID_REQUEST',
-    `w must be an integer from 1 to ${clusterSize} (the master and ${clusterSize - 1} secondaries), "majority" or "all"; got ${JSON.stringify(got)}`,
+    `w must be an integer from 1 to ${clusterSize} (the master and ${clusterSize - 1} secondaries), "majority" or "all"; got ${describeValue(got)}`,
   );
+}
+
+/** Longest piece of a client's value an error message repeats. */
+const SHOWN_VALUE_CHARS = 40;
+
+/**
+ * A client's value, shown in an error message: short values as JSON, long strings cut, arrays and
+ * objects by kind only. Never JSON.stringify of a whole client value: it may be megabytes, or
+ * nested deeply enough to overflow the stack.
+ */
+export function describeValue(value: unknown): string {
+  if (typeof value === 'string') {
+    return value.length <= SHOWN_VALUE_CHARS
+      ? JSON.stringify(value)
+      : `${JSON.stringify(value.slice(0, SHOWN_VALUE_CHARS))}... (${value.length} characters)`;
+  }
+  if (typeof value === 'number' || typeof value === 'boolean' || value === null) {
+    return String(value);
+  }
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'object' ? 'an object' : typeof value;
 }
 
 /** A failed store write: 507 when the disk is full, 500 otherwise; nothing was stored either way. */

@@ -4,6 +4,7 @@ import {
   type ServerResponse,
 } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
+import type { Duplex } from 'node:stream';
 import Fastify, {
   LogController,
   type FastifyBaseLogger,
@@ -13,7 +14,13 @@ import Fastify, {
 } from 'fastify';
 import type { Logger } from '../adapters/logger.js';
 import { OPTIONS } from '../config/config.js';
-import { ApiError, knownApiError, unauthorizedError, type TokenKind } from './api-error.js';
+import {
+  ApiError,
+  describeValue,
+  knownApiError,
+  unauthorizedError,
+  type TokenKind,
+} from './api-error.js';
 import { BodyBudget } from './body-budget.js';
 import type { RequestInterceptor } from './replication-endpoint.js';
 import { tokenChecker } from './token.js';
@@ -75,6 +82,21 @@ export function createServer(options: ServerOptions): FastifyInstance {
     keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
     return503OnClosing: true,
     ajv: { customOptions: { coerceTypes: false, allErrors: false, removeAdditional: false } },
+    // Errors fastify finds before routing (a malformed %-escape, an over-long path parameter)
+    // get the envelope too.
+    frameworkErrors: (error, _request, reply) => {
+      const problem =
+        error.code === 'FST_ERR_BAD_URL'
+          ? 'the path holds a malformed %-escape; encode it as UTF-8 with %XX'
+          : 'a part of the path is too long; an id has at most 15 digits';
+      // Typed by fastify for schema-aware replies; these errors come before any route or schema.
+      void (reply as FastifyReply)
+        .code(400)
+        .send(new ApiError(400, 'INVALID_REQUEST', problem).toBody());
+    },
+    // Requests Node's HTTP parser cannot read: answered in the envelope, and the connection
+    // ended after the answer (never reset under it), since nothing more can be read from it.
+    clientErrorHandler: answerClientError,
     // Our own server, so that the body budget and the interceptor see each request before
     // fastify's router does. Slow or half-open clients are cut off by the header and request
     // timeouts (408), idle connections that never send a request by the header timeout.
@@ -88,6 +110,7 @@ export function createServer(options: ServerOptions): FastifyInstance {
       };
       const onRequest = (request: IncomingMessage, response: ServerResponse): void => {
         if (!budget.admit(request, response)) return;
+        normalizeContentType(request);
         if (intercept === undefined || !intercept(request, response)) handler(request, response);
       };
       const tls = options.tls;
@@ -146,6 +169,47 @@ export function createServer(options: ServerOptions): FastifyInstance {
   return app;
 }
 
+/** A media type as fastify's content-type parser accepts it: type/subtype, then parameters. */
+const MEDIA_TYPE = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+\/[!#$%&'*+.^_`|~0-9A-Za-z-]+[ \t]*(?:;.*)?$/;
+
+/**
+ * Bodies are JSON whatever their Content-Type (curl's `-d` sends a form type); a header that is
+ * not even a media type (`foo`, empty) is read the same way instead of fastify's 415.
+ */
+function normalizeContentType(request: IncomingMessage): void {
+  const type = request.headers['content-type'];
+  if (type !== undefined && !MEDIA_TYPE.test(type.trimStart())) {
+    request.headers['content-type'] = 'application/json';
+  }
+}
+
+/** Node's parser errors, as the answers they get. */
+function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, reason, message] =
+    error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? [
+          408,
+          'Request Timeout',
+          'the request did not arrive whole in time (REQUEST_TIMEOUT_MS / HEADERS_TIMEOUT_MS)',
+        ]
+      : error.code === 'HPE_HEADER_OVERFLOW'
+        ? [
+            431,
+            'Request Header Fields Too Large',
+            'the request line and headers are over MAX_HEADER_BYTES; send fewer or shorter headers',
+          ]
+        : [400, 'Bad Request', 'the request is not valid HTTP/1.1'];
+  const body = JSON.stringify(new ApiError(status, 'INVALID_REQUEST', message).toBody());
+  if (socket.writable) {
+    socket.end(
+      `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  } else {
+    socket.destroy();
+  }
+}
+
 /** Whether a body is empty or only whitespace, without copying it as `trim()` would. */
 export function isBlank(text: string): boolean {
   for (let index = 0; index < text.length; index++) {
@@ -172,6 +236,15 @@ function toApiError(error: unknown, request: FastifyRequest, options: ServerOpti
       413,
       'MESSAGE_TOO_LARGE',
       `request body${length === undefined ? '' : ` of ${length} bytes`} is over the limit of ${options.maxBodyBytes} bytes (MAX_BODY_BYTES); a message may be at most ${options.maxMessageBytes} bytes (MAX_MESSAGE_BYTES); split the batch or shorten the message`,
+    );
+  }
+  if (fastifyError.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+    // normalizeContentType leaves fastify no header it cannot parse; should one get through, it
+    // gets the documented 400 rather than fastify's 415.
+    return new ApiError(
+      400,
+      'INVALID_REQUEST',
+      `Content-Type ${describeValue(request.headers['content-type'] ?? '')} is not a media type; send application/json, or no Content-Type`,
     );
   }
   if (fastifyError.validation !== undefined) {

@@ -69,8 +69,11 @@ export function registerMasterRoutes(
         const append = body as AppendBody;
         const { messages, messageBytes } = collectMessages(append, limits);
         const keyHeader = request.headers['idempotency-key'];
+        // Node joins a repeated header into one value with ", ": only the distinct view tells.
+        const keyCount = request.raw.headersDistinct['idempotency-key']?.length ?? 0;
         if (
           Array.isArray(keyHeader) ||
+          keyCount > 1 ||
           (keyHeader !== undefined && !IDEMPOTENCY_KEY.test(keyHeader))
         ) {
           throw new ApiError(
