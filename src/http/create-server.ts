@@ -277,7 +277,8 @@ function describeValidation(error: unknown, url: string): string {
     const append = url.startsWith('/logs') || url.startsWith('/messages');
     return append ? 'must be a JSON object such as {"message":"hi"}' : 'must be a JSON object';
   }
-  if (first.keyword === 'pattern') return `${field} must be a non-negative integer`;
+  if (first.keyword === 'pattern')
+    return `${field} must be a non-negative integer of at most 15 digits`;
   return `${field} ${first.message ?? 'is invalid'}`;
 }
 
