@@ -81,6 +81,22 @@ test('CLUSTER_TOKEN: internal and admin endpoints answer 401 without the right t
       assert.ok(foreign.status >= 400, `a batch of another log was accepted: ${foreign.text}`);
       assert.deepEqual(await cluster.logs(sub1), [{ id: 1, message: 'real entry' }]);
 
+      // Every /admin/ path on every node, known or not, asks for the token first.
+      for (const [node, path, knownAs] of [
+        [cluster.master, '/admin/faults', 'FAULT_INJECTION_DISABLED'],
+        [cluster.master, '/admin/secondaries/sub1/faults', undefined],
+        [cluster.master, '/admin/nothing/here', 'NOT_FOUND'],
+        [sub1, '/admin/nothing', 'NOT_FOUND'],
+      ] as const) {
+        const anonymous = await request<ErrorBody>(`${node.url}${path}`);
+        assert.equal(anonymous.status, 401, `${node.name} ${path} without the token`);
+        const known = await request<ErrorBody>(`${node.url}${path}`, {
+          headers: cluster.authHeaders(),
+        });
+        if (knownAs === undefined) assert.equal(known.status, 200, known.text);
+        else assert.equal(known.body.error.code, knownAs, `${node.name} ${path} with the token`);
+      }
+
       // Public reads and health need no token.
       assert.equal((await request(`${sub1.url}/logs`)).status, 200);
       assert.equal((await request(`${cluster.master.url}/health`)).status, 200);

@@ -12,6 +12,7 @@ import { registerMasterRoutes } from '../http/master-routes.js';
 import { registerReadRoutes } from '../http/read-routes.js';
 import { registerSecondaryRoutes } from '../http/secondary-routes.js';
 import { replicationEndpoint } from '../http/replication-endpoint.js';
+import { registerAdminFallback } from '../http/admin-routes.js';
 import { registerApiDocsRoutes } from '../http/api-docs-routes.js';
 import { registerMetricsRoutes } from '../http/metrics-routes.js';
 import { MasterMetrics } from './master-metrics.js';
@@ -92,7 +93,7 @@ export async function startNode(
       maxBatchCount: config.maxBatchCount,
       apiToken: config.apiToken,
     });
-    registerMasterOnlyFallbacks(app);
+    registerAdminFallback(app, config.clusterToken, 'master');
     registerDashboard(app, {
       node,
       clusterToken: config.clusterToken,
@@ -123,6 +124,7 @@ export async function startNode(
       masterUrl: config.masterUrl,
       faultInjection: config.faultInjection,
     });
+    registerAdminFallback(app, config.clusterToken, 'secondary');
     stopNode = () => node.stop();
   }
 
@@ -167,17 +169,4 @@ async function startOrClose(node: { start(): Promise<void> }, store: LogStore): 
     await store.close().catch(() => undefined);
     throw error;
   }
-}
-
-function registerMasterOnlyFallbacks(app: FastifyInstance): void {
-  // Fault injection acts on a secondary's own request handling; say so instead of a bare 404.
-  app.all('/admin/faults', (_request, reply) => {
-    void reply.code(404).send({
-      status: 'error',
-      error: {
-        code: 'FAULT_INJECTION_DISABLED',
-        message: 'fault injection is set on secondaries: PUT /admin/faults on a secondary',
-      },
-    });
-  });
 }
