@@ -1,11 +1,15 @@
 import { readFileSync } from 'node:fs';
+import { rootCertificates } from 'node:tls';
 import { ConfigError, type TlsFiles } from '../config/config.js';
 
 /** The PEM texts a node serves HTTPS with, and the CAs it trusts when it calls other nodes. */
 export interface TlsMaterial {
   readonly cert: string;
   readonly key: string;
-  /** Trusted for outgoing calls: TLS_CA, or else the node's own certificate, plus the system's. */
+  /**
+   * Trusted for outgoing calls: TLS_CA, or else the node's own certificate, plus Node's built-in
+   * CAs (an explicit list replaces the defaults, so they are added back here).
+   */
   readonly ca: readonly string[];
 }
 
@@ -16,7 +20,7 @@ export function loadTlsMaterial(files: TlsFiles | undefined): TlsMaterial | unde
   const key = readPem(files.keyFile, 'TLS_KEY', 'PRIVATE KEY');
   const trusted =
     files.caFile === undefined ? cert : readPem(files.caFile, 'TLS_CA', 'CERTIFICATE');
-  return { cert, key, ca: [trusted] };
+  return { cert, key, ca: [...rootCertificates, trusted] };
 }
 
 function readPem(path: string, variable: string, kind: string): string {

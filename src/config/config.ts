@@ -66,7 +66,7 @@ export interface TlsFiles {
   readonly certFile: string;
   readonly keyFile: string;
   /** CAs to trust when calling other nodes; undefined: the certificate itself (one self-signed
-   * certificate shared by the cluster) and the system's CAs. */
+   * certificate shared by the cluster). Node's built-in CAs are trusted too. */
   readonly caFile: string | undefined;
 }
 
@@ -335,7 +335,7 @@ export const OPTIONS = {
     roles: BOTH,
     parse: optionalText,
     defaultValue: undefined,
-    help: 'PEM CAs trusted for calls to other nodes (default: TLS_CERT itself and the system CAs)',
+    help: "PEM CAs trusted for calls to other nodes (default: TLS_CERT itself), with Node's built-in CAs",
   },
   dataDir: {
     flag: 'data-dir',
