@@ -5,76 +5,20 @@
  * node keeps serving others, memory stays bounded and service returns by itself.
  */
 import assert from 'node:assert/strict';
-import { connect, type Socket } from 'node:net';
 import { test } from 'node:test';
-import { request, runRlog, sleep, waitFor, withCluster, type ErrorBody } from './harness.js';
+import {
+  openConnections,
+  RawConnection,
+  request,
+  runRlog,
+  sleep,
+  waitFor,
+  withCluster,
+  type ErrorBody,
+} from './harness.js';
 
 const CLUSTER_TOKEN = 'cluster-secret-4a1f';
 const API_TOKEN = 'api-secret-93be';
-
-/** A raw TCP connection, recording what the server sends and when it closes. */
-class RawConnection {
-  readonly socket: Socket;
-  received = '';
-  closed = false;
-  readonly #closedAt: Promise<void>;
-
-  constructor(url: string) {
-    const { hostname, port } = new URL(url);
-    this.socket = connect(Number(port), hostname);
-    this.socket.setEncoding('utf8');
-    this.socket.on('data', (chunk: string) => {
-      this.received += chunk;
-    });
-    this.socket.on('error', () => undefined);
-    this.#closedAt = new Promise((resolve) => {
-      this.socket.once('close', () => {
-        this.closed = true;
-        resolve();
-      });
-    });
-  }
-
-  connected(): Promise<void> {
-    return new Promise((resolve, reject) => {
-      if (!this.socket.connecting) {
-        resolve();
-        return;
-      }
-      this.socket.once('connect', resolve);
-      this.socket.once('error', reject);
-    });
-  }
-
-  write(text: string): void {
-    this.socket.write(text);
-  }
-
-  /** Resolves once the server closed the connection; throws after `timeoutMs`. */
-  async closedWithin(timeoutMs: number, what: string): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_resolve, reject) => {
-      timer = setTimeout(() => {
-        reject(new Error(`${what}: still open after ${timeoutMs} ms`));
-      }, timeoutMs);
-    });
-    try {
-      await Promise.race([this.#closedAt, timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
-  destroy(): void {
-    this.socket.destroy();
-  }
-}
-
-async function openConnections(url: string, count: number): Promise<RawConnection[]> {
-  const connections = Array.from({ length: count }, () => new RawConnection(url));
-  await Promise.all(connections.map((connection) => connection.connected().catch(() => undefined)));
-  return connections;
-}
 
 test('API_TOKEN: appends need it (401, nothing stored), reads do not; the CLI sends RLOG_API_TOKEN; no secret reaches a log', async () => {
   await withCluster(
@@ -154,8 +98,11 @@ test('slow and idle clients: hundreds of idle and half-open connections do not s
     async (cluster) => {
       const url = cluster.master.url;
       const idle = await openConnections(url, 300);
-      const halfOpen = await openConnections(url, 50);
-      for (const connection of halfOpen) connection.write('POST /logs HTTP/1.1\r\nHost: x\r\n');
+      const halfOpen = await openConnections(url, 40);
+      // Clients that never close their side, even after the node's answer and FIN.
+      const stuck = await openConnections(url, 10, { allowHalfOpen: true });
+      for (const connection of [...halfOpen, ...stuck])
+        connection.write('POST /logs HTTP/1.1\r\nHost: x\r\n');
       const slowBody = new RawConnection(url);
       await slowBody.connected();
       slowBody.write(
@@ -180,15 +127,29 @@ test('slow and idle clients: hundreds of idle and half-open connections do not s
           ),
         );
         assert.ok(
-          halfOpen.every((connection) => connection.received.startsWith('HTTP/1.1 408')),
+          [...halfOpen, ...stuck].every((connection) =>
+            connection.received.startsWith('HTTP/1.1 408'),
+          ),
           'half-open connections are told 408',
+        );
+        // The stuck clients never close; the node must have dropped its end anyway (after a
+        // grace of 1 s): the first write now draws a reset from the peer, the second fails on it
+        // (EPIPE) and the client sees the connection close.
+        await sleep(1500);
+        for (const connection of stuck) connection.write('a');
+        await sleep(200);
+        for (const connection of stuck) connection.write('b');
+        await Promise.all(
+          stuck.map((connection) =>
+            connection.closedWithin(3000, 'a stuck client after the node dropped it'),
+          ),
         );
         // A body dripping in: 408 and closed after REQUEST_TIMEOUT_MS (3 s); nothing stored.
         await slowBody.closedWithin(6000, 'slow body');
         assert.match(slowBody.received, /^HTTP\/1\.1 408/);
       } finally {
         clearInterval(drip);
-        for (const connection of [...idle, ...halfOpen, slowBody]) connection.destroy();
+        for (const connection of [...idle, ...halfOpen, ...stuck, slowBody]) connection.destroy();
       }
       const log = await cluster.logs();
       assert.equal(log.length, 20);

@@ -5,7 +5,7 @@
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -714,4 +714,80 @@ export async function pool<T>(
   };
   await Promise.all(Array.from({ length: Math.min(parallel, count) }, worker));
   return results;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Raw connections
+
+/** A raw TCP connection, recording what the server sends and when it closes. */
+export class RawConnection {
+  readonly socket: Socket;
+  received = '';
+  closed = false;
+  readonly #closedAt: Promise<void>;
+
+  /** `allowHalfOpen`: the client never closes its side by itself, as some stuck clients do. */
+  constructor(url: string, options: { readonly allowHalfOpen?: boolean } = {}) {
+    const { hostname, port } = new URL(url);
+    this.socket = connect({
+      port: Number(port),
+      host: hostname,
+      allowHalfOpen: options.allowHalfOpen ?? false,
+    });
+    this.socket.setEncoding('utf8');
+    this.socket.on('data', (chunk: string) => {
+      this.received += chunk;
+    });
+    this.socket.on('error', () => undefined);
+    this.#closedAt = new Promise((resolve) => {
+      this.socket.once('close', () => {
+        this.closed = true;
+        resolve();
+      });
+    });
+  }
+
+  connected(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (!this.socket.connecting) {
+        resolve();
+        return;
+      }
+      this.socket.once('connect', resolve);
+      this.socket.once('error', reject);
+    });
+  }
+
+  write(text: string): void {
+    this.socket.write(text);
+  }
+
+  /** Resolves once the server closed the connection; throws after `timeoutMs`. */
+  async closedWithin(timeoutMs: number, what: string): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => {
+        reject(new Error(`${what}: still open after ${timeoutMs} ms`));
+      }, timeoutMs);
+    });
+    try {
+      await Promise.race([this.#closedAt, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+  }
+}
+
+export async function openConnections(
+  url: string,
+  count: number,
+  options: { readonly allowHalfOpen?: boolean } = {},
+): Promise<RawConnection[]> {
+  const connections = Array.from({ length: count }, () => new RawConnection(url, options));
+  await Promise.all(connections.map((connection) => connection.connected().catch(() => undefined)));
+  return connections;
 }

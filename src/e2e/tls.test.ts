@@ -12,6 +12,7 @@ import { Agent, fetch as undiciFetch, setGlobalDispatcher } from 'undici';
 import {
   MAIN_JS,
   freePort,
+  openConnections,
   runRlog,
   type CliRun,
   makeTemporaryDir,
@@ -76,11 +77,22 @@ test('TLS: clients and nodes talk HTTPS only; replication, heartbeats, the dashb
   await withCluster(
     {
       token: TOKEN,
-      env: { TLS_CERT: certFile, TLS_KEY: keyFile },
+      env: { TLS_CERT: certFile, TLS_KEY: keyFile, HEADERS_TIMEOUT_MS: '1500' },
       secondaryEnv: { FAULT_INJECTION: 'true' },
     },
     async (cluster) => {
       assert.match(cluster.master.url, /^https:\/\//);
+      // Connections that never start their TLS handshake are closed like idle ones.
+      const silent = await openConnections(cluster.master.url.replace('https:', 'http:'), 8);
+      try {
+        await Promise.all(
+          silent.map((connection) =>
+            connection.closedWithin(6000, 'a connection without a handshake'),
+          ),
+        );
+      } finally {
+        for (const connection of silent) connection.destroy();
+      }
       const appended = await cluster.append({ message: 'over tls', w: 3 });
       assert.equal(appended.status, 201, appended.text);
       const log = await cluster.converged(1);

@@ -56,6 +56,8 @@ export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = {
 
 /** Above the clients' usual idle allowance, so that we are not the side that closes first. */
 const KEEP_ALIVE_TIMEOUT_MS = 65_000;
+/** How long a connection we answered and ended may take to close from the client's side. */
+const CLOSE_GRACE_MS = 1000;
 /** How often Node checks the header and request timeouts (its default, 30 s, would blur them). */
 const TIMEOUT_CHECK_INTERVAL_MS = 250;
 
@@ -117,7 +119,17 @@ export function createServer(options: ServerOptions): FastifyInstance {
       const server =
         tls === undefined
           ? createHttpServer(serverOptions, onRequest)
-          : createHttpsServer({ ...serverOptions, cert: tls.cert, key: tls.key }, onRequest);
+          : createHttpsServer(
+              // A connection that never completes its TLS handshake is dropped like one that never
+              // sends its headers.
+              {
+                ...serverOptions,
+                cert: tls.cert,
+                key: tls.key,
+                handshakeTimeout: limits.headersTimeoutMs,
+              },
+              onRequest,
+            );
       server.timeout = 0;
       // Beyond this many connections, new ones are closed at once: the others keep being served.
       server.maxConnections = limits.maxConnections;
@@ -186,6 +198,12 @@ function normalizeContentType(request: IncomingMessage): void {
 /** Node's parser errors, as the answers they get. */
 function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
   if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const code = error.code ?? '';
+  if (code.startsWith('ERR_TLS') || code.startsWith('ERR_SSL')) {
+    // No TLS session to answer in (a handshake that failed or never came): just close.
+    socket.destroy();
+    return;
+  }
   const [status, reason, message] =
     error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
       ? [
@@ -205,6 +223,8 @@ function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
     socket.end(
       `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
     );
+    // A client that never closes its side would keep the half-closed socket forever.
+    setTimeout(() => socket.destroy(), CLOSE_GRACE_MS).unref();
   } else {
     socket.destroy();
   }
