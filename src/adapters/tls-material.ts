@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { rootCertificates } from 'node:tls';
+import { createSecureContext, rootCertificates } from 'node:tls';
 import { ConfigError, type TlsFiles } from '../config/config.js';
 
 /** The PEM texts a node serves HTTPS with, and the CAs it trusts when it calls other nodes. */
@@ -20,6 +20,15 @@ export function loadTlsMaterial(files: TlsFiles | undefined): TlsMaterial | unde
   const key = readPem(files.keyFile, 'TLS_KEY', 'PRIVATE KEY');
   const trusted =
     files.caFile === undefined ? cert : readPem(files.caFile, 'TLS_CA', 'CERTIFICATE');
+  try {
+    // Catches a key that does not belong to the certificate now, before the node opens its log,
+    // rather than when the server starts.
+    createSecureContext({ cert, key });
+  } catch (error) {
+    throw new ConfigError(
+      `TLS_CERT ${files.certFile} and TLS_KEY ${files.keyFile} do not make a usable pair (${(error as Error).message}); give the key of that certificate`,
+    );
+  }
   return { cert, key, ca: [...rootCertificates, trusted] };
 }
 

@@ -145,13 +145,16 @@ export async function appendWithProgress(request: AppendRequest): Promise<Client
   const answered = new AbortController();
   const w = request.body['w'];
   const concern = typeof w === 'number' || w === 'majority' || w === 'all' ? w : undefined;
-  const watching = watchAppend(request.master, concern, progress, answered.signal);
+  // Progress is a courtesy: whatever goes wrong in it, even before the answer comes, must not
+  // lose the append's answer (nor end the process as an unhandled rejection).
+  const watching = watchAppend(request.master, concern, progress, answered.signal).catch(
+    () => undefined,
+  );
   try {
     return await answer;
   } finally {
     answered.abort();
-    // Progress is a courtesy: whatever went wrong in it must not lose the append's answer.
-    await watching.catch(() => undefined);
+    await watching;
   }
 }
 

@@ -33,7 +33,8 @@ test('API_TOKEN: appends need it (401, nothing stored), reads do not; the CLI se
         ['wrong token', { authorization: 'Bearer nope' }],
         ['the cluster token', { authorization: `Bearer ${CLUSTER_TOKEN}` }],
         ['token with a suffix', { authorization: `Bearer ${API_TOKEN}x` }],
-        ['lowercase scheme', { authorization: `bearer${API_TOKEN}` }],
+        ['no space after the scheme', { authorization: `Bearer${API_TOKEN}` }],
+        ['another scheme', { authorization: `Basic ${API_TOKEN}` }],
       ] as const) {
         for (const path of ['/logs', '/messages']) {
           const refused = await cluster.append<ErrorBody>(
@@ -43,11 +44,13 @@ test('API_TOKEN: appends need it (401, nothing stored), reads do not; the CLI se
           assert.equal(refused.status, 401, `${what} on ${path}: ${refused.text}`);
           assert.equal(refused.body.error.code, 'UNAUTHORIZED');
           assert.match(refused.body.error.message, /API_TOKEN/, 'names the token to send');
+          assert.equal(refused.headers.get('www-authenticate'), 'Bearer');
         }
       }
       assert.deepEqual(await cluster.logs(), [], 'nothing refused is stored');
 
-      const authorized = { authorization: `Bearer ${API_TOKEN}` };
+      // The scheme's case does not matter (RFC 9110).
+      const authorized = { authorization: `bearer ${API_TOKEN}` };
       const ok = await cluster.append({ message: 'welcome', w: 3 }, { headers: authorized });
       assert.equal(ok.status, 201, ok.text);
       assert.equal((await request(`${cluster.master.url}/logs`)).status, 200, 'reads stay open');

@@ -179,6 +179,10 @@ test('TLS: a half-configured or unreadable certificate stops the node at start, 
       /TLS_CERT: cannot read .*missing\.pem \(ENOENT\)/,
     ],
     [{ TLS_CERT: keyFile, TLS_KEY: keyFile }, /TLS_CERT: .* holds no PEM CERTIFICATE/],
+    [
+      { TLS_CERT: certFile, TLS_KEY: makeCertificate(dir, 'stranger').keyFile },
+      /TLS_CERT .* and TLS_KEY .* do not make a usable pair/,
+    ],
   ];
   for (const [env, message] of cases) {
     const run = spawnSync(process.execPath, [MAIN_JS, 'secondary'], {

@@ -103,5 +103,7 @@ export function unauthorizedError(kind: TokenKind = 'CLUSTER_TOKEN'): ApiError {
     401,
     'UNAUTHORIZED',
     `this endpoint needs ${which} as "Authorization: Bearer <${kind}>"; the token is missing or wrong`,
+    {},
+    { 'www-authenticate': 'Bearer' },
   );
 }

@@ -9,7 +9,8 @@ export function tokenChecker(token: string | undefined): (header: string | undef
   const expected = createHash('sha256').update(token).digest();
   return (header) => {
     const value = header ?? '';
-    const presented = value.startsWith('Bearer ') ? value.slice('Bearer '.length) : '';
+    // The scheme is case-insensitive (RFC 9110 §11.1): "bearer x" is as good as "Bearer x".
+    const presented = value.slice(0, 7).toLowerCase() === 'bearer ' ? value.slice(7) : '';
     return timingSafeEqual(createHash('sha256').update(presented).digest(), expected);
   };
 }
