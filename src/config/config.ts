@@ -307,14 +307,14 @@ export const OPTIONS = {
     roles: BOTH,
     parse: integer(8, 1_000_000),
     defaultValue: 1024,
-    help: 'open client connections; more are closed at once',
+    help: 'open client connections; over it, requests get 503 OVERLOADED and are closed',
   },
   maxInflightBodyBytes: {
     flag: 'max-inflight-body-bytes',
     roles: BOTH,
     parse: integer(1 * KiB, 4096 * MiB),
     defaultValue: 64 * MiB,
-    help: 'request bodies being received or handled at once (503 OVERLOADED above)',
+    help: 'request bodies being received at once (503 OVERLOADED above)',
   },
   tlsCert: {
     flag: 'tls-cert',

@@ -39,6 +39,15 @@ import {
 
 const TOKEN = 'fuzz-cluster-token';
 const AUTHORIZATION = `Bearer ${TOKEN}`;
+
+/** The token, after the scheme "Bearer" in any case (RFC 9110) and one space. */
+function isAuthorization(presented: string | undefined): boolean {
+  return (
+    presented !== undefined &&
+    presented.slice(0, 7).toLowerCase() === 'bearer ' &&
+    presented.slice(7) === TOKEN
+  );
+}
 /** Entries a secondary holds back behind a gap; ids further ahead are dropped (and resent later). */
 const MAX_PENDING_ENTRIES = 1000;
 /** The replication endpoint's own body limit (replication-endpoint.ts, INTERNAL_BODY_LIMIT_BYTES). */
@@ -151,7 +160,7 @@ function expectInternal(spec: InternalSpec, state: Snapshot): Expectation {
   if (spec.method !== 'POST') return { statuses: [404], code: 'NOT_FOUND' };
   const presented =
     spec.authorization === undefined ? undefined : normalizedHeaderValue(spec.authorization);
-  if (presented !== AUTHORIZATION) return { statuses: [401], code: 'UNAUTHORIZED' };
+  if (!isAuthorization(presented)) return { statuses: [401], code: 'UNAUTHORIZED' };
   const invalid = { statuses: [400], code: 'INVALID_REQUEST' };
   if (body === undefined) return invalid;
   if (!isPlainObject(body) || !isLogId(body['logId']) || !isInteger(body['epoch'], 1, Infinity))

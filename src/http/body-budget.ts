@@ -2,77 +2,151 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { assert } from '../core/assert.js';
 import { ApiError } from './api-error.js';
 
+/** A body gets this long to arrive, plus the time its size takes at MIN_BODY_BYTES_PER_S. */
+export const BODY_GRACE_MS = 1000;
+/** The slowest a body may arrive: slower senders are cut off (408) and release their charge. */
+export const MIN_BODY_BYTES_PER_S = 1024 * 1024;
+/** How often bodies still arriving are checked against their deadline. */
+const SWEEP_INTERVAL_MS = 250;
+
+interface Receiving {
+  readonly request: IncomingMessage;
+  readonly response: ServerResponse;
+  readonly deadlineMs: number;
+}
+
 /**
- * Admission of request bodies: the bytes of all bodies being received or handled at once stay
- * under a budget, so that a flood of large requests cannot exhaust memory however many
- * connections it opens. A request is charged its Content-Length (a chunked one, whose size is
- * not known in advance, the largest body allowed) when it arrives, and released when its answer
- * is sent or its connection closes. A request that does not fit is answered at once with 503
- * OVERLOADED and Retry-After, before a byte of its body is read, and nothing is stored.
+ * Admission of request bodies: the bytes of all bodies being received at once stay under a
+ * budget, so that a flood of large requests cannot exhaust memory however many connections it
+ * opens. A request is charged its Content-Length (a chunked one, whose size is not known in
+ * advance, the largest body its route accepts) when it arrives, and released as soon as its body
+ * has arrived (an append waiting for its write concern holds no charge; its messages are bounded
+ * by MAX_WAITING_APPENDS) or its connection closes. A body must arrive at MIN_BODY_BYTES_PER_S
+ * after BODY_GRACE_MS, so a slow sender cannot sit on a large charge: holding the budget takes
+ * real bandwidth. A request that does not fit is answered at once with 503 OVERLOADED and
+ * Retry-After; its body is read and thrown away, never kept, and nothing is stored.
  */
 export class BodyBudget {
   #usedBytes = 0;
+  readonly #receiving = new Set<Receiving>();
+  #sweep: NodeJS.Timeout | undefined;
 
   constructor(
     readonly capacityBytes: number,
-    /** What a body of unknown size (chunked) is charged: the largest body the server accepts. */
-    readonly unknownSizeBytes: number,
-  ) {
-    assert(capacityBytes >= unknownSizeBytes, 'the budget must hold the largest body');
-  }
+    private readonly nowMs: () => number = () => performance.now(),
+  ) {}
 
   get usedBytes(): number {
     return this.#usedBytes;
   }
 
-  /** The bytes a request will hold: 0 without a body. */
-  chargeOf(request: IncomingMessage): number {
+  /**
+   * The bytes a request will hold: its declared length; 0 without a body, and 0 above
+   * `limitBytes` too, since its route refuses it with 413 before reading it. A chunked body,
+   * whose size is not known in advance, is charged the route's limit, at most the whole budget.
+   */
+  chargeOf(request: IncomingMessage, limitBytes: number): number {
     const length = request.headers['content-length'];
     if (length !== undefined) {
       const bytes = Number(length);
-      // A malformed length is refused by the HTTP parser or the body limit later; charge the most.
-      return Number.isSafeInteger(bytes) && bytes >= 0 ? bytes : this.unknownSizeBytes;
+      // A malformed length is refused by the HTTP parser; charge nothing meanwhile.
+      return Number.isSafeInteger(bytes) && bytes >= 0 && bytes <= limitBytes ? bytes : 0;
     }
-    return request.headers['transfer-encoding'] === undefined ? 0 : this.unknownSizeBytes;
+    return request.headers['transfer-encoding'] === undefined
+      ? 0
+      : Math.min(limitBytes, this.capacityBytes);
   }
 
   /**
-   * Charges the request and arranges its release; false (and the 503 already sent) when the
-   * budget cannot take it. Bodies over the body limit are charged only up to it: they are refused
-   * with 413 after that many bytes anyway.
+   * Charges the request (`limitBytes` is its route's body limit) and arranges its release; false,
+   * with the 503 already sent, when the budget cannot take it.
    */
-  admit(request: IncomingMessage, response: ServerResponse): boolean {
-    const bytes = Math.min(this.chargeOf(request), this.unknownSizeBytes);
+  admit(request: IncomingMessage, response: ServerResponse, limitBytes: number): boolean {
+    const bytes = this.chargeOf(request, limitBytes);
     if (bytes === 0) return true;
     if (this.#usedBytes + bytes > this.capacityBytes) {
-      const error = new ApiError(
-        503,
-        'OVERLOADED',
-        `${this.#usedBytes} bytes of request bodies are being received or handled (limit ${this.capacityBytes}, MAX_INFLIGHT_BODY_BYTES); nothing was stored, retry later`,
-        {},
-        { 'retry-after': '1' },
-      );
-      const body = JSON.stringify(error.toBody());
-      // The body was not read: close the connection rather than read and discard it.
-      response.writeHead(503, {
-        'content-type': 'application/json; charset=utf-8',
-        'content-length': Buffer.byteLength(body),
-        'retry-after': '1',
-        connection: 'close',
-      });
-      response.end(body);
+      this.#refuse(request, response);
       return false;
     }
     this.#usedBytes += bytes;
+    const receiving: Receiving = {
+      request,
+      response,
+      deadlineMs: this.nowMs() + BODY_GRACE_MS + (bytes / MIN_BODY_BYTES_PER_S) * 1000,
+    };
+    this.#receiving.add(receiving);
+    this.#sweep ??= setInterval(() => {
+      this.#cutSlowSenders();
+    }, SWEEP_INTERVAL_MS).unref();
     let released = false;
     const release = (): void => {
       if (released) return;
       released = true;
       this.#usedBytes -= bytes;
       assert(this.#usedBytes >= 0, 'body budget released more than it charged');
+      this.#receiving.delete(receiving);
+      if (this.#receiving.size === 0 && this.#sweep !== undefined) {
+        clearInterval(this.#sweep);
+        this.#sweep = undefined;
+      }
     };
-    // 'close' fires once the answer is sent or the connection is gone, whichever comes first.
+    // 'end' once the body has arrived whole (listening for it does not start the stream);
+    // 'close' if the request or its connection ends first.
+    request.once('end', release);
+    request.once('close', release);
     response.once('close', release);
     return true;
+  }
+
+  close(): void {
+    if (this.#sweep !== undefined) clearInterval(this.#sweep);
+    this.#sweep = undefined;
+  }
+
+  #cutSlowSenders(): void {
+    const nowMs = this.nowMs();
+    for (const receiving of this.#receiving) {
+      const { request, response } = receiving;
+      if (receiving.deadlineMs > nowMs || request.complete) continue;
+      // Its charge is released by 'close'. Told why when nothing was answered yet.
+      const socket = request.socket;
+      if (response.headersSent) {
+        socket.destroy();
+        continue;
+      }
+      const body = JSON.stringify(
+        new ApiError(
+          408,
+          'INVALID_REQUEST',
+          `the body arrived slower than ${MIN_BODY_BYTES_PER_S} bytes per second; send it at once`,
+        ).toBody(),
+      );
+      response.writeHead(408, {
+        'content-type': 'application/json; charset=utf-8',
+        'content-length': Buffer.byteLength(body),
+        connection: 'close',
+      });
+      response.end(body, () => socket.destroy());
+    }
+  }
+
+  #refuse(request: IncomingMessage, response: ServerResponse): void {
+    const error = new ApiError(
+      503,
+      'OVERLOADED',
+      `${this.#usedBytes} bytes of request bodies are being received (limit ${this.capacityBytes}, MAX_INFLIGHT_BODY_BYTES); nothing was stored, retry later`,
+      {},
+      { 'retry-after': '1' },
+    );
+    const body = JSON.stringify(error.toBody());
+    // Read the body and throw it away, so that a client still sending it gets this answer rather
+    // than a reset connection; the request timeout bounds how long that may take.
+    request.resume();
+    response.writeHead(503, {
+      'content-type': 'application/json; charset=utf-8',
+      'content-length': Buffer.byteLength(body),
+      'retry-after': '1',
+    });
+    response.end(body);
   }
 }

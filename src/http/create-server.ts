@@ -22,7 +22,7 @@ import {
   type TokenKind,
 } from './api-error.js';
 import { BodyBudget } from './body-budget.js';
-import type { RequestInterceptor } from './replication-endpoint.js';
+import { INTERNAL_BODY_LIMIT_BYTES, type RequestInterceptor } from './replication-endpoint.js';
 import { tokenChecker } from './token.js';
 
 export interface ServerOptions {
@@ -56,6 +56,8 @@ export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = {
 
 /** Above the clients' usual idle allowance, so that we are not the side that closes first. */
 const KEEP_ALIVE_TIMEOUT_MS = 65_000;
+/** Connections accepted over MAX_CONNECTIONS only to be told 503 OVERLOADED. */
+const CONNECTION_HEADROOM = 64;
 /** How long a connection we answered and ended may take to close from the client's side. */
 const CLOSE_GRACE_MS = 1000;
 /** How often Node checks the header and request timeouts (its default, 30 s, would blur them). */
@@ -69,7 +71,8 @@ const TIMEOUT_CHECK_INTERVAL_MS = 250;
 export function createServer(options: ServerOptions): FastifyInstance {
   const intercept = options.intercept;
   const limits = options.limits ?? DEFAULT_CONNECTION_LIMITS;
-  const budget = new BodyBudget(limits.maxInflightBodyBytes, options.maxBodyBytes);
+  const budget = new BodyBudget(limits.maxInflightBodyBytes);
+  let openConnections = 0;
   const app = Fastify({
     // Typed as fastify's base logger so that every route module can take a plain FastifyInstance;
     // pino's Logger is one, with extra generic parameters fastify's types would otherwise carry.
@@ -111,7 +114,15 @@ export function createServer(options: ServerOptions): FastifyInstance {
         maxHeaderSize: limits.maxHeaderBytes,
       };
       const onRequest = (request: IncomingMessage, response: ServerResponse): void => {
-        if (!budget.admit(request, response)) return;
+        if (openConnections > limits.maxConnections) {
+          refuseOverConnectionLimit(request, response, openConnections, limits.maxConnections);
+          return;
+        }
+        // Internal replication bodies have a limit of their own (the master's batches).
+        const limitBytes = request.url?.startsWith('/internal/')
+          ? INTERNAL_BODY_LIMIT_BYTES
+          : options.maxBodyBytes;
+        if (!budget.admit(request, response, limitBytes)) return;
         normalizeContentType(request);
         if (intercept === undefined || !intercept(request, response)) handler(request, response);
       };
@@ -131,12 +142,25 @@ export function createServer(options: ServerOptions): FastifyInstance {
               onRequest,
             );
       server.timeout = 0;
-      // Beyond this many connections, new ones are closed at once: the others keep being served.
-      server.maxConnections = limits.maxConnections;
+      // Over MAX_CONNECTIONS, requests are answered 503 OVERLOADED (Retry-After) and their
+      // connection closed, so a client learns why; beyond a small headroom for those answers,
+      // new connections are closed at once. Waiting appends hold their connection, so this is
+      // what a flood of them meets first.
+      server.maxConnections = limits.maxConnections + CONNECTION_HEADROOM;
+      server.on('connection', (socket: Duplex) => {
+        openConnections += 1;
+        socket.once('close', () => {
+          openConnections -= 1;
+        });
+      });
       return server;
     },
   });
 
+  app.addHook('onClose', (_instance, done) => {
+    budget.close();
+    done();
+  });
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => {
     const text = body as string;
@@ -193,6 +217,29 @@ function normalizeContentType(request: IncomingMessage): void {
   if (type !== undefined && !MEDIA_TYPE.test(type.trimStart())) {
     request.headers['content-type'] = 'application/json';
   }
+}
+
+function refuseOverConnectionLimit(
+  request: IncomingMessage,
+  response: ServerResponse,
+  open: number,
+  limit: number,
+): void {
+  const body = JSON.stringify(
+    new ApiError(
+      503,
+      'OVERLOADED',
+      `${open} connections are open (limit ${limit}, MAX_CONNECTIONS); nothing was stored, retry later`,
+    ).toBody(),
+  );
+  request.resume();
+  response.writeHead(503, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+    'retry-after': '1',
+    connection: 'close',
+  });
+  response.end(body);
 }
 
 /** Node's parser errors, as the answers they get. */

@@ -19,22 +19,33 @@ export function registerSecondaryRoutes(
 ): void {
   const auth = requireToken(options.clusterToken);
   const guarded = auth === undefined ? {} : { onRequest: auth };
+  const notMaster = (): ApiError => {
+    const master = options.masterUrl ?? null;
+    const where =
+      master === null
+        ? 'the master (this secondary was started without MASTER_URL)'
+        : `the master at ${master}`;
+    return new ApiError(
+      421,
+      'NOT_MASTER',
+      `this node is a secondary and does not take appends; send them to ${where}`,
+      { master },
+    );
+  };
   for (const path of ['/logs', '/messages']) {
-    app.post(path, () => {
-      const master = options.masterUrl ?? null;
-      const where =
-        master === null
-          ? 'the master (this secondary was started without MASTER_URL)'
-          : `the master at ${master}`;
-      throw new ApiError(
-        421,
-        'NOT_MASTER',
-        `this node is a secondary and does not take appends; send them to ${where}`,
-        {
-          master,
+    // Answered before the body is parsed: a secondary keeps nothing of an append (Node reads
+    // the rest of the body and throws it away, keeping the connection).
+    app.post(
+      path,
+      {
+        onRequest: (_request, _reply, done) => {
+          done(notMaster());
         },
-      );
-    });
+      },
+      () => {
+        throw notMaster();
+      },
+    );
   }
 
   const faultsEnabled = (): void => {
