@@ -368,6 +368,7 @@ export type ErrorTable = Readonly<Record<number, readonly string[]>>;
 
 export const APPEND_ERRORS: ErrorTable = {
   400: ['INVALID_REQUEST'],
+  403: ['CROSS_SITE_REQUEST'],
   413: ['MESSAGE_TOO_LARGE'],
   503: ['READ_ONLY', 'OVERLOADED', 'STORAGE_UNAVAILABLE'],
   504: ['WRITE_CONCERN_TIMEOUT'],

@@ -121,6 +121,7 @@ function expectAppend(spec: AppendSpec): AppendExpectation {
     sent: undefined,
     timeoutGiven: false,
   });
+  if (isCrossSite(spec)) return refused(403);
   if (utf8Bytes(spec.body) > MAX_BODY_BYTES) return refused(413);
   let value: unknown;
   try {
@@ -175,6 +176,25 @@ function expectAppend(spec: AppendSpec): AppendExpectation {
     sent: w === undefined ? undefined : { messages: list, key, w, batch: messages !== undefined },
     timeoutGiven: timeoutMs !== undefined,
   };
+}
+
+/**
+ * Whether the node must refuse the append as a browser request from another site: an `Origin`
+ * (several are joined with ", ") that is not this node, or `Sec-Fetch-Site: cross-site`.
+ */
+function isCrossSite(spec: AppendSpec): boolean {
+  const values = (name: string): string[] =>
+    (spec.extraHeaders ?? [])
+      .filter(([header]) => header.toLowerCase() === name)
+      .map(([, value]) => normalizedHeaderValue(value));
+  if (values('sec-fetch-site').join(', ') === 'cross-site') return true;
+  const origin = values('origin').join(', ');
+  if (origin === '') return false;
+  try {
+    return new URL(origin).host !== new URL(cluster.master.url).host;
+  } catch {
+    return true;
+  }
 }
 
 function appendUrl(spec: AppendSpec): string {

@@ -47,6 +47,20 @@ test('API_TOKEN: appends need it (401, nothing stored), reads do not; the CLI se
           assert.equal(refused.headers.get('www-authenticate'), 'Bearer');
         }
       }
+      // Another site's page in a browser cannot append (a form posting text/plain would
+      // otherwise do, the body being read as JSON), even with the token.
+      for (const headers of [
+        { origin: 'https://evil.example', 'content-type': 'text/plain' },
+        { 'sec-fetch-site': 'cross-site' },
+        { origin: 'null' },
+      ]) {
+        const crossSite = await cluster.append<ErrorBody>(
+          { message: 'from another site' },
+          { headers: { ...headers, authorization: `Bearer ${API_TOKEN}` } },
+        );
+        assert.equal(crossSite.status, 403, `${JSON.stringify(headers)}: ${crossSite.text}`);
+        assert.equal(crossSite.body.error.code, 'CROSS_SITE_REQUEST');
+      }
       assert.deepEqual(await cluster.logs(), [], 'nothing refused is stored');
 
       // The scheme's case does not matter (RFC 9110).

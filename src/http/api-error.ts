@@ -23,6 +23,8 @@ export type ErrorCode =
   | 'SECONDARY_UNREACHABLE'
   /** The dashboard's files are missing from this build. */
   | 'DASHBOARD_NOT_BUILT'
+  /** A browser page of another origin tried to change the cluster. */
+  | 'CROSS_SITE_REQUEST'
   | 'INTERNAL_ERROR';
 
 /**

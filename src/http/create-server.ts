@@ -118,6 +118,10 @@ export function createServer(options: ServerOptions): FastifyInstance {
           refuseOverConnectionLimit(request, response, openConnections, limits.maxConnections);
           return;
         }
+        if (isCrossSite(request)) {
+          refuseCrossSite(request, response);
+          return;
+        }
         // Internal replication bodies have a limit of their own (the master's batches).
         const limitBytes = request.url?.startsWith('/internal/')
           ? INTERNAL_BODY_LIMIT_BYTES
@@ -217,6 +221,43 @@ function normalizeContentType(request: IncomingMessage): void {
   if (type !== undefined && !MEDIA_TYPE.test(type.trimStart())) {
     request.headers['content-type'] = 'application/json';
   }
+}
+
+/**
+ * A request that changes something, sent by a browser on behalf of another site's page: any web
+ * page could otherwise append to a cluster on localhost (a form posts text/plain, which the API
+ * reads as JSON). curl and other clients send no Origin; the dashboard's own requests come from
+ * the same origin.
+ */
+function isCrossSite(request: IncomingMessage): boolean {
+  const method = request.method;
+  if (method === 'GET' || method === 'HEAD' || method === 'OPTIONS') return false;
+  const headers = request.headers;
+  if (headers['sec-fetch-site'] === 'cross-site') return true;
+  const origin = headers.origin;
+  if (origin === undefined || origin === '') return false;
+  try {
+    return new URL(origin).host !== headers.host;
+  } catch {
+    // "null" (a sandboxed page or a file) and other opaque origins.
+    return true;
+  }
+}
+
+function refuseCrossSite(request: IncomingMessage, response: ServerResponse): void {
+  const body = JSON.stringify(
+    new ApiError(
+      403,
+      'CROSS_SITE_REQUEST',
+      `a browser page from ${describeValue(request.headers.origin ?? 'another site')} may not change this cluster; use the dashboard on this node, or a client that is not a browser`,
+    ).toBody(),
+  );
+  request.resume();
+  response.writeHead(403, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+  });
+  response.end(body);
 }
 
 function refuseOverConnectionLimit(

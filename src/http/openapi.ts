@@ -134,6 +134,7 @@ function readOperations(base: string, alias: boolean): Record<string, Record<str
           }),
           '400': answer('INVALID_REQUEST: the message says which field and why'),
           '401': answer('UNAUTHORIZED: the master has API_TOKEN and the request does not carry it'),
+          '403': answer('CROSS_SITE_REQUEST: a browser page of another origin'),
           '413': answer('MESSAGE_TOO_LARGE: message, batch or body over its limit (named)'),
           '421': answer('NOT_MASTER: sent to a secondary; `master` names the master'),
           '503': {
