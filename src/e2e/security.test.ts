@@ -122,6 +122,14 @@ test('a master with the wrong CLUSTER_TOKEN gets nothing into the secondaries', 
       const refused = await cluster.append<ErrorBody>({ message: 'w2', w: 2, timeoutMs: 200 });
       assert.equal(refused.status, 503, refused.text);
       assert.equal(refused.body.error.code, 'READ_ONLY');
+      // The dashboard's fault proxy says which token is wrong: not the caller's, the master's.
+      const proxied = await request<ErrorBody>(
+        `${cluster.master.url}/admin/secondaries/sub1/faults`,
+        { headers: { authorization: 'Bearer other' } },
+      );
+      assert.equal(proxied.status, 502, proxied.text);
+      assert.equal(proxied.body.error.code, 'SECONDARY_UNREACHABLE');
+      assert.match(proxied.body.error.message, /every node needs the same CLUSTER_TOKEN/);
     },
   );
 });

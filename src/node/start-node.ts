@@ -46,6 +46,16 @@ export async function startNode(
       `no CLUSTER_TOKEN while listening on ${config.host}: anyone who reaches this port can call the internal and admin endpoints; set CLUSTER_TOKEN to the same secret on every node`,
     );
   }
+  if (
+    config.role === 'master' &&
+    config.tls !== undefined &&
+    config.secondaries.some((peer) => peer.url.startsWith('http:'))
+  ) {
+    logger.warn(
+      { event: 'cleartext-secondaries' },
+      'TLS_CERT is set but some SECONDARIES URLs are http://: replication and the cluster token go to them in clear text; give them as https://',
+    );
+  }
   const metrics = new NodeMetrics(config.name, config.role);
   const store: LogStore =
     config.dataDir === undefined

@@ -65,6 +65,14 @@ export function registerFaultsProxy(app: FastifyInstance, options: FaultsProxyOp
         `${peer.name} at ${peer.url} gave no usable answer (${error.message}); check that it runs and that the master can reach it, then retry`,
       );
     }
+    if (answer.status === 401) {
+      // The caller's token was good enough for the master: the secondary refused the master's.
+      throw new ApiError(
+        502,
+        'SECONDARY_UNREACHABLE',
+        `${peer.name} refused the master's cluster token: every node needs the same CLUSTER_TOKEN`,
+      );
+    }
     if (method === 'PUT' && answer.status === 200) {
       options.onFaults(peer.name, readFaults(answer.status, answer.text));
     }
