@@ -115,6 +115,20 @@ test('metrics, the API description and answer shapes on a real cluster', async (
       const held = await metrics(cluster, 'sub2');
       assert.equal(sample(held, 'rlog_fault_partitioned'), 1);
       assert.ok((sample(held, 'rlog_replicate_requests_in_flight') ?? 0) >= 1, 'held requests');
+      // Requests the master gave up on (it timed out and closed the connection) are dropped
+      // during the partition, not piled up until it heals.
+      const dropped = await waitFor(
+        async () => {
+          const now = await metrics(cluster, 'sub2');
+          return (sample(now, 'rlog_replicate_requests_total{result="abandoned"}') ?? 0) > 0
+            ? now
+            : undefined;
+        },
+        10_000,
+        'abandoned requests dropped by sub2',
+      );
+      const inFlight = sample(dropped, 'rlog_replicate_requests_in_flight') ?? 0;
+      assert.ok(inFlight <= 8, `${inFlight} requests held: only the master's current ones`);
 
       // Healed: it catches up and the lag returns to 0.
       await cluster.setFaults('sub2', { partitioned: false });

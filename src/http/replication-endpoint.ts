@@ -4,7 +4,7 @@ import type { Logger } from '../adapters/logger.js';
 import { HEARTBEAT_PATH, REPLICATE_PATH } from '../adapters/http-replication-transport.js';
 import { decodeReplicateBody } from '../adapters/replication-codec.js';
 import type { ReplicateBatch } from '../core/replica-log.js';
-import { ApiError, knownApiError, unauthorizedError } from './api-error.js';
+import { AbandonedRequest, ApiError, knownApiError, unauthorizedError } from './api-error.js';
 import { tokenChecker } from './token.js';
 import { HeartbeatBody, ReplicateBody, type ReplicaReplyBody } from './schemas.js';
 
@@ -13,8 +13,9 @@ export const INTERNAL_BODY_LIMIT_BYTES = 256 * 1024 * 1024;
 
 /** What the replication endpoint needs from a secondary. */
 export interface ReplicaEndpointNode {
-  replicate(batch: ReplicateBatch): Promise<ReplicaReplyBody>;
-  heartbeat(body: HeartbeatBody): Promise<ReplicaReplyBody>;
+  /** `whenGone` resolves if the master closes the connection before the answer. */
+  replicate(batch: ReplicateBatch, whenGone?: () => Promise<void>): Promise<ReplicaReplyBody>;
+  heartbeat(body: HeartbeatBody, whenGone?: () => Promise<void>): Promise<ReplicaReplyBody>;
 }
 
 export interface ReplicationEndpointOptions {
@@ -28,7 +29,7 @@ export type RequestInterceptor = (request: IncomingMessage, response: ServerResp
 
 interface Route {
   readonly check: ReturnType<typeof TypeCompiler.Compile>;
-  readonly handle: (body: never) => Promise<ReplicaReplyBody>;
+  readonly handle: (body: never, whenGone: () => Promise<void>) => Promise<ReplicaReplyBody>;
 }
 
 /**
@@ -49,16 +50,19 @@ export function replicationEndpoint(
       REPLICATE_PATH,
       {
         check: TypeCompiler.Compile(ReplicateBody),
-        handle: (body: ReplicateBody) => {
+        handle: (body: ReplicateBody, whenGone) => {
           const decoded = decodeReplicateBody(body);
           if (!decoded.ok) throw new ApiError(400, 'INVALID_REQUEST', decoded.error);
-          return node.replicate(decoded.batch);
+          return node.replicate(decoded.batch, whenGone);
         },
       },
     ],
     [
       HEARTBEAT_PATH,
-      { check: TypeCompiler.Compile(HeartbeatBody), handle: (body) => node.heartbeat(body) },
+      {
+        check: TypeCompiler.Compile(HeartbeatBody),
+        handle: (body, whenGone) => node.heartbeat(body, whenGone),
+      },
     ],
   ]);
 
@@ -136,7 +140,18 @@ export function replicationEndpoint(
       }
       let handled: Promise<ReplicaReplyBody>;
       try {
-        handled = route.handle(body as never);
+        // Only a request that is held asks: one listener then, none on the usual path.
+        const whenGone = (): Promise<void> =>
+          new Promise((resolve) => {
+            if (response.destroyed || request.socket.destroyed) {
+              resolve();
+              return;
+            }
+            response.once('close', () => {
+              resolve();
+            });
+          });
+        handled = route.handle(body as never, whenGone);
       } catch (error) {
         fail(response, error, url);
         return;
@@ -146,6 +161,8 @@ export function replicationEndpoint(
           send(response, 200, reply, {});
         },
         (error: unknown) => {
+          // The master closed the connection: there is nobody to answer.
+          if (error instanceof AbandonedRequest) return;
           fail(response, error, url);
         },
       );

@@ -20,7 +20,7 @@ export class SecondaryMetrics implements SecondaryObserver {
     const registers = [metrics.registry];
     this.#requests = new Counter({
       name: 'rlog_replicate_requests_total',
-      help: 'Replication batches received from the master, by result (ok, or the refusal’s error code such as log_mismatch, injected_error).',
+      help: 'Replication batches received from the master, by result (ok; abandoned when the master stopped waiting during a partition; or the refusal’s error code such as log_id_mismatch, injected_error).',
       labelNames: ['result'],
       registers,
     });

@@ -4,7 +4,7 @@ import type { Logger } from '../adapters/logger.js';
 import type { LogStore } from '../adapters/log-store.js';
 import type { Entry, LogIdentity } from '../core/entry.js';
 import { ReplicaLog, type ReplicateBatch } from '../core/replica-log.js';
-import { ApiError } from '../http/api-error.js';
+import { AbandonedRequest, ApiError } from '../http/api-error.js';
 import type { FaultsBody, HeartbeatBody, ReplicaReplyBody } from '../http/schemas.js';
 import type { DelayRange, SecondaryConfig } from '../config/config.js';
 
@@ -42,6 +42,9 @@ export interface SecondaryObserver {
   replicateEnded(result: string): void;
   entriesStored(count: number): void;
 }
+
+/** Resolves once the request's sender has gone (its connection closed before the answer). */
+export type WhenGone = () => Promise<void>;
 
 /**
  * Requests from the master (replication and heartbeats) held by a simulated partition or delay,
@@ -141,18 +144,38 @@ export class SecondaryNode {
     return this.#replicateInFlight;
   }
 
-  async replicate(body: ReplicateBatch): Promise<ReplicaReplyBody> {
+  async replicate(body: ReplicateBatch, whenGone?: WhenGone): Promise<ReplicaReplyBody> {
     const observer = this.#deps.observer;
     try {
-      const reply = await this.#admitted(() => this.#replicate(body));
+      const reply = await this.#admitted(() => this.#replicate(body, whenGone));
       observer?.replicateEnded('ok');
       return reply;
     } catch (error) {
       observer?.replicateEnded(
-        error instanceof ApiError ? error.code.toLowerCase() : 'internal_error',
+        error instanceof AbandonedRequest
+          ? 'abandoned'
+          : error instanceof ApiError
+            ? error.code.toLowerCase()
+            : 'internal_error',
       );
       throw error;
     }
+  }
+
+  /**
+   * Waits while a simulated partition holds requests. A request whose sender stopped waiting
+   * (the master timed out and closed the connection) is dropped then, with its batch, rather than
+   * kept until the partition heals: a long partition would pile up the master's retries.
+   */
+  async #heldByPartition(whenGone: WhenGone | undefined): Promise<void> {
+    const gate = this.#partitionGate;
+    if (gate === undefined) return;
+    if (whenGone === undefined) {
+      await gate.promise;
+      return;
+    }
+    const gone = await Promise.race([gate.promise.then(() => false), whenGone().then(() => true)]);
+    if (gone) throw new AbandonedRequest('the master stopped waiting during the partition');
   }
 
   /** Runs a request from the master, if fewer than MAX_REPLICATE_IN_FLIGHT are held already. */
@@ -174,8 +197,8 @@ export class SecondaryNode {
     }
   }
 
-  async #replicate(body: ReplicateBatch): Promise<ReplicaReplyBody> {
-    await this.#partitionGate?.promise;
+  async #replicate(body: ReplicateBatch, whenGone?: WhenGone): Promise<ReplicaReplyBody> {
+    await this.#heldByPartition(whenGone);
     const delayMs = this.#pickDelayMs();
     if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
     const reply = await this.#serially(() => this.#apply(body));
@@ -189,9 +212,9 @@ export class SecondaryNode {
     return reply;
   }
 
-  heartbeat(_body: HeartbeatBody): Promise<ReplicaReplyBody> {
+  heartbeat(_body: HeartbeatBody, whenGone?: WhenGone): Promise<ReplicaReplyBody> {
     return this.#admitted(async () => {
-      await this.#partitionGate?.promise;
+      await this.#heldByPartition(whenGone);
       this.#masterContactAtMs = this.#deps.clock.nowMs();
       return this.#reply();
     });
