@@ -6,6 +6,8 @@ import { ApiError } from './api-error.js';
 export const BODY_GRACE_MS = 1000;
 /** The slowest a body may arrive: slower senders are cut off (408) and release their charge. */
 export const MIN_BODY_BYTES_PER_S = 1024 * 1024;
+/** Bodies up to this size are not charged (see `admit`). */
+export const SMALL_BODY_BYTES = 64 * 1024;
 /** How often bodies still arriving are checked against their deadline. */
 const SWEEP_INTERVAL_MS = 250;
 
@@ -63,7 +65,9 @@ export class BodyBudget {
    */
   admit(request: IncomingMessage, response: ServerResponse, limitBytes: number): boolean {
     const bytes = this.chargeOf(request, limitBytes);
-    if (bytes === 0) return true;
+    // Small bodies are not tracked: one per connection, they are bounded by MAX_CONNECTIONS x
+    // SMALL_BODY_BYTES already, and most appends are small, so they skip the bookkeeping.
+    if (bytes <= SMALL_BODY_BYTES) return true;
     if (this.#usedBytes + bytes > this.capacityBytes) {
       this.#refuse(request, response);
       return false;

@@ -69,8 +69,12 @@ export function registerMasterRoutes(
         const append = body as AppendBody;
         const { messages, messageBytes } = collectMessages(append, limits);
         const keyHeader = request.headers['idempotency-key'];
-        // Node joins a repeated header into one value with ", ": only the distinct view tells.
-        const keyCount = request.raw.headersDistinct['idempotency-key']?.length ?? 0;
+        // Node joins a repeated header into one value with ", ": only the distinct view tells,
+        // and it is built for every header of the request, so it is asked only when it may say no.
+        const keyCount =
+          keyHeader !== undefined && !Array.isArray(keyHeader) && keyHeader.includes(', ')
+            ? (request.raw.headersDistinct['idempotency-key']?.length ?? 0)
+            : 1;
         if (
           Array.isArray(keyHeader) ||
           keyCount > 1 ||
