@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { assert } from '../core/assert.js';
 import { ApiError } from './api-error.js';
+import { sendApiError } from './send-json.js';
 
 /** A body gets this long to arrive, plus the time its size takes at MIN_BODY_BYTES_PER_S. */
 export const BODY_GRACE_MS = 1000;
@@ -118,39 +119,32 @@ export class BodyBudget {
         socket.destroy();
         continue;
       }
-      const body = JSON.stringify(
+      response.once('finish', () => socket.destroy());
+      sendApiError(
+        response,
         new ApiError(
           408,
           'INVALID_REQUEST',
           `the body arrived slower than ${MIN_BODY_BYTES_PER_S} bytes per second; send it at once`,
-        ).toBody(),
+        ),
+        { connection: 'close' },
       );
-      response.writeHead(408, {
-        'content-type': 'application/json; charset=utf-8',
-        'content-length': Buffer.byteLength(body),
-        connection: 'close',
-      });
-      response.end(body, () => socket.destroy());
     }
   }
 
   #refuse(request: IncomingMessage, response: ServerResponse): void {
-    const error = new ApiError(
-      503,
-      'OVERLOADED',
-      `${this.#usedBytes} bytes of request bodies are being received (limit ${this.capacityBytes}, MAX_INFLIGHT_BODY_BYTES); nothing was stored, retry later`,
-      {},
-      { 'retry-after': '1' },
-    );
-    const body = JSON.stringify(error.toBody());
     // Read the body and throw it away, so that a client still sending it gets this answer rather
     // than a reset connection; the request timeout bounds how long that may take.
     request.resume();
-    response.writeHead(503, {
-      'content-type': 'application/json; charset=utf-8',
-      'content-length': Buffer.byteLength(body),
-      'retry-after': '1',
-    });
-    response.end(body);
+    sendApiError(
+      response,
+      new ApiError(
+        503,
+        'OVERLOADED',
+        `${this.#usedBytes} bytes of request bodies are being received (limit ${this.capacityBytes}, MAX_INFLIGHT_BODY_BYTES); nothing was stored, retry later`,
+        {},
+        { 'retry-after': '1' },
+      ),
+    );
   }
 }

@@ -22,6 +22,7 @@ import {
   type TokenKind,
 } from './api-error.js';
 import { BodyBudget } from './body-budget.js';
+import { sendApiError } from './send-json.js';
 import { INTERNAL_BODY_LIMIT_BYTES, type RequestInterceptor } from './replication-endpoint.js';
 import { tokenChecker } from './token.js';
 
@@ -245,19 +246,15 @@ function isCrossSite(request: IncomingMessage): boolean {
 }
 
 function refuseCrossSite(request: IncomingMessage, response: ServerResponse): void {
-  const body = JSON.stringify(
+  request.resume();
+  sendApiError(
+    response,
     new ApiError(
       403,
       'CROSS_SITE_REQUEST',
       `a browser page from ${describeValue(request.headers.origin ?? 'another site')} may not change this cluster; use the dashboard on this node, or a client that is not a browser`,
-    ).toBody(),
+    ),
   );
-  request.resume();
-  response.writeHead(403, {
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': Buffer.byteLength(body),
-  });
-  response.end(body);
 }
 
 function refuseOverConnectionLimit(
@@ -266,21 +263,18 @@ function refuseOverConnectionLimit(
   open: number,
   limit: number,
 ): void {
-  const body = JSON.stringify(
+  request.resume();
+  sendApiError(
+    response,
     new ApiError(
       503,
       'OVERLOADED',
       `${open} connections are open (limit ${limit}, MAX_CONNECTIONS); nothing was stored, retry later`,
-    ).toBody(),
+      {},
+      { 'retry-after': '1' },
+    ),
+    { connection: 'close' },
   );
-  request.resume();
-  response.writeHead(503, {
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': Buffer.byteLength(body),
-    'retry-after': '1',
-    connection: 'close',
-  });
-  response.end(body);
 }
 
 /** Node's parser errors, as the answers they get. */

@@ -5,6 +5,7 @@ import { HEARTBEAT_PATH, REPLICATE_PATH } from '../adapters/http-replication-tra
 import { decodeReplicateBody } from '../adapters/replication-codec.js';
 import type { ReplicateBatch } from '../core/replica-log.js';
 import { AbandonedRequest, ApiError, knownApiError, unauthorizedError } from './api-error.js';
+import { sendApiError, sendJson } from './send-json.js';
 import { tokenChecker } from './token.js';
 import { HeartbeatBody, ReplicateBody, type ReplicaReplyBody } from './schemas.js';
 
@@ -76,7 +77,7 @@ export function replicationEndpoint(
         'replication request failed with an internal error',
       );
     }
-    send(response, apiError.statusCode, apiError.toBody(), apiError.headers);
+    sendApiError(response, apiError);
   };
 
   return (request, response) => {
@@ -158,7 +159,7 @@ export function replicationEndpoint(
       }
       handled.then(
         (reply) => {
-          send(response, 200, reply, {});
+          sendJson(response, 200, reply);
         },
         (error: unknown) => {
           // The master closed the connection: there is nobody to answer.
@@ -177,20 +178,4 @@ function tooLarge(bytes: number, limit: number): ApiError {
     'MESSAGE_TOO_LARGE',
     `replication body of ${bytes} bytes is over the limit of ${limit} bytes; lower MAX_BATCH_BYTES on the master`,
   );
-}
-
-function send(
-  response: ServerResponse,
-  statusCode: number,
-  body: unknown,
-  headers: Readonly<Record<string, string>>,
-): void {
-  if (response.headersSent || response.destroyed) return;
-  const text = JSON.stringify(body);
-  response.writeHead(statusCode, {
-    ...headers,
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': Buffer.byteLength(text),
-  });
-  response.end(text);
 }
