@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram } from 'prom-client';
 import { HEALTH_STATES } from '../core/health.js';
+import type { PeerSnapshot } from '../core/master-core.js';
 import type { MasterHealth } from './master-node.js';
 import { LATENCY_BUCKETS_S, type NodeMetrics } from './metrics.js';
 
@@ -100,19 +101,8 @@ export class MasterMetrics implements MasterObserver {
       registers,
     });
 
-    // Gauges read at scrape time, all from one health snapshot per scrape.
-    let snapshot: { health: MasterHealth; storeWritesInFlight: number } | undefined;
-    const current = (): { health: MasterHealth; storeWritesInFlight: number } => {
-      if (snapshot === undefined) {
-        const node = source();
-        snapshot = { health: node.health(), storeWritesInFlight: node.storeWritesInFlight };
-        // One scrape collects every gauge in the same turn; the next scrape takes a fresh view.
-        queueMicrotask(() => {
-          snapshot = undefined;
-        });
-      }
-      return snapshot;
-    };
+    // Gauges are read from the node when scraped: nothing to keep up to date between scrapes.
+    const health = (): MasterHealth => source().health();
     const gauge = <L extends string>(
       name: string,
       help: string,
@@ -130,18 +120,27 @@ export class MasterMetrics implements MasterObserver {
         },
       });
     };
+    const perSecondary = (
+      name: string,
+      help: string,
+      value: (peer: PeerSnapshot) => number,
+    ): void => {
+      gauge(name, help, ['secondary'], (g) => {
+        for (const peer of health().secondaries) g.set({ secondary: peer.name }, value(peer));
+      });
+    };
     gauge('rlog_log_last_id', 'Id of the last entry in this node’s log.', [], (g) => {
-      g.set(current().health.log.lastId);
+      g.set(health().log.lastId);
     });
     gauge('rlog_read_only', '1 while the master refuses appends for lack of a quorum.', [], (g) => {
-      g.set(current().health.readOnly ? 1 : 0);
+      g.set(health().readOnly ? 1 : 0);
     });
     gauge(
       'rlog_quorum_nodes',
       'Cluster size, nodes a quorum needs, and nodes counting towards it now (Healthy or Suspected, the master included).',
       ['kind'],
       (g) => {
-        const { quorum } = current().health;
+        const { quorum } = health();
         g.set({ kind: 'size' }, quorum.size);
         g.set({ kind: 'required' }, quorum.required);
         g.set({ kind: 'healthy' }, quorum.healthy);
@@ -152,7 +151,7 @@ export class MasterMetrics implements MasterObserver {
       'Appends stored and waiting for their write concern (bounded by MAX_WAITING_APPENDS).',
       [],
       (g) => {
-        g.set(current().health.waitingAppends);
+        g.set(health().waitingAppends);
       },
     );
     gauge(
@@ -160,56 +159,39 @@ export class MasterMetrics implements MasterObserver {
       'Appends whose write to the master’s own store has not finished.',
       [],
       (g) => {
-        g.set(current().storeWritesInFlight);
+        g.set(source().storeWritesInFlight);
       },
     );
-    gauge(
+    perSecondary(
       'rlog_replication_lag_entries',
       'Entries the master holds that a secondary has not acknowledged.',
-      ['secondary'],
-      (g) => {
-        for (const peer of current().health.secondaries) g.set({ secondary: peer.name }, peer.lag);
-      },
+      (peer) => peer.lag,
     );
-    gauge(
+    perSecondary(
       'rlog_secondary_acked_id',
       'Highest id up to which a secondary holds the log without gaps, as it last told the master.',
-      ['secondary'],
-      (g) => {
-        for (const peer of current().health.secondaries)
-          g.set({ secondary: peer.name }, peer.ackedId);
-      },
+      (peer) => peer.ackedId,
     );
-    gauge(
+    perSecondary(
       'rlog_replication_inflight_batches',
       'Replication batches sent to a secondary and not yet answered (the window).',
-      ['secondary'],
-      (g) => {
-        for (const peer of current().health.secondaries)
-          g.set({ secondary: peer.name }, peer.inflightBatches);
-      },
+      (peer) => peer.inflightBatches,
     );
     gauge(
       'rlog_secondary_health',
       'The master’s view of each secondary: 1 for its current state, 0 for the others.',
       ['secondary', 'state'],
       (g) => {
-        for (const peer of current().health.secondaries) {
+        for (const peer of health().secondaries) {
           for (const state of HEALTH_STATES)
             g.set({ secondary: peer.name, state }, peer.status === state ? 1 : 0);
         }
       },
     );
-    gauge(
+    perSecondary(
       'rlog_secondary_last_contact_seconds',
       'Time since a secondary last answered (-1 until it first does).',
-      ['secondary'],
-      (g) => {
-        for (const peer of current().health.secondaries) {
-          const lastContactMs = peer.lastContactMs;
-          g.set({ secondary: peer.name }, lastContactMs === null ? -1 : lastContactMs / 1000);
-        }
-      },
+      (peer) => (peer.lastContactMs === null ? -1 : peer.lastContactMs / 1000),
     );
   }
 
