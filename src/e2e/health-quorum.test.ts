@@ -192,10 +192,15 @@ test('read-only without quorum (both secondaries killed) and writable again afte
 
 test('a healthy, idle cluster stays Healthy and writable', async () => {
   await withCluster({}, async (cluster) => {
+    // A secondary starts out Healthy before the master has heard from it: the steady state
+    // begins once every one has answered too.
     await waitFor(
-      async () => (await cluster.health()).secondaries.every((peer) => peer.status === 'Healthy'),
+      async () =>
+        (await cluster.health()).secondaries.every(
+          (peer) => peer.status === 'Healthy' && peer.lastContactMs !== null,
+        ),
       3000,
-      'every secondary Healthy',
+      'every secondary Healthy and heard from',
     );
     const problems: string[] = [];
     const until = Date.now() + 15 * HEARTBEAT_MS;
