@@ -660,10 +660,13 @@ export async function annotated(cluster: Cluster, body: () => Promise<void>): Pr
   try {
     await body();
   } catch (error) {
-    if (error instanceof Error) {
-      error.message = `${error.message}\n\n--- node output (most recent last) ---\n${cluster.dump()}`;
+    const annotation = `\n\n--- node output (most recent last) ---\n${cluster.dump()}`;
+    // Some errors (a DOMException such as fetch's TimeoutError) have a read-only message.
+    if (error instanceof Error && Object.getOwnPropertyDescriptor(error, 'message')?.writable) {
+      error.message = `${error.message}${annotation}`;
+      throw error;
     }
-    throw error;
+    throw new Error(`${String(error)}${annotation}`, { cause: error });
   }
 }
 
