@@ -5,14 +5,24 @@
  */
 export interface Clock {
   nowMs(): number;
-  /** Runs `fn` after `delayMs`; returns a function that cancels it. */
+  /**
+   * Runs `fn` after `delayMs`; returns a function that cancels it. A delay of 0 (or less) runs
+   * it as soon as the current work is done, after pending I/O callbacks: the way to coalesce
+   * work arriving in one turn.
+   */
   schedule(delayMs: number, fn: () => void): () => void;
 }
 
 export const systemClock: Clock = {
   nowMs: () => performance.now(),
   schedule(delayMs, fn) {
-    const timer = setTimeout(fn, Math.max(0, delayMs));
+    if (delayMs <= 0) {
+      const immediate = setImmediate(fn);
+      return () => {
+        clearImmediate(immediate);
+      };
+    }
+    const timer = setTimeout(fn, delayMs);
     // Timers never keep a stopping process alive; servers and sockets do.
     timer.unref();
     return () => {

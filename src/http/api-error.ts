@@ -49,11 +49,6 @@ export class ApiError extends Error {
   }
 }
 
-/** A request dropped because its sender stopped waiting: nobody is left to answer. */
-export class AbandonedRequest extends Error {
-  override readonly name = 'AbandonedRequest';
-}
-
 /** 400 for a write concern outside what this cluster allows; names the range and the value. */
 export function invalidWriteConcern(got: unknown, clusterSize: number): ApiError {
   return new ApiError(

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { AppendResult } from '../node/master-node.js';
+import type { Appended } from '../node/append-outcome.js';
 import { answerJson } from './master-routes.js';
 
 const entries = [
@@ -10,7 +10,13 @@ const entries = [
 
 void describe('answerJson', () => {
   void it('is exactly the JSON of {status, log, w, acks} for one message', () => {
-    const result: AppendResult = { statusCode: 201, entries: entries.slice(0, 1), w: 3, acks: 3 };
+    const result: Appended = {
+      kind: 'appended',
+      outcome: 'created',
+      entries: entries.slice(0, 1),
+      w: 3,
+      acks: 3,
+    };
     assert.equal(
       answerJson(result, false),
       JSON.stringify({
@@ -23,7 +29,7 @@ void describe('answerJson', () => {
   });
 
   void it('is exactly the JSON of {status, logs, w, acks} for a batch', () => {
-    const result: AppendResult = { statusCode: 200, entries, w: 2, acks: 3 };
+    const result: Appended = { kind: 'appended', outcome: 'replayed', entries, w: 2, acks: 3 };
     assert.equal(
       answerJson(result, true),
       JSON.stringify({
@@ -36,7 +42,7 @@ void describe('answerJson', () => {
   });
 
   void it('carries the WRITE_CONCERN_TIMEOUT error with the entries on 504', () => {
-    const result: AppendResult = { statusCode: 504, entries, w: 3, acks: 1 };
+    const result: Appended = { kind: 'appended', outcome: 'timed-out', entries, w: 3, acks: 1 };
     const body = JSON.parse(answerJson(result, true)) as Record<string, unknown>;
     assert.equal(body['status'], 'error');
     assert.deepEqual(Object.keys(body), ['status', 'error', 'logs', 'w', 'acks']);

@@ -1,12 +1,14 @@
 import type { FastifyInstance } from 'fastify';
 import { assert } from '../core/assert.js';
 import type { WriteConcern } from '../core/write-concern.js';
-import type { AppendResult, MasterNode } from '../node/master-node.js';
+import type { Appended, AppendedOutcome } from '../node/append-outcome.js';
+import type { MasterNode } from '../node/master-node.js';
 import { ApiError, invalidWriteConcern } from './api-error.js';
 import { requireToken } from './create-server.js';
 import { entriesJson, entryJson, plainMessageJson, type MessageJson } from './entry-json.js';
 import { AppendBody, AppendQuery } from './schemas.js';
 import { isWellFormed } from './well-formed.js';
+import { appendRefusalError } from './refusals.js';
 
 export interface MasterRouteLimits {
   readonly maxMessageBytes: number;
@@ -14,6 +16,13 @@ export interface MasterRouteLimits {
   /** When set, appends need `Authorization: Bearer <apiToken>` (401 otherwise). */
   readonly apiToken?: string | undefined;
 }
+
+/** The status of each way an append is answered with its entries. */
+const APPENDED_STATUS: Readonly<Record<AppendedOutcome, 200 | 201 | 504>> = {
+  created: 201,
+  replayed: 200,
+  'timed-out': 504,
+};
 
 const IDEMPOTENCY_KEY = /^[\x20-\x7E]{1,128}$/;
 
@@ -93,10 +102,14 @@ export function registerMasterRoutes(
           timeoutMs: append.timeoutMs,
           idempotencyKey: keyHeader,
         });
+        if (result.kind === 'refused') throw appendRefusalError(result.refusal);
         const payload = answerJson(result, append.messages !== undefined, node.messageJson);
         const first = result.entries[0];
         if (first !== undefined) void reply.header('location', `${path}/${first.id}`);
-        return reply.code(result.statusCode).type('application/json; charset=utf-8').send(payload);
+        return reply
+          .code(APPENDED_STATUS[result.outcome])
+          .type('application/json; charset=utf-8')
+          .send(payload);
       },
     );
   }
@@ -165,7 +178,7 @@ function collectMessages(
  * batch. Same fields, same order as `{status, log | logs, w, acks}` (plus `error` on 504).
  */
 export function answerJson(
-  result: AppendResult,
+  result: Appended,
   batch: boolean,
   messageJson: MessageJson = plainMessageJson,
 ): string {
@@ -175,7 +188,7 @@ export function answerJson(
     ? `"logs":${entriesJson(result.entries, messageJson)}`
     : `"log":${entryJson(first, messageJson)}`;
   const tail = `${logs},"w":${result.w},"acks":${result.acks}}`;
-  if (result.statusCode === 504) {
+  if (result.outcome === 'timed-out') {
     const message = `stored, but only ${result.acks} of the ${result.w} nodes asked for held it when timeoutMs passed; it will still be replicated`;
     return `{"status":"error","error":{"code":"WRITE_CONCERN_TIMEOUT","message":${JSON.stringify(message)}},${tail}`;
   }

@@ -3,10 +3,9 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { pino } from 'pino';
-import { StorageError } from '../adapters/file-store/file-log-store.js';
-import { ApiError } from './api-error.js';
 import { replicationEndpoint, type ReplicaEndpointNode } from './replication-endpoint.js';
 import type { ReplicateBatch } from '../core/replica-log.js';
+import type { ReplicaOutcome, ReplicaRefusal } from '../node/secondary-node.js';
 
 const TOKEN = 'secret-token';
 const REPLY = { logId: 'L', incarnation: 'i-1', hwm: 3, pending: 0 };
@@ -15,15 +14,18 @@ const REPLY = { logId: 'L', incarnation: 'i-1', hwm: 3, pending: 0 };
 class FakeNode implements ReplicaEndpointNode {
   readonly received: ReplicateBatch[] = [];
   failWith: Error | undefined;
+  refuseWith: ReplicaRefusal | undefined;
 
-  replicate(body: ReplicateBatch): Promise<typeof REPLY> {
+  replicate(body: ReplicateBatch): Promise<ReplicaOutcome> {
     if (this.failWith !== undefined) return Promise.reject(this.failWith);
+    if (this.refuseWith !== undefined)
+      return Promise.resolve({ kind: 'refused', refusal: this.refuseWith });
     this.received.push(body);
-    return Promise.resolve(REPLY);
+    return Promise.resolve({ kind: 'replied', reply: REPLY });
   }
 
-  heartbeat(): Promise<typeof REPLY> {
-    return Promise.resolve(REPLY);
+  heartbeat(): Promise<ReplicaOutcome> {
+    return Promise.resolve({ kind: 'replied', reply: REPLY });
   }
 }
 
@@ -150,11 +152,11 @@ void describe('replicationEndpoint', () => {
   });
 
   void it('answers a storage failure with its own status, not as an internal error', async () => {
-    node.failWith = new StorageError('STORAGE_FULL', 'no space left on device');
+    node.refuseWith = { reason: 'storage-full', message: 'no space left on device' };
     const full = await post('/internal/replicate', batch);
     assert.equal(full.status, 507);
     assert.equal(full.json.error?.code, 'STORAGE_FULL');
-    node.failWith = undefined;
+    node.refuseWith = undefined;
   });
 
   void it('refuses a batch with a message that has no UTF-8 form', async () => {
@@ -166,14 +168,15 @@ void describe('replicationEndpoint', () => {
     assert.equal(answer.json.error?.code, 'INVALID_REQUEST');
   });
 
-  void it("answers the node's ApiError in the envelope and anything else as a 500", async () => {
-    node.failWith = new ApiError(409, 'STALE_EPOCH', 'stale');
+  void it("answers the node's refusal in the envelope and anything else as a 500", async () => {
+    node.refuseWith = { reason: 'rejected', code: 'STALE_EPOCH', message: 'stale' };
     const refused = await post('/internal/replicate', batch);
     assert.equal(refused.status, 409);
     assert.deepEqual(refused.json, {
       status: 'error',
       error: { code: 'STALE_EPOCH', message: 'stale' },
     });
+    node.refuseWith = undefined;
     node.failWith = new Error('bug');
     const broken = await post('/internal/replicate', batch);
     assert.equal(broken.status, 500);

@@ -4,10 +4,12 @@ import type { Logger } from '../adapters/logger.js';
 import { HEARTBEAT_PATH, REPLICATE_PATH } from '../adapters/http-replication-transport.js';
 import { decodeReplicateBody } from '../adapters/replication-codec.js';
 import type { ReplicateBatch } from '../core/replica-log.js';
-import { AbandonedRequest, ApiError, knownApiError, unauthorizedError } from './api-error.js';
+import { ApiError, knownApiError, unauthorizedError } from './api-error.js';
+import { refusalError } from './refusals.js';
+import type { ReplicaOutcome } from '../node/secondary-node.js';
 import { sendApiError, sendJson } from './send-json.js';
 import { tokenChecker } from './token.js';
-import { HeartbeatBody, ReplicateBody, type ReplicaReplyBody } from './schemas.js';
+import { HeartbeatBody, ReplicateBody } from './schemas.js';
 
 /** Room for the largest replication batch the master may send (MAX_BATCH_BYTES up to 64 MiB). */
 export const INTERNAL_BODY_LIMIT_BYTES = 256 * 1024 * 1024;
@@ -15,8 +17,8 @@ export const INTERNAL_BODY_LIMIT_BYTES = 256 * 1024 * 1024;
 /** What the replication endpoint needs from a secondary. */
 export interface ReplicaEndpointNode {
   /** `whenGone` resolves if the master closes the connection before the answer. */
-  replicate(batch: ReplicateBatch, whenGone?: () => Promise<void>): Promise<ReplicaReplyBody>;
-  heartbeat(body: HeartbeatBody, whenGone?: () => Promise<void>): Promise<ReplicaReplyBody>;
+  replicate(batch: ReplicateBatch, whenGone?: () => Promise<void>): Promise<ReplicaOutcome>;
+  heartbeat(body: HeartbeatBody, whenGone?: () => Promise<void>): Promise<ReplicaOutcome>;
 }
 
 export interface ReplicationEndpointOptions {
@@ -30,7 +32,7 @@ export type RequestInterceptor = (request: IncomingMessage, response: ServerResp
 
 interface Route {
   readonly check: ReturnType<typeof TypeCompiler.Compile>;
-  readonly handle: (body: never, whenGone: () => Promise<void>) => Promise<ReplicaReplyBody>;
+  readonly handle: (body: never, whenGone: () => Promise<void>) => Promise<ReplicaOutcome>;
 }
 
 /**
@@ -139,7 +141,7 @@ export function replicationEndpoint(
         fail(response, new ApiError(400, 'INVALID_REQUEST', `${where}: ${message}`), url);
         return;
       }
-      let handled: Promise<ReplicaReplyBody>;
+      let handled: Promise<ReplicaOutcome>;
       try {
         // Only a request that is held asks: one listener then, none on the usual path.
         const whenGone = (): Promise<void> =>
@@ -158,12 +160,16 @@ export function replicationEndpoint(
         return;
       }
       handled.then(
-        (reply) => {
-          sendJson(response, 200, reply);
+        (outcome) => {
+          if (outcome.kind === 'replied') {
+            sendJson(response, 200, outcome.reply);
+            return;
+          }
+          // No answer for an abandoned request: the master closed the connection.
+          const refused = refusalError(outcome.refusal);
+          if (refused !== undefined) sendApiError(response, refused);
         },
         (error: unknown) => {
-          // The master closed the connection: there is nobody to answer.
-          if (error instanceof AbandonedRequest) return;
           fail(response, error, url);
         },
       );

@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram } from 'prom-client';
 import { HEALTH_STATES } from '../core/health.js';
-import type { PeerSnapshot } from '../core/master-core.js';
+import type { CoreEvent, PeerSnapshot } from '../core/master-core.js';
 import type { MasterHealth } from './master-node.js';
 import { LATENCY_BUCKETS_S, type NodeMetrics } from './metrics.js';
 
@@ -17,6 +17,8 @@ export interface MasterObserver {
   /** A replication request answered (`ok`) or failed (it will be sent again after a backoff). */
   replicationEnded(peer: string, ok: boolean, entries: number, durationMs: number): void;
   probeEnded(peer: string, answered: boolean): void;
+  /** Every event of the master's core, as the node handles it (the simulator checks them). */
+  coreEvent?(event: CoreEvent): void;
 }
 
 export interface MasterMetricsSource {

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { Clock } from '../adapters/clock.js';
 import type { Logger } from '../adapters/logger.js';
 import type { LogStore } from '../adapters/log-store.js';
@@ -7,6 +6,7 @@ import { assert } from '../core/assert.js';
 import type { Entry, LogIdentity } from '../core/entry.js';
 import { IdempotencyTable } from '../core/idempotency.js';
 import { RecentEntries } from './recent-entries.js';
+import { storageRefusal } from './storage-refusal.js';
 import {
   MasterCore,
   type CoreEvent,
@@ -15,27 +15,19 @@ import {
 } from '../core/master-core.js';
 import { masterCoreConfig } from '../core/master-tuning.js';
 import type { QuorumView } from '../core/quorum.js';
-import { resolveWriteConcern, type WriteConcern } from '../core/write-concern.js';
-import { ApiError, invalidWriteConcern, storageApiError } from '../http/api-error.js';
+import { resolveWriteConcern } from '../core/write-concern.js';
 import type { MasterConfig } from '../config/config.js';
 import type { MasterObserver } from './master-metrics.js';
+import {
+  appendOutcomeLabel,
+  type AppendedOutcome,
+  type AppendRefusal,
+  type AppendRequest,
+  type AppendResult,
+  type Appended,
+} from './append-outcome.js';
 
-export interface AppendRequest {
-  readonly messages: readonly string[];
-  /** UTF-8 size of each message, as measured when it was checked at the boundary. */
-  readonly messageBytes: readonly number[];
-  readonly w: WriteConcern | undefined;
-  readonly timeoutMs: number | undefined;
-  readonly idempotencyKey: string | undefined;
-}
-
-export interface AppendResult {
-  /** 201 created, 200 replayed by idempotency key, 504 stored but w not reached in time. */
-  readonly statusCode: 200 | 201 | 504;
-  readonly entries: readonly Entry[];
-  readonly w: number;
-  readonly acks: number;
-}
+export type { AppendRequest, AppendResult } from './append-outcome.js';
 
 export interface MasterHealth {
   readonly node: string;
@@ -50,25 +42,47 @@ export interface MasterHealth {
   readonly secondaries: readonly PeerSnapshot[];
 }
 
+/**
+ * Everything the master touches outside itself. Production passes the file or memory store,
+ * the HTTP transport, the system clock and crypto; the simulator passes its disk, network and
+ * virtual clock, and runs this same class.
+ */
 export interface MasterDeps {
   readonly config: MasterConfig;
   readonly store: LogStore;
   readonly transport: ReplicationTransport;
   readonly clock: Clock;
   readonly random: () => number;
+  /** A fresh, unique name: the id of a new log. */
+  readonly newId: () => string;
   readonly logger: Logger;
-  /** Told how appends, replication and probes end (the metrics); none in most tests. */
+  /**
+   * A broken invariant found outside any request (in a reply or timer handler): the node's
+   * state can no longer be trusted, and this must stop it.
+   */
+  readonly fatal: (error: unknown) => void;
+  /** Told how appends, replication and probes end (the metrics, the simulator's checks). */
   readonly observer?: MasterObserver;
 }
 
+/** An append waiting for its write concern; `lastId` and `w` say what it waits for. */
 interface Pending {
+  readonly lastId: number;
+  readonly w: number;
   readonly resolve: (outcome: { expired: boolean; acks: number }) => void;
+}
+
+/** A waiting append whose write concern is met already: none may exist after any event. */
+export interface StuckWaiter {
+  readonly lastId: number;
+  readonly w: number;
+  readonly acks: number;
 }
 
 /**
  * Drives a MasterCore with real inputs: client appends, replies from secondaries and the clock.
  * It owns every effect (store, network, timers, log lines) and keeps none of the protocol's
- * decisions: those are the core's.
+ * decisions: those are the core's. It returns domain results; the HTTP layer maps them.
  */
 export class MasterNode {
   readonly #config: MasterConfig;
@@ -104,10 +118,12 @@ export class MasterNode {
   async start(): Promise<void> {
     const { store, clock } = this.#deps;
     const state = await store.open();
-    this.#identity = state.identity ?? { logId: randomUUID(), epoch: 1 };
+    assert(store.lastId() === state.lastId, 'the store shows what it recovered');
+    this.#identity = state.identity ?? { logId: this.#deps.newId(), epoch: 1 };
     if (state.identity === undefined) await store.setIdentity(this.#identity);
     this.#keys = new IdempotencyTable(this.#config.maxIdempotencyKeys);
     for (const [key, append] of state.keys) {
+      assert(append.firstId + append.count - 1 <= state.lastId, `key ${key} names stored ids`);
       if (this.#keys.get(key) === undefined) this.#keys.put(key, append);
     }
     const config = this.#config;
@@ -148,21 +164,15 @@ export class MasterNode {
 
   async append(request: AppendRequest): Promise<AppendResult> {
     const observer = this.#deps.observer;
-    if (observer === undefined) return this.#append(request, this.#resolveW(request.w));
     const startedMs = this.#deps.clock.nowMs();
-    let w: number | undefined;
-    try {
-      w = this.#resolveW(request.w);
-      const result = await this.#append(request, w);
-      const outcome =
-        result.statusCode === 201 ? 'created' : result.statusCode === 200 ? 'replayed' : 'timeout';
-      observer.appendEnded(outcome, w, this.#deps.clock.nowMs() - startedMs);
-      return result;
-    } catch (error) {
-      const code = error instanceof ApiError ? error.code.toLowerCase() : 'internal_error';
-      observer.appendEnded(code, w, this.#deps.clock.nowMs() - startedMs);
-      throw error;
-    }
+    const w = this.#resolveW(request);
+    const result = typeof w === 'number' ? await this.#append(request, w) : w;
+    observer?.appendEnded(
+      appendOutcomeLabel(result),
+      typeof w === 'number' ? w : undefined,
+      this.#deps.clock.nowMs() - startedMs,
+    );
+    return result;
   }
 
   async #append(request: AppendRequest, w: number): Promise<AppendResult> {
@@ -170,7 +180,6 @@ export class MasterNode {
       request.messageBytes.length === request.messages.length,
       'every message comes with its size',
     );
-    const core = this.#core;
     const deadlineMs =
       request.timeoutMs === undefined ? undefined : this.#deps.clock.nowMs() + request.timeoutMs;
     const key = request.idempotencyKey;
@@ -181,30 +190,36 @@ export class MasterNode {
       const known = this.#keys.get(key);
       if (known !== undefined) {
         const lastId = known.firstId + known.count - 1;
-        return this.#answer(200, known.firstId, lastId, w, deadlineMs);
+        return this.#answer('replayed', known.firstId, lastId, w, deadlineMs);
       }
     }
-    if (core.readOnly) throw this.#readOnlyError();
+    const refusal = this.#admission();
+    if (refusal !== undefined) return { kind: 'refused', refusal };
+    return this.#store(request, w, deadlineMs);
+  }
+
+  /** Whether a new append may be stored now; the refusal says why not. */
+  #admission(): AppendRefusal | undefined {
+    const core = this.#core;
+    if (core.readOnly) {
+      const retryAfterS = Math.max(1, Math.ceil(this.#config.heartbeatIntervalMs / 1000));
+      return { reason: 'read-only', quorum: core.quorum(), retryAfterS };
+    }
     // Appends being written to the store count too: with a slow disk they pile up there first.
     const inProgress = core.waitingAppends + this.#pendingWrites;
-    if (inProgress >= this.#config.maxWaitingAppends) {
-      throw new ApiError(
-        503,
-        'OVERLOADED',
-        `${inProgress} appends are already being stored or waiting for their write concern (limit ${this.#config.maxWaitingAppends}, MAX_WAITING_APPENDS); nothing was stored, retry later`,
-        {},
-        { 'retry-after': '1' },
-      );
-    }
-    if (this.#storageFailing) {
-      throw new ApiError(
-        503,
-        'STORAGE_UNAVAILABLE',
-        'a write to the log just failed and is being undone; nothing was stored, retry in a moment',
-        {},
-        { 'retry-after': '1' },
-      );
-    }
+    const limit = this.#config.maxWaitingAppends;
+    if (inProgress >= limit) return { reason: 'overloaded', queue: 'appends', inProgress, limit };
+    if (this.#storageFailing) return { reason: 'storage-unavailable' };
+    return undefined;
+  }
+
+  /** Assigns ids, stores the entries, then waits for the write concern. */
+  async #store(
+    request: AppendRequest,
+    w: number,
+    deadlineMs: number | undefined,
+  ): Promise<AppendResult> {
+    const core = this.#core;
     const count = request.messages.length;
     const firstId = core.assign(count);
     const epoch = this.#identity.epoch;
@@ -214,6 +229,7 @@ export class MasterNode {
       message,
     }));
     const lastId = firstId + count - 1;
+    const key = request.idempotencyKey;
     if (key !== undefined) this.#keys.put(key, { firstId, count });
     const write = this.#deps.store.append(entries, key);
     this.#pendingWrites += 1;
@@ -223,21 +239,26 @@ export class MasterNode {
     } catch (error) {
       if (key !== undefined) this.#keys.delete(key);
       this.#storageFailing = true;
-      throw storageApiError(error);
+      return { kind: 'refused', refusal: storageRefusal(error) };
     } finally {
-      this.#pendingWrites -= 1;
-      if (key !== undefined) this.#keyedWrites.delete(key);
-      // A failed write fails every write queued after it; once all have settled, the ids they
-      // reserved are released, so the next append continues right after the last stored id.
-      if (this.#storageFailing && this.#pendingWrites === 0) {
-        core.abandonUnstored();
-        this.#storageFailing = false;
-      }
+      this.#writeSettled(key);
     }
+    assert(this.#deps.store.lastId() >= lastId, `the store holds ${lastId} once written`);
     this.#recent.add(entries, request.messageBytes);
     core.stored(lastId);
     this.#requestPump();
-    return this.#answer(201, firstId, lastId, w, deadlineMs, entries);
+    return this.#answer('created', firstId, lastId, w, deadlineMs, entries);
+  }
+
+  #writeSettled(key: string | undefined): void {
+    this.#pendingWrites -= 1;
+    if (key !== undefined) this.#keyedWrites.delete(key);
+    // A failed write fails every write queued after it; once all have settled, the ids they
+    // reserved are released, so the next append continues right after the last stored id.
+    if (this.#storageFailing && this.#pendingWrites === 0) {
+      this.#core.abandonUnstored();
+      this.#storageFailing = false;
+    }
   }
 
   lastVisibleId(): number {
@@ -272,39 +293,50 @@ export class MasterNode {
     };
   }
 
-  #resolveW(w: WriteConcern | undefined): number {
+  #resolveW(request: AppendRequest): number | AppendResult {
     const size = this.clusterSize;
-    const resolved = resolveWriteConcern(w ?? 'all', size);
-    if (!Number.isInteger(resolved) || resolved < 1 || resolved > size)
-      throw invalidWriteConcern(w, size);
-    return resolved;
+    const resolved = resolveWriteConcern(request.w ?? 'all', size);
+    if (Number.isInteger(resolved) && resolved >= 1 && resolved <= size) return resolved;
+    return {
+      kind: 'refused',
+      refusal: { reason: 'invalid-write-concern', w: request.w, clusterSize: size },
+    };
   }
 
-  #readOnlyError(): ApiError {
-    const quorum = this.#core.quorum();
-    const retryAfterS = Math.max(1, Math.ceil(this.#config.heartbeatIntervalMs / 1000));
-    return new ApiError(
-      503,
-      'READ_ONLY',
-      `no quorum: ${quorum.healthy} of ${quorum.size} nodes healthy, ${quorum.required} needed; appends resume when a majority is back`,
-      { quorum },
-      { 'retry-after': String(retryAfterS) },
-    );
+  /**
+   * Waiting appends whose write concern is met already: after any event there must be none, or
+   * an append is held up by something other than its own w (head-of-line blocking). The
+   * simulator checks this after every step.
+   */
+  stuckWaiters(): StuckWaiter[] {
+    const stuck: StuckWaiter[] = [];
+    for (const { lastId, w } of this.#pending.values()) {
+      const acks = this.#core.acksFor(lastId);
+      if (acks >= w) stuck.push({ lastId, w, acks });
+    }
+    return stuck;
   }
 
   async #answer(
-    statusCode: 200 | 201,
+    outcome: Exclude<AppendedOutcome, 'timed-out'>,
     firstId: number,
     lastId: number,
     w: number,
     deadlineMs: number | undefined,
     appended?: readonly Entry[],
-  ): Promise<AppendResult> {
-    const outcome = await this.#waitFor(lastId, w, deadlineMs);
+  ): Promise<Appended> {
+    const waited = await this.#waitFor(lastId, w, deadlineMs);
     // A fresh append answers with the entries it built; only a replay reads them back.
     const entries = appended ?? this.#deps.store.read(firstId, lastId - firstId + 1);
     assert(entries.length === lastId - firstId + 1, `entries ${firstId}..${lastId} must be stored`);
-    return { statusCode: outcome.expired ? 504 : statusCode, entries, w, acks: outcome.acks };
+    assert(waited.expired || waited.acks >= w, `released ${lastId} with ${waited.acks} < w=${w}`);
+    return {
+      kind: 'appended',
+      outcome: waited.expired ? 'timed-out' : outcome,
+      entries,
+      w,
+      acks: waited.acks,
+    };
   }
 
   #waitFor(
@@ -314,7 +346,7 @@ export class MasterNode {
   ): Promise<{ expired: boolean; acks: number }> {
     const token = this.#nextToken++;
     const promise = new Promise<{ expired: boolean; acks: number }>((resolve) => {
-      this.#pending.set(token, { resolve });
+      this.#pending.set(token, { lastId, w, resolve });
     });
     if (!this.#core.waitFor(token, lastId, w, deadlineMs)) {
       this.#pending.delete(token);
@@ -330,7 +362,7 @@ export class MasterNode {
   #requestPump(): void {
     if (this.#pumpQueued) return;
     this.#pumpQueued = true;
-    setImmediate(() => {
+    this.#deps.clock.schedule(0, () => {
       this.#pumpQueued = false;
       this.#pump();
     });
@@ -434,7 +466,10 @@ export class MasterNode {
   }
 
   #handleEvents(): void {
-    for (const event of this.#core.takeEvents()) this.#handleEvent(event);
+    for (const event of this.#core.takeEvents()) {
+      this.#deps.observer?.coreEvent?.(event);
+      this.#handleEvent(event);
+    }
   }
 
   #handleEvent(event: CoreEvent): void {
@@ -522,10 +557,7 @@ export class MasterNode {
 
   #fatal(error: unknown): void {
     // A bug in our own reply handling: the state may be inconsistent, so stop rather than guess.
-    this.#log.fatal({ event: 'fatal', err: error }, 'internal error in replication; stopping');
-    process.exitCode = 70;
-    setImmediate(() => {
-      throw error;
-    });
+    this.#stopped = true;
+    this.#deps.fatal(error);
   }
 }

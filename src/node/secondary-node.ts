@@ -1,10 +1,11 @@
-import { randomUUID } from 'node:crypto';
 import type { Clock } from '../adapters/clock.js';
 import type { Logger } from '../adapters/logger.js';
 import type { LogStore } from '../adapters/log-store.js';
 import type { Entry, LogIdentity } from '../core/entry.js';
-import { ReplicaLog, type ReplicateBatch } from '../core/replica-log.js';
-import { AbandonedRequest, ApiError } from '../http/api-error.js';
+import { assert } from '../core/assert.js';
+import { ReplicaLog, type RejectCode, type ReplicateBatch } from '../core/replica-log.js';
+import { storageRefusal, type StorageRefusal } from './storage-refusal.js';
+import type { OverloadedRefusal } from './append-outcome.js';
 import type { FaultsBody, HeartbeatBody, ReplicaReplyBody } from '../http/schemas.js';
 import type { DelayRange, SecondaryConfig } from '../config/config.js';
 
@@ -27,11 +28,32 @@ export interface SecondaryHealth {
   readonly faults: Faults;
 }
 
+/**
+ * Why a secondary did not apply a request from the master; the HTTP layer maps each to a status
+ * and an error code, the master retries after a backoff.
+ */
+export type ReplicaRefusal =
+  | OverloadedRefusal
+  /** The batch cannot be applied (another log, a stale epoch, a conflicting entry). */
+  | { readonly reason: 'rejected'; readonly code: RejectCode; readonly message: string }
+  /** Fault injection: the batch was stored, the answer is an error all the same. */
+  | { readonly reason: 'injected-error'; readonly errorRate: number }
+  /** The master closed the connection while a simulated partition held the request. */
+  | { readonly reason: 'abandoned' }
+  | StorageRefusal;
+
+export type ReplicaOutcome =
+  | { readonly kind: 'replied'; readonly reply: ReplicaReplyBody }
+  | { readonly kind: 'refused'; readonly refusal: ReplicaRefusal };
+
+/** Everything a secondary touches outside itself (see MasterDeps). */
 export interface SecondaryDeps {
   readonly config: SecondaryConfig;
   readonly store: LogStore;
   readonly clock: Clock;
   readonly random: () => number;
+  /** A fresh, unique name: this process's incarnation. */
+  readonly newId: () => string;
   readonly logger: Logger;
   /** Told how each replication request ended (the metrics); none in most tests. */
   readonly observer?: SecondaryObserver;
@@ -41,6 +63,14 @@ export interface SecondaryDeps {
 export interface SecondaryObserver {
   replicateEnded(result: string): void;
   entriesStored(count: number): void;
+}
+
+const ABANDONED: ReplicaOutcome = { kind: 'refused', refusal: { reason: 'abandoned' } };
+
+/** The metrics' label for a refusal: the error code the master hears, in lower case. */
+function refusalLabel(refusal: ReplicaRefusal): string {
+  if (refusal.reason === 'rejected') return refusal.code.toLowerCase();
+  return refusal.reason.replaceAll('-', '_');
 }
 
 /** Resolves once the request's sender has gone (its connection closed before the answer). */
@@ -65,7 +95,7 @@ function delaySetting(delay: DelayRange): number | readonly [number, number] {
  * requests unanswered.
  */
 export class SecondaryNode {
-  readonly incarnation = randomUUID();
+  readonly incarnation: string;
   readonly #deps: SecondaryDeps;
   readonly #log: Logger;
   #replica!: ReplicaLog;
@@ -78,9 +108,12 @@ export class SecondaryNode {
   #storedIdentity: LogIdentity | undefined;
   /** Requests from the master (replication, heartbeats) not yet answered: held, delayed, queued or applying. */
   #replicateInFlight = 0;
+  /** The highest id this process has held or been sent: no reply may claim more. */
+  #highestKnownId = 0;
 
   constructor(deps: SecondaryDeps) {
     this.#deps = deps;
+    this.incarnation = deps.newId();
     this.#log = deps.logger;
     this.#faults = {
       delayMs: delaySetting(deps.config.delay),
@@ -96,6 +129,9 @@ export class SecondaryNode {
       state.lastId,
       this.#deps.config.maxPendingEntries,
     );
+    assert(this.#deps.store.lastId() === state.lastId, 'the store shows what it recovered');
+    this.#storedIdentity = state.identity;
+    this.#highestKnownId = state.lastId;
     this.#log.info(
       {
         event: 'secondary-started',
@@ -144,50 +180,42 @@ export class SecondaryNode {
     return this.#replicateInFlight;
   }
 
-  async replicate(body: ReplicateBatch, whenGone?: WhenGone): Promise<ReplicaReplyBody> {
-    const observer = this.#deps.observer;
-    try {
-      const reply = await this.#admitted(() => this.#replicate(body, whenGone));
-      observer?.replicateEnded('ok');
-      return reply;
-    } catch (error) {
-      observer?.replicateEnded(
-        error instanceof AbandonedRequest
-          ? 'abandoned'
-          : error instanceof ApiError
-            ? error.code.toLowerCase()
-            : 'internal_error',
-      );
-      throw error;
-    }
+  async replicate(body: ReplicateBatch, whenGone?: WhenGone): Promise<ReplicaOutcome> {
+    const outcome = await this.#admitted(() => this.#replicate(body, whenGone));
+    this.#deps.observer?.replicateEnded(
+      outcome.kind === 'replied' ? 'ok' : refusalLabel(outcome.refusal),
+    );
+    return outcome;
   }
 
   /**
    * Waits while a simulated partition holds requests. A request whose sender stopped waiting
    * (the master timed out and closed the connection) is dropped then, with its batch, rather than
    * kept until the partition heals: a long partition would pile up the master's retries.
+   * True when the request was abandoned.
    */
-  async #heldByPartition(whenGone: WhenGone | undefined): Promise<void> {
+  async #heldByPartition(whenGone: WhenGone | undefined): Promise<boolean> {
     const gate = this.#partitionGate;
-    if (gate === undefined) return;
+    if (gate === undefined) return false;
     if (whenGone === undefined) {
       await gate.promise;
-      return;
+      return false;
     }
-    const gone = await Promise.race([gate.promise.then(() => false), whenGone().then(() => true)]);
-    if (gone) throw new AbandonedRequest('the master stopped waiting during the partition');
+    return Promise.race([gate.promise.then(() => false), whenGone().then(() => true)]);
   }
 
   /** Runs a request from the master, if fewer than MAX_REPLICATE_IN_FLIGHT are held already. */
-  async #admitted<T>(work: () => Promise<T>): Promise<T> {
+  async #admitted(work: () => Promise<ReplicaOutcome>): Promise<ReplicaOutcome> {
     if (this.#replicateInFlight >= MAX_REPLICATE_IN_FLIGHT) {
-      throw new ApiError(
-        503,
-        'OVERLOADED',
-        `${this.#replicateInFlight} requests from the master are already held or being applied (limit ${MAX_REPLICATE_IN_FLIGHT}); the master retries after a backoff`,
-        {},
-        { 'retry-after': '1' },
-      );
+      return {
+        kind: 'refused',
+        refusal: {
+          reason: 'overloaded',
+          queue: 'replication',
+          inProgress: this.#replicateInFlight,
+          limit: MAX_REPLICATE_IN_FLIGHT,
+        },
+      };
     }
     this.#replicateInFlight += 1;
     try {
@@ -197,26 +225,29 @@ export class SecondaryNode {
     }
   }
 
-  async #replicate(body: ReplicateBatch, whenGone?: WhenGone): Promise<ReplicaReplyBody> {
-    await this.#heldByPartition(whenGone);
+  async #replicate(body: ReplicateBatch, whenGone?: WhenGone): Promise<ReplicaOutcome> {
+    if (await this.#heldByPartition(whenGone)) return ABANDONED;
     const delayMs = this.#pickDelayMs();
-    if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
-    const reply = await this.#serially(() => this.#apply(body));
-    if (this.#faults.errorRate > 0 && this.#deps.random() < this.#faults.errorRate) {
-      throw new ApiError(
-        500,
-        'INJECTED_ERROR',
-        `injected error after storing (errorRate ${this.#faults.errorRate})`,
-      );
+    if (delayMs > 0) await this.#sleep(delayMs);
+    const outcome = await this.#serially(() => this.#apply(body));
+    const errorRate = this.#faults.errorRate;
+    if (outcome.kind === 'replied' && errorRate > 0 && this.#deps.random() < errorRate) {
+      return { kind: 'refused', refusal: { reason: 'injected-error', errorRate } };
     }
-    return reply;
+    return outcome;
   }
 
-  heartbeat(_body: HeartbeatBody, whenGone?: WhenGone): Promise<ReplicaReplyBody> {
+  #sleep(delayMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      this.#deps.clock.schedule(delayMs, resolve);
+    });
+  }
+
+  async heartbeat(_body: HeartbeatBody, whenGone?: WhenGone): Promise<ReplicaOutcome> {
     return this.#admitted(async () => {
-      await this.#heldByPartition(whenGone);
+      if (await this.#heldByPartition(whenGone)) return ABANDONED;
       this.#masterContactAtMs = this.#deps.clock.nowMs();
-      return this.#reply();
+      return { kind: 'replied', reply: this.#reply() };
     });
   }
 
@@ -254,7 +285,7 @@ export class SecondaryNode {
     };
   }
 
-  async #apply(body: ReplicateBatch): Promise<ReplicaReplyBody> {
+  async #apply(body: ReplicateBatch): Promise<ReplicaOutcome> {
     this.#masterContactAtMs = this.#deps.clock.nowMs();
     const outcome = this.#replica.receive(body, (id) => this.#deps.store.get(id));
     if (outcome.kind === 'rejected') {
@@ -262,26 +293,47 @@ export class SecondaryNode {
         this.#log.error({ event: 'replication-rejected', code: outcome.code }, outcome.message);
         this.#lastRejection = outcome.code;
       }
-      throw new ApiError(409, outcome.code, outcome.message);
+      const { code, message } = outcome;
+      return { kind: 'refused', refusal: { reason: 'rejected', code, message } };
     }
     this.#lastRejection = undefined;
+    const sentUpTo = body.entries[body.entries.length - 1]?.id ?? 0;
+    this.#highestKnownId = Math.max(this.#highestKnownId, sentUpTo);
+    try {
+      await this.#store(outcome.append);
+    } catch (error) {
+      return { kind: 'refused', refusal: storageRefusal(error) };
+    }
+    const reply = this.#reply();
+    assert(
+      reply.hwm <= this.#highestKnownId,
+      `reply claims ${reply.hwm}, but only ${this.#highestKnownId} was ever held or sent`,
+    );
+    return { kind: 'replied', reply };
+  }
+
+  /** Stores what ReplicaLog accepted: the identity first, then the entries in one append. */
+  async #store(append: readonly Entry[]): Promise<void> {
     const identity = this.#replica.identity;
     if (identity !== undefined && identity !== this.#storedIdentity) {
       // Persist the identity before the first entry of a log, so a restart knows which log it holds.
       await this.#deps.store.setIdentity(identity);
       this.#storedIdentity = identity;
     }
-    const last = outcome.append[outcome.append.length - 1];
-    if (last !== undefined) {
-      await this.#deps.store.append(outcome.append);
-      this.#replica.stored(last.id);
-      this.#deps.observer?.entriesStored(outcome.append.length);
-      this.#log.debug(
-        { event: 'stored', fromId: outcome.append[0]?.id, toId: last.id },
-        'stored replicated entries',
-      );
-    }
-    return this.#reply();
+    const first = append[0];
+    const last = append[append.length - 1];
+    if (first === undefined || last === undefined) return;
+    assert(
+      first.id === this.#replica.hwm + 1,
+      `storing from ${first.id} after ${this.#replica.hwm}`,
+    );
+    await this.#deps.store.append(append);
+    this.#replica.stored(last.id);
+    this.#deps.observer?.entriesStored(append.length);
+    this.#log.debug(
+      { event: 'stored', fromId: first.id, toId: last.id },
+      'stored replicated entries',
+    );
   }
 
   #reply(): ReplicaReplyBody {

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { systemClock } from '../adapters/clock.js';
 import { HttpReplicationTransport } from '../adapters/http-replication-transport.js';
@@ -92,7 +93,11 @@ export async function startNode(
       transport,
       clock: systemClock,
       random: Math.random,
+      newId: randomUUID,
       logger,
+      fatal: (error) => {
+        stopOnInvariant(logger, error, 'replication');
+      },
       observer,
     });
     await startOrClose(node, store);
@@ -120,6 +125,7 @@ export async function startNode(
       store,
       clock: systemClock,
       random: Math.random,
+      newId: randomUUID,
       logger,
       observer,
     });
@@ -165,6 +171,21 @@ export async function startNode(
 /** Fastify names the address http:// whatever the server is: it did not create ours. */
 function https(url: string, tls: TlsMaterial | undefined): string {
   return tls === undefined ? url : url.replace(/^http:/, 'https:');
+}
+
+/**
+ * A broken invariant outside any request: the node's state can no longer be trusted, so the
+ * process stops with EX_SOFTWARE rather than serve a wrong log.
+ */
+function stopOnInvariant(logger: Logger, error: unknown, context: string): void {
+  logger.fatal(
+    { event: 'invariant-broken', context, err: error },
+    `internal error in ${context}; stopping`,
+  );
+  process.exitCode = 70;
+  setImmediate(() => {
+    throw error;
+  });
 }
 
 function isLoopback(host: string): boolean {

@@ -1,18 +1,20 @@
 import type { Prng } from './prng.js';
 import type { Scheduler } from './scheduler.js';
-import type { SimMaster } from './sim-master.js';
+import type { MasterProcess, SecondaryProcess } from './sim-nodes.js';
 import type { SimNetwork } from './sim-network.js';
-import type { SimSecondary } from './sim-secondary.js';
+import { HEALTHY_DISK } from './sim-store.js';
 
 /** The cluster as the nemesis acts on it; restarts go through the simulation's bookkeeping. */
 export interface Cluster {
-  readonly master: SimMaster;
-  readonly secondaries: readonly SimSecondary[];
+  readonly master: MasterProcess;
+  readonly secondaries: readonly SecondaryProcess[];
   readonly clients: readonly string[];
-  crashSecondary(secondary: SimSecondary): void;
-  restartSecondary(secondary: SimSecondary): void;
+  crashSecondary(secondary: SecondaryProcess): void;
+  restartSecondary(secondary: SecondaryProcess): void;
   crashMaster(): void;
   restartMaster(): void;
+  /** A master of another log (a second cluster started by mistake) sends the secondary a batch. */
+  strayBatch(secondary: SecondaryProcess): boolean;
 }
 
 export interface NemesisConfig {
@@ -30,7 +32,8 @@ export const MAX_FAULT_DELAY_MS = 250;
 
 /**
  * Random faults over time, each undone after a random duration: partitions (full, one-way, of the
- * master from a majority), lossy, duplicating and slow links, 500s after storing, pauses, and
+ * master from a majority), lossy, duplicating and slow links, 500s after storing and delays (the
+ * secondaries' own fault injection), failing writes (EIO, ENOSPC) and slow fsyncs, pauses, and
  * crash/restart of secondaries (with their disk) and of the master (durable disk).
  */
 export class Nemesis {
@@ -60,8 +63,10 @@ export class Nemesis {
   healAll(): void {
     const { master, secondaries } = this.cluster;
     this.network.healAll();
+    master.diskFaults = HEALTHY_DISK;
     for (const secondary of secondaries) {
-      secondary.errorRate = 0;
+      secondary.node?.setFaults({ errorRate: 0, delayMs: 0 });
+      secondary.diskFaults = HEALTHY_DISK;
       if (this.scheduler.isPaused(secondary.name)) this.scheduler.resume(secondary.name);
       if (!secondary.up) this.cluster.restartSecondary(secondary);
     }
@@ -98,9 +103,14 @@ export class Nemesis {
       'pause',
       'crash',
       'crash',
+      'restart',
       'majority-partition',
       'flaky-clients',
       'pause-master',
+      'delay',
+      'disk-errors',
+      'slow-disk',
+      'stray-master',
       ...(this.config.masterCrashes ? ['crash-master'] : []),
     ];
     const kind = this.prng.pick(kinds);
@@ -140,13 +150,48 @@ export class Nemesis {
         }, `flaky-link ${s}`);
         return;
       }
-      case 'error-500':
+      case 'error-500': {
+        const node = secondary.node;
+        if (node === undefined) return;
         this.#count(kind, s);
-        secondary.errorRate = 0.2 + this.prng.float() * 0.6;
+        node.setFaults({ errorRate: 0.2 + this.prng.float() * 0.6 });
         this.#later(() => {
-          secondary.errorRate = 0;
+          node.setFaults({ errorRate: 0 });
         }, `error-500 ${s}`);
         return;
+      }
+      case 'delay': {
+        const node = secondary.node;
+        if (node === undefined) return;
+        const delayMs: [number, number] = [0, this.prng.int(10, 150)];
+        this.#count(kind, `${s} ${delayMs.join('-')}ms`);
+        node.setFaults({ delayMs });
+        this.#later(() => {
+          node.setFaults({ delayMs: 0 });
+        }, `delay ${s}`);
+        return;
+      }
+      case 'stray-master':
+        if (this.cluster.strayBatch(secondary)) this.#count(kind, s);
+        return;
+      case 'disk-errors':
+      case 'slow-disk': {
+        const target = this.prng.chance(0.3) ? master : secondary;
+        const faults =
+          kind === 'slow-disk'
+            ? { ...HEALTHY_DISK, slowFsyncRate: 0.3 + this.prng.float() * 0.7 }
+            : {
+                ...HEALTHY_DISK,
+                writeErrorRate: 0.2 + this.prng.float() * 0.8,
+                errorCode: this.prng.pick(['EIO', 'ENOSPC'] as const),
+              };
+        this.#count(kind, `${target.name} ${JSON.stringify(faults)}`);
+        target.diskFaults = faults;
+        this.#later(() => {
+          target.diskFaults = HEALTHY_DISK;
+        }, `${kind} ${target.name}`);
+        return;
+      }
       case 'pause':
         if (!secondary.up || this.scheduler.isPaused(s)) return;
         this.#count(kind, s);
@@ -162,6 +207,16 @@ export class Nemesis {
         this.#later(() => {
           if (!secondary.up) this.cluster.restartSecondary(secondary);
         }, `crash ${s}`);
+        return;
+      case 'restart':
+        // kill -9 and a supervisor's restart a moment later: answers of the old process may
+        // still be on their way when the new one answers.
+        if (!secondary.up) return;
+        this.#count(kind, s);
+        this.cluster.crashSecondary(secondary);
+        this.scheduler.after(this.prng.int(1, 20), undefined, () => {
+          if (!secondary.up) this.cluster.restartSecondary(secondary);
+        });
         return;
       case 'majority-partition':
         this.#count(kind, 'master alone');

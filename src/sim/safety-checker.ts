@@ -7,6 +7,8 @@ export interface NodeView {
   readonly up: boolean;
   shownLength(): number;
   shownEntry(index: number): Entry | undefined;
+  /** The whole log shown (entries 1..shownLength). */
+  shownLog(): readonly Entry[];
 }
 
 /** One client operation as the checker tracks it. */

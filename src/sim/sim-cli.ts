@@ -5,7 +5,7 @@ import { SimViolation } from './sim-violation.js';
 /**
  * Runs the deterministic simulation over a range of seeds.
  *
- *   node dist/sim/sim-cli.js [--seeds N] [--from S0] [--seed S] [--verbose]
+ *   node dist/sim/sim-cli.js [--seeds N] [--from S0] [--seed S] [--verbose] [--stop-on-first]
  *   SEED=S npm run sim                   (replays one seed, printing its recent trace on failure)
  *
  * Every failing seed is printed with the guarantee it broke and a one-line replay command; the
@@ -15,12 +15,15 @@ interface Args {
   readonly from: number;
   readonly count: number;
   readonly verbose: boolean;
+  /** Stop at the first failing seed (the mutants runner asks whether a bug is caught at all). */
+  readonly stopOnFirst: boolean;
 }
 
 function parseArgs(argv: readonly string[]): Args {
   let from = 1;
   let count = 200;
   let verbose = false;
+  let stopOnFirst = false;
   const envSeed = process.env['SEED'];
   if (envSeed !== undefined && envSeed !== '') {
     from = Number(envSeed);
@@ -36,17 +39,21 @@ function parseArgs(argv: readonly string[]): Args {
       from = value;
       count = 1;
       verbose = true;
-    } else if (flag === '--verbose') {
-      verbose = true;
+    } else if (flag === '--verbose' || flag === '--stop-on-first') {
+      if (flag === '--verbose') verbose = true;
+      else stopOnFirst = true;
       continue;
-    } else throw new Error(`unknown argument ${flag}; use --seeds N, --from S0, --seed S`);
+    } else
+      throw new Error(
+        `unknown argument ${flag}; use --seeds N, --from S0, --seed S, --verbose, --stop-on-first`,
+      );
     if (!Number.isSafeInteger(value) || value < 0) throw new Error(`${flag} needs an integer`);
     index += 1;
   }
-  return { from, count, verbose };
+  return { from, count, verbose, stopOnFirst };
 }
 
-function main(): void {
+async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const started = performance.now();
   const total = { seeds: 0, steps: 0, faults: 0, dropped: 0, duplicated: 0, operations: 0 };
@@ -55,7 +62,7 @@ function main(): void {
   for (let seed = args.from; seed < args.from + args.count; seed++) {
     let stats: SimulationStats;
     try {
-      stats = runSimulation({ seed });
+      stats = await runSimulation({ seed });
     } catch (error) {
       total.seeds += 1;
       failures.push(seed);
@@ -66,6 +73,7 @@ function main(): void {
         console.log(`FAIL seed ${seed}: ${String(error)}`);
       }
       console.log(`  replay: SEED=${seed} npm run sim`);
+      if (args.stopOnFirst) break;
       continue;
     }
     total.seeds += 1;
@@ -95,4 +103,4 @@ function main(): void {
   }
 }
 
-main();
+await main();

@@ -3,8 +3,28 @@ import type { WriteConcern } from '../core/write-concern.js';
 import type { Prng } from './prng.js';
 import type { CheckedOperation, SafetyChecker } from './safety-checker.js';
 import type { Scheduler } from './scheduler.js';
-import type { AppendAnswer, AppendRequest, SimMaster } from './sim-master.js';
+import type { AppendRequest } from '../node/append-outcome.js';
 import type { SimNetwork } from './sim-network.js';
+
+/** How a client sees an append end: the master's answer, as the HTTP status and error code say it. */
+export type AppendAnswer =
+  | {
+      readonly kind: 'ok';
+      /** 201 created, 200 replayed by key, 504 stored but w not reached in time. */
+      readonly statusCode: 200 | 201 | 504;
+      readonly ids: readonly number[];
+      readonly w: number;
+      readonly acks: number;
+    }
+  | { readonly kind: 'refused'; readonly code: string };
+
+/** The master as a client reaches it. */
+export interface AppendTarget {
+  readonly name: string;
+  readonly clusterSize: number;
+  /** POST /logs: false when no process listens (connection refused). */
+  serveAppend(request: AppendRequest, respond: (answer: AppendAnswer) => void): boolean;
+}
 
 export interface ClientConfig {
   /** A client gives up on one attempt after this long: the outcome is unknown. */
@@ -13,6 +33,9 @@ export interface ClientConfig {
   readonly maxAttempts: number;
   readonly meanThinkMs: number;
 }
+
+/** Refusals a careful client retries (the master said Retry-After: nothing was stored). */
+const RETRIED_REFUSALS = new Set(['OVERLOADED', 'STORAGE_UNAVAILABLE']);
 
 /** One logical append: what the checker tracks and what the history records. */
 export interface ClientOperation extends CheckedOperation {
@@ -52,7 +75,7 @@ export class SimClient {
     private readonly scheduler: Scheduler,
     private readonly network: SimNetwork,
     private readonly prng: Prng,
-    private readonly master: SimMaster,
+    private readonly master: AppendTarget,
     private readonly checker: SafetyChecker,
     private readonly config: ClientConfig,
     private readonly trace: (line: string) => void,
@@ -90,6 +113,7 @@ export class SimClient {
     );
     const request: AppendRequest = {
       messages,
+      messageBytes: messages.map((message) => Buffer.byteLength(message, 'utf8')),
       w: shape.w,
       timeoutMs: shape.timeoutMs,
       idempotencyKey: shape.keyed ? `${this.name}-key-${this.#opNo}` : undefined,
@@ -176,7 +200,12 @@ export class SimClient {
   #answered(operation: ClientOperation, answer: AppendAnswer, done: () => void): void {
     if (answer.kind === 'refused') {
       this.checker.clientRefused(operation);
-      if (operation.refusedOnly) {
+      if (RETRIED_REFUSALS.has(answer.code) && operation.attempts < this.config.maxAttempts) {
+        // Refused for now, with Retry-After: nothing was stored, the same request may go again.
+        this.scheduler.after(this.prng.int(50, 300), undefined, () => {
+          this.#attempt(operation, done);
+        });
+      } else if (operation.refusedOnly) {
         operation.finallyRefused = true;
         this.#complete(operation, { kind: 'refused', code: answer.code }, done);
       } else if (operation.attempts < this.config.maxAttempts) {

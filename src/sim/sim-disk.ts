@@ -82,6 +82,11 @@ export class SimDisk {
     return record.entries;
   }
 
+  /** A failed write was cut back off the file: the appends not completed are gone. */
+  undoUncompleted(): void {
+    this.#records.length = this.#completed;
+  }
+
   /** The last visible id: what reads show. */
   get lastId(): number {
     return this.#visible.length;

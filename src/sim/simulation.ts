@@ -1,28 +1,27 @@
-import type { ReplicaAnswer } from '../adapters/replication-transport.js';
 import { checkHistory } from '../checker/check-history.js';
 import type { History, LogObservation } from '../checker/history.js';
+import { loadNodeConfig, type MasterConfig, type SecondaryConfig } from '../config/config.js';
 import type { CoreEvent } from '../core/master-core.js';
+import { refusalError } from '../http/refusals.js';
+import type { AppendRequest, AppendResult } from '../node/append-outcome.js';
 import { Nemesis, type Cluster } from './nemesis.js';
 import { Prng } from './prng.js';
 import { SafetyChecker, type NodeView } from './safety-checker.js';
 import { Scheduler } from './scheduler.js';
-import { SimClient, toHistory, type ClientConfig } from './sim-client.js';
-import { SimDisk, type FsyncPolicy } from './sim-disk.js';
 import {
-  SimMaster,
-  type MasterBug,
-  type SimMasterConfig,
-  type SimTransport,
-} from './sim-master.js';
+  SimClient,
+  toHistory,
+  type AppendAnswer,
+  type AppendTarget,
+  type ClientConfig,
+} from './sim-client.js';
+import { SimDisk, type FsyncPolicy } from './sim-disk.js';
 import { SimNetwork } from './sim-network.js';
-import { SimSecondary, type SecondaryBug } from './sim-secondary.js';
+import { MasterProcess, SecondaryProcess, type SimWorld } from './sim-nodes.js';
 import { guaranteeLabel, SimViolation } from './sim-violation.js';
 
 export interface SimulationOptions {
   readonly seed: number;
-  /** Test only: swap in a broken behaviour, to show that the checks catch it. */
-  readonly secondaryBug?: SecondaryBug;
-  readonly masterBug?: MasterBug;
   /** Overrides the secondaries' pending window (entries held back behind a gap). */
   readonly maxPendingEntries?: number;
   /** Simulated time with clients and faults; healing and settling follow. */
@@ -61,6 +60,18 @@ const TRACE_LINES = 60;
 /** Timer granularity on top of the failure detector's own bound (probes every interval). */
 const DETECTION_SLACK_MS = 5;
 
+/** A secondary's configuration, read through the real option table. */
+function secondaryConfig(name: string, maxPendingEntries: number): SecondaryConfig {
+  const env = {
+    NODE_NAME: name,
+    MAX_PENDING_ENTRIES: String(maxPendingEntries),
+    FAULT_INJECTION: 'true',
+  };
+  const { config } = loadNodeConfig('secondary', [], env);
+  if (config.role !== 'secondary') throw new Error('secondary options gave a master');
+  return config;
+}
+
 /** FNV-1a over the trace, so that a replay can be compared with its original cheaply. */
 class TraceHash {
   #hash = 0x811c9dc5;
@@ -79,23 +90,35 @@ class TraceHash {
 }
 
 /** One run: a seed in, stats out, or a SimViolation naming the guarantee, seed and step. */
-export function runSimulation(options: SimulationOptions): SimulationStats {
+export function runSimulation(options: SimulationOptions): Promise<SimulationStats> {
   return new Simulation(options).run();
 }
 
-class Simulation implements Cluster {
+/**
+ * Lets every promise continuation the last step started run to its end: setImmediate fires only
+ * once the microtask queue is empty. Nothing else runs meanwhile (the world has no real I/O), so
+ * a run stays a function of its seed.
+ */
+function settled(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+class Simulation implements Cluster, AppendTarget, SimWorld {
   readonly #options: SimulationOptions;
-  readonly #prng: Prng;
-  readonly #scheduler = new Scheduler();
-  readonly #network: SimNetwork;
+  readonly prng: Prng;
+  readonly scheduler = new Scheduler();
+  readonly network: SimNetwork;
+  readonly name = MASTER;
   readonly #checker: SafetyChecker;
   readonly #hash = new TraceHash();
   readonly #trace: string[] = [];
-  readonly master: SimMaster;
-  readonly secondaries: SimSecondary[] = [];
+  readonly master: MasterProcess;
+  readonly secondaries: SecondaryProcess[] = [];
   readonly #clients: SimClient[] = [];
   readonly #nemesis: Nemesis;
-  readonly #config: SimMasterConfig;
+  readonly #config: MasterConfig;
+  /** The first error a node threw where it must not: the run fails with it after the step. */
+  #fatalError: { error: unknown } | undefined;
   readonly #observations: LogObservation[] = [];
   /** Ids a secondary with volatile storage lost in a crash that the master has not noticed yet. */
   readonly #unnoticedLossUpTo = new Map<string, number>();
@@ -115,61 +138,28 @@ class Simulation implements Cluster {
   constructor(options: SimulationOptions) {
     this.#options = options;
     const prng = new Prng(options.seed);
-    this.#prng = prng;
-    this.#network = new SimNetwork(this.#scheduler, prng);
+    this.prng = prng;
+    this.network = new SimNetwork(this.scheduler, prng);
     this.#checker = new SafetyChecker((guarantee, details) => this.#fail(guarantee, details));
     this.#faultPhaseMs = options.faultPhaseMs ?? 20_000;
     this.#settleMs = options.settleMs ?? 15_000;
-
-    const secondaryCount = prng.int(1, 4);
-    const names = Array.from({ length: secondaryCount }, (_, index) => `sub${index + 1}`);
-    this.#config = {
-      peers: names,
-      heartbeatIntervalMs: prng.pick([100, 150, 200]),
-      suspectAfterMisses: 2,
-      unhealthyAfterMisses: prng.pick([3, 4]),
-      replicationTimeoutMs: prng.pick([200, 400, 800]),
-      maxInflightBatches: prng.int(1, 4),
-      maxBatchEntries: prng.pick([4, 16, 64]),
-      retryBaseMs: 20,
-      retryMaxMs: prng.pick([200, 500]),
-      maxWaitingAppends: prng.pick([8, 64, 100_000]),
-      maxIdempotencyKeys: 1_000_000,
-      bug: options.masterBug,
-    };
+    const names = Array.from({ length: prng.int(1, 4) }, (_, index) => `sub${index + 1}`);
+    this.#config = this.#masterConfig(names);
     // Entries beyond a secondary's pending window are dropped and must be sent again: small
     // windows exercise that path, the production default never fills.
     const maxPendingEntries = options.maxPendingEntries ?? prng.pick([4, 16, 100_000]);
-    // The master's disk is durable (fsync always); broken on purpose, it counts unsynced writes.
-    const masterFsync: FsyncPolicy =
-      options.masterBug === 'stored-before-durable' ? 'never' : 'always';
-    this.master = new SimMaster(
-      MASTER,
-      new SimDisk(masterFsync),
+    this.master = new MasterProcess(
+      this,
       this.#config,
-      this.#scheduler,
-      prng,
-      this.#transport(),
-      {
-        accepted: (readOnly) => {
-          this.#checker.accepted(readOnly);
-        },
-        answered: (lastId, w, acks, expired) => {
-          this.#checker.answered(lastId, w, acks, expired, this.#holders(lastId));
-        },
-        coreEvent: (event) => {
-          this.#onCoreEvent(event);
-        },
+      (name) => this.secondaries.find((secondary) => secondary.name === name)?.node,
+      (event) => {
+        this.#onCoreEvent(event);
       },
     );
     for (const name of names) {
       const fsync: FsyncPolicy = prng.chance(0.8) ? 'always' : 'never';
-      this.secondaries.push(
-        new SimSecondary(name, new SimDisk(fsync), this.#scheduler, prng, {
-          maxPendingEntries,
-          bug: options.secondaryBug,
-        }),
-      );
+      const config = secondaryConfig(name, maxPendingEntries);
+      this.secondaries.push(new SecondaryProcess(this, config, new SimDisk(fsync)));
     }
     const clientConfig: ClientConfig = {
       requestTimeoutMs: 2000,
@@ -181,22 +171,22 @@ class Simulation implements Cluster {
       this.#clients.push(
         new SimClient(
           `client${index}`,
-          this.#scheduler,
-          this.#network,
+          this.scheduler,
+          this.network,
           prng,
-          this.master,
+          this,
           this.#checker,
           clientConfig,
           (line) => {
-            this.#note(line);
+            this.note(line);
           },
         ),
       );
     }
     this.#nemesis = new Nemesis(
       this,
-      this.#scheduler,
-      this.#network,
+      this.scheduler,
+      this.network,
       prng,
       {
         untilMs: this.#faultPhaseMs,
@@ -206,20 +196,55 @@ class Simulation implements Cluster {
         masterCrashes: prng.chance(0.7),
       },
       (line) => {
-        this.#note(line);
+        this.note(line);
       },
     );
-    this.#configLine = `config ${JSON.stringify({ ...this.#config, maxPendingEntries, clientCount, fsync: this.secondaries.map((s) => s.storage.fsync) })}`;
+    const shown = {
+      secondaries: names,
+      heartbeatIntervalMs: this.#config.heartbeatIntervalMs,
+      unhealthyAfterMisses: this.#config.unhealthyAfterMisses,
+      replicationTimeoutMs: this.#config.replicationTimeoutMs,
+      maxInflightBatches: this.#config.maxInflightBatches,
+      maxBatchEntries: this.#config.maxBatchEntries,
+      retryMaxMs: this.#config.retryMaxMs,
+      maxWaitingAppends: this.#config.maxWaitingAppends,
+      maxPendingEntries,
+      clientCount,
+      fsync: this.secondaries.map((secondary) => secondary.disk.fsync),
+    };
+    this.#configLine = `config ${JSON.stringify(shown)}`;
     this.#hash.addString(this.#configLine);
+  }
+
+  /** The master's configuration, drawn from the seed and read through the real option table. */
+  #masterConfig(names: readonly string[]): MasterConfig {
+    const prng = this.prng;
+    const env = {
+      SECONDARIES: names.map((name) => `${name}=http://${name}.sim:8001`).join(','),
+      HEARTBEAT_INTERVAL_MS: String(prng.pick([100, 150, 200])),
+      SUSPECT_AFTER_MISSES: '2',
+      UNHEALTHY_AFTER_MISSES: String(prng.pick([3, 4])),
+      REPLICATION_TIMEOUT_MS: String(prng.pick([200, 400, 800])),
+      MAX_INFLIGHT_BATCHES: String(prng.int(1, 4)),
+      MAX_BATCH_ENTRIES: String(prng.pick([4, 16, 64])),
+      RETRY_BASE_MS: '20',
+      RETRY_MAX_MS: String(prng.pick([200, 500])),
+      // Small limits against 2-4 clients make the overload refusal a common path.
+      MAX_WAITING_APPENDS: String(prng.pick([2, 3, 64, 100_000])),
+      MAX_IDEMPOTENCY_KEYS: '1000000',
+    };
+    const { config } = loadNodeConfig('master', [], { ...env, NODE_NAME: MASTER });
+    if (config.role !== 'master') throw new Error('master options gave a secondary');
+    return config;
   }
 
   get clients(): readonly string[] {
     return this.#clients.map((client) => client.name);
   }
 
-  run(): SimulationStats {
+  async run(): Promise<SimulationStats> {
     try {
-      return this.#run();
+      return await this.#run();
     } catch (error) {
       if (error instanceof SimViolation) throw error;
       // A core invariant that threw (or a bug in the simulator): report it like a violation.
@@ -231,10 +256,11 @@ class Simulation implements Cluster {
     }
   }
 
-  #run(): SimulationStats {
-    const scheduler = this.#scheduler;
+  async #run(): Promise<SimulationStats> {
+    const scheduler = this.scheduler;
     this.master.start();
     for (const secondary of this.secondaries) secondary.start();
+    await settled();
     for (const client of this.#clients) client.runWorkload(this.#faultPhaseMs);
     this.#nemesis.start();
     scheduler.at(this.#faultPhaseMs, undefined, () => {
@@ -251,6 +277,8 @@ class Simulation implements Cluster {
     scheduler.after(OBSERVE_EVERY_MS, undefined, observe);
     const endMs = this.#faultPhaseMs + this.#settleMs;
     while (scheduler.step(endMs)) {
+      await settled();
+      this.#throwFatal();
       this.#hash.addNumber(scheduler.nowMs);
       this.#checkStep();
     }
@@ -262,34 +290,36 @@ class Simulation implements Cluster {
 
   // --- the cluster, as the nemesis acts on it ---------------------------------------------
 
-  crashSecondary(secondary: SimSecondary): void {
-    const before = secondary.storage.lastId;
+  crashSecondary(secondary: SecondaryProcess): void {
+    const before = secondary.disk.lastId;
     secondary.crash();
-    const outcome = secondary.storage.crash(this.#scheduler.nowMs, this.#prng);
-    if (this.#prng.chance(0.1)) secondary.wipe();
-    const after = secondary.storage.lastId;
+    const outcome = secondary.disk.crash(this.scheduler.nowMs, this.prng);
+    if (this.prng.chance(0.1)) secondary.wipe();
+    const after = secondary.disk.lastId;
     if (after < before) {
       const lost = Math.max(this.#unnoticedLossUpTo.get(secondary.name) ?? 0, before);
       this.#unnoticedLossUpTo.set(secondary.name, lost);
     }
-    this.#note(
+    this.note(
       `crash ${secondary.name}: showed ${before}, disk keeps ${after} (${outcome.lostRecords} records lost${outcome.torn ? ', torn tail' : ''})`,
     );
   }
 
-  restartSecondary(secondary: SimSecondary): void {
+  restartSecondary(secondary: SecondaryProcess): void {
     secondary.start();
-    const volatile = secondary.storage.fsync === 'never' || secondary.storage.lastId === 0;
+    const volatile = secondary.disk.fsync === 'never' || secondary.disk.lastId === 0;
     this.#checker.restarted(secondary.name, volatile);
     if (volatile) this.#volatileRestarts.add(secondary.name);
-    this.#note(`restart ${secondary.name} ${secondary.incarnation} holding ${secondary.hwm}`);
+    this.note(
+      `restart ${secondary.name} ${secondary.incarnation} holding ${secondary.disk.lastId}`,
+    );
   }
 
   crashMaster(): void {
     const before = this.master.disk.lastId;
     this.master.crash();
-    const outcome = this.master.disk.crash(this.#scheduler.nowMs, this.#prng);
-    this.#note(
+    const outcome = this.master.disk.crash(this.scheduler.nowMs, this.prng);
+    this.note(
       `crash master: showed ${before}, disk keeps ${this.master.disk.lastId} (${outcome.lostRecords} records lost)`,
     );
   }
@@ -299,43 +329,56 @@ class Simulation implements Cluster {
     // A new core knows nothing of what the secondaries held: nothing it counts is stale.
     this.#unnoticedLossUpTo.clear();
     this.#checker.restarted(MASTER, this.master.disk.fsync === 'never');
-    this.#note(`restart master holding ${this.master.disk.lastId}`);
+    this.note(`restart master holding ${this.master.disk.lastId}`);
   }
 
-  // --- wiring ------------------------------------------------------------------------------
+  strayBatch(secondary: SecondaryProcess): boolean {
+    const node = secondary.node;
+    // An empty secondary joins the first log that reaches it: only a non-empty one must refuse.
+    const hwm = node?.lastVisibleId() ?? 0;
+    if (node === undefined || hwm === 0) return false;
+    const entries = [{ id: hwm + 1, epoch: 1, message: `stray-${this.prng.hex(8)}` }];
+    node.replicate({ logId: 'stray-log', epoch: 1, entries }).then((outcome) => {
+      this.note(`stray batch to ${secondary.name}: ${JSON.stringify(outcome)}`);
+    }, this.fatal);
+    return true;
+  }
 
-  #transport(): SimTransport {
-    const network = this.#network;
-    const secondary = (name: string): SimSecondary => {
-      const found = this.secondaries.find((candidate) => candidate.name === name);
-      if (found === undefined) throw new Error(`unknown secondary ${name}`);
-      return found;
-    };
-    const settleWith =
-      (settle: (answer: ReplicaAnswer) => void) =>
-      (delivery: { kind: 'answer'; answer: ReplicaAnswer } | { kind: 'failed'; error: string }) => {
-        settle(delivery.kind === 'answer' ? delivery.answer : { ok: false, error: delivery.error });
-      };
-    return {
-      replicate: (peer, body, timeoutMs, settle) => {
-        network.request<ReplicaAnswer>(
-          MASTER,
-          peer,
-          timeoutMs,
-          (respond) => secondary(peer).serveReplicate(body, respond),
-          settleWith(settle),
-        );
-      },
-      heartbeat: (peer, timeoutMs, settle) => {
-        network.request<ReplicaAnswer>(
-          MASTER,
-          peer,
-          timeoutMs,
-          (respond) => secondary(peer).serveHeartbeat(respond),
-          settleWith(settle),
-        );
-      },
-    };
+  // --- the world, as the nodes see it -----------------------------------------------------
+
+  get clusterSize(): number {
+    return this.secondaries.length + 1;
+  }
+
+  /** POST /logs on the master: the real node's append, answered as the HTTP layer would. */
+  serveAppend(request: AppendRequest, respond: (answer: AppendAnswer) => void): boolean {
+    const node = this.master.node;
+    if (node === undefined) return false;
+    node.append(request).then((result) => {
+      respond(this.#answered(result));
+    }, this.fatal);
+    return true;
+  }
+
+  /** G1 and G9 at the moment the master answers; the answer as the client reads it. */
+  #answered(result: AppendResult): AppendAnswer {
+    if (result.kind === 'refused') {
+      return { kind: 'refused', code: refusalError(result.refusal)?.code ?? 'INTERNAL_ERROR' };
+    }
+    const ids = result.entries.map((entry) => entry.id);
+    const lastId = ids[ids.length - 1] ?? 0;
+    const expired = result.outcome === 'timed-out';
+    this.#checker.answered(lastId, result.w, result.acks, expired, this.#holders(lastId));
+    const statusCode = result.outcome === 'created' ? 201 : expired ? 504 : 200;
+    return { kind: 'ok', statusCode, ids, w: result.w, acks: result.acks };
+  }
+
+  readonly fatal = (error: unknown): void => {
+    this.#fatalError ??= { error };
+  };
+
+  #throwFatal(): void {
+    if (this.#fatalError !== undefined) throw this.#fatalError.error;
   }
 
   #onCoreEvent(event: CoreEvent): void {
@@ -343,12 +386,12 @@ class Simulation implements Cluster {
       this.#unnoticedLossUpTo.delete(event.peer);
     }
     if (event.kind === 'health-changed' || event.kind === 'read-only-changed') {
-      this.#note(`core ${JSON.stringify(event)}`);
+      this.note(`core ${JSON.stringify(event)}`);
     }
     if (
       event.kind === 'health-changed' &&
       event.to !== 'Healthy' &&
-      this.#scheduler.nowMs >= this.#healedAtMs + RECOVER_AFTER_HEAL_MS
+      this.scheduler.nowMs >= this.#healedAtMs + RECOVER_AFTER_HEAL_MS
     ) {
       this.#fail(
         guaranteeLabel(13),
@@ -359,12 +402,12 @@ class Simulation implements Cluster {
 
   /** Nodes that hold `id` now: durably on the master, as stored on each secondary. */
   #holders(id: number): number {
-    let holders = this.master.disk.durableLastId(this.#scheduler.nowMs) >= id ? 1 : 0;
+    let holders = this.master.disk.durableLastId(this.scheduler.nowMs) >= id ? 1 : 0;
     for (const secondary of this.secondaries) {
       // A volatile secondary that lost entries still counts until the master notices: its
       // storage, not the protocol, broke the promise.
       const lost = this.#unnoticedLossUpTo.get(secondary.name) ?? 0;
-      if (secondary.storage.lastId >= id || lost >= id) holders += 1;
+      if (secondary.disk.lastId >= id || lost >= id) holders += 1;
     }
     return holders;
   }
@@ -376,18 +419,18 @@ class Simulation implements Cluster {
   // --- checks ------------------------------------------------------------------------------
 
   #checkStep(): void {
-    this.#checker.checkStep(this.#nodes(), this.master.disk.durableLastId(this.#scheduler.nowMs));
-    if (this.master.up) this.#checkNoWaiterHeldUp();
+    this.#checker.checkStep(this.#nodes(), this.master.disk.durableLastId(this.scheduler.nowMs));
+    this.#checkNoWaiterHeldUp();
     this.#trackReachability();
-    if (this.#scheduler.nowMs !== this.#lastHealthCheckMs) {
-      this.#lastHealthCheckMs = this.#scheduler.nowMs;
+    if (this.scheduler.nowMs !== this.#lastHealthCheckMs) {
+      this.#lastHealthCheckMs = this.scheduler.nowMs;
       this.#checkFailureDetection();
     }
   }
 
   /** G12: after every step, no append whose write concern is met is still waiting. */
   #checkNoWaiterHeldUp(): void {
-    for (const stuck of this.master.answerableWaiters()) {
+    for (const stuck of this.master.node?.stuckWaiters() ?? []) {
       this.#fail(
         guaranteeLabel(12),
         `an append up to id ${stuck.lastId} waits for w=${stuck.w} although ${stuck.acks} nodes hold it`,
@@ -401,23 +444,23 @@ class Simulation implements Cluster {
    * intervals, counted from when the master last could have heard from it.
    */
   #checkFailureDetection(): void {
-    const nowMs = this.#scheduler.nowMs;
+    const nowMs = this.scheduler.nowMs;
     const master = this.master;
     const masterSinceMs = this.#masterRunningSinceMs;
     if (masterSinceMs === undefined) return;
     const config = this.#config;
     const hb = config.heartbeatIntervalMs;
-    let snapshots: ReturnType<SimMaster['peers']> | undefined;
+    let snapshots: readonly { name: string; status: string }[] | undefined;
     for (const [name, since] of this.#unreachableSinceMs) {
       // Answers already on their way when it became unreachable may still arrive: the bound
       // counts from the last answer the master actually received.
-      const lastAnswerMs = this.#network.lastAnswerAtMs(name, MASTER) ?? 0;
+      const lastAnswerMs = this.network.lastAnswerAtMs(name, MASTER) ?? 0;
       const fromMs = Math.max(since, masterSinceMs, lastAnswerMs) + DETECTION_SLACK_MS;
       const suspectByMs = fromMs + (config.suspectAfterMisses + 1) * hb;
       const unhealthyByMs = fromMs + (config.unhealthyAfterMisses + 1) * hb;
       if (nowMs <= suspectByMs) continue;
       this.#detectionChecks += 1;
-      snapshots ??= master.peers();
+      snapshots ??= master.node?.health().secondaries ?? [];
       const status = snapshots.find((peer) => peer.name === name)?.status;
       if (status === 'Healthy' || (status === 'Suspected' && nowMs > unhealthyByMs)) {
         this.#fail(
@@ -430,17 +473,17 @@ class Simulation implements Cluster {
 
   /** After every step: which secondaries the master cannot hear from, and since when. */
   #trackReachability(): void {
-    const nowMs = this.#scheduler.nowMs;
-    const running = this.master.up && !this.#scheduler.isPaused(MASTER);
+    const nowMs = this.scheduler.nowMs;
+    const running = this.master.up && !this.scheduler.isPaused(MASTER);
     if (!running) this.#masterRunningSinceMs = undefined;
     else this.#masterRunningSinceMs ??= nowMs;
     for (const secondary of this.secondaries) {
       const name = secondary.name;
       const reachable =
         secondary.up &&
-        !this.#scheduler.isPaused(name) &&
-        !this.#network.link(MASTER, name).cut &&
-        !this.#network.link(name, MASTER).cut;
+        !this.scheduler.isPaused(name) &&
+        !this.network.link(MASTER, name).cut &&
+        !this.network.link(name, MASTER).cut;
       if (reachable) this.#unreachableSinceMs.delete(name);
       else if (!this.#unreachableSinceMs.has(name)) this.#unreachableSinceMs.set(name, nowMs);
     }
@@ -448,8 +491,9 @@ class Simulation implements Cluster {
 
   #checkLiveness(): void {
     const master = this.master;
-    const core = master.core;
-    if (core === undefined) this.#fail(guaranteeLabel(11), 'the master is down after healing');
+    const node = master.node;
+    if (node === undefined) this.#fail(guaranteeLabel(11), 'the master is down after healing');
+    const health = node.health();
     const masterLength = master.shownLength();
     const masterLast = master.shownEntry(masterLength - 1);
     for (const secondary of this.secondaries) {
@@ -458,7 +502,7 @@ class Simulation implements Cluster {
         secondary.shownEntry(masterLength - 1)?.message !== masterLast?.message ||
         secondary.pendingCount !== 0
       ) {
-        const view = master.peers().find((peer) => peer.name === secondary.name);
+        const view = health.secondaries.find((peer) => peer.name === secondary.name);
         this.#fail(
           guaranteeLabel(11),
           `${secondary.name} shows ${secondary.shownLength()} entries (${secondary.pendingCount} pending), the master ${masterLength}, ${this.#settleMs}ms after healing; master's view: ${JSON.stringify(view)}`,
@@ -480,14 +524,14 @@ class Simulation implements Cluster {
         }
       }
     }
-    if (core.waitingAppends !== 0 || master.waitingAnswers !== 0) {
+    if (health.waitingAppends !== 0) {
       this.#fail(
         guaranteeLabel(12),
-        `${core.waitingAppends} appends still wait for their write concern after healing`,
+        `${health.waitingAppends} appends still wait for their write concern after healing`,
       );
     }
-    if (core.readOnly) this.#fail(guaranteeLabel(10), 'the master is read-only after healing');
-    for (const peer of master.peers()) {
+    if (health.readOnly) this.#fail(guaranteeLabel(10), 'the master is read-only after healing');
+    for (const peer of health.secondaries) {
       if (peer.status !== 'Healthy')
         this.#fail(guaranteeLabel(13), `${peer.name} is ${peer.status} after healing`);
       if (peer.ackedId !== masterLength)
@@ -527,14 +571,11 @@ class Simulation implements Cluster {
   }
 
   #observe(): void {
-    const at = this.#scheduler.nowMs;
+    const at = this.scheduler.nowMs;
     for (const node of this.#nodes()) {
       if (!node.up) continue;
-      const entries = [];
-      for (let index = 0; index < node.shownLength(); index++) {
-        const entry = node.shownEntry(index);
-        if (entry !== undefined) entries.push({ id: entry.id, message: entry.message });
-      }
+      // What GET /logs shows, read through the node as a client would, in one read.
+      const entries = node.shownLog().map(({ id, message }) => ({ id, message }));
       const volatile = this.#volatileRestarts.delete(node.name);
       this.#observations.push({
         node: node.name,
@@ -545,8 +586,8 @@ class Simulation implements Cluster {
     }
   }
 
-  #note(line: string): void {
-    const stamped = `${this.#scheduler.nowMs}ms ${line}`;
+  note(line: string): void {
+    const stamped = `${this.scheduler.nowMs}ms ${line}`;
     this.#hash.addString(stamped);
     this.#trace.push(stamped);
     if (this.#trace.length > TRACE_LINES) this.#trace.shift();
@@ -555,8 +596,8 @@ class Simulation implements Cluster {
   #position(): { seed: number; step: number; nowMs: number } {
     return {
       seed: this.#options.seed,
-      step: this.#scheduler.steps,
-      nowMs: this.#scheduler.nowMs,
+      step: this.scheduler.steps,
+      nowMs: this.scheduler.nowMs,
     };
   }
 
@@ -575,14 +616,14 @@ class Simulation implements Cluster {
     );
     return {
       seed: this.#options.seed,
-      steps: this.#scheduler.steps,
+      steps: this.scheduler.steps,
       faults: this.#nemesis.faults,
       faultKinds: Object.fromEntries(this.#nemesis.kinds),
-      messagesDropped: this.#network.stats.dropped,
-      messagesDuplicated: this.#network.stats.duplicated,
+      messagesDropped: this.network.stats.dropped,
+      messagesDuplicated: this.network.stats.duplicated,
       operations: this.#clients.reduce((sum, client) => sum + client.operations.length, 0),
       entries: this.master.shownLength(),
-      simulatedMs: this.#scheduler.nowMs,
+      simulatedMs: this.scheduler.nowMs,
       traceHash: this.#hash.hex,
       outcomes: this.#outcomeCounts(),
       detectionChecks: this.#detectionChecks,

@@ -1,0 +1,122 @@
+/* eslint-disable no-console -- a command-line tool: its output is the point */
+import { spawn } from 'node:child_process';
+import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import ts from 'typescript';
+import { MUTANTS, type Mutant } from './mutants.js';
+
+/**
+ * Applies each mutant of mutants.ts to a copy of the build and runs the simulator over it.
+ *
+ *   npm run sim:mutants [-- --seeds N] [--only ID[,ID]]
+ *
+ * A mutant is one source file changed in one place; that file alone is transpiled again (the
+ * project compiles with isolatedModules, so one file's output does not depend on the others) into
+ * `.mutants/<id>/dist`, beside a copy of the rest of the build. The simulator then runs seeds
+ * 1..N there and stops at the first violation. Prints one line per mutant (caught with the seed
+ * and the guarantee, or missed) and ends with `mutants: N caught, M missed`; exits 1 if any was
+ * missed. Two mutants run at a time, each bounded by its seeds and MUTANT_TIMEOUT_MS.
+ */
+const ROOT = process.cwd();
+const MUTANT_TIMEOUT_MS = 10 * 60_000;
+const PARALLEL = 2;
+
+interface Verdict {
+  readonly mutant: Mutant;
+  readonly caught: boolean;
+  readonly seed?: number;
+  readonly guarantee?: string;
+  readonly wallS: number;
+}
+
+function parseArgs(argv: readonly string[]): { seeds: number; only: Set<string> | undefined } {
+  let seeds = 300;
+  let only: Set<string> | undefined;
+  for (let index = 0; index < argv.length; index += 2) {
+    const [flag, value] = [argv[index], argv[index + 1] ?? ''];
+    if (flag === '--seeds' && /^[0-9]+$/.test(value)) seeds = Number(value);
+    else if (flag === '--only') only = new Set(value.split(','));
+    else throw new Error(`unknown argument ${flag ?? ''}; use --seeds N, --only ID[,ID]`);
+  }
+  return { seeds, only };
+}
+
+/** The build with one file replaced by its mutated, transpiled source; returns the copy's dist. */
+function buildMutant(mutant: Mutant): string {
+  const sourcePath = join(ROOT, 'src', `${mutant.file}.ts`);
+  const source = readFileSync(sourcePath, 'utf8');
+  const occurrences = source.split(mutant.find).length - 1;
+  if (occurrences !== 1) {
+    throw new Error(
+      `mutant ${mutant.id} is stale: "${mutant.find}" occurs ${occurrences} times in src/${mutant.file}.ts (exactly once needed); update src/sim/mutants.ts`,
+    );
+  }
+  const dist = join(ROOT, '.mutants', mutant.id, 'dist');
+  rmSync(join(ROOT, '.mutants', mutant.id), { recursive: true, force: true });
+  cpSync(join(ROOT, 'dist'), dist, { recursive: true });
+  const output = ts.transpileModule(source.replace(mutant.find, mutant.replace), {
+    fileName: sourcePath,
+    compilerOptions: {
+      target: ts.ScriptTarget.ES2022,
+      // ES modules, as package.json's "type" makes every file of the build (one file alone cannot see it).
+      module: ts.ModuleKind.ES2022,
+      verbatimModuleSyntax: true,
+    },
+  });
+  writeFileSync(join(dist, `${mutant.file}.js`), output.outputText);
+  return dist;
+}
+
+function runMutant(mutant: Mutant, seeds: number): Promise<Verdict> {
+  const started = performance.now();
+  const dist = buildMutant(mutant);
+  const args = [join(dist, 'sim', 'sim-cli.js'), '--seeds', String(seeds), '--stop-on-first'];
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString('utf8');
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), MUTANT_TIMEOUT_MS);
+    child.on('close', () => {
+      clearTimeout(timer);
+      rmSync(join(ROOT, '.mutants', mutant.id), { recursive: true, force: true });
+      const failure = /^FAIL seed (\d+): (.+?) violated/m.exec(output);
+      const wallS = (performance.now() - started) / 1000;
+      if (failure === null) {
+        resolve({ mutant, caught: false, wallS });
+        return;
+      }
+      resolve({ mutant, caught: true, seed: Number(failure[1]), guarantee: failure[2]!, wallS });
+    });
+  });
+}
+
+function line(verdict: Verdict): string {
+  const { mutant, wallS } = verdict;
+  const how = verdict.caught
+    ? `caught  seed ${String(verdict.seed).padEnd(5)} ${verdict.guarantee ?? ''}`
+    : 'MISSED';
+  return `${mutant.id.padEnd(28)} ${how} (${wallS.toFixed(1)} s)\n    ${mutant.description}`;
+}
+
+async function main(): Promise<void> {
+  const { seeds, only } = parseArgs(process.argv.slice(2));
+  const mutants = MUTANTS.filter((mutant) => only === undefined || only.has(mutant.id));
+  console.log(`${mutants.length} mutants of the shipped code, seeds 1..${seeds} each`);
+  const queue = [...mutants];
+  const verdicts: Verdict[] = [];
+  const worker = async (): Promise<void> => {
+    for (let mutant = queue.shift(); mutant !== undefined; mutant = queue.shift()) {
+      const verdict = await runMutant(mutant, seeds);
+      console.log(line(verdict));
+      verdicts.push(verdict);
+    }
+  };
+  await Promise.all(Array.from({ length: PARALLEL }, worker));
+  const missed = verdicts.filter((verdict) => !verdict.caught).length;
+  console.log(`mutants: ${verdicts.length - missed} caught, ${missed} missed`);
+  if (missed > 0) process.exitCode = 1;
+}
+
+await main();

@@ -1,0 +1,145 @@
+import { StorageError } from '../adapters/file-store/file-log-store.js';
+import type { LogStore, StoredState } from '../adapters/log-store.js';
+import { assert } from '../core/assert.js';
+import type { Entry, LogIdentity } from '../core/entry.js';
+import type { Prng } from './prng.js';
+import type { Scheduler } from './scheduler.js';
+import type { SimDisk } from './sim-disk.js';
+
+/** What the nemesis does to a disk: failing writes (EIO, ENOSPC) and slow fsyncs. */
+export interface DiskFaults {
+  /** Chance that a write (with its fsync) fails; the store then fails every write queued behind it. */
+  readonly writeErrorRate: number;
+  readonly errorCode: 'EIO' | 'ENOSPC';
+  /** Chance that one fsync takes 100-600 ms instead of a few. */
+  readonly slowFsyncRate: number;
+}
+
+export const HEALTHY_DISK: DiskFaults = { writeErrorRate: 0, errorCode: 'EIO', slowFsyncRate: 0 };
+
+interface QueuedAppend {
+  readonly entries: readonly Entry[];
+  readonly key: string | undefined;
+  readonly resolve: () => void;
+  readonly reject: (error: Error) => void;
+}
+
+/**
+ * A LogStore over a SimDisk, with the contract of FileLogStore: appends are written one after
+ * another in call order, each visible once written (and fsynced, with FSYNC=always); a failed
+ * write is undone and fails every append queued behind it, and an append that does not continue
+ * what the store accepted is refused. Write and fsync times come from the PRNG; the completion
+ * is an event of the node's lifetime, so a crash loses what was not written yet.
+ */
+export class SimLogStore implements LogStore {
+  readonly #queue: QueuedAppend[] = [];
+  #writing = false;
+  #acceptedLastId = 0;
+  #freeAtMs = 0;
+
+  constructor(
+    readonly disk: SimDisk,
+    private readonly scheduler: Scheduler,
+    private readonly owner: string,
+    private readonly prng: Prng,
+    private readonly faults: () => DiskFaults,
+  ) {}
+
+  open(): Promise<StoredState> {
+    const state = this.disk.recover();
+    this.#acceptedLastId = state.lastId;
+    this.#freeAtMs = this.scheduler.nowMs;
+    return Promise.resolve(state);
+  }
+
+  /** Write-then-rename with fsyncs, as FileLogStore does: durable whole, at once. */
+  setIdentity(identity: LogIdentity): Promise<void> {
+    this.disk.setIdentity(identity);
+    return Promise.resolve();
+  }
+
+  append(entries: readonly Entry[], idempotencyKey?: string): Promise<void> {
+    const first = entries[0];
+    if (first === undefined) return Promise.resolve();
+    for (let index = 1; index < entries.length; index++) {
+      assert(entries[index]!.id === first.id + index, `append with a gap after id ${first.id}`);
+    }
+    if (first.id !== this.#acceptedLastId + 1) {
+      return Promise.reject(
+        new StorageError(
+          'STORAGE_FAILED',
+          `append of id ${first.id} refused: the log ends at ${this.#acceptedLastId}`,
+        ),
+      );
+    }
+    this.#acceptedLastId = first.id + entries.length - 1;
+    return new Promise<void>((resolve, reject) => {
+      this.#queue.push({ entries, key: idempotencyKey, resolve, reject });
+      this.#next();
+    });
+  }
+
+  lastId(): number {
+    return this.disk.lastId;
+  }
+
+  get(id: number): Entry | undefined {
+    return this.disk.get(id);
+  }
+
+  read(fromId: number, maxCount: number, maxBytes = Infinity): Entry[] {
+    const entries = this.disk.read(Math.max(1, fromId), maxCount);
+    if (maxBytes === Infinity) return entries;
+    let bytes = 0;
+    for (let index = 0; index < entries.length; index++) {
+      bytes += Buffer.byteLength(entries[index]!.message, 'utf8');
+      if (index > 0 && bytes > maxBytes) return entries.slice(0, index);
+    }
+    return entries;
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  /** Starts the oldest queued write: on the disk now, complete (or failed) after its latency. */
+  #next(): void {
+    const append = this.#queue[0];
+    if (this.#writing || append === undefined) return;
+    this.#writing = true;
+    this.disk.append(append.entries, append.key);
+    const faults = this.faults();
+    const fsyncMs = this.disk.fsync === 'always' ? this.prng.int(1, 8) : 0;
+    const slowMs = this.prng.chance(faults.slowFsyncRate) ? this.prng.int(100, 600) : 0;
+    const doneAtMs = Math.max(
+      this.#freeAtMs,
+      this.scheduler.nowMs + this.prng.int(1, 3) + fsyncMs + slowMs,
+    );
+    this.#freeAtMs = doneAtMs;
+    const fails = this.prng.chance(faults.writeErrorRate);
+    const flushAtMs = doneAtMs + this.prng.int(0, 200);
+    this.scheduler.at(doneAtMs, this.owner, () => {
+      this.#writing = false;
+      if (fails) {
+        this.#fail(faults.errorCode);
+        return;
+      }
+      this.#queue.shift();
+      this.disk.completeNext(flushAtMs);
+      append.resolve();
+      this.#next();
+    });
+  }
+
+  /** The write failed and was undone; every append queued behind it fails with it. */
+  #fail(code: 'EIO' | 'ENOSPC'): void {
+    this.disk.undoUncompleted();
+    this.#acceptedLastId = this.disk.lastId;
+    const failed = this.#queue.splice(0);
+    const error =
+      code === 'ENOSPC'
+        ? new StorageError('STORAGE_FULL', 'no space left on the simulated disk (ENOSPC)')
+        : new StorageError('STORAGE_FAILED', 'the simulated disk failed a write (EIO)');
+    for (const append of failed) append.reject(error);
+  }
+}
