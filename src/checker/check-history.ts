@@ -8,8 +8,8 @@ interface Placed {
 }
 
 /**
- * Judges a recorded history against GUARANTEES.md and returns every violation found, each named
- * by its guarantee with the operations involved. Messages are unique within a history, so a
+ * Judges a recorded history against docs/GUARANTEES.md and returns every violation found, each
+ * named by its guarantee with the operations involved. Messages are unique within a history, so a
  * message identifies its entry wherever a node shows it.
  *
  * What a history cannot show is left to the checks that see inside (the simulator checks

@@ -67,7 +67,7 @@ export interface History {
   readonly healed: boolean;
 }
 
-/** The guarantees of GUARANTEES.md the checker can judge from a history. */
+/** The guarantees of docs/GUARANTEES.md the checker can judge from a history. */
 export type GuaranteeName =
   | 'acknowledged-means-held'
   | 'no-lost-acknowledgements'

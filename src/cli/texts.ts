@@ -5,7 +5,7 @@
 import { resolveWriteConcern, type WriteConcern } from '../core/write-concern.js';
 import { errorText } from './client.js';
 
-/** One secondary in the master's GET /health (API.md, "Health"). */
+/** One secondary in the master's GET /health (docs/API.md, "Health"). */
 export interface PeerView {
   readonly name: string;
   readonly url: string;

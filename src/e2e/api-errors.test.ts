@@ -1,6 +1,6 @@
 /**
- * Every 400/404/413/421 case of API.md against a real cluster, the error envelope everywhere, the
- * read query, batch appends (all or none) and the /messages aliases.
+ * Every 400/404/413/421 case of docs/API.md against a real cluster, the error envelope everywhere,
+ * the read query, batch appends (all or none) and the /messages aliases.
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';

@@ -363,7 +363,7 @@ export async function exchange(url: string, options: Exchange = {}): Promise<Htt
 // ---------------------------------------------------------------------------------------------
 // Documented answers
 
-/** Error statuses an endpoint may answer, each with its documented codes (API.md). */
+/** Error statuses an endpoint may answer, each with its documented codes (docs/API.md). */
 export type ErrorTable = Readonly<Record<number, readonly string[]>>;
 
 export const APPEND_ERRORS: ErrorTable = {

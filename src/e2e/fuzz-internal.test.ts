@@ -1,6 +1,6 @@
 /**
  * Property-based fuzzing of the secondaries' internal endpoints, `POST /internal/replicate` and
- * `POST /internal/heartbeat` (API.md "Rules for internal endpoints"), on a real cluster that has a
+ * `POST /internal/heartbeat` (docs/API.md "Internal endpoints"), on a real cluster that has a
  * CLUSTER_TOKEN: random bodies and tokens, batches of another log, stale or future epochs, ids out
  * of range, arrays of different lengths, numbers of every kind, lone surrogates, deep nesting,
  * invalid JSON, empty bodies, bodies declared above the limit, and replays of held entries with

@@ -1,10 +1,11 @@
 /**
  * Property-based fuzzing of the public API of a real cluster (issue 7): random and adversarial
- * appends, reads, paths, headers and content types. Every answer must be one API.md documents for
- * that endpoint (never a 500, never a dropped connection), every node must stay up, and after each
- * property every node's log must hold exactly the entries of the appends the master acknowledged.
+ * appends, reads, paths, headers and content types. Every answer must be one docs/API.md documents
+ * for that endpoint (never a 500, never a dropped connection), every node must stay up, and after
+ * each property every node's log must hold exactly the entries of the appends the master
+ * acknowledged.
  *
- * Appends are judged by an oracle written from API.md, not from the code: the set of rules a
+ * Appends are judged by an oracle written from docs/API.md, not from the code: the set of rules a
  * request breaks gives the statuses it may get (in any order of checking); a request that breaks
  * none must be stored.
  */
@@ -93,7 +94,7 @@ interface AppendSpec {
 interface AppendExpectation {
   /** Statuses the request may get: the rules it breaks; empty: it must be stored. */
   readonly errors: ReadonlySet<number>;
-  /** Statuses it may also get where API.md leaves the choice open (a repeated or odd `?w=`). */
+  /** Statuses it may also get where the oracle leaves the choice open (a repeated or odd `?w=`). */
   readonly maybe: ReadonlySet<number>;
   /** What an acknowledgement must show, when it may be acknowledged. */
   readonly sent: Omit<SentAppend, 'context'> | undefined;
@@ -111,7 +112,7 @@ function resolveW(w: unknown): number | undefined {
     : undefined;
 }
 
-/** API.md's rules for `POST /logs`, applied to one request. */
+/** docs/API.md's rules for `POST /logs`, applied to one request. */
 function expectAppend(spec: AppendSpec): AppendExpectation {
   const errors = new Set<number>();
   const maybe = new Set<number>();
@@ -160,8 +161,8 @@ function expectAppend(spec: AppendSpec): AppendExpectation {
   }
   const key = spec.key === undefined ? undefined : normalizedHeaderValue(spec.key);
   if (key !== undefined && !IDEMPOTENCY_KEY.test(key)) errors.add(400);
-  // API.md does not say what a repeated or very long ?w= means beside a w in the body; refusing
-  // it is as right as ignoring it.
+  // A repeated or very long ?w= beside a w in the body: refusing it is as right as ignoring it
+  // (docs/API.md says the body's w wins; the nodes refuse a repeated ?w= with 400).
   const queryW = spec.queryW.length === 1 ? spec.queryW[0] : undefined;
   if (spec.queryW.length > 1 || (queryW !== undefined && queryW.length > 32)) maybe.add(400);
   let w: number | undefined = CLUSTER_SIZE;
@@ -449,7 +450,7 @@ const queryKeyArb: fc.Arbitrary<string> = fc.oneof(
   { weight: 1, arbitrary: anyText(6) },
 );
 
-/** A query parameter as API.md reads it: absent, a non-negative integer, or not one. */
+/** A query parameter as docs/API.md reads it: absent, a non-negative integer, or not one. */
 type QueryValue =
   | { readonly kind: 'absent' }
   | { readonly kind: 'integer'; readonly value: number }

@@ -1,7 +1,7 @@
 /**
  * Starting nodes: invalid configuration stops a node with a message naming the option; an option
  * of the other role is ignored with a warning; a node under a few hundred idle or half-open client
- * connections keeps serving others (API.md "Configuration", "Capacity").
+ * connections keeps serving others (README "Configuration", docs/API.md "Limits and capacity").
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';

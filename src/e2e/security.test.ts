@@ -1,6 +1,6 @@
 /**
  * The cluster token: internal and admin endpoints refuse requests without it, so a client cannot
- * write into a secondary's log; replication with the token works (API.md "Rules for internal
+ * write into a secondary's log; replication with the token works (docs/API.md "Internal
  * endpoints", "Fault injection").
  */
 import assert from 'node:assert/strict';

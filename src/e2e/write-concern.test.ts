@@ -1,6 +1,6 @@
 /**
  * Write concern and idempotency on real processes: WRITE_CONCERN_TIMEOUT is honest (stored, still
- * replicated), "majority"/"all", and Idempotency-Key replays (API.md "Append").
+ * replicated), "majority"/"all", and Idempotency-Key replays (docs/API.md "Append").
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';

@@ -1,6 +1,6 @@
 import { StorageError } from '../adapters/file-store/file-log-store.js';
 
-/** The stable error codes of the public API (API.md) and of the internal endpoints. */
+/** The stable error codes of the public API and of the internal endpoints (docs/API.md). */
 export type ErrorCode =
   | 'INVALID_REQUEST'
   | 'UNAUTHORIZED'

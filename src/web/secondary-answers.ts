@@ -45,7 +45,7 @@ function parse(text: string, what: string): unknown {
   return value;
 }
 
-/** A secondary's `GET /health` answer (API.md, "Health"). */
+/** A secondary's `GET /health` answer (docs/API.md, "Health"). */
 export function readSecondaryHealth(text: string): SecondaryHealthSample {
   const body = parse(text, 'GET /health');
   const log = isRecord(body) ? body['log'] : undefined;
