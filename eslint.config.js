@@ -80,6 +80,44 @@ export default defineConfig(
     },
   },
   {
+    // The wire format between nodes: both ends import it, so it imports neither end, only the
+    // core's types and packages (typebox).
+    files: ['src/protocol/**/*.ts'],
+    ignores: ['src/protocol/**/*.test.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['node:*', 'fastify', 'undici', 'pino', '../*', '!../core'],
+              message: 'src/protocol imports only src/core and packages: both ends import it',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['src/adapters/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['../http/*', '../../http/*'],
+              message:
+                'adapters do not import the HTTP layer; shared wire types are in src/protocol',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  // TODO(issue 12): forbid src/node -> src/http once master-node.ts and secondary-node.ts no longer import ApiError/AbandonedRequest from ../http/api-error.js; to switch it on, uncomment the next line.
+  // { files: ['src/node/**/*.ts'], rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ['../http/*'], message: 'the node drivers do not import the HTTP layer' }] }] } },
+  {
     files: ['src/cli/**/*.ts', 'src/bench/**/*.ts'],
     rules: { 'no-console': 'off' },
   },

@@ -1,16 +1,12 @@
 import { Pool, type Dispatcher } from 'undici';
 import type { PeerConfig } from '../core/master-core.js';
 import type { Entry } from '../core/entry.js';
-import type { HeartbeatBody, ReplicaReplyBody } from '../http/schemas.js';
-import { encodeReplicateBody } from './replication-codec.js';
-import type {
-  OutgoingBatch,
-  ReplicaAnswer,
-  ReplicationTransport,
-} from './replication-transport.js';
-
-export const REPLICATE_PATH = '/internal/replicate';
-export const HEARTBEAT_PATH = '/internal/heartbeat';
+import { encodeReplicateBody } from '../protocol/codec.js';
+import { internalRequestHeaders } from '../protocol/headers.js';
+import type { HeartbeatBody } from '../protocol/messages.js';
+import { HEARTBEAT_PATH, REPLICATE_PATH } from '../protocol/paths.js';
+import { replicaAnswer, type ReplicaAnswer } from '../protocol/replies.js';
+import type { OutgoingBatch, ReplicationTransport } from './replication-transport.js';
 
 export interface HttpReplicationTransportOptions {
   /** Connections per secondary for replication: the window of batches in flight. */
@@ -34,9 +30,7 @@ export class HttpReplicationTransport implements ReplicationTransport {
   >();
 
   constructor(private readonly options: HttpReplicationTransportOptions) {
-    this.#headers = { 'content-type': 'application/json' };
-    if (options.clusterToken !== undefined)
-      this.#headers['authorization'] = `Bearer ${options.clusterToken}`;
+    this.#headers = internalRequestHeaders(options.clusterToken);
   }
 
   replicate(peer: PeerConfig, batch: OutgoingBatch, timeoutMs: number): Promise<ReplicaAnswer> {
@@ -116,7 +110,7 @@ export class HttpReplicationTransport implements ReplicationTransport {
           chunks.push(chunk);
         },
         onResponseEnd: () => {
-          settle(answerFrom(statusCode, Buffer.concat(chunks).toString('utf8')));
+          settle(replicaAnswer(statusCode, Buffer.concat(chunks).toString('utf8')));
         },
         onResponseError: (_controller, error) => {
           settle({ ok: false, error: describeNetworkError(error, timeoutMs) });
@@ -139,45 +133,6 @@ export class HttpReplicationTransport implements ReplicationTransport {
       }
     });
   }
-}
-
-/** What a secondary's answer means: its report, or why there is none. */
-function answerFrom(statusCode: number, text: string): ReplicaAnswer {
-  if (statusCode !== 200) {
-    const failure = parseErrorBody(text);
-    return failure.code === undefined
-      ? { ok: false, error: `HTTP ${statusCode}: ${failure.message}` }
-      : {
-          ok: false,
-          error: `HTTP ${statusCode} ${failure.code}: ${failure.message}`,
-          code: failure.code,
-        };
-  }
-  try {
-    const reply = JSON.parse(text) as ReplicaReplyBody;
-    if (
-      typeof reply.incarnation !== 'string' ||
-      !Number.isSafeInteger(reply.hwm) ||
-      reply.hwm < 0
-    ) {
-      return { ok: false, error: 'malformed reply from secondary' };
-    }
-    return { ok: true, report: { incarnation: reply.incarnation, hwm: reply.hwm } };
-  } catch {
-    return { ok: false, error: 'reply from secondary is not JSON' };
-  }
-}
-
-function parseErrorBody(text: string): { code?: string; message: string } {
-  try {
-    const parsed = JSON.parse(text) as { error?: { code?: unknown; message?: unknown } };
-    const code = parsed.error?.code;
-    const message = parsed.error?.message;
-    if (typeof code === 'string' && typeof message === 'string') return { code, message };
-  } catch {
-    // Not our envelope: report the raw text below.
-  }
-  return { message: text.slice(0, 200) };
 }
 
 function describeNetworkError(error: unknown, timeoutMs: number): string {

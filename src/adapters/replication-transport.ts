@@ -1,13 +1,11 @@
 import type { PeerConfig } from '../core/master-core.js';
-import type { ReplicaReport } from '../core/replication-progress.js';
 import type { Entry } from '../core/entry.js';
 import type { ReplicateBatch } from '../core/replica-log.js';
-import type { HeartbeatBody } from '../http/schemas.js';
+import type { HeartbeatBody } from '../protocol/messages.js';
+import type { ReplicaAnswer } from '../protocol/replies.js';
 
-/** The outcome of one request to a secondary, errors included: transports never throw. */
-export type ReplicaAnswer =
-  | { readonly ok: true; readonly report: ReplicaReport }
-  | { readonly ok: false; readonly error: string; readonly code?: string };
+/** What a request to a secondary came to: defined in the protocol, beside the reply it reads. */
+export type { ReplicaAnswer } from '../protocol/replies.js';
 
 /** A batch as the master hands it to the transport. */
 export interface OutgoingBatch extends ReplicateBatch {

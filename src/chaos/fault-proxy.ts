@@ -16,6 +16,7 @@ import {
   type ServerResponse,
 } from 'node:http';
 import type { Socket } from 'node:net';
+import { REPLICATE_PATH } from '../protocol/paths.js';
 
 export interface FaultProxySettings {
   /** Probability (0..1) of dropping the reply of a matching request after the target answered. */
@@ -79,7 +80,7 @@ function forwardableHeaders(headers: IncomingHttpHeaders): OutgoingHttpHeaders {
 }
 
 function defaultMatches(method: string, path: string): boolean {
-  return method === 'POST' && path.startsWith('/internal/replicate');
+  return method === 'POST' && path.startsWith(REPLICATE_PATH);
 }
 
 export class FaultProxy {

@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import type { PeerConfig } from '../core/master-core.js';
 import type { FsyncPolicy } from '../adapters/file-store/file-log-store.js';
 import type { LogLevel } from '../adapters/logger.js';
+import { BATCH_BYTES_LIMIT, BATCH_ENTRIES_LIMIT } from '../protocol/limits.js';
 
 export type Role = 'master' | 'secondary';
 
@@ -410,14 +411,14 @@ export const OPTIONS = {
   maxBatchEntries: {
     flag: 'max-batch-entries',
     roles: MASTER,
-    parse: integer(1, 100_000),
+    parse: integer(1, BATCH_ENTRIES_LIMIT),
     defaultValue: 1000,
     help: 'entries in one replication request',
   },
   maxBatchBytes: {
     flag: 'max-batch-bytes',
     roles: MASTER,
-    parse: integer(1 * KiB, 64 * MiB),
+    parse: integer(1 * KiB, BATCH_BYTES_LIMIT),
     defaultValue: 1 * MiB,
     help: 'message bytes in one replication request',
   },

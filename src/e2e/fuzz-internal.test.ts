@@ -50,7 +50,7 @@ function isAuthorization(presented: string | undefined): boolean {
 }
 /** Entries a secondary holds back behind a gap; ids further ahead are dropped (and resent later). */
 const MAX_PENDING_ENTRIES = 1000;
-/** The replication endpoint's own body limit (replication-endpoint.ts, INTERNAL_BODY_LIMIT_BYTES). */
+/** The replication endpoint's own body limit (src/protocol/limits.ts, INTERNAL_BODY_LIMIT_BYTES). */
 const INTERNAL_BODY_LIMIT = 256 * 1024 * 1024;
 const REPLICATE = '/internal/replicate';
 const HEARTBEAT = '/internal/heartbeat';

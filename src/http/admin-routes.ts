@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { FAULTS_PATH } from '../protocol/paths.js';
 import { ApiError } from './api-error.js';
 import { requireToken } from './create-server.js';
 
@@ -15,7 +16,7 @@ export function registerAdminFallback(
   const auth = requireToken(clusterToken);
   const guarded = auth === undefined ? {} : { onRequest: auth };
   if (role === 'master') {
-    app.all('/admin/faults', guarded, () => {
+    app.all(FAULTS_PATH, guarded, () => {
       throw new ApiError(
         404,
         'FAULT_INJECTION_DISABLED',

@@ -1,31 +1,19 @@
 import { StorageError } from '../adapters/file-store/file-log-store.js';
+import type { ErrorEnvelope, ReplicaErrorCode } from '../protocol/errors.js';
 
 /** The stable error codes of the public API and of the internal endpoints (docs/API.md). */
 export type ErrorCode =
-  | 'INVALID_REQUEST'
-  | 'UNAUTHORIZED'
-  | 'NOT_FOUND'
-  | 'MESSAGE_TOO_LARGE'
+  /** What a secondary may answer its master with (src/protocol). */
+  | ReplicaErrorCode
   | 'NOT_MASTER'
   | 'READ_ONLY'
-  | 'OVERLOADED'
   | 'WRITE_CONCERN_TIMEOUT'
-  | 'FAULT_INJECTION_DISABLED'
-  | 'INJECTED_ERROR'
-  | 'LOG_ID_MISMATCH'
-  | 'STALE_EPOCH'
-  | 'ENTRY_CONFLICT'
-  | 'INVALID_BATCH'
-  | 'STORAGE_FULL'
-  | 'STORAGE_FAILED'
-  | 'STORAGE_UNAVAILABLE'
   /** The master got no usable answer from a secondary it forwards a dashboard action to. */
   | 'SECONDARY_UNREACHABLE'
   /** The dashboard's files are missing from this build. */
   | 'DASHBOARD_NOT_BUILT'
   /** A browser page of another origin tried to change the cluster. */
-  | 'CROSS_SITE_REQUEST'
-  | 'INTERNAL_ERROR';
+  | 'CROSS_SITE_REQUEST';
 
 /**
  * An error with an HTTP status, a stable code and a message that names the value, the limit and
@@ -44,8 +32,12 @@ export class ApiError extends Error {
     super(message);
   }
 
-  toBody(): Record<string, unknown> {
-    return { status: 'error', error: { code: this.code, message: this.message }, ...this.extra };
+  toBody(): ErrorEnvelope & Readonly<Record<string, unknown>> {
+    return {
+      status: 'error' as const,
+      error: { code: this.code, message: this.message },
+      ...this.extra,
+    };
   }
 }
 

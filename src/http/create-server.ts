@@ -23,7 +23,9 @@ import {
 } from './api-error.js';
 import { BodyBudget } from './body-budget.js';
 import { sendApiError } from './send-json.js';
-import { INTERNAL_BODY_LIMIT_BYTES, type RequestInterceptor } from './replication-endpoint.js';
+import { INTERNAL_BODY_LIMIT_BYTES } from '../protocol/limits.js';
+import { INTERNAL_PATH_PREFIX } from '../protocol/paths.js';
+import type { RequestInterceptor } from './replication-endpoint.js';
 import { tokenChecker } from './token.js';
 
 export interface ServerOptions {
@@ -124,7 +126,7 @@ export function createServer(options: ServerOptions): FastifyInstance {
           return;
         }
         // Internal replication bodies have a limit of their own (the master's batches).
-        const limitBytes = request.url?.startsWith('/internal/')
+        const limitBytes = request.url?.startsWith(INTERNAL_PATH_PREFIX)
           ? INTERNAL_BODY_LIMIT_BYTES
           : options.maxBodyBytes;
         if (!budget.admit(request, response, limitBytes)) return;

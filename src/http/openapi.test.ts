@@ -4,7 +4,8 @@ import { compileErrors, validate } from '@readme/openapi-parser';
 import { Type } from '@sinclair/typebox';
 import { renderApiPage } from './api-docs-page.js';
 import { jsonSchema, openApiDocument } from './openapi.js';
-import { AppendBody, FaultsBody, ReadQuery } from './schemas.js';
+import { FaultsBody } from '../protocol/messages.js';
+import { AppendBody, ReadQuery } from './schemas.js';
 
 describe('openApiDocument', () => {
   const document = openApiDocument('1.2.3');

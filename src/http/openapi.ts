@@ -1,13 +1,7 @@
 import type { TObject, TSchema } from '@sinclair/typebox';
+import { FaultsBody } from '../protocol/messages.js';
 import { RESPONSE_SCHEMAS } from './response-schemas.js';
-import {
-  AppendBody,
-  AppendQuery,
-  EntryParams,
-  FaultsBody,
-  ReadQuery,
-  SecondaryParams,
-} from './schemas.js';
+import { AppendBody, AppendQuery, EntryParams, ReadQuery, SecondaryParams } from './schemas.js';
 
 /**
  * The OpenAPI 3.1 document of the public API, built from the very TypeBox schemas that validate

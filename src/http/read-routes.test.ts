@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Entry } from '../core/entry.js';
-import { entriesJson } from './entry-json.js';
+import { entriesJson } from '../protocol/entry-json.js';
 import { EntriesJsonStream, READ_CHUNK_ENTRIES } from './read-routes.js';
 
 /** A log of `count` entries, counting how often it is read. */

@@ -1,8 +1,8 @@
 import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import type { Entry } from '../core/entry.js';
+import { entriesJson, entryJson } from '../protocol/entry-json.js';
 import { ApiError } from './api-error.js';
-import { entriesJson, entryJson } from './entry-json.js';
 import { EntryParams, ReadQuery } from './schemas.js';
 
 /** What the read endpoints need from a node, master or secondary. */

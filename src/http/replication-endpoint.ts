@@ -1,18 +1,16 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import type { Logger } from '../adapters/logger.js';
-import { HEARTBEAT_PATH, REPLICATE_PATH } from '../adapters/http-replication-transport.js';
-import { decodeReplicateBody } from '../adapters/replication-codec.js';
 import type { ReplicateBatch } from '../core/replica-log.js';
+import { decodeReplicateBody } from '../protocol/codec.js';
+import { INTERNAL_BODY_LIMIT_BYTES } from '../protocol/limits.js';
+import { HeartbeatBody, ReplicateBody } from '../protocol/messages.js';
+import { HEARTBEAT_PATH, REPLICATE_PATH } from '../protocol/paths.js';
+import type { ReplicaOutcome } from '../node/secondary-node.js';
 import { ApiError, knownApiError, unauthorizedError } from './api-error.js';
 import { refusalError } from './refusals.js';
-import type { ReplicaOutcome } from '../node/secondary-node.js';
 import { sendApiError, sendJson } from './send-json.js';
 import { tokenChecker } from './token.js';
-import { HeartbeatBody, ReplicateBody } from './schemas.js';
-
-/** Room for the largest replication batch the master may send (MAX_BATCH_BYTES up to 64 MiB). */
-export const INTERNAL_BODY_LIMIT_BYTES = 256 * 1024 * 1024;
 
 /** What the replication endpoint needs from a secondary. */
 export interface ReplicaEndpointNode {

@@ -64,51 +64,5 @@ export const SecondaryParams = Type.Object({
 });
 export type SecondaryParams = Static<typeof SecondaryParams>;
 
-export const FaultsBody = Type.Object(
-  {
-    delayMs: Type.Optional(
-      Type.Union([
-        Type.Integer({ minimum: 0, maximum: 600_000 }),
-        Type.Tuple([
-          Type.Integer({ minimum: 0, maximum: 600_000 }),
-          Type.Integer({ minimum: 0, maximum: 600_000 }),
-        ]),
-      ]),
-    ),
-    errorRate: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
-    partitioned: Type.Optional(Type.Boolean()),
-  },
-  { additionalProperties: false },
-);
-export type FaultsBody = Static<typeof FaultsBody>;
-
-/**
- * Internal: one replication batch from the master, on the wire. Ids are consecutive by
- * construction (`fromId`, `fromId + 1`, ...), so they are not sent per entry; `epochs[i]` and
- * `messages[i]` belong to entry `fromId + i`. Parallel arrays of numbers and strings parse and
- * validate faster than an array of objects.
- */
-export const ReplicateBody = Type.Object({
-  logId: Type.String({ minLength: 1, maxLength: 64 }),
-  epoch: Type.Integer({ minimum: 1 }),
-  fromId: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }),
-  epochs: Type.Array(Type.Integer({ minimum: 1, maximum: 0xffff_ffff }), { maxItems: 100_000 }),
-  messages: Type.Array(Type.String(), { maxItems: 100_000 }),
-});
-export type ReplicateBody = Static<typeof ReplicateBody>;
-
-/** Internal: a heartbeat probe from the master. */
-export const HeartbeatBody = Type.Object({
-  logId: Type.String({ minLength: 1, maxLength: 64 }),
-  epoch: Type.Integer({ minimum: 1 }),
-  lastId: Type.Integer({ minimum: 0 }),
-});
-export type HeartbeatBody = Static<typeof HeartbeatBody>;
-
-/** Internal: what a secondary answers to replication and heartbeats. */
-export interface ReplicaReplyBody {
-  readonly logId: string | null;
-  readonly incarnation: string;
-  readonly hwm: number;
-  readonly pending: number;
-}
+/** @deprecated moved to src/protocol: import these from '../protocol/messages.js'. */
+export type { FaultsBody, HeartbeatBody, ReplicaReplyBody } from '../protocol/messages.js';

@@ -1,8 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import type { SecondaryNode } from '../node/secondary-node.js';
+import { FaultsBody } from '../protocol/messages.js';
+import { FAULTS_PATH } from '../protocol/paths.js';
 import { ApiError } from './api-error.js';
 import { requireToken } from './create-server.js';
-import { FaultsBody } from './schemas.js';
 
 /**
  * A secondary's own routes: the NOT_MASTER answer and fault injection. Replication itself is
@@ -57,12 +58,12 @@ export function registerSecondaryRoutes(
       );
     }
   };
-  app.get('/admin/faults', guarded, () => {
+  app.get(FAULTS_PATH, guarded, () => {
     faultsEnabled();
     return node.faults;
   });
   app.put<{ Body: FaultsBody }>(
-    '/admin/faults',
+    FAULTS_PATH,
     { schema: { body: FaultsBody }, ...guarded },
     (request) => {
       faultsEnabled();

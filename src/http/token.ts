@@ -1,4 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { BEARER_PREFIX } from '../protocol/headers.js';
+
+const SCHEME = BEARER_PREFIX.toLowerCase();
 
 /**
  * Whether an `Authorization` header carries `Bearer <token>`, compared in constant time (both
@@ -10,7 +13,8 @@ export function tokenChecker(token: string | undefined): (header: string | undef
   return (header) => {
     const value = header ?? '';
     // The scheme is case-insensitive (RFC 9110 §11.1): "bearer x" is as good as "Bearer x".
-    const presented = value.slice(0, 7).toLowerCase() === 'bearer ' ? value.slice(7) : '';
+    const presented =
+      value.slice(0, SCHEME.length).toLowerCase() === SCHEME ? value.slice(SCHEME.length) : '';
     return timingSafeEqual(createHash('sha256').update(presented).digest(), expected);
   };
 }

@@ -1,5 +1,6 @@
 import type { Logger } from '../adapters/logger.js';
 import type { Entry } from '../core/entry.js';
+import { FAULTS_PATH } from '../protocol/paths.js';
 import type { DashboardState, FaultInjection } from './client/dashboard-wire.js';
 import {
   advance,
@@ -280,7 +281,7 @@ export class DashboardHub {
     const nowMs = Date.now();
     const sameIncarnation = track.faultsIncarnation === health.incarnation;
     if (shouldAskFaults(faults, sameIncarnation, nowMs - track.faultsAskedAtMs, faultsRecheckMs)) {
-      const answer = await get('/admin/faults', SMALL_ANSWER_BYTES);
+      const answer = await get(FAULTS_PATH, SMALL_ANSWER_BYTES);
       faults = readFaults(answer.status, answer.text);
       track.faultsIncarnation = health.incarnation;
       track.faultsAskedAtMs = nowMs;

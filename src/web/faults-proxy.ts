@@ -2,7 +2,9 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { PeerConfig } from '../core/master-core.js';
 import { ApiError } from '../http/api-error.js';
 import { requireToken } from '../http/create-server.js';
-import { FaultsBody, SecondaryParams } from '../http/schemas.js';
+import { SecondaryParams } from '../http/schemas.js';
+import { FaultsBody } from '../protocol/messages.js';
+import { FAULTS_PATH } from '../protocol/paths.js';
 import type { FaultInjection } from './client/dashboard-wire.js';
 import { readFaults } from './secondary-answers.js';
 import { SecondaryCallError, type CallSecondary } from './secondary-client.js';
@@ -52,7 +54,7 @@ export function registerFaultsProxy(app: FastifyInstance, options: FaultsProxyOp
     try {
       answer = await options.call(peer.url, {
         method,
-        path: '/admin/faults',
+        path: FAULTS_PATH,
         ...(body === undefined ? {} : { body }),
         timeoutMs: options.timeoutMs,
         maxBytes: MAX_ANSWER_BYTES,

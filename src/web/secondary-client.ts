@@ -1,4 +1,5 @@
 import { Agent, fetch, type Response } from 'undici';
+import { clusterTokenHeaders, internalRequestHeaders } from '../protocol/headers.js';
 
 /**
  * The master's requests to a secondary on behalf of the dashboard: its health, its log tail and
@@ -43,9 +44,10 @@ export function secondaryCaller(
   // undici's own fetch, so that the agent's TLS settings apply whatever Node's bundled undici is.
   const dispatcher = ca === undefined ? undefined : new Agent({ connect: { ca: [...ca] } });
   return async (baseUrl, call) => {
-    const headers: Record<string, string> = {};
-    if (clusterToken !== undefined) headers['authorization'] = `Bearer ${clusterToken}`;
-    if (call.body !== undefined) headers['content-type'] = 'application/json';
+    const headers =
+      call.body === undefined
+        ? clusterTokenHeaders(clusterToken)
+        : internalRequestHeaders(clusterToken);
     const what = `${call.method} ${call.path.split('?')[0] ?? call.path}`;
     try {
       // One signal for the answer's head and body alike: the deadline is for the whole answer.

@@ -1,12 +1,12 @@
 import type { Entry } from '../core/entry.js';
 import type { ReplicateBatch } from '../core/replica-log.js';
-import type { ReplicateBody } from '../http/schemas.js';
-import { plainMessageJson, type MessageJson } from '../http/entry-json.js';
-import { isWellFormed } from '../http/well-formed.js';
+import { plainMessageJson, type MessageJson } from './entry-json.js';
+import type { ReplicateBody } from './messages.js';
+import { isWellFormed } from './well-formed.js';
 
 /**
  * The replication batch on the wire (see `ReplicateBody`): the master encodes, the secondary's
- * endpoint decodes. Kept apart from the transport so both ends share one definition.
+ * endpoint decodes, both with this one definition.
  */
 export function encodeReplicateBody(
   logId: string,

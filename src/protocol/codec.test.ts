@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Value } from '@sinclair/typebox/value';
 import type { Entry } from '../core/entry.js';
-import { ReplicateBody } from '../http/schemas.js';
-import { decodeReplicateBody, encodeReplicateBody } from './replication-codec.js';
+import { decodeReplicateBody, encodeReplicateBody } from './codec.js';
+import { ReplicateBody } from './messages.js';
 
 function roundTrip(entries: readonly Entry[]): readonly Entry[] {
   const body: unknown = JSON.parse(encodeReplicateBody('log-"L"', 3, entries));

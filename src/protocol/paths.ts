@@ -1,0 +1,17 @@
+/**
+ * The paths nodes call on each other. `/internal/*` is replication, master to secondary, and is
+ * not part of the public contract; `/admin/faults` is public too, and the master's dashboard
+ * forwards fault changes to it.
+ */
+
+/** Every internal path starts with this: such requests get the internal body limit. */
+export const INTERNAL_PATH_PREFIX = '/internal/';
+
+/** A batch of entries (`ReplicateBody`), answered with `ReplicaReplyBody`. */
+export const REPLICATE_PATH = '/internal/replicate';
+
+/** A probe (`HeartbeatBody`), answered with `ReplicaReplyBody`. */
+export const HEARTBEAT_PATH = '/internal/heartbeat';
+
+/** A secondary's fault injection: `GET` reads it, `PUT` changes it (`FaultsBody`). */
+export const FAULTS_PATH = '/admin/faults';
