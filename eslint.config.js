@@ -115,8 +115,24 @@ export default defineConfig(
       ],
     },
   },
-  // TODO(issue 12): forbid src/node -> src/http once master-node.ts and secondary-node.ts no longer import ApiError/AbandonedRequest from ../http/api-error.js; to switch it on, uncomment the next line.
-  // { files: ['src/node/**/*.ts'], rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ['../http/*'], message: 'the node drivers do not import the HTTP layer' }] }] } },
+  {
+    // The node layer returns domain results; the HTTP layer maps them (src/http/refusals.ts).
+    // Only the composition root (src/main/) wires the two together.
+    files: ['src/node/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['../http/*', '../web/*', '../main/*'],
+              message: 'the node layer returns domain results and never imports the HTTP layer',
+            },
+          ],
+        },
+      ],
+    },
+  },
   {
     files: ['src/cli/**/*.ts', 'src/bench/**/*.ts'],
     rules: { 'no-console': 'off' },

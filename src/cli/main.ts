@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadNodeConfig, optionHelp, type Role } from '../config/config.js';
 import { StorageError } from '../adapters/file-store/file-log-store.js';
-import { startNode } from '../node/start-node.js';
+import { startNode } from '../main/start-node.js';
 import { call, ClientError } from './client.js';
 import { runCluster } from './cluster.js';
 import {

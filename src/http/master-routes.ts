@@ -5,9 +5,14 @@ import type { Appended, AppendedOutcome } from '../node/append-outcome.js';
 import type { MasterNode } from '../node/master-node.js';
 import { ApiError, invalidWriteConcern } from './api-error.js';
 import { requireToken } from './create-server.js';
-import { entriesJson, entryJson, plainMessageJson, type MessageJson } from './entry-json.js';
+import {
+  entriesJson,
+  entryJson,
+  plainMessageJson,
+  type MessageJson,
+} from '../protocol/entry-json.js';
 import { AppendBody, AppendQuery } from './schemas.js';
-import { isWellFormed } from './well-formed.js';
+import { isWellFormed } from '../protocol/well-formed.js';
 import { appendRefusalError } from './refusals.js';
 
 export interface MasterRouteLimits {

@@ -63,6 +63,3 @@ export const SecondaryParams = Type.Object({
   }),
 });
 export type SecondaryParams = Static<typeof SecondaryParams>;
-
-/** @deprecated moved to src/protocol: import these from '../protocol/messages.js'. */
-export type { FaultsBody, HeartbeatBody, ReplicaReplyBody } from '../protocol/messages.js';

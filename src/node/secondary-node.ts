@@ -6,7 +6,7 @@ import { assert } from '../core/assert.js';
 import { ReplicaLog, type RejectCode, type ReplicateBatch } from '../core/replica-log.js';
 import { storageRefusal, type StorageRefusal } from './storage-refusal.js';
 import type { OverloadedRefusal } from './append-outcome.js';
-import type { FaultsBody, HeartbeatBody, ReplicaReplyBody } from '../http/schemas.js';
+import type { FaultsBody, HeartbeatBody, ReplicaReplyBody } from '../protocol/messages.js';
 import type { DelayRange, SecondaryConfig } from '../config/config.js';
 
 /** Faults a secondary injects into its own replication path, for demos and tests. */

@@ -5,7 +5,7 @@ import type {
 } from '../adapters/replication-transport.js';
 import type { PeerConfig } from '../core/master-core.js';
 import { refusalError } from '../http/refusals.js';
-import type { HeartbeatBody } from '../http/schemas.js';
+import type { HeartbeatBody } from '../protocol/messages.js';
 import type { ReplicaOutcome, SecondaryNode } from '../node/secondary-node.js';
 import type { SimNetwork } from './sim-network.js';
 

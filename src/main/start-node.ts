@@ -16,11 +16,11 @@ import { replicationEndpoint } from '../http/replication-endpoint.js';
 import { registerAdminFallback } from '../http/admin-routes.js';
 import { registerApiDocsRoutes } from '../http/api-docs-routes.js';
 import { registerMetricsRoutes } from '../http/metrics-routes.js';
-import { MasterMetrics } from './master-metrics.js';
-import { MasterNode } from './master-node.js';
-import { NodeMetrics } from './metrics.js';
-import { SecondaryMetrics } from './secondary-metrics.js';
-import { SecondaryNode } from './secondary-node.js';
+import { MasterMetrics } from '../node/master-metrics.js';
+import { MasterNode } from '../node/master-node.js';
+import { NodeMetrics } from '../node/metrics.js';
+import { SecondaryMetrics } from '../node/secondary-metrics.js';
+import { SecondaryNode } from '../node/secondary-node.js';
 import { registerDashboard } from '../web/dashboard-routes.js';
 
 export interface RunningNode {
