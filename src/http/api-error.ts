@@ -1,4 +1,5 @@
 import { StorageError } from '../adapters/file-store/file-log-store.js';
+import { InvariantError } from '../core/assert.js';
 
 /** The stable error codes of the public API (API.md) and of the internal endpoints. */
 export type ErrorCode =
@@ -84,8 +85,12 @@ export function describeValue(value: unknown): string {
   return typeof value === 'object' ? 'an object' : typeof value;
 }
 
-/** A failed store write: 507 when the disk is full, 500 otherwise; nothing was stored either way. */
+/**
+ * A failed store write: 507 when the disk is full, 500 otherwise; nothing was stored either way.
+ * A broken invariant is no storage failure: it is thrown on, to stop the node (see fatal.ts).
+ */
 export function storageApiError(error: unknown): ApiError {
+  if (error instanceof InvariantError) throw error;
   if (error instanceof StorageError && error.code === 'STORAGE_FULL') {
     return new ApiError(507, 'STORAGE_FULL', error.message, {}, { 'retry-after': '5' });
   }

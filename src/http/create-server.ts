@@ -14,6 +14,8 @@ import Fastify, {
 } from 'fastify';
 import type { Logger } from '../adapters/logger.js';
 import { OPTIONS } from '../config/config.js';
+import { InvariantError } from '../core/assert.js';
+import { stopOnInvariant, type InvariantHandler } from '../node/fatal.js';
 import {
   ApiError,
   describeValue,
@@ -36,6 +38,12 @@ export interface ServerOptions {
   readonly intercept?: RequestInterceptor;
   /** Serve HTTPS with this certificate and key; absent: plain HTTP. */
   readonly tls?: { readonly cert: string; readonly key: string } | undefined;
+  /**
+   * Told of an InvariantError raised while handling a request (a handler, a hook, the
+   * interceptor); default: stopOnInvariant, which logs it and ends the process. The request gets
+   * no answer of its own.
+   */
+  readonly onInvariant?: InvariantHandler;
 }
 
 /** What one client may hold of a node: see the options of the same names in config.ts. */
@@ -73,6 +81,11 @@ export function createServer(options: ServerOptions): FastifyInstance {
   const intercept = options.intercept;
   const limits = options.limits ?? DEFAULT_CONNECTION_LIMITS;
   const budget = new BodyBudget(limits.maxInflightBodyBytes);
+  const onInvariant =
+    options.onInvariant ??
+    ((error, context) => {
+      stopOnInvariant(options.logger, error, context);
+    });
   let openConnections = 0;
   const app = Fastify({
     // Typed as fastify's base logger so that every route module can take a plain FastifyInstance;
@@ -197,6 +210,12 @@ export function createServer(options: ServerOptions): FastifyInstance {
   });
 
   app.setErrorHandler((error: unknown, request, reply) => {
+    if (error instanceof InvariantError) {
+      // The node's state can no longer be trusted: no answer, whatever the request was.
+      onInvariant(error, { method: request.method, url: request.url });
+      reply.raw.destroy();
+      return;
+    }
     const apiError = toApiError(error, request, options);
     if (apiError.statusCode >= 500 && apiError.code === 'INTERNAL_ERROR') {
       request.log.error(
