@@ -26,6 +26,8 @@ export type ErrorCode =
   | 'DASHBOARD_NOT_BUILT'
   /** A browser page of another origin tried to change the cluster. */
   | 'CROSS_SITE_REQUEST'
+  /** The node is stopping (a request on a connection kept alive from before): retry elsewhere. */
+  | 'SHUTTING_DOWN'
   | 'INTERNAL_ERROR';
 
 /**

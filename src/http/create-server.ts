@@ -87,6 +87,8 @@ export function createServer(options: ServerOptions): FastifyInstance {
       stopOnInvariant(options.logger, error, context);
     });
   let openConnections = 0;
+  /** Set once the server starts closing: requests still arriving get 503 SHUTTING_DOWN. */
+  let closing = false;
   const app = Fastify({
     // Typed as fastify's base logger so that every route module can take a plain FastifyInstance;
     // pino's Logger is one, with extra generic parameters fastify's types would otherwise carry.
@@ -99,7 +101,8 @@ export function createServer(options: ServerOptions): FastifyInstance {
     requestTimeout: limits.requestTimeoutMs,
     connectionTimeout: 0,
     keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
-    return503OnClosing: true,
+    // Answered in our envelope instead, before fastify sees the request: see refuseClosing.
+    return503OnClosing: false,
     ajv: { customOptions: { coerceTypes: false, allErrors: false, removeAdditional: false } },
     // Errors fastify finds before routing (a malformed %-escape, an over-long path parameter)
     // get the envelope too.
@@ -142,7 +145,9 @@ export function createServer(options: ServerOptions): FastifyInstance {
           : options.maxBodyBytes;
         if (!budget.admit(request, response, limitBytes)) return;
         normalizeContentType(request);
-        if (intercept === undefined || !intercept(request, response)) handler(request, response);
+        if (intercept !== undefined && intercept(request, response)) return;
+        if (closing) refuseClosing(request, response);
+        else handler(request, response);
       };
       const tls = options.tls;
       const server =
@@ -175,6 +180,10 @@ export function createServer(options: ServerOptions): FastifyInstance {
     },
   });
 
+  app.addHook('preClose', (done) => {
+    closing = true;
+    done();
+  });
   app.addHook('onClose', (_instance, done) => {
     budget.close();
     done();
@@ -289,6 +298,26 @@ function refuseOverConnectionLimit(
       503,
       'OVERLOADED',
       `${open} connections are open (limit ${limit}, MAX_CONNECTIONS); nothing was stored, retry later`,
+      {},
+      { 'retry-after': '1' },
+    ),
+    { connection: 'close' },
+  );
+}
+
+/**
+ * A request that arrives while the server closes (on a connection kept alive from before):
+ * 503 SHUTTING_DOWN in the envelope, and the connection closed after the answer, so that the
+ * client's next request opens a connection to a node that is up.
+ */
+function refuseClosing(request: IncomingMessage, response: ServerResponse): void {
+  request.resume();
+  sendApiError(
+    response,
+    new ApiError(
+      503,
+      'SHUTTING_DOWN',
+      'this node is stopping; nothing was done. Retry in a moment, or on another node',
       {},
       { 'retry-after': '1' },
     ),
