@@ -55,8 +55,8 @@ export function stopOnUncaughtInvariant(logger: Logger): void {
 }
 
 /**
- * pino's default destination writes asynchronously and flushes on `exit`; flushing here as well
- * puts the fatal line out before anything else can happen, whatever destination the logger has.
+ * The node's logger writes synchronously (adapters/logger.ts), so its lines are out already; a
+ * logger with a buffered destination has what it holds written out here, before the exit.
  */
 function flushLog(logger: Logger): void {
   const stream = (logger as unknown as Record<symbol, unknown>)[pino.symbols.streamSym] as
