@@ -29,6 +29,14 @@ export class MemoryLogStore implements LogStore {
   #identity: LogIdentity | undefined;
 
   open(): Promise<StoredState> {
+    // What a restart of the node reads: every id 1..lastId held, every key naming entries held.
+    assert(this.#count <= this.#chunkOf.length, `index of ${this.#count} entries fits its arrays`);
+    for (const [key, append] of this.#keys) {
+      assert(
+        append.firstId >= 1 && append.firstId + append.count - 1 <= this.#count,
+        `key ${key} names ids ${append.firstId}..${append.firstId + append.count - 1} past the log's end ${this.#count}`,
+      );
+    }
     return Promise.resolve({
       identity: this.#identity,
       lastId: this.#count,
@@ -55,8 +63,10 @@ export class MemoryLogStore implements LogStore {
         return Promise.reject(new InvariantError(`entry ${entry.id} has epoch ${entry.epoch}`));
       }
     }
-    this.#reserve(this.#count + entries.length);
+    const lastId = this.#count + entries.length;
+    this.#reserve(lastId);
     for (const entry of entries) this.#put(entry);
+    assert(this.#count === lastId, `append ends the log at ${this.#count}, expected ${lastId}`);
     const first = entries[0];
     if (idempotencyKey !== undefined && first !== undefined) {
       this.#keys.push([idempotencyKey, { firstId: first.id, count: entries.length }]);
@@ -103,6 +113,10 @@ export class MemoryLogStore implements LogStore {
   }
 
   #put(entry: Entry): void {
+    assert(
+      entry.id === this.#count + 1,
+      `entry ${entry.id} put where ${this.#count + 1} comes next`,
+    );
     const bytes = Buffer.byteLength(entry.message, 'utf8');
     if (this.#chunkUsed + bytes > CHUNK_BYTES || this.#chunks.length === 0) {
       this.#chunks.push(Buffer.allocUnsafe(Math.max(CHUNK_BYTES, bytes)));

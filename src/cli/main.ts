@@ -3,6 +3,8 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadNodeConfig, optionHelp, type Role } from '../config/config.js';
 import { StorageError } from '../adapters/file-store/file-log-store.js';
+import { InvariantError } from '../core/assert.js';
+import { INVARIANT_EXIT_CODE, stopOnUncaughtInvariant } from '../node/fatal.js';
 import { startNode } from '../main/start-node.js';
 import { call, ClientError } from './client.js';
 import { runCluster } from './cluster.js';
@@ -122,8 +124,14 @@ async function runNode(role: Role | undefined, args: readonly string[]): Promise
       process.stderr.write(`rlog ${role}: invalid configuration: ${error.message}\n`);
       return 2;
     }
+    // Recovery found a log that breaks an invariant: the same exit as a running node's.
+    if (error instanceof InvariantError) {
+      process.stderr.write(`rlog ${role}: invariant broken at start: ${error.stack ?? ''}\n`);
+      return INVARIANT_EXIT_CODE;
+    }
     throw error;
   }
+  stopOnUncaughtInvariant(node.logger);
   await new Promise<void>((resolve) => {
     const stop = (signal: string): void => {
       node.logger.info({ event: 'stopping', signal }, `stopping on ${signal}`);

@@ -1,5 +1,6 @@
 import { StorageError } from '../adapters/file-store/file-log-store.js';
 import type { ErrorEnvelope, ReplicaErrorCode } from '../protocol/errors.js';
+import { InvariantError } from '../core/assert.js';
 
 /** The stable error codes of the public API and of the internal endpoints (docs/API.md). */
 export type ErrorCode =
@@ -13,7 +14,9 @@ export type ErrorCode =
   /** The dashboard's files are missing from this build. */
   | 'DASHBOARD_NOT_BUILT'
   /** A browser page of another origin tried to change the cluster. */
-  | 'CROSS_SITE_REQUEST';
+  | 'CROSS_SITE_REQUEST'
+  /** The node is stopping (a request on a connection kept alive from before): retry elsewhere. */
+  | 'SHUTTING_DOWN';
 
 /**
  * An error with an HTTP status, a stable code and a message that names the value, the limit and
@@ -71,8 +74,12 @@ export function describeValue(value: unknown): string {
   return typeof value === 'object' ? 'an object' : typeof value;
 }
 
-/** A failed store write: 507 when the disk is full, 500 otherwise; nothing was stored either way. */
+/**
+ * A failed store write: 507 when the disk is full, 500 otherwise; nothing was stored either way.
+ * A broken invariant is no storage failure: it is thrown on, to stop the node (see fatal.ts).
+ */
 export function storageApiError(error: unknown): ApiError {
+  if (error instanceof InvariantError) throw error;
   if (error instanceof StorageError && error.code === 'STORAGE_FULL') {
     return new ApiError(507, 'STORAGE_FULL', error.message, {}, { 'retry-after': '5' });
   }

@@ -1,16 +1,207 @@
-import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
-import { isBlank } from './create-server.js';
+import nodeAssert from 'node:assert/strict';
+import { once } from 'node:events';
+import { connect, type AddressInfo, type Socket } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import type { FastifyInstance } from 'fastify';
+import { pino } from 'pino';
+import { assert, InvariantError } from '../core/assert.js';
+import type { InvariantContext, InvariantHandler } from '../node/fatal.js';
+import { createServer, isBlank } from './create-server.js';
 
 void describe('isBlank', () => {
   void it('is true for an empty body and JSON whitespace only', () => {
-    assert.equal(isBlank(''), true);
-    assert.equal(isBlank(' \t\r\n '), true);
+    nodeAssert.equal(isBlank(''), true);
+    nodeAssert.equal(isBlank(' \t\r\n '), true);
   });
 
   void it('is false as soon as anything else appears, including non-JSON whitespace', () => {
-    assert.equal(isBlank('{}'), false);
-    assert.equal(isBlank('   x'), false);
-    assert.equal(isBlank('\u00a0'), false);
+    nodeAssert.equal(isBlank('{}'), false);
+    nodeAssert.equal(isBlank('   x'), false);
+    nodeAssert.equal(isBlank('\u00a0'), false);
+  });
+});
+
+/** One request on a raw connection, and what came back until the server closed it. */
+class RawClient {
+  readonly #socket: Socket;
+  #received = '';
+  readonly closed: Promise<void>;
+
+  constructor(port: number) {
+    this.#socket = connect({ host: '127.0.0.1', port });
+    this.#socket.setEncoding('utf8');
+    this.#socket.on('data', (chunk: string) => {
+      this.#received += chunk;
+    });
+    this.#socket.on('error', () => undefined);
+    this.closed = once(this.#socket, 'close').then(() => undefined);
+  }
+
+  get received(): string {
+    return this.#received;
+  }
+
+  get(path: string): void {
+    this.#socket.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`);
+  }
+
+  destroy(): void {
+    this.#socket.destroy();
+  }
+}
+
+/** The HTTP/1.1 answers in `text`, in order: status, headers (lower-case names), body. */
+function answersIn(text: string): { status: number; headers: Map<string, string>; body: string }[] {
+  const answers = [];
+  let rest = text;
+  while (rest.startsWith('HTTP/1.1 ')) {
+    const headEnd = rest.indexOf('\r\n\r\n');
+    const [statusLine, ...headerLines] = rest.slice(0, headEnd).split('\r\n');
+    const headers = new Map(
+      headerLines.map((line) => {
+        const colon = line.indexOf(':');
+        return [line.slice(0, colon).toLowerCase(), line.slice(colon + 1).trim()] as const;
+      }),
+    );
+    const length = Number(headers.get('content-length') ?? 0);
+    const body = rest.slice(headEnd + 4, headEnd + 4 + length);
+    answers.push({ status: Number(statusLine!.split(' ')[1]), headers, body });
+    rest = rest.slice(headEnd + 4 + length);
+  }
+  return answers;
+}
+
+function serverWith(onInvariant?: InvariantHandler): FastifyInstance {
+  return createServer({
+    logger: pino({ level: 'silent' }),
+    maxBodyBytes: 1024,
+    maxMessageBytes: 100,
+    ...(onInvariant === undefined ? {} : { onInvariant }),
+  });
+}
+
+async function listen(app: FastifyInstance): Promise<number> {
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  return (app.server.address() as AddressInfo).port;
+}
+
+void describe('createServer: a broken invariant', () => {
+  let app: FastifyInstance;
+  let origin: string;
+  const seen: { error: InvariantError; context: InvariantContext }[] = [];
+
+  before(async () => {
+    app = serverWith((error, context) => {
+      seen.push({ error, context });
+    });
+    app.get('/broken', () => {
+      assert(false, 'the index says 3, the disk says 4');
+    });
+    app.get('/broken-later', async () => {
+      await new Promise((resolve) => setImmediate(resolve));
+      throw new InvariantError('found after a turn of the event loop');
+    });
+    app.get(
+      '/broken-hook',
+      {
+        preHandler: (_request, _reply, done) => {
+          done(new InvariantError('in a hook'));
+        },
+      },
+      () => 'never',
+    );
+    app.get('/plain-error', () => {
+      throw new Error('an ordinary bug');
+    });
+    origin = `http://127.0.0.1:${await listen(app)}`;
+  });
+
+  after(async () => {
+    await app.close();
+  });
+
+  for (const [path, message] of [
+    ['/broken', 'the index says 3, the disk says 4'],
+    ['/broken-later?x=1', 'found after a turn of the event loop'],
+    ['/broken-hook', 'in a hook'],
+  ] as const) {
+    void it(`${path}: goes to onInvariant with the request, and gets no answer`, async () => {
+      seen.length = 0;
+      await nodeAssert.rejects(fetch(`${origin}${path}`), 'the connection is closed, no answer');
+      nodeAssert.equal(seen.length, 1);
+      nodeAssert.equal(seen[0]!.error.message, message);
+      nodeAssert.deepEqual(seen[0]!.context, { method: 'GET', url: path });
+    });
+  }
+
+  void it('other errors keep their 500 INTERNAL_ERROR envelope and never reach onInvariant', async () => {
+    seen.length = 0;
+    const answer = await fetch(`${origin}/plain-error`);
+    nodeAssert.equal(answer.status, 500);
+    const body = (await answer.json()) as { error: { code: string } };
+    nodeAssert.equal(body.error.code, 'INTERNAL_ERROR');
+    nodeAssert.equal(seen.length, 0);
+  });
+});
+
+void describe('createServer: closing', () => {
+  void it('answers a request on a connection kept alive from before with 503 SHUTTING_DOWN', async () => {
+    const app = serverWith();
+    let release = (): void => undefined;
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let entered = (): void => undefined;
+    const inFlight = new Promise<void>((resolve) => {
+      entered = resolve;
+    });
+    app.get('/slow', async () => {
+      entered();
+      await released;
+      return { slow: true };
+    });
+    app.get('/fast', () => ({ fast: true }));
+    let closingStarted = (): void => undefined;
+    const closingSeen = new Promise<void>((resolve) => {
+      closingStarted = resolve;
+    });
+    app.addHook('preClose', (done) => {
+      closingStarted();
+      done();
+    });
+    const client = new RawClient(await listen(app));
+    try {
+      client.get('/fast');
+      client.get('/slow');
+      await inFlight;
+      const closed = app.close();
+      await closingSeen;
+      // On the same connection, behind the request still in flight: what a client that kept
+      // its connection alive sends during a restart.
+      client.get('/fast');
+      release();
+      await client.closed;
+      await closed;
+      const answers = answersIn(client.received);
+      nodeAssert.deepEqual(
+        answers.map((answer) => answer.status),
+        [200, 200, 503],
+        client.received,
+      );
+      const refused = answers[2]!;
+      nodeAssert.deepEqual(JSON.parse(refused.body), {
+        status: 'error',
+        error: {
+          code: 'SHUTTING_DOWN',
+          message: 'this node is stopping; nothing was done. Retry in a moment, or on another node',
+        },
+      });
+      nodeAssert.equal(refused.headers.get('retry-after'), '1');
+      nodeAssert.equal(refused.headers.get('connection'), 'close');
+      nodeAssert.match(refused.headers.get('content-type') ?? '', /^application\/json/);
+    } finally {
+      release();
+      client.destroy();
+    }
   });
 });

@@ -14,6 +14,8 @@ import Fastify, {
 } from 'fastify';
 import type { Logger } from '../adapters/logger.js';
 import { OPTIONS } from '../config/config.js';
+import { InvariantError } from '../core/assert.js';
+import { stopOnInvariant, type InvariantHandler } from '../node/fatal.js';
 import {
   ApiError,
   describeValue,
@@ -38,6 +40,12 @@ export interface ServerOptions {
   readonly intercept?: RequestInterceptor;
   /** Serve HTTPS with this certificate and key; absent: plain HTTP. */
   readonly tls?: { readonly cert: string; readonly key: string } | undefined;
+  /**
+   * Told of an InvariantError raised while handling a request (a handler, a hook, the
+   * interceptor); default: stopOnInvariant, which logs it and ends the process. The request gets
+   * no answer of its own.
+   */
+  readonly onInvariant?: InvariantHandler;
 }
 
 /** What one client may hold of a node: see the options of the same names in config.ts. */
@@ -75,7 +83,14 @@ export function createServer(options: ServerOptions): FastifyInstance {
   const intercept = options.intercept;
   const limits = options.limits ?? DEFAULT_CONNECTION_LIMITS;
   const budget = new BodyBudget(limits.maxInflightBodyBytes);
+  const onInvariant =
+    options.onInvariant ??
+    ((error, context) => {
+      stopOnInvariant(options.logger, error, context);
+    });
   let openConnections = 0;
+  /** Set once the server starts closing: requests still arriving get 503 SHUTTING_DOWN. */
+  let closing = false;
   const app = Fastify({
     // Typed as fastify's base logger so that every route module can take a plain FastifyInstance;
     // pino's Logger is one, with extra generic parameters fastify's types would otherwise carry.
@@ -88,7 +103,8 @@ export function createServer(options: ServerOptions): FastifyInstance {
     requestTimeout: limits.requestTimeoutMs,
     connectionTimeout: 0,
     keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
-    return503OnClosing: true,
+    // Answered in our envelope instead, before fastify sees the request: see refuseClosing.
+    return503OnClosing: false,
     ajv: { customOptions: { coerceTypes: false, allErrors: false, removeAdditional: false } },
     // Errors fastify finds before routing (a malformed %-escape, an over-long path parameter)
     // get the envelope too.
@@ -131,7 +147,9 @@ export function createServer(options: ServerOptions): FastifyInstance {
           : options.maxBodyBytes;
         if (!budget.admit(request, response, limitBytes)) return;
         normalizeContentType(request);
-        if (intercept === undefined || !intercept(request, response)) handler(request, response);
+        if (intercept !== undefined && intercept(request, response)) return;
+        if (closing) refuseClosing(request, response);
+        else handler(request, response);
       };
       const tls = options.tls;
       const server =
@@ -164,6 +182,10 @@ export function createServer(options: ServerOptions): FastifyInstance {
     },
   });
 
+  app.addHook('preClose', (done) => {
+    closing = true;
+    done();
+  });
   app.addHook('onClose', (_instance, done) => {
     budget.close();
     done();
@@ -199,6 +221,12 @@ export function createServer(options: ServerOptions): FastifyInstance {
   });
 
   app.setErrorHandler((error: unknown, request, reply) => {
+    if (error instanceof InvariantError) {
+      // The node's state can no longer be trusted: no answer, whatever the request was.
+      onInvariant(error, { method: request.method, url: request.url });
+      reply.raw.destroy();
+      return;
+    }
     const apiError = toApiError(error, request, options);
     if (apiError.statusCode >= 500 && apiError.code === 'INTERNAL_ERROR') {
       request.log.error(
@@ -272,6 +300,26 @@ function refuseOverConnectionLimit(
       503,
       'OVERLOADED',
       `${open} connections are open (limit ${limit}, MAX_CONNECTIONS); nothing was stored, retry later`,
+      {},
+      { 'retry-after': '1' },
+    ),
+    { connection: 'close' },
+  );
+}
+
+/**
+ * A request that arrives while the server closes (on a connection kept alive from before):
+ * 503 SHUTTING_DOWN in the envelope, and the connection closed after the answer, so that the
+ * client's next request opens a connection to a node that is up.
+ */
+function refuseClosing(request: IncomingMessage, response: ServerResponse): void {
+  request.resume();
+  sendApiError(
+    response,
+    new ApiError(
+      503,
+      'SHUTTING_DOWN',
+      'this node is stopping; nothing was done. Retry in a moment, or on another node',
       {},
       { 'retry-after': '1' },
     ),

@@ -132,7 +132,7 @@ function readOperations(base: string, alias: boolean): Record<string, Record<str
           '413': answer('MESSAGE_TOO_LARGE: message, batch or body over its limit (named)'),
           '421': answer('NOT_MASTER: sent to a secondary; `master` names the master'),
           '503': {
-            ...answer('READ_ONLY (no quorum) or OVERLOADED: nothing was stored'),
+            ...answer('READ_ONLY (no quorum), OVERLOADED or SHUTTING_DOWN: nothing was stored'),
             headers: RETRY_AFTER,
           },
           '504': answer(
@@ -169,7 +169,7 @@ export function openApiDocument(version: string): OpenApiDocument {
       title: 'replicated-log',
       version,
       description:
-        'A replicated append-only log: one master takes appends with a write concern `w` and replicates them to its secondaries; every node serves the log in the same order, without gaps or duplicates. Errors share one envelope: `{"status":"error","error":{"code","message"}}`.',
+        'A replicated append-only log: one master takes appends with a write concern `w` and replicates them to its secondaries; every node serves the log in the same order, without gaps or duplicates. Errors share one envelope: `{"status":"error","error":{"code","message"}}`. While a node stops, any request it still reads is answered 503 SHUTTING_DOWN with `Retry-After` and `Connection: close`: retry in a moment, or on another node.',
       license: { name: 'MIT', identifier: 'MIT' },
     },
     servers: [{ url: '/', description: 'this node' }],

@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
+import { InvariantError } from '../core/assert.js';
 import type { Entry } from '../core/entry.js';
 import { entriesJson, entryJson } from '../protocol/entry-json.js';
 import { ApiError } from './api-error.js';
@@ -44,6 +45,9 @@ export class EntriesJsonStream extends Readable {
       try {
         this.#produce();
       } catch (error) {
+        // A broken invariant (an entry read back is not what the index says) is no disk error:
+        // thrown on, it reaches the process's handler, which stops the node (node/fatal.ts).
+        if (error instanceof InvariantError) throw error;
         // A failed read (a disk error) ends the answer early, as a dropped connection: never as
         // a shorter array that would look whole.
         this.destroy(error instanceof Error ? error : new Error(String(error)));

@@ -3,6 +3,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { pino } from 'pino';
+import { InvariantError } from '../core/assert.js';
+import type { InvariantContext } from '../node/fatal.js';
 import { replicationEndpoint, type ReplicaEndpointNode } from './replication-endpoint.js';
 import type { ReplicateBatch } from '../core/replica-log.js';
 import type { ReplicaOutcome, ReplicaRefusal } from '../node/secondary-node.js';
@@ -34,12 +36,16 @@ void describe('replicationEndpoint', () => {
   let server: Server;
   let origin: string;
   let passedOn = 0;
+  const invariants: { error: InvariantError; context: InvariantContext }[] = [];
 
   before(async () => {
     const intercept = replicationEndpoint(node, {
       clusterToken: TOKEN,
       logger: pino({ level: 'silent' }),
       maxBodyBytes: 4096,
+      onInvariant: (error, context) => {
+        invariants.push({ error, context });
+      },
     });
     server = createServer((request, response) => {
       if (intercept(request, response)) return;
@@ -182,6 +188,21 @@ void describe('replicationEndpoint', () => {
     assert.equal(broken.status, 500);
     assert.equal(broken.json.error?.code, 'INTERNAL_ERROR');
     node.failWith = undefined;
+  });
+
+  void it('hands a broken invariant to onInvariant and answers nothing', async () => {
+    node.failWith = new InvariantError('stored id 4 where 3 comes next');
+    try {
+      await assert.rejects(post('/internal/replicate?from=master', batch), 'no answer at all');
+    } finally {
+      node.failWith = undefined;
+    }
+    assert.equal(invariants.length, 1);
+    assert.equal(invariants[0]!.error.message, 'stored id 4 where 3 comes next');
+    assert.deepEqual(invariants[0]!.context, {
+      method: 'POST',
+      url: '/internal/replicate?from=master',
+    });
   });
 
   void it('answers 404 to other methods and passes every other path on', async () => {

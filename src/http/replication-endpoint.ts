@@ -7,6 +7,8 @@ import { INTERNAL_BODY_LIMIT_BYTES } from '../protocol/limits.js';
 import { HeartbeatBody, ReplicateBody } from '../protocol/messages.js';
 import { HEARTBEAT_PATH, REPLICATE_PATH } from '../protocol/paths.js';
 import type { ReplicaOutcome } from '../node/secondary-node.js';
+import { InvariantError } from '../core/assert.js';
+import { stopOnInvariant, type InvariantHandler } from '../node/fatal.js';
 import { ApiError, knownApiError, unauthorizedError } from './api-error.js';
 import { refusalError } from './refusals.js';
 import { sendApiError, sendJson } from './send-json.js';
@@ -23,6 +25,8 @@ export interface ReplicationEndpointOptions {
   readonly clusterToken: string | undefined;
   readonly logger: Logger;
   readonly maxBodyBytes?: number;
+  /** Told of an InvariantError while handling a request; default: stopOnInvariant. */
+  readonly onInvariant?: InvariantHandler;
 }
 
 /** Answers a request if it is one of ours; false hands it on to the public API's router. */
@@ -67,18 +71,7 @@ export function replicationEndpoint(
     ],
   ]);
 
-  const fail = (response: ServerResponse, error: unknown, url: string): void => {
-    const apiError =
-      knownApiError(error) ??
-      new ApiError(500, 'INTERNAL_ERROR', 'internal error; see the node log');
-    if (apiError.code === 'INTERNAL_ERROR') {
-      options.logger.error(
-        { event: 'internal-error', err: error, url },
-        'replication request failed with an internal error',
-      );
-    }
-    sendApiError(response, apiError);
-  };
+  const fail = failer(options);
 
   return (request, response) => {
     const url = request.url ?? '';
@@ -173,6 +166,38 @@ export function replicationEndpoint(
       );
     });
     return true;
+  };
+}
+
+/**
+ * Answers a failed request in the envelope (an unknown error as 500 INTERNAL_ERROR, logged); a
+ * broken invariant gets no answer and goes to `onInvariant`, which stops the node.
+ */
+function failer(
+  options: ReplicationEndpointOptions,
+): (response: ServerResponse, error: unknown, url: string) => void {
+  const onInvariant =
+    options.onInvariant ??
+    ((error, context) => {
+      stopOnInvariant(options.logger, error, context);
+    });
+  return (response, error, url) => {
+    if (error instanceof InvariantError) {
+      // The node's state can no longer be trusted: no answer, and the node stops.
+      onInvariant(error, { method: 'POST', url });
+      response.destroy();
+      return;
+    }
+    const apiError =
+      knownApiError(error) ??
+      new ApiError(500, 'INTERNAL_ERROR', 'internal error; see the node log');
+    if (apiError.code === 'INTERNAL_ERROR') {
+      options.logger.error(
+        { event: 'internal-error', err: error, url },
+        'replication request failed with an internal error',
+      );
+    }
+    sendApiError(response, apiError);
   };
 }
 

@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
+import { InvariantError } from '../core/assert.js';
+import { stopOnInvariant } from '../node/fatal.js';
 import { systemClock } from '../adapters/clock.js';
 import { HttpReplicationTransport } from '../adapters/http-replication-transport.js';
 import { createLogger, type Logger } from '../adapters/logger.js';
@@ -96,7 +98,9 @@ export async function startNode(
       newId: randomUUID,
       logger,
       fatal: (error) => {
-        stopOnInvariant(logger, error, 'replication');
+        if (error instanceof InvariantError) stopOnInvariant(logger, error);
+        // Any other bug in reply handling: an uncaught error stops the process all the same.
+        throw error;
       },
       observer,
     });
@@ -171,21 +175,6 @@ export async function startNode(
 /** Fastify names the address http:// whatever the server is: it did not create ours. */
 function https(url: string, tls: TlsMaterial | undefined): string {
   return tls === undefined ? url : url.replace(/^http:/, 'https:');
-}
-
-/**
- * A broken invariant outside any request: the node's state can no longer be trusted, so the
- * process stops with EX_SOFTWARE rather than serve a wrong log.
- */
-function stopOnInvariant(logger: Logger, error: unknown, context: string): void {
-  logger.fatal(
-    { event: 'invariant-broken', context, err: error },
-    `internal error in ${context}; stopping`,
-  );
-  process.exitCode = 70;
-  setImmediate(() => {
-    throw error;
-  });
 }
 
 function isLoopback(host: string): boolean {

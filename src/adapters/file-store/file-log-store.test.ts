@@ -17,6 +17,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
+import { InvariantError } from '../../core/assert.js';
 import type { Entry, LogIdentity } from '../../core/entry.js';
 import { entriesOf, runLogStoreConformance } from '../log-store-conformance.js';
 import type { Logger } from '../logger.js';
@@ -598,6 +599,50 @@ void describe('FileLogStore', () => {
       const reader = store();
       assert.deepEqual((await reader.open()).lastId, 200);
       assert.deepEqual(reader.read(1, 300), entriesOf(1, 200));
+    });
+  });
+
+  void describe('a segment changed under an open store', () => {
+    /** An open store holding entries 1..4 (one record each), and its one segment file. */
+    async function openWithFour(): Promise<[FileLogStore, string]> {
+      const writer = store();
+      await writer.open();
+      await writer.setIdentity(IDENTITY);
+      for (const entry of entriesOf(1, 4, 1, 40)) await writer.append([entry]);
+      const [file] = await segmentFiles(dataDir);
+      return [writer, file!];
+    }
+
+    void it('a read of bytes that are no longer there is an InvariantError', async () => {
+      const [writer, file] = await openWithFour();
+      await truncate(file, (await sizeOf(file)) - 20);
+      assert.deepEqual(writer.read(1, 3), entriesOf(1, 3, 1, 40), 'what is intact still reads');
+      assert.throws(() => writer.get(4), InvariantError);
+      assert.throws(() => writer.read(1, 10), /short read/);
+    });
+
+    void it('an entry whose length field is not the index one is an InvariantError', async () => {
+      const [writer, file] = await openWithFour();
+      const handle = await open(file, 'r+');
+      try {
+        // Zeros where the records were, the file's size unchanged.
+        await handle.write(Buffer.alloc(await sizeOf(file)), 0);
+      } finally {
+        await handle.close();
+      }
+      assert.throws(() => writer.get(2), InvariantError);
+      assert.throws(() => writer.read(1, 10), /entry 1 .* has length 0 on disk, 40 in the index/);
+    });
+
+    void it('a batch whose ids skip is an InvariantError, nothing stored', async () => {
+      const writer = store();
+      await writer.open();
+      await writer.append(entriesOf(1, 1));
+      const skipping = [...entriesOf(2, 2), ...entriesOf(4, 4)];
+      await assert.rejects(async () => writer.append(skipping), InvariantError);
+      assert.equal(writer.lastId(), 1);
+      await writer.append(entriesOf(2, 3));
+      assert.deepEqual(writer.read(1, 10), entriesOf(1, 3));
     });
   });
 

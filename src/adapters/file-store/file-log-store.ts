@@ -137,6 +137,7 @@ export class FileLogStore implements LogStore {
       );
     }
     this.#acceptedLastId = this.#index.count;
+    this.#assertRecovered(keys);
     if (this.#options.fsync === 'interval') {
       this.#syncTimer = setInterval(() => {
         void this.#syncIfDirty();
@@ -155,6 +156,37 @@ export class FileLogStore implements LogStore {
       `opened ${this.#options.dataDir}: ${this.#index.count} entries in ${this.#segments.length} segments in ${Math.round(performance.now() - started)} ms (fsync ${this.#options.fsync})`,
     );
     return { identity: this.#identity, lastId: this.#index.count, keys };
+  }
+
+  /**
+   * After recovery: the segments cover ids 1..lastId in order without a gap, every key names
+   * entries held, and the first and last entries read back through the index are themselves.
+   */
+  #assertRecovered(keys: readonly (readonly [string, KeyedAppend])[]): void {
+    const lastId = this.#index.count;
+    for (const [position, segment] of this.#segments.entries()) {
+      const nextFirstId = this.#segments[position + 1]?.firstId ?? lastId + 1;
+      assert(
+        position === 0
+          ? segment.firstId === 1
+          : segment.firstId > this.#segments[position - 1]!.firstId,
+        `segment ${segment.path} starts at id ${segment.firstId} after recovery`,
+      );
+      assert(
+        nextFirstId >= segment.firstId && nextFirstId <= lastId + 1,
+        `segment ${segment.path} ends at id ${nextFirstId - 1} but the log ends at ${lastId}`,
+      );
+    }
+    assert(lastId === 0 || this.#segments.length > 0, `${lastId} entries and no segment`);
+    for (const [key, append] of keys) {
+      assert(
+        append.firstId >= 1 && append.firstId + append.count - 1 <= lastId,
+        `key ${key} names ids ${append.firstId}..${append.firstId + append.count - 1} past the log's end ${lastId}`,
+      );
+    }
+    if (lastId === 0) return;
+    assert(this.read(1, 1)[0]?.id === 1, 'entry 1 reads back after recovery');
+    assert(this.read(lastId, 1)[0]?.id === lastId, `entry ${lastId} reads back after recovery`);
   }
 
   async setIdentity(identity: LogIdentity): Promise<void> {
@@ -187,6 +219,10 @@ export class FileLogStore implements LogStore {
       );
     }
     if (this.#broken !== undefined) return Promise.reject(this.#broken);
+    for (let index = 1; index < entries.length; index++) {
+      const id = entries[index]!.id;
+      assert(id === first.id + index, `append of ids ${first.id}.. has id ${id} at ${index}`);
+    }
     // One record per run of one epoch: a master's batch is always one record, so it is durable
     // whole or not at all; a secondary may store entries of two epochs in one call.
     const records: EncodedBatch[] = [];
@@ -260,6 +296,12 @@ export class FileLogStore implements LogStore {
       for (; id <= endId; id++) {
         const at = this.#index.offset(id - 1) - start;
         const length = this.#index.length(id - 1);
+        // The entry's own length field: a file changed under the node (overwritten, zeroed,
+        // truncated and grown again) no longer holds what the index says is there.
+        assert(
+          buffer.readUInt32LE(at) === length,
+          `entry ${id} in ${segment.path} at offset ${start + at} has length ${buffer.readUInt32LE(at)} on disk, ${length} in the index: the file changed under the node`,
+        );
         out.push({
           id,
           epoch: this.#index.epoch(id - 1),
@@ -309,6 +351,7 @@ export class FileLogStore implements LogStore {
     }
     const start = segment.size;
     const records = group.flatMap((queued) => queued.records);
+    this.#assertExtendsLog(records);
     const buffer =
       records.length === 1
         ? records[0]!.record
@@ -354,6 +397,18 @@ export class FileLogStore implements LogStore {
     }
     segment.size = at;
     for (const queued of group) queued.resolve();
+  }
+
+  /** What is about to be written continues the log: ids lastId + 1, lastId + 2, ... */
+  #assertExtendsLog(records: readonly EncodedBatch[]): void {
+    let next = this.#index.count + 1;
+    for (const encoded of records) {
+      assert(
+        encoded.firstId === next,
+        `write of a record starting at id ${encoded.firstId} where id ${next} comes next`,
+      );
+      next += encoded.count;
+    }
   }
 
   #failAll(group: readonly QueuedAppend[], cause: unknown): void {

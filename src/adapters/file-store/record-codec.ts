@@ -30,6 +30,9 @@ export interface DecodedBatch {
 
 export interface EncodedBatch {
   readonly record: Buffer;
+  /** The id of the record's first entry; its entries are firstId .. firstId + count - 1. */
+  readonly firstId: number;
+  readonly count: number;
   readonly epoch: number;
   /** Offset of each entry's u32 length field, relative to the record start. */
   readonly entryOffsets: readonly number[];
@@ -71,7 +74,14 @@ export function encodeBatch(
   }
   record.writeUInt32LE(payloadBytes, 0);
   record.writeUInt32LE(crc32(record.subarray(HEADER_BYTES)), 4);
-  return { record, epoch: first.epoch, entryOffsets, messageLengths };
+  return {
+    record,
+    firstId: first.id,
+    count: entries.length,
+    epoch: first.epoch,
+    entryOffsets,
+    messageLengths,
+  };
 }
 
 export type DecodeResult =
