@@ -12,6 +12,7 @@ import Fastify, {
   type FastifyReply,
   type FastifyRequest,
 } from 'fastify';
+import { systemClock, type Clock } from '../adapters/clock.js';
 import type { Logger } from '../adapters/logger.js';
 import { OPTIONS } from '../config/config.js';
 import {
@@ -36,6 +37,8 @@ export interface ServerOptions {
   readonly intercept?: RequestInterceptor;
   /** Serve HTTPS with this certificate and key; absent: plain HTTP. */
   readonly tls?: { readonly cert: string; readonly key: string } | undefined;
+  /** What the body budget reads deadlines from and sweeps on; default the system clock. */
+  readonly clock?: Clock;
 }
 
 /** What one client may hold of a node: see the options of the same names in config.ts. */
@@ -72,7 +75,7 @@ const TIMEOUT_CHECK_INTERVAL_MS = 250;
 export function createServer(options: ServerOptions): FastifyInstance {
   const intercept = options.intercept;
   const limits = options.limits ?? DEFAULT_CONNECTION_LIMITS;
-  const budget = new BodyBudget(limits.maxInflightBodyBytes);
+  const budget = new BodyBudget(limits.maxInflightBodyBytes, options.clock ?? systemClock);
   let openConnections = 0;
   const app = Fastify({
     // Typed as fastify's base logger so that every route module can take a plain FastifyInstance;

@@ -1,4 +1,6 @@
+import type { Clock } from '../adapters/clock.js';
 import type { Logger } from '../adapters/logger.js';
+import { repeatEvery } from '../adapters/repeat.js';
 import type { Entry } from '../core/entry.js';
 import type { DashboardState, FaultInjection } from './client/dashboard-wire.js';
 import {
@@ -55,6 +57,8 @@ export interface DashboardHubDeps {
   readonly master: DashboardMaster;
   readonly call: CallSecondary;
   readonly logger: Logger;
+  /** Every wait and every reading of the time: the poll schedule, deadlines and broadcasts. */
+  readonly clock: Clock;
   /** The cluster's MAX_MESSAGE_BYTES, to bound what a log tail answer may weigh. */
   readonly maxMessageBytes: number;
   /** Whether the master runs with API_TOKEN; fixed for its life, so told once here. */
@@ -79,7 +83,8 @@ interface Track {
   faultsIncarnation: string | undefined;
   faultsAskedAtMs: number;
   inflight: Promise<void> | undefined;
-  timer: NodeJS.Timeout | undefined;
+  /** Cancels the wait before its next poll. */
+  cancelTimer: (() => void) | undefined;
 }
 
 /**
@@ -97,8 +102,8 @@ export class DashboardHub {
   #json: string | undefined;
   /** Bumped at every stop, so that polls of an earlier run schedule no further polls. */
   #generation = 0;
-  #masterTimer: NodeJS.Timeout | undefined;
-  #broadcastTimer: NodeJS.Timeout | undefined;
+  #cancelMasterPolls: (() => void) | undefined;
+  #cancelBroadcast: (() => void) | undefined;
   #lastBroadcastAtMs = -Infinity;
   #closed = false;
 
@@ -114,7 +119,7 @@ export class DashboardHub {
       faultsIncarnation: undefined,
       faultsAskedAtMs: -Infinity,
       inflight: undefined,
-      timer: undefined,
+      cancelTimer: undefined,
     }));
   }
 
@@ -172,32 +177,31 @@ export class DashboardHub {
 
   #start(): void {
     const generation = this.#generation;
-    this.#masterTimer = setInterval(() => {
+    this.#cancelMasterPolls = repeatEvery(this.#deps.clock, this.#options.pollIntervalMs, () => {
       this.#pollMaster();
-    }, this.#options.pollIntervalMs);
-    this.#masterTimer.unref();
+    });
     for (const track of this.#tracks) this.#loop(track, generation);
   }
 
   #stop(): void {
     this.#generation += 1;
-    clearInterval(this.#masterTimer);
-    clearTimeout(this.#broadcastTimer);
-    this.#masterTimer = undefined;
-    this.#broadcastTimer = undefined;
+    this.#cancelMasterPolls?.();
+    this.#cancelBroadcast?.();
+    this.#cancelMasterPolls = undefined;
+    this.#cancelBroadcast = undefined;
     for (const track of this.#tracks) {
-      clearTimeout(track.timer);
-      track.timer = undefined;
+      track.cancelTimer?.();
+      track.cancelTimer = undefined;
     }
   }
 
   #loop(track: Track, generation: number): void {
     void this.#pollOnce(track).then(() => {
       if (generation !== this.#generation) return;
-      track.timer = setTimeout(() => {
+      track.cancelTimer = this.#deps.clock.schedule(this.#options.pollIntervalMs, () => {
+        track.cancelTimer = undefined;
         this.#loop(track, generation);
-      }, this.#options.pollIntervalMs);
-      track.timer.unref();
+      });
     });
   }
 
@@ -248,12 +252,14 @@ export class DashboardHub {
 
   async #sampleSecondary(track: Track): Promise<SecondarySample> {
     const { tailSize, maxMessageChars, pollTimeoutMs, faultsRecheckMs } = this.#options;
-    const deadlineMs = Date.now() + pollTimeoutMs;
+    const { clock } = this.#deps;
+    const deadlineMs = clock.nowMs() + pollTimeoutMs;
     const get = async (path: string, maxBytes: number) =>
       this.#deps.call(track.url, {
         method: 'GET',
         path,
-        timeoutMs: Math.max(1, deadlineMs - Date.now()),
+        // Whole milliseconds: the clock's are fractional, AbortSignal.timeout takes integers.
+        timeoutMs: Math.max(1, Math.ceil(deadlineMs - clock.nowMs())),
         maxBytes,
       });
     const ok = async (path: string, maxBytes: number): Promise<string> => {
@@ -277,7 +283,7 @@ export class DashboardHub {
     }
 
     let faults = view.faults;
-    const nowMs = Date.now();
+    const nowMs = clock.nowMs();
     const sameIncarnation = track.faultsIncarnation === health.incarnation;
     if (shouldAskFaults(faults, sameIncarnation, nowMs - track.faultsAskedAtMs, faultsRecheckMs)) {
       const answer = await get('/admin/faults', SMALL_ANSWER_BYTES);
@@ -308,21 +314,21 @@ export class DashboardHub {
   }
 
   #scheduleBroadcast(): void {
-    if (this.#listeners.size === 0 || this.#broadcastTimer !== undefined) return;
+    if (this.#listeners.size === 0 || this.#cancelBroadcast !== undefined) return;
+    const { clock } = this.#deps;
     const waitMs = Math.max(
       0,
-      this.#lastBroadcastAtMs + this.#options.minBroadcastIntervalMs - Date.now(),
+      this.#lastBroadcastAtMs + this.#options.minBroadcastIntervalMs - clock.nowMs(),
     );
-    this.#broadcastTimer = setTimeout(() => {
-      this.#broadcastTimer = undefined;
-      this.#lastBroadcastAtMs = Date.now();
+    this.#cancelBroadcast = clock.schedule(waitMs, () => {
+      this.#cancelBroadcast = undefined;
+      this.#lastBroadcastAtMs = clock.nowMs();
       const snapshot = this.snapshot;
       for (const [listener, sent] of this.#listeners) {
         if (sent.sentVersion === snapshot.state.version) continue;
         sent.sentVersion = snapshot.state.version;
         listener(snapshot);
       }
-    }, waitMs);
-    this.#broadcastTimer.unref();
+    });
   }
 }
