@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import { test } from 'node:test';
+import { waitFor } from '../e2e/harness.js';
+import { ManualClock } from '../testing/manual-clock.js';
 import { FaultProxy } from './fault-proxy.js';
 
 async function upstream(): Promise<{ server: Server; url: string; received: string[] }> {
@@ -23,7 +25,8 @@ async function upstream(): Promise<{ server: Server; url: string; received: stri
 
 test('fault proxy: forwards, drops replies after the target answered, delays, counts', async () => {
   const target = await upstream();
-  const proxy = await FaultProxy.start({ target: target.url });
+  const clock = new ManualClock();
+  const proxy = await FaultProxy.start({ target: target.url, clock });
   try {
     const post = (path: string, body: string): Promise<Response> =>
       fetch(`${proxy.url}${path}`, {
@@ -48,10 +51,16 @@ test('fault proxy: forwards, drops replies after the target answered, delays, co
     assert.equal(heartbeat.status, 200);
 
     proxy.configure({ dropReplyRate: 0, delayMs: 150 });
-    const started = Date.now();
-    const delayed = await post('/internal/replicate', '{"a":3}');
-    assert.equal(delayed.status, 200);
-    assert.ok(Date.now() - started >= 140, 'the reply must be delayed');
+    let replied = false;
+    const delayed = post('/internal/replicate', '{"a":3}').finally(() => (replied = true));
+    // The target answered; the proxy holds the reply for 150 ms of its clock.
+    await waitFor(() => clock.pendingTimers === 1, 5000, 'the reply held by the proxy');
+    assert.equal(target.received.at(-1), 'POST /internal/replicate {"a":3}');
+    await clock.advance(149);
+    assert.equal(replied, false, 'the reply must be delayed');
+    await clock.advance(1);
+    assert.equal((await delayed).status, 200);
+    assert.equal(replied, true);
 
     assert.equal(proxy.stats.requests, 4);
     assert.equal(proxy.stats.matching, 3);

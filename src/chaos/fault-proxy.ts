@@ -16,6 +16,7 @@ import {
   type ServerResponse,
 } from 'node:http';
 import type { Socket } from 'node:net';
+import { systemClock, type Clock } from '../adapters/clock.js';
 import { REPLICATE_PATH } from '../protocol/paths.js';
 
 export interface FaultProxySettings {
@@ -54,6 +55,8 @@ export interface FaultProxyOptions {
   readonly matches?: (method: string, path: string) => boolean;
   /** Randomness in [0, 1); default Math.random. */
   readonly random?: () => number;
+  /** What delayed replies wait on; default the system clock. */
+  readonly clock?: Clock;
   /** Bound on one forwarded request; default 30 s. */
   readonly upstreamTimeoutMs?: number;
   readonly initial?: Partial<FaultProxySettings>;
@@ -98,7 +101,8 @@ export class FaultProxy {
   readonly #agent: Agent;
   readonly #target: URL;
   readonly #sockets = new Set<Socket>();
-  readonly #timers = new Set<NodeJS.Timeout>();
+  /** Cancels the wait of each delayed reply. */
+  readonly #delayed = new Set<() => void>();
   #port = 0;
   #closed = false;
 
@@ -159,8 +163,8 @@ export class FaultProxy {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    for (const timer of this.#timers) clearTimeout(timer);
-    this.#timers.clear();
+    for (const cancel of this.#delayed) cancel();
+    this.#delayed.clear();
     const closed = new Promise<void>((resolve) => {
       this.#server.close(() => {
         resolve();
@@ -287,10 +291,10 @@ export class FaultProxy {
       return;
     }
     this.stats.delayed++;
-    const timer = setTimeout(() => {
-      this.#timers.delete(timer);
+    const cancel = (this.options.clock ?? systemClock).schedule(delay, () => {
+      this.#delayed.delete(cancel);
       send();
-    }, delay);
-    this.#timers.add(timer);
+    });
+    this.#delayed.add(cancel);
   }
 }

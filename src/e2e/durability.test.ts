@@ -325,10 +325,8 @@ test('a flipped byte inside an early record with valid records after it: the nod
       damaged[at] = damaged[at]! ^ 0x5a;
       writeFileSync(segment, damaged);
 
-      const started = Date.now();
+      // It exits (refuses), rather than hanging until the start's deadline.
       await assert.rejects(master.start(10_000), /exited during start/);
-      const tookMs = Date.now() - started;
-      assert.ok(tookMs < 5000, `the refusal took ${tookMs} ms`);
       const exit = master.lastExit;
       assert.ok(
         exit !== undefined && exit.code !== null && exit.code !== 0,

@@ -180,7 +180,6 @@ test('pause: SIGSTOP a secondary -> Suspected, Unhealthy; SIGCONT -> Healthy and
         { timeoutMs: 5000 },
       );
       assert.equal(answer.status, 201, answer.text);
-      assert.ok(answer.ms < 2000, `append with sub1 paused took ${answer.ms} ms`);
     }
     const health = await cluster.health();
     assert.equal(health.readOnly, false, '2 of 3 nodes are a majority');

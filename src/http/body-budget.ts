@@ -1,4 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Clock } from '../adapters/clock.js';
+import { repeatEvery } from '../adapters/repeat.js';
 import { assert } from '../core/assert.js';
 import { ApiError } from './api-error.js';
 import { sendApiError } from './send-json.js';
@@ -32,11 +34,13 @@ interface Receiving {
 export class BodyBudget {
   #usedBytes = 0;
   readonly #receiving = new Set<Receiving>();
-  #sweep: NodeJS.Timeout | undefined;
+  /** Stops the sweep; set while bodies are being received. */
+  #stopSweep: (() => void) | undefined;
 
   constructor(
     readonly capacityBytes: number,
-    private readonly nowMs: () => number = () => performance.now(),
+    /** Deadlines are read from it and the sweep runs on it. */
+    private readonly clock: Clock,
   ) {}
 
   get usedBytes(): number {
@@ -77,12 +81,12 @@ export class BodyBudget {
     const receiving: Receiving = {
       request,
       response,
-      deadlineMs: this.nowMs() + BODY_GRACE_MS + (bytes / MIN_BODY_BYTES_PER_S) * 1000,
+      deadlineMs: this.clock.nowMs() + BODY_GRACE_MS + (bytes / MIN_BODY_BYTES_PER_S) * 1000,
     };
     this.#receiving.add(receiving);
-    this.#sweep ??= setInterval(() => {
+    this.#stopSweep ??= repeatEvery(this.clock, SWEEP_INTERVAL_MS, () => {
       this.#cutSlowSenders();
-    }, SWEEP_INTERVAL_MS).unref();
+    });
     let released = false;
     const release = (): void => {
       if (released) return;
@@ -90,10 +94,7 @@ export class BodyBudget {
       this.#usedBytes -= bytes;
       assert(this.#usedBytes >= 0, 'body budget released more than it charged');
       this.#receiving.delete(receiving);
-      if (this.#receiving.size === 0 && this.#sweep !== undefined) {
-        clearInterval(this.#sweep);
-        this.#sweep = undefined;
-      }
+      if (this.#receiving.size === 0) this.close();
     };
     // 'end' once the body has arrived whole (listening for it does not start the stream);
     // 'close' if the request or its connection ends first.
@@ -103,13 +104,14 @@ export class BodyBudget {
     return true;
   }
 
+  /** Stops the sweep (the server's shutdown); the next large body starts it again. */
   close(): void {
-    if (this.#sweep !== undefined) clearInterval(this.#sweep);
-    this.#sweep = undefined;
+    this.#stopSweep?.();
+    this.#stopSweep = undefined;
   }
 
   #cutSlowSenders(): void {
-    const nowMs = this.nowMs();
+    const nowMs = this.clock.nowMs();
     for (const receiving of this.#receiving) {
       const { request, response } = receiving;
       if (receiving.deadlineMs > nowMs || request.complete) continue;

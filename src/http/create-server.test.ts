@@ -1,3 +1,4 @@
+import { systemClock } from '../adapters/clock.js';
 import nodeAssert from 'node:assert/strict';
 import { once } from 'node:events';
 import { connect, type AddressInfo, type Socket } from 'node:net';
@@ -74,6 +75,7 @@ function answersIn(text: string): { status: number; headers: Map<string, string>
 function serverWith(onInvariant?: InvariantHandler): FastifyInstance {
   return createServer({
     logger: pino({ level: 'silent' }),
+    clock: systemClock,
     maxBodyBytes: 1024,
     maxMessageBytes: 100,
     ...(onInvariant === undefined ? {} : { onInvariant }),

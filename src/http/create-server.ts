@@ -12,6 +12,7 @@ import Fastify, {
   type FastifyReply,
   type FastifyRequest,
 } from 'fastify';
+import type { Clock } from '../adapters/clock.js';
 import type { Logger } from '../adapters/logger.js';
 import { OPTIONS } from '../config/config.js';
 import { InvariantError } from '../core/assert.js';
@@ -46,6 +47,8 @@ export interface ServerOptions {
    * no answer of its own.
    */
   readonly onInvariant?: InvariantHandler;
+  /** What the body budget reads deadlines from and sweeps on. */
+  readonly clock: Clock;
 }
 
 /** What one client may hold of a node: see the options of the same names in config.ts. */
@@ -82,7 +85,7 @@ const TIMEOUT_CHECK_INTERVAL_MS = 250;
 export function createServer(options: ServerOptions): FastifyInstance {
   const intercept = options.intercept;
   const limits = options.limits ?? DEFAULT_CONNECTION_LIMITS;
-  const budget = new BodyBudget(limits.maxInflightBodyBytes);
+  const budget = new BodyBudget(limits.maxInflightBodyBytes, options.clock);
   const onInvariant =
     options.onInvariant ??
     ((error, context) => {

@@ -73,6 +73,7 @@ export async function startNode(
         });
   const serverOptions = {
     logger,
+    clock: systemClock,
     maxBodyBytes: config.maxBodyBytes,
     maxMessageBytes: config.maxMessageBytes,
     limits: config,
@@ -115,6 +116,7 @@ export async function startNode(
     registerAdminFallback(app, config.clusterToken, 'master');
     registerDashboard(app, {
       node,
+      clock: systemClock,
       clusterToken: config.clusterToken,
       appendsNeedToken: config.apiToken !== undefined,
       ca: tls?.ca,

@@ -1,6 +1,8 @@
 import type { ServerResponse } from 'node:http';
 import type { FastifyReply } from 'fastify';
+import type { Clock } from '../adapters/clock.js';
 import type { Logger } from '../adapters/logger.js';
+import { repeatEvery } from '../adapters/repeat.js';
 import { ApiError } from '../http/api-error.js';
 import type { DashboardHub, HubSnapshot } from './dashboard-hub.js';
 
@@ -37,6 +39,8 @@ export class DashboardEvents {
   constructor(
     private readonly hub: DashboardHub,
     private readonly logger: Logger,
+    /** Paces the heartbeats. */
+    private readonly clock: Clock,
     private readonly options: EventStreamOptions = DEFAULT_EVENT_STREAM_OPTIONS,
   ) {}
 
@@ -78,14 +82,13 @@ export class DashboardEvents {
       if (waiting !== undefined) this.#send(client, waiting);
     };
     response.on('drain', onDrain);
-    const heartbeat = setInterval(() => {
+    const stopHeartbeat = repeatEvery(this.clock, heartbeatMs, () => {
       if (!response.writableNeedDrain) response.write(': heartbeat\n\n');
-    }, heartbeatMs);
-    heartbeat.unref();
+    });
     let unsubscribe = (): void => undefined;
     const close = (): void => {
       if (!this.#clients.delete(client)) return;
-      clearInterval(heartbeat);
+      stopHeartbeat();
       unsubscribe();
       response.off('drain', onDrain);
       if (!response.writableEnded) response.end();

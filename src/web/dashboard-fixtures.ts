@@ -6,6 +6,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Clock } from '../adapters/clock.js';
 import type { Entry } from '../core/entry.js';
 import type { PeerSnapshot } from '../core/master-core.js';
 import type { FaultSettings } from './client/dashboard-wire.js';
@@ -158,10 +159,11 @@ function envelope(status: number, code: string, message: string): FakeAnswer {
 
 /**
  * A caller that reaches fake secondaries by URL without HTTP; a silent one fails after the
- * call's timeout, as the real caller does.
+ * call's timeout on `clock`, as the real caller does.
  */
 export function fakeCaller(
   secondaries: ReadonlyMap<string, FakeSecondary>,
+  clock: Clock,
   token?: string,
 ): CallSecondary {
   return async (baseUrl, call) => {
@@ -169,7 +171,7 @@ export function fakeCaller(
     if (secondary === undefined)
       throw new SecondaryCallError(`${call.method} ${call.path}: refused`);
     if (secondary.silent) {
-      await new Promise((resolve) => setTimeout(resolve, call.timeoutMs));
+      await new Promise<void>((resolve) => clock.schedule(call.timeoutMs, resolve));
       throw new SecondaryCallError(
         `${call.method} ${call.path}: no answer within ${call.timeoutMs} ms`,
       );

@@ -1,12 +1,18 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { pino } from 'pino';
-import { sleep, waitFor } from '../e2e/harness.js';
+import { ManualClock } from '../testing/manual-clock.js';
 import type { DashboardState, SecondaryView } from './client/dashboard-wire.js';
 import { FakeMaster, FakeSecondary, fakeCaller } from './dashboard-fixtures.js';
 import { DashboardHub, type HubOptions } from './dashboard-hub.js';
 
+const POLL_MS = 20;
+const POLL_TIMEOUT_MS = 300;
+const MIN_BROADCAST_MS = 20;
+
+/** A hub over a fake master and two fake secondaries, on a clock that moves only when told. */
 function cluster(options: Partial<HubOptions> = {}, appendsNeedToken = false) {
+  const clock = new ManualClock();
   const sub1 = new FakeSecondary('sub1');
   const sub2 = new FakeSecondary('sub2');
   const master = new FakeMaster([
@@ -20,13 +26,22 @@ function cluster(options: Partial<HubOptions> = {}, appendsNeedToken = false) {
         ['http://sub1', sub1],
         ['http://sub2', sub2],
       ]),
+      clock,
     ),
     logger: pino({ enabled: false }),
+    clock,
     maxMessageBytes: 1024,
     appendsNeedToken,
-    options: { pollIntervalMs: 20, pollTimeoutMs: 300, minBroadcastIntervalMs: 20, ...options },
+    options: {
+      pollIntervalMs: POLL_MS,
+      pollTimeoutMs: POLL_TIMEOUT_MS,
+      minBroadcastIntervalMs: MIN_BROADCAST_MS,
+      ...options,
+    },
   });
   const received: DashboardState[] = [];
+  /** The clock's time at each state received. */
+  const receivedAtMs: number[] = [];
   const latest = (): DashboardState => {
     const state = received.at(-1);
     assert.ok(state !== undefined, 'no state received');
@@ -41,16 +56,20 @@ function cluster(options: Partial<HubOptions> = {}, appendsNeedToken = false) {
     hub.subscribe((snapshot) => {
       assert.deepEqual(JSON.parse(snapshot.json), snapshot.state, 'json is the state');
       received.push(snapshot.state);
+      receivedAtMs.push(clock.nowMs());
     });
-  return { hub, master, sub1, sub2, received, latest, view, listen };
+  return { clock, hub, master, sub1, sub2, received, receivedAtMs, latest, view, listen };
 }
 
 const ids = (view: { tail: readonly { id: number }[] }): number[] =>
   view.tail.map((entry) => entry.id);
 
+const count = (requests: readonly string[], wanted: string): number =>
+  requests.filter((request) => request === wanted).length;
+
 void describe('DashboardHub', () => {
   void it("sends the state at once with the master's log, then each secondary's", async () => {
-    const { hub, master, sub1, sub2, received, latest, view, listen } = cluster();
+    const { clock, hub, master, sub1, sub2, received, latest, view, listen } = cluster();
     master.append('a', 'b');
     sub1.append('a', 'b');
     sub2.append('a');
@@ -62,14 +81,19 @@ void describe('DashboardHub', () => {
         latest().secondaries.map((secondary) => secondary.reach),
         ['pending', 'pending'],
       );
-      await waitFor(
-        () => latest().secondaries.every((secondary) => secondary.reach === 'reachable'),
-        2000,
-        'both secondaries polled',
+      // The first polls start with the first listener, and their answers are sent at once.
+      await clock.advance(0);
+      assert.equal(received.length, 2, 'both answers in one state');
+      assert.deepEqual(
+        latest().secondaries.map((secondary) => secondary.reach),
+        ['reachable', 'reachable'],
       );
       assert.deepEqual([ids(view('sub1')), view('sub1').lastId], [[1, 2], 2]);
       assert.deepEqual([ids(view('sub2')), view('sub2').lastId], [[1], 1]);
       assert.equal(view('sub1').faults.state, 'on');
+      master.append('c');
+      await clock.advance(POLL_MS);
+      assert.deepEqual(ids(latest().master), [1, 2, 3], 'the master polled again');
       const versions = received.map((state) => state.version);
       assert.deepEqual(
         versions,
@@ -83,14 +107,18 @@ void describe('DashboardHub', () => {
   });
 
   void it('reads each log from where it left off, keeping the last tailSize entries', async () => {
-    const { hub, master, sub1, view, listen } = cluster({ tailSize: 5 });
+    const { clock, hub, master, sub1, view, listen } = cluster({ tailSize: 5 });
     master.append('1', '2', '3');
     sub1.append('1', '2', '3');
     const stop = listen();
     try {
-      await waitFor(() => view('sub1').lastId === 3, 2000, 'sub1 read');
+      await clock.advance(0);
+      assert.equal(view('sub1').lastId, 3);
       sub1.append('4', '5', '6', '7');
-      await waitFor(() => view('sub1').lastId === 7, 2000, 'sub1 read again');
+      await clock.advance(POLL_MS - 1);
+      assert.equal(view('sub1').lastId, 3, 'not polled again before pollIntervalMs');
+      await clock.advance(1);
+      assert.equal(view('sub1').lastId, 7, 'polled again after pollIntervalMs');
       assert.deepEqual(ids(view('sub1')), [3, 4, 5, 6, 7]);
       const reads = sub1.requests.filter((request) => request.startsWith('GET /logs'));
       assert.deepEqual(reads, ['GET /logs?since=0&limit=5', 'GET /logs?since=3&limit=5']);
@@ -101,14 +129,16 @@ void describe('DashboardHub', () => {
   });
 
   void it('starts over when a secondary restarted empty', async () => {
-    const { hub, sub1, view, listen } = cluster();
+    const { clock, hub, sub1, view, listen } = cluster();
     sub1.append('old-1', 'old-2');
     const stop = listen();
     try {
-      await waitFor(() => view('sub1').lastId === 2, 2000, 'sub1 read');
+      await clock.advance(0);
+      assert.equal(view('sub1').lastId, 2);
       sub1.restartEmpty('incarnation-2');
       sub1.append('new-1');
-      await waitFor(() => view('sub1').tail[0]?.message === 'new-1', 2000, 'the new log');
+      await clock.advance(POLL_MS);
+      assert.equal(view('sub1').tail[0]?.message, 'new-1');
       assert.deepEqual(ids(view('sub1')), [1]);
     } finally {
       stop();
@@ -116,19 +146,23 @@ void describe('DashboardHub', () => {
     }
   });
 
-  void it('a silent secondary delays nobody else and shows as unreachable', async () => {
-    const { hub, sub1, sub2, view, listen } = cluster({ pollTimeoutMs: 1000 });
+  void it('a silent secondary delays nobody else and shows as unreachable at its deadline', async () => {
+    const pollTimeoutMs = 1000;
+    const { clock, hub, sub1, sub2, view, listen } = cluster({ pollTimeoutMs });
     sub2.silent = true;
     const stop = listen();
     try {
-      await waitFor(() => view('sub1').reach === 'reachable', 500, 'sub1 polled');
-      const started = Date.now();
+      await clock.advance(0);
+      assert.equal(view('sub1').reach, 'reachable');
       sub1.append('x');
-      await waitFor(() => view('sub1').lastId === 1, 500, 'sub1 update within 500 ms');
-      assert.ok(Date.now() - started < 1000, "sub1's update did not wait for sub2's deadline");
+      await clock.advance(POLL_MS);
+      assert.equal(view('sub1').lastId, 1, "sub1's update did not wait for sub2's deadline");
       assert.equal(view('sub2').reach, 'pending');
-      await waitFor(() => view('sub2').reach === 'unreachable', 3000, 'sub2 unreachable');
-      assert.match(view('sub2').reachError ?? '', /no answer within/);
+      await clock.advance(pollTimeoutMs - POLL_MS - 1);
+      assert.equal(view('sub2').reach, 'pending', 'still pending 1 ms before its deadline');
+      await clock.advance(1);
+      assert.equal(view('sub2').reach, 'unreachable', 'unreachable at its deadline');
+      assert.match(view('sub2').reachError ?? '', /no answer within 1000 ms/);
     } finally {
       stop();
       hub.close();
@@ -136,24 +170,28 @@ void describe('DashboardHub', () => {
   });
 
   void it('sends at most one state per minBroadcastIntervalMs, however often things change', async () => {
-    const { hub, master, received, latest, listen } = cluster({
+    const minBroadcastIntervalMs = 100;
+    const { clock, hub, master, received, receivedAtMs, latest, listen } = cluster({
       pollIntervalMs: 5,
-      minBroadcastIntervalMs: 100,
+      minBroadcastIntervalMs,
     });
     const stop = listen();
     try {
-      const started = Date.now();
-      while (Date.now() - started < 600) {
+      for (let step = 0; step < 120; step++) {
         master.append('tick');
-        await sleep(5);
+        await clock.advance(5);
       }
-      await sleep(250);
-      const elapsed = Date.now() - started;
-      assert.ok(
-        received.length <= Math.ceil(elapsed / 100) + 2,
-        `${received.length} states in ${elapsed} ms`,
-      );
-      assert.ok(received.length >= 3, `only ${received.length} states: changes must be sent`);
+      await clock.advance(minBroadcastIntervalMs);
+      // The first state goes to the new listener at once; the broadcasts after it are spaced.
+      const broadcastsAtMs = receivedAtMs.slice(1);
+      for (let index = 1; index < broadcastsAtMs.length; index++) {
+        const gapMs = broadcastsAtMs[index]! - broadcastsAtMs[index - 1]!;
+        assert.ok(gapMs >= minBroadcastIntervalMs, `states at ${broadcastsAtMs.join(', ')} ms`);
+      }
+      // A change every 5 ms for 600 ms: a state at 0 ms, then one every 100 ms; the change the
+      // master's poll at 600 ms finds (just after that state went) goes out at 700 ms.
+      assert.deepEqual(broadcastsAtMs, [0, 100, 200, 300, 400, 500, 600, 700]);
+      assert.equal(received.length, 9);
       assert.equal(latest().master.lastId, master.entries.length, 'the last change is sent');
     } finally {
       stop();
@@ -162,14 +200,16 @@ void describe('DashboardHub', () => {
   });
 
   void it('polls only while someone listens', async () => {
-    const { hub, master, sub1, view, listen } = cluster();
+    const { clock, hub, master, sub1, view, listen } = cluster();
     const stop = listen();
-    await waitFor(() => view('sub1').reach === 'reachable', 2000, 'sub1 polled');
+    await clock.advance(0);
+    assert.equal(view('sub1').reach, 'reachable');
+    assert.ok(clock.pendingTimers > 0, 'polls scheduled while listened to');
     stop();
-    await sleep(50); // a poll under way may still finish
+    assert.equal(clock.pendingTimers, 0, 'every timer cancelled with the last listener');
     const requests = sub1.requests.length;
     const reads = master.reads;
-    await sleep(150);
+    await clock.advance(10 * POLL_MS);
     assert.equal(sub1.requests.length, requests, 'no request to sub1 without listeners');
     assert.equal(master.reads, reads, 'no read of the master without listeners');
     assert.equal(hub.listenerCount, 0);
@@ -177,22 +217,21 @@ void describe('DashboardHub', () => {
   });
 
   void it('asks a secondary whose fault injection is off only once per run', async () => {
-    const { hub, sub1, view, listen } = cluster();
+    const { clock, hub, sub1, view, listen } = cluster();
     sub1.faultInjection = false;
     const stop = listen();
     try {
-      await waitFor(() => view('sub1').faults.state === 'off', 2000, 'faults off');
-      const healthBefore = sub1.requests.filter((request) => request === 'GET /health').length;
-      await waitFor(
-        () =>
-          sub1.requests.filter((request) => request === 'GET /health').length >= healthBefore + 3,
-        2000,
-        'three more polls',
-      );
-      assert.equal(sub1.requests.filter((request) => request === 'GET /admin/faults').length, 1);
+      await clock.advance(0);
+      assert.equal(view('sub1').faults.state, 'off');
+      const healthBefore = count(sub1.requests, 'GET /health');
+      await clock.advance(3 * POLL_MS);
+      assert.equal(count(sub1.requests, 'GET /health'), healthBefore + 3, 'three more polls');
+      assert.equal(count(sub1.requests, 'GET /admin/faults'), 1);
       sub1.faultInjection = true;
       sub1.restartEmpty('incarnation-2');
-      await waitFor(() => view('sub1').faults.state === 'on', 2000, 'faults on after restart');
+      await clock.advance(POLL_MS);
+      assert.equal(view('sub1').faults.state, 'on', 'asked again after the restart');
+      assert.equal(count(sub1.requests, 'GET /admin/faults'), 2);
     } finally {
       stop();
       hub.close();
@@ -207,32 +246,40 @@ void describe('DashboardHub', () => {
     }
   });
 
-  void it('refresh() without listeners polls every node once', async () => {
-    const { hub, sub1, sub2 } = cluster();
+  void it('refresh() without listeners polls every node once, each within its deadline', async () => {
+    const { clock, hub, sub1, sub2 } = cluster();
     sub2.silent = true;
-    const { state } = await hub.refresh();
+    const refreshing = hub.refresh();
+    let done = false;
+    void refreshing.then(() => (done = true));
+    await clock.advance(POLL_TIMEOUT_MS - 1);
+    assert.equal(done, false, 'waits for the silent secondary until its deadline');
+    await clock.advance(1);
+    assert.equal(done, true, 'done at the deadline');
+    const { state } = await refreshing;
     assert.deepEqual(
       state.secondaries.map((secondary) => secondary.reach),
       ['reachable', 'unreachable'],
     );
     const requests = sub1.requests.length;
-    await sleep(100);
+    assert.equal(clock.pendingTimers, 0, 'nothing scheduled after the round');
+    await clock.advance(10 * POLL_MS);
     assert.equal(sub1.requests.length, requests, 'one round only');
     hub.close();
   });
 
-  void it('sends fault settings noted after a change at once, without a poll', async () => {
-    const { hub, view, listen } = cluster({ pollIntervalMs: 60_000 });
+  void it('sends fault settings noted after a change without a poll', async () => {
+    const { clock, hub, sub1, view, listen } = cluster({ pollIntervalMs: 60_000 });
     const stop = listen();
     try {
-      await waitFor(() => view('sub1').faults.state === 'on', 2000, 'first poll');
+      await clock.advance(0);
+      assert.equal(view('sub1').faults.state, 'on');
+      const requests = sub1.requests.length;
       const settings = { delayMs: 1000, errorRate: 0, partitioned: true };
       hub.noteFaults('sub1', { state: 'on', settings });
-      await waitFor(
-        () => JSON.stringify(view('sub1').faults) === JSON.stringify({ state: 'on', settings }),
-        1000,
-        'the noted settings sent',
-      );
+      await clock.advance(MIN_BROADCAST_MS);
+      assert.deepEqual(view('sub1').faults, { state: 'on', settings });
+      assert.equal(sub1.requests.length, requests, 'no poll');
     } finally {
       stop();
       hub.close();

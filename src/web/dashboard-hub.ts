@@ -1,4 +1,6 @@
+import type { Clock } from '../adapters/clock.js';
 import type { Logger } from '../adapters/logger.js';
+import { repeatEvery } from '../adapters/repeat.js';
 import type { Entry } from '../core/entry.js';
 import { FAULTS_PATH } from '../protocol/paths.js';
 import type { DashboardState, FaultInjection } from './client/dashboard-wire.js';
@@ -56,6 +58,8 @@ export interface DashboardHubDeps {
   readonly master: DashboardMaster;
   readonly call: CallSecondary;
   readonly logger: Logger;
+  /** Every wait and every reading of the time: the poll schedule, deadlines and broadcasts. */
+  readonly clock: Clock;
   /** The cluster's MAX_MESSAGE_BYTES, to bound what a log tail answer may weigh. */
   readonly maxMessageBytes: number;
   /** Whether the master runs with API_TOKEN; fixed for its life, so told once here. */
@@ -80,7 +84,8 @@ interface Track {
   faultsIncarnation: string | undefined;
   faultsAskedAtMs: number;
   inflight: Promise<void> | undefined;
-  timer: NodeJS.Timeout | undefined;
+  /** Cancels the wait before its next poll. */
+  cancelTimer: (() => void) | undefined;
 }
 
 /**
@@ -98,8 +103,8 @@ export class DashboardHub {
   #json: string | undefined;
   /** Bumped at every stop, so that polls of an earlier run schedule no further polls. */
   #generation = 0;
-  #masterTimer: NodeJS.Timeout | undefined;
-  #broadcastTimer: NodeJS.Timeout | undefined;
+  #cancelMasterPolls: (() => void) | undefined;
+  #cancelBroadcast: (() => void) | undefined;
   #lastBroadcastAtMs = -Infinity;
   #closed = false;
 
@@ -115,7 +120,7 @@ export class DashboardHub {
       faultsIncarnation: undefined,
       faultsAskedAtMs: -Infinity,
       inflight: undefined,
-      timer: undefined,
+      cancelTimer: undefined,
     }));
   }
 
@@ -173,32 +178,31 @@ export class DashboardHub {
 
   #start(): void {
     const generation = this.#generation;
-    this.#masterTimer = setInterval(() => {
+    this.#cancelMasterPolls = repeatEvery(this.#deps.clock, this.#options.pollIntervalMs, () => {
       this.#pollMaster();
-    }, this.#options.pollIntervalMs);
-    this.#masterTimer.unref();
+    });
     for (const track of this.#tracks) this.#loop(track, generation);
   }
 
   #stop(): void {
     this.#generation += 1;
-    clearInterval(this.#masterTimer);
-    clearTimeout(this.#broadcastTimer);
-    this.#masterTimer = undefined;
-    this.#broadcastTimer = undefined;
+    this.#cancelMasterPolls?.();
+    this.#cancelBroadcast?.();
+    this.#cancelMasterPolls = undefined;
+    this.#cancelBroadcast = undefined;
     for (const track of this.#tracks) {
-      clearTimeout(track.timer);
-      track.timer = undefined;
+      track.cancelTimer?.();
+      track.cancelTimer = undefined;
     }
   }
 
   #loop(track: Track, generation: number): void {
     void this.#pollOnce(track).then(() => {
       if (generation !== this.#generation) return;
-      track.timer = setTimeout(() => {
+      track.cancelTimer = this.#deps.clock.schedule(this.#options.pollIntervalMs, () => {
+        track.cancelTimer = undefined;
         this.#loop(track, generation);
-      }, this.#options.pollIntervalMs);
-      track.timer.unref();
+      });
     });
   }
 
@@ -249,12 +253,14 @@ export class DashboardHub {
 
   async #sampleSecondary(track: Track): Promise<SecondarySample> {
     const { tailSize, maxMessageChars, pollTimeoutMs, faultsRecheckMs } = this.#options;
-    const deadlineMs = Date.now() + pollTimeoutMs;
+    const { clock } = this.#deps;
+    const deadlineMs = clock.nowMs() + pollTimeoutMs;
     const get = async (path: string, maxBytes: number) =>
       this.#deps.call(track.url, {
         method: 'GET',
         path,
-        timeoutMs: Math.max(1, deadlineMs - Date.now()),
+        // Whole milliseconds: the clock's are fractional, AbortSignal.timeout takes integers.
+        timeoutMs: Math.max(1, Math.ceil(deadlineMs - clock.nowMs())),
         maxBytes,
       });
     const ok = async (path: string, maxBytes: number): Promise<string> => {
@@ -278,7 +284,7 @@ export class DashboardHub {
     }
 
     let faults = view.faults;
-    const nowMs = Date.now();
+    const nowMs = clock.nowMs();
     const sameIncarnation = track.faultsIncarnation === health.incarnation;
     if (shouldAskFaults(faults, sameIncarnation, nowMs - track.faultsAskedAtMs, faultsRecheckMs)) {
       const answer = await get(FAULTS_PATH, SMALL_ANSWER_BYTES);
@@ -309,21 +315,21 @@ export class DashboardHub {
   }
 
   #scheduleBroadcast(): void {
-    if (this.#listeners.size === 0 || this.#broadcastTimer !== undefined) return;
+    if (this.#listeners.size === 0 || this.#cancelBroadcast !== undefined) return;
+    const { clock } = this.#deps;
     const waitMs = Math.max(
       0,
-      this.#lastBroadcastAtMs + this.#options.minBroadcastIntervalMs - Date.now(),
+      this.#lastBroadcastAtMs + this.#options.minBroadcastIntervalMs - clock.nowMs(),
     );
-    this.#broadcastTimer = setTimeout(() => {
-      this.#broadcastTimer = undefined;
-      this.#lastBroadcastAtMs = Date.now();
+    this.#cancelBroadcast = clock.schedule(waitMs, () => {
+      this.#cancelBroadcast = undefined;
+      this.#lastBroadcastAtMs = clock.nowMs();
       const snapshot = this.snapshot;
       for (const [listener, sent] of this.#listeners) {
         if (sent.sentVersion === snapshot.state.version) continue;
         sent.sentVersion = snapshot.state.version;
         listener(snapshot);
       }
-    }, waitMs);
-    this.#broadcastTimer.unref();
+    });
   }
 }

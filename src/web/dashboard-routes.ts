@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import type { Clock } from '../adapters/clock.js';
 import type { Logger } from '../adapters/logger.js';
 import { ApiError } from '../http/api-error.js';
 import {
@@ -19,6 +20,8 @@ export interface DashboardDeps {
   /** CAs trusted for https:// secondaries (TLS_CA, or the master's own certificate). */
   readonly ca?: readonly string[] | undefined;
   readonly logger: Logger;
+  /** What the hub and the event streams wait on. */
+  readonly clock: Clock;
   /** MAX_MESSAGE_BYTES, which bounds what a secondary's log answer may weigh. */
   readonly maxMessageBytes: number;
   /** Where the page's files are; default dist/web/public. */
@@ -47,15 +50,17 @@ const PAGE_HEADERS = {
  */
 export function registerDashboard(app: FastifyInstance, deps: DashboardDeps): void {
   const call = deps.call ?? secondaryCaller(deps.clusterToken, deps.ca);
+  const clock = deps.clock;
   const hub = new DashboardHub({
     master: deps.node,
     call,
     logger: deps.logger,
+    clock,
     maxMessageBytes: deps.maxMessageBytes,
     appendsNeedToken: deps.appendsNeedToken,
     options: deps.hub ?? {},
   });
-  const events = new DashboardEvents(hub, deps.logger, {
+  const events = new DashboardEvents(hub, deps.logger, clock, {
     ...DEFAULT_EVENT_STREAM_OPTIONS,
     ...deps.events,
   });
