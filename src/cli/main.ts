@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadNodeConfig, optionHelp, type Role } from '../config/config.js';
 import { StorageError } from '../adapters/file-store/file-log-store.js';
+import { exitWithParent } from '../launcher/exit-with-parent.js';
 import { startNode } from '../node/start-node.js';
 import { call, ClientError } from './client.js';
 import { runCluster } from './cluster.js';
@@ -109,6 +110,8 @@ async function runNode(role: Role | undefined, args: readonly string[]): Promise
     throw error;
   }
   role = loaded.config.role;
+  // Started by a launcher (tests, chaos, benches, `rlog cluster`): no node outlives it.
+  exitWithParent();
   let node;
   try {
     node = await startNode(loaded.config, loaded.warnings);
