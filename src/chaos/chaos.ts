@@ -17,7 +17,7 @@ import { freePort } from '../launcher/ports.js';
 import { ClientLoad, type ClientStats } from './clients.js';
 import { FaultProxy, type FaultProxyStats } from './fault-proxy.js';
 import { NetnsLab, netnsSupport, type PartitionMode } from './netns.js';
-import { Prng } from './prng.js';
+import { Prng } from '../core/prng.js';
 
 export const FAULT_KINDS = [
   'kill-secondary',
