@@ -1,4 +1,4 @@
-import { guardChildren, stopChildren } from './cluster-process.js';
+import { guardChildren, stopChildren } from './bench-cluster.js';
 
 export interface BenchTool<Options> {
   /** The name in messages: `bench`, `bench:memory`. */

@@ -11,17 +11,10 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { environment, formatCount, formatMs, gitCommit, writeResults } from './bench-results.js';
-import {
-  HEALTH_TIMEOUT_MS,
-  HOST,
-  startChild,
-  startCluster,
-  pickPorts,
-  waitForHealth,
-  type Child,
-  type Cluster,
-  type PortRange,
-} from './cluster-process.js';
+import type { LocalCluster } from '../launcher/cluster.js';
+import { NodeProcess } from '../launcher/node-process.js';
+import { freePortsIn } from '../launcher/ports.js';
+import { HEALTH_TIMEOUT_MS, HOST, startBenchCluster, type PortRange } from './bench-cluster.js';
 import { runLoad, type LoadResult } from './load-generator.js';
 import { runBenchTool } from './bench-tool.js';
 import { processCpuMs } from './process-cpu.js';
@@ -235,12 +228,12 @@ interface CpuSample {
 }
 
 /** CPU time used so far by the generator (this process) and by each child, in ms. */
-function sampleCpu(watched: readonly Child[]): CpuSample {
+function sampleCpu(watched: readonly NodeProcess[]): CpuSample {
   const byProcess = new Map<string, number>();
   const own = process.cpuUsage();
   byProcess.set('generator', (own.user + own.system) / 1000);
   for (const child of watched) {
-    const pid = child.childProcess.pid;
+    const pid = child.pid;
     const ms = pid === undefined ? undefined : processCpuMs(pid);
     if (ms !== undefined) byProcess.set(child.name, ms);
   }
@@ -264,18 +257,16 @@ function cpuShares(start: CpuSample, end: CpuSample, requests: number): CpuShare
   return shares;
 }
 
-async function startNoop(signal: AbortSignal): Promise<{ child: Child; origin: string }> {
-  const [port] = await pickPorts(1, [], PORTS);
-  const child = startChild(
-    'no-op',
-    NOOP_ENTRY,
-    [],
-    { HOST, PORT: String(port) },
-    profileArgs('no-op'),
-  );
-  const origin = `http://${HOST}:${port}`;
-  await waitForHealth(child, `${origin}/health`, signal);
-  return { child, origin };
+async function startNoop(signal: AbortSignal): Promise<{ child: NodeProcess; origin: string }> {
+  const [port] = await freePortsIn(PORTS, 1, HOST);
+  const child = new NodeProcess({
+    name: 'no-op',
+    script: NOOP_ENTRY,
+    port: port!,
+    nodeArgs: profileArgs('no-op'),
+  });
+  await child.start(HEALTH_TIMEOUT_MS, signal);
+  return { child, origin: child.url };
 }
 
 function requestBody(scenario: Scenario): string {
@@ -446,9 +437,9 @@ async function bench(options: BenchOptions, signal: AbortSignal): Promise<number
       // backlog of replication.
       if (target === 'cluster')
         cpuProfileRunDir = profileDir(`${runNo}-${scenario.id}-${clients}c-r${round}`);
-      const cluster: Cluster | undefined =
+      const cluster: LocalCluster | undefined =
         target === 'cluster'
-          ? await startCluster({
+          ? await startBenchCluster({
               ports: PORTS,
               taken: [noopPort],
               secondaries: SECONDARY_COUNT,
@@ -469,7 +460,7 @@ async function bench(options: BenchOptions, signal: AbortSignal): Promise<number
       }, options.warmupS * 1000);
       try {
         result = await runLoad({
-          origin: cluster?.origin ?? noop.origin,
+          origin: cluster?.master.url ?? noop.origin,
           path: '/logs',
           body: requestBody(scenario),
           messagesPerRequest: scenario.messagesPerRequest,

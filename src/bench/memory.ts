@@ -19,13 +19,9 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { Client } from 'undici';
 import { environment, formatCount, formatMs, gitCommit, writeResults } from './bench-results.js';
-import {
-  HOST,
-  startCluster,
-  type Cluster,
-  type ClusterNode,
-  type PortRange,
-} from './cluster-process.js';
+import type { LocalCluster } from '../launcher/cluster.js';
+import type { NodeProcess } from '../launcher/node-process.js';
+import { HOST, startBenchCluster, type PortRange } from './bench-cluster.js';
 import { runLoad, type LoadResult } from './load-generator.js';
 import {
   MEMORY_USAGE,
@@ -126,13 +122,13 @@ interface ReadUnderLoad {
   readonly memoryAfter: readonly NodeMemory[];
 }
 
-function nodesOf(cluster: Cluster): ClusterNode[] {
+function nodesOf(cluster: LocalCluster): NodeProcess[] {
   return [cluster.master, ...cluster.secondaries];
 }
 
-function memoryOf(nodes: readonly ClusterNode[]): NodeMemory[] {
+function memoryOf(nodes: readonly NodeProcess[]): NodeMemory[] {
   return nodes.map((node) => {
-    const pid = node.child.childProcess.pid;
+    const pid = node.pid;
     const memory: ProcessMemory | undefined = pid === undefined ? undefined : processMemory(pid);
     return { node: node.name, pid, rssKiB: memory?.rssKiB, hwmKiB: memory?.hwmKiB };
   });
@@ -196,10 +192,10 @@ async function seed(origin: string, signal: AbortSignal): Promise<void> {
   }
 }
 
-async function singleAppends(cluster: Cluster, signal: AbortSignal): Promise<ScalingRun> {
-  const logEntries = await lastIdOf(cluster.origin, signal);
+async function singleAppends(cluster: LocalCluster, signal: AbortSignal): Promise<ScalingRun> {
+  const logEntries = await lastIdOf(cluster.master.url, signal);
   const result = await runLoad({
-    origin: cluster.origin,
+    origin: cluster.master.url,
     path: '/logs',
     body: SINGLE_BODY,
     messagesPerRequest: 1,
@@ -215,8 +211,12 @@ async function singleAppends(cluster: Cluster, signal: AbortSignal): Promise<Sca
 }
 
 /** Appends batches of FILL_BATCH (w=1, FILL_CONCURRENCY at once) until the log holds `target`. */
-async function fill(cluster: Cluster, target: number, signal: AbortSignal): Promise<FillResult> {
-  const startId = await lastIdOf(cluster.origin, signal);
+async function fill(
+  cluster: LocalCluster,
+  target: number,
+  signal: AbortSignal,
+): Promise<FillResult> {
+  const startId = await lastIdOf(cluster.master.url, signal);
   const toAdd = Math.max(0, target - startId);
   const batches = Math.ceil(toAdd / FILL_BATCH);
   const fullBody = batchBody(FILL_BATCH, 1);
@@ -228,7 +228,7 @@ async function fill(cluster: Cluster, target: number, signal: AbortSignal): Prom
   let reported = 0;
   const started = performance.now();
   const worker = async (): Promise<void> => {
-    const client = new Client(cluster.origin, {
+    const client = new Client(cluster.master.url, {
       pipelining: 1,
       headersTimeout: FILL_REQUEST_TIMEOUT_MS,
       bodyTimeout: FILL_REQUEST_TIMEOUT_MS,
@@ -269,7 +269,7 @@ async function fill(cluster: Cluster, target: number, signal: AbortSignal): Prom
   };
   await Promise.all(Array.from({ length: FILL_CONCURRENCY }, worker));
   const ms = performance.now() - started;
-  const lastId = await lastIdOf(cluster.origin, signal);
+  const lastId = await lastIdOf(cluster.master.url, signal);
   if (lastId !== target)
     throw new Error(`after the fill the master's last id is ${lastId}, not ${target}`);
 
@@ -279,7 +279,7 @@ async function fill(cluster: Cluster, target: number, signal: AbortSignal): Prom
   for (;;) {
     const behind: string[] = [];
     for (const node of cluster.secondaries) {
-      const id = await lastIdOf(node.origin, signal);
+      const id = await lastIdOf(node.url, signal);
       if (id < lastId) behind.push(`${node.name} at ${id}`);
     }
     if (behind.length === 0) break;
@@ -431,13 +431,13 @@ async function fullRead(origin: string, signal: AbortSignal): Promise<FullRead> 
 
 /** Reads the whole log from `target` while STALL_CLIENTS clients append to the master. */
 async function readUnderLoad(
-  cluster: Cluster,
-  target: ClusterNode,
+  cluster: LocalCluster,
+  target: NodeProcess,
   signal: AbortSignal,
 ): Promise<ReadUnderLoad> {
-  const logEntriesAtStart = await lastIdOf(target.origin, signal);
+  const logEntriesAtStart = await lastIdOf(target.url, signal);
   const nodes = nodesOf(cluster);
-  const load = startClosedLoop(cluster.origin, STALL_CLIENTS, signal);
+  const load = startClosedLoop(cluster.master.url, STALL_CLIENTS, signal);
   const loadStartMs = performance.now();
   let stopped: Awaited<ReturnType<ClosedLoop['stop']>> | undefined;
   const rssMax: Record<string, number> = {};
@@ -451,12 +451,12 @@ async function readUnderLoad(
   let sampler: NodeJS.Timeout | undefined;
   try {
     await sleep(STALL_WARMUP_MS + STALL_BASELINE_MS, undefined, { signal });
-    const pid = target.child.childProcess.pid;
+    const pid = target.pid;
     const hwmReset = pid !== undefined && resetPeakMemory(pid);
     sampleRss();
     sampler = setInterval(sampleRss, RSS_SAMPLE_MS);
     eventLoop.enable();
-    const read = await fullRead(target.origin, signal);
+    const read = await fullRead(target.url, signal);
     eventLoop.disable();
     clearInterval(sampler);
     sampleRss();
@@ -600,10 +600,10 @@ async function measure(options: MemoryOptions, signal: AbortSignal): Promise<num
     `bench:memory: ${formatCount(options.entries)} entries of ${MESSAGE_BYTES} bytes, ` +
       `${os.cpus().length} CPUs, load average ${loadAvgStart.map((v) => v.toFixed(2)).join(' ')}\n`,
   );
-  const cluster = await startCluster({ ports: PORTS, secondaries: SECONDARY_COUNT, signal });
+  const cluster = await startBenchCluster({ ports: PORTS, secondaries: SECONDARY_COUNT, signal });
   try {
     const nodes = nodesOf(cluster);
-    await seed(cluster.origin, signal);
+    await seed(cluster.master.url, signal);
     process.stderr.write(`  single appends on a log of ${SEED_ENTRIES} entries...\n`);
     const empty = await singleAppends(cluster, signal);
     const memoryBeforeFill = memoryOf(nodes);
@@ -623,7 +623,10 @@ async function measure(options: MemoryOptions, signal: AbortSignal): Promise<num
       .filter((child) => !child.running)
       .map((child) => `${child.name} exited (${child.exitText ?? '?'})`);
     const warnings = cluster.nodes.flatMap((child) =>
-      child.tail.slice(0, 5).map((line) => `${child.name}: ${line.slice(0, 300)}`),
+      child
+        .linesSince(child.lineCount - 30)
+        .slice(0, 5)
+        .map((line) => `${child.name}: ${line.slice(0, 300)}`),
     );
     await cluster.stop();
 

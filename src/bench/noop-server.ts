@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import { fileURLToPath } from 'node:url';
-import { exitWithParent } from './child-guard.js';
+import { exitWithParent } from '../launcher/exit-with-parent.js';
 
 const CREATED_BODY = Buffer.from('{"status":"success","log":{"id":1}}');
 const HEALTH_BODY = Buffer.from('{"status":"ok"}');

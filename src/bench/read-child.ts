@@ -7,7 +7,7 @@
  */
 import { createInterface } from 'node:readline';
 import { Client } from 'undici';
-import { exitWithParent } from './child-guard.js';
+import { exitWithParent } from '../launcher/exit-with-parent.js';
 import { checkLogBody } from './memory-summary.js';
 
 const READ_TIMEOUT_MS = 180_000;

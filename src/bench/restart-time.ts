@@ -6,21 +6,17 @@
  *
  *   node dist/bench/restart-time.js [--entries 1000000]
  */
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { FileLogStore } from '../adapters/file-store/file-log-store.js';
 import { createLogger } from '../adapters/logger.js';
 import type { Entry } from '../core/entry.js';
-import { isPortFree } from '../testing/ports.js';
+import { LOOPBACK as HOST, NodeProcess } from '../launcher/node-process.js';
+import { freePortsIn } from '../launcher/ports.js';
 import { mib, processMemory } from './process-memory.js';
 
-const HOST = '127.0.0.1';
-const MAIN = fileURLToPath(new URL('../cli/main.js', import.meta.url));
 const BATCH_ENTRIES = 1000;
 const START_TIMEOUT_MS = 120_000;
 
@@ -47,11 +43,6 @@ async function fill(dataDir: string, entries: number): Promise<number> {
   return performance.now() - started;
 }
 
-async function freePort(): Promise<number> {
-  for (let port = 9150; port < 9200; port++) if (await isPortFree(port, HOST)) return port;
-  throw new Error('no free port in 9150..9199');
-}
-
 function rssMiB(pid: number): number {
   return mib(processMemory(pid)?.rssKiB ?? Number.NaN);
 }
@@ -68,47 +59,31 @@ async function main(): Promise<void> {
     console.log(
       `wrote ${entries.toLocaleString('en')} entries of 100 bytes in ${Math.round(fillMs)} ms`,
     );
-    const port = await freePort();
-    const started = performance.now();
-    const child = spawn(process.execPath, [MAIN, 'master'], {
-      env: {
-        PATH: process.env['PATH'] ?? '',
-        DATA_DIR: dataDir,
-        PORT: String(port),
-        HOST,
-        LOG_LEVEL: 'info',
-      },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const [port] = await freePortsIn({ min: 9150, max: 9199 }, 1, HOST);
     let recoveryMs: number | undefined;
-    createInterface({ input: child.stdout }).on('line', (line) => {
-      if (line.includes('"store-opened"')) recoveryMs = (JSON.parse(line) as { ms: number }).ms;
+    const node = new NodeProcess({
+      name: 'master',
+      role: 'master',
+      port: port!,
+      env: { DATA_DIR: dataDir, LOG_LEVEL: 'info' },
+      healthPollMs: 10,
+      onLine: (line) => {
+        if (line.includes('"store-opened"')) recoveryMs = (JSON.parse(line) as { ms: number }).ms;
+      },
     });
     try {
-      let healthy = false;
-      while (!healthy) {
-        if (performance.now() - started > START_TIMEOUT_MS)
-          throw new Error('the node did not start in 120 s');
-        try {
-          healthy = (
-            await fetch(`http://${HOST}:${port}/health`, { signal: AbortSignal.timeout(1000) })
-          ).ok;
-        } catch {
-          await new Promise((resolve) => setTimeout(resolve, 10));
-        }
-      }
+      const started = performance.now();
+      await node.start(START_TIMEOUT_MS);
       const startMs = performance.now() - started;
-      const tail = (await (
-        await fetch(`http://${HOST}:${port}/logs?since=${entries - 1}`)
-      ).json()) as Entry[];
+      const tail = (await (await fetch(`${node.url}/logs?since=${entries - 1}`)).json()) as Entry[];
       if (tail.length !== 1 || tail[0]?.id !== entries)
         throw new Error('the restarted node does not serve its last entry');
       console.log(
         `restart of a master holding ${entries.toLocaleString('en')} entries: healthy after ${Math.round(startMs)} ms ` +
-          `(log recovery ${recoveryMs ?? '?'} ms), RSS ${rssMiB(child.pid!).toFixed(0)} MiB`,
+          `(log recovery ${recoveryMs ?? '?'} ms), RSS ${rssMiB(node.pid!).toFixed(0)} MiB`,
       );
     } finally {
-      child.kill('SIGKILL');
+      await node.kill();
     }
   } finally {
     await rm(dataDir, { recursive: true, force: true });

@@ -7,23 +7,17 @@
  * whole run is recorded as a `History` and judged by `checkHistory`. Every loop is bounded in
  * count and time; every fault is healed at the end and the nodes must converge.
  */
-import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { checkHistory } from '../checker/check-history.js';
 import type { History, LogObservation, Violation } from '../checker/history.js';
-import {
-  freePort,
-  HOST,
-  makeTemporaryDir,
-  removeTemporaryDir,
-  request,
-  sleep,
-} from '../e2e/harness.js';
+import { request, sleep } from '../e2e/harness.js';
+import { LocalCluster, type NodePlacement } from '../launcher/cluster.js';
+import type { NodeProcess } from '../launcher/node-process.js';
+import { freePort } from '../launcher/ports.js';
 import { ClientLoad, type ClientStats } from './clients.js';
 import { FaultProxy, type FaultProxyStats } from './fault-proxy.js';
 import { NetnsLab, netnsSupport, type PartitionMode } from './netns.js';
-import { ChaosNode } from './node-process.js';
-import { Prng } from './prng.js';
+import { Prng } from '../core/prng.js';
 
 export const FAULT_KINDS = [
   'kill-secondary',
@@ -110,15 +104,18 @@ export interface ChaosResult {
 }
 
 export interface ChaosCluster {
-  readonly master: ChaosNode;
-  readonly secondaries: readonly ChaosNode[];
-  readonly nodes: readonly ChaosNode[];
+  /** The processes (and the proxies' lifetime). */
+  readonly local: LocalCluster;
+  readonly master: NodeProcess;
+  readonly secondaries: readonly NodeProcess[];
+  readonly nodes: readonly NodeProcess[];
   readonly proxies: ReadonlyMap<string, FaultProxy>;
   readonly lab: NetnsLab | undefined;
-  readonly dataRoot: string;
 }
 
 const NODE_PORT_IN_NETNS = 7000;
+/** A node's start, bounded; generous, as a restarted node replays its durable log. */
+const START_TIMEOUT_MS = 30_000;
 
 /** Starts master + secondaries (durable, fault injection on) behind one fault proxy each. */
 export async function startChaosCluster(
@@ -126,83 +123,53 @@ export async function startChaosCluster(
   lab: NetnsLab | undefined,
   durable = true,
 ): Promise<ChaosCluster> {
-  const dataRoot = makeTemporaryDir('rlog-chaos-');
-  const names = Array.from({ length: secondaryCount }, (_, i) => `sub${i + 1}`);
-  const placement = async (name: string): Promise<{ host: string; port: number }> =>
-    lab === undefined
-      ? { host: HOST, port: await freePort() }
-      : { host: lab.ipOf(name), port: NODE_PORT_IN_NETNS };
-  const wrapOf = (name: string): { wrap?: readonly string[] } =>
-    lab === undefined ? {} : { wrap: lab.wrap(name) };
-  const masterPlace = await placement('master');
-  const masterUrl = `http://${masterPlace.host}:${masterPlace.port}`;
-  const common = { FAULT_INJECTION: 'true', FSYNC: 'always' };
-  const dataDir = (name: string): Record<string, string> =>
-    durable ? { DATA_DIR: join(dataRoot, name) } : {};
-  const secondaries: ChaosNode[] = [];
-  for (const name of names) {
-    const place = await placement(name);
-    secondaries.push(
-      new ChaosNode({
-        name,
-        role: 'secondary',
-        ...place,
-        ...wrapOf(name),
-        env: { ...common, MASTER_URL: masterUrl, ...dataDir(name) },
-      }),
-    );
-  }
   const proxies = new Map<string, FaultProxy>();
-  for (const sub of secondaries) {
-    proxies.set(
-      sub.name,
-      await FaultProxy.start({
-        target: sub.url,
-        ...(lab === undefined
-          ? {}
-          : { host: lab.proxyIp, localAddress: lab.proxyIp, port: await freePort() }),
-      }),
-    );
-  }
-  const master = new ChaosNode({
-    name: 'master',
-    role: 'master',
-    ...masterPlace,
-    ...wrapOf('master'),
-    env: {
-      ...common,
-      ...dataDir('master'),
-      SECONDARIES: secondaries.map((sub) => `${sub.name}=${proxies.get(sub.name)!.url}`).join(','),
-      HEARTBEAT_INTERVAL_MS: '100',
-      RETRY_BASE_MS: '10',
-      RETRY_MAX_MS: '200',
-      REPLICATION_TIMEOUT_MS: '1000',
+  const common = { LOG_LEVEL: 'warn', FAULT_INJECTION: 'true', FSYNC: 'always' };
+  const local = await LocalCluster.launch(
+    {
+      secondaries: secondaryCount,
+      ...(lab === undefined
+        ? {}
+        : { place: (name: string) => Promise.resolve(placeIn(lab, name)) }),
+      env: common,
+      masterEnv: {
+        HEARTBEAT_INTERVAL_MS: '100',
+        RETRY_BASE_MS: '10',
+        RETRY_MAX_MS: '200',
+        REPLICATION_TIMEOUT_MS: '1000',
+      },
+      ...(durable ? { dataDirs: { temporary: 'rlog-chaos-' } } : {}),
+      proxy: async (sub) => {
+        const proxy = await FaultProxy.start({
+          target: sub.url,
+          ...(lab === undefined
+            ? {}
+            : { host: lab.proxyIp, localAddress: lab.proxyIp, port: await freePort() }),
+        });
+        proxies.set(sub.name, proxy);
+        return proxy;
+      },
     },
-  });
-  const cluster: ChaosCluster = {
-    master,
-    secondaries,
-    nodes: [master, ...secondaries],
+    { timeoutMs: START_TIMEOUT_MS },
+  );
+  return {
+    local,
+    master: local.master,
+    secondaries: local.secondaries,
+    nodes: local.nodes,
     proxies,
     lab,
-    dataRoot,
   };
-  try {
-    await Promise.all(secondaries.map((sub) => sub.start()));
-    await master.start();
-  } catch (error) {
-    await stopChaosCluster(cluster);
-    throw error;
-  }
-  return cluster;
+}
+
+/** In network namespaces: the node's own address, and `ip netns exec` into its namespace. */
+function placeIn(lab: NetnsLab, name: string): NodePlacement {
+  return { host: lab.ipOf(name), port: NODE_PORT_IN_NETNS, wrap: lab.wrap(name) };
 }
 
 /** Kills every node, closes the proxies, removes the data directories. */
 export async function stopChaosCluster(cluster: ChaosCluster): Promise<void> {
-  for (const node of cluster.nodes) node.resume();
-  await Promise.all(cluster.nodes.map((node) => node.kill()));
-  await Promise.all([...cluster.proxies.values()].map((proxy) => proxy.close()));
-  removeTemporaryDir(cluster.dataRoot);
+  await cluster.local.stop();
 }
 
 /** A sleep that `cut()` ends early. */
@@ -396,11 +363,11 @@ class Nemesis {
   }
 }
 
-async function restart(node: ChaosNode): Promise<void> {
+async function restart(node: NodeProcess): Promise<void> {
   let last: unknown;
   for (let attempt = 1; attempt <= 3; attempt++) {
     try {
-      if (!node.running) await node.start(30_000);
+      if (!node.running) await node.start(START_TIMEOUT_MS);
       return;
     } catch (error) {
       last = error;
@@ -411,7 +378,7 @@ async function restart(node: ChaosNode): Promise<void> {
   throw new Error(`restart of ${node.name} failed 3 times: ${(last as Error).message}`);
 }
 
-async function setFaults(node: ChaosNode, faults: Record<string, unknown>): Promise<void> {
+async function setFaults(node: NodeProcess, faults: Record<string, unknown>): Promise<void> {
   const answer = await request(`${node.url}/admin/faults`, {
     method: 'PUT',
     json: faults,
@@ -436,7 +403,7 @@ export class Observer {
   #stopping = false;
   #loops: Promise<void> = Promise.resolve();
 
-  constructor(private readonly nodes: readonly ChaosNode[]) {}
+  constructor(private readonly nodes: readonly NodeProcess[]) {}
 
   start(intervalMs: number, endAt: number): void {
     this.#loops = Promise.all(
@@ -455,7 +422,7 @@ export class Observer {
   }
 
   /** One read of `node`'s log; returns the entries, or undefined when it did not answer. */
-  observe(node: ChaosNode): Promise<readonly Entry[] | undefined> {
+  observe(node: NodeProcess): Promise<readonly Entry[] | undefined> {
     const before = this.#locks.get(node.name) ?? Promise.resolve();
     const next = before.then(() => this.#observe(node));
     this.#locks.set(
@@ -465,7 +432,7 @@ export class Observer {
     return next;
   }
 
-  async #observe(node: ChaosNode): Promise<readonly Entry[] | undefined> {
+  async #observe(node: NodeProcess): Promise<readonly Entry[] | undefined> {
     let entries: Entry[];
     try {
       const answer = await request<Entry[]>(`${node.url}/logs`, { timeoutMs: 3000 });
@@ -621,9 +588,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       convergenceNote: settle.note,
       violations,
       history,
-      diagnostics: broken
-        ? cluster.nodes.map((node) => `===== ${node.name} (${node.url})\n${node.tail()}`).join('\n')
-        : '',
+      diagnostics: broken ? cluster.local.dump(40) : '',
     };
   } finally {
     // On an error midway: no more attempts, so no client outlives the run.

@@ -7,7 +7,7 @@
 import { performance } from 'node:perf_hooks';
 import type { AppendOperation, AppendOutcome } from '../checker/history.js';
 import { sleep } from '../e2e/harness.js';
-import { Prng } from './prng.js';
+import { Prng } from '../core/prng.js';
 
 export interface ClientLoadOptions {
   /** The master's base URL. */

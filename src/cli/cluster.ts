@@ -1,7 +1,5 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createInterface } from 'node:readline';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { LocalCluster } from '../launcher/cluster.js';
+import type { NodeProcess } from '../launcher/node-process.js';
 import { DEFAULT_MASTER_URL } from './commands.js';
 import { prettyLogLine } from './pretty-log.js';
 
@@ -19,13 +17,10 @@ export interface ClusterOptions {
   readonly masterEnv: Readonly<Record<string, string>>;
 }
 
-interface ClusterNode {
-  readonly name: string;
-  readonly role: 'master' | 'secondary';
-  readonly port: number;
-}
-
-const MAIN = fileURLToPath(new URL('./main.js', import.meta.url));
+/** How long a node has to stop on Ctrl-C before it is killed. */
+const STOP_GRACE_MS = 10_000;
+/** How long each node has to answer GET /health before the cluster is reported as not started. */
+const START_TIMEOUT_MS = 15_000;
 
 /**
  * `rlog cluster`: a master and N secondaries as child processes of this one, each started exactly
@@ -33,120 +28,79 @@ const MAIN = fileURLToPath(new URL('./main.js', import.meta.url));
  * their log lines merged on this terminal. Ctrl-C stops them all.
  */
 export async function runCluster(options: ClusterOptions): Promise<number> {
-  const nodes: ClusterNode[] = [{ name: 'master', role: 'master', port: options.basePort }];
-  for (let index = 1; index <= options.secondaries; index++) {
-    nodes.push({ name: `sub${index}`, role: 'secondary', port: options.basePort + index });
-  }
-  const url = (node: ClusterNode): string => `http://${options.host}:${node.port}`;
-  const masterUrl = url(nodes[0]!);
-  const secondaries = nodes
-    .filter((node) => node.role === 'secondary')
-    .map((node) => `${node.name}=${url(node)}`)
-    .join(',');
-  const width = Math.max(...nodes.map((node) => node.name.length));
+  const names = ['master', ...Array.from({ length: options.secondaries }, (_, i) => `sub${i + 1}`)];
+  const width = Math.max(...names.map((name) => name.length));
   const color = process.stdout.isTTY;
-
-  const children = new Map<string, ChildProcess>();
   // An object, not a boolean: it is flipped from signal handlers the compiler cannot see.
-  const state = { stopping: false };
-  const exited: Promise<void>[] = [];
-  const spawnNode = (node: ClusterNode): void => {
-    const env: Record<string, string> = {
-      ...filterEnv(process.env),
-      FAULT_INJECTION: 'true',
-      ...options.env,
-      ...(node.role === 'master' ? options.masterEnv : {}),
-      ROLE: node.role,
-      NODE_NAME: node.name,
-      HOST: options.host,
-      PORT: String(node.port),
-    };
-    if (options.dataDir !== undefined) env['DATA_DIR'] = join(options.dataDir, node.name);
-    if (node.role === 'master') env['SECONDARIES'] = secondaries;
-    else env['MASTER_URL'] = masterUrl;
-    const child = spawn(process.execPath, [MAIN, node.role], {
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    children.set(node.name, child);
-    for (const stream of [child.stdout, child.stderr]) {
-      createInterface({ input: stream }).on('line', (line) => {
-        process.stdout.write(
-          `${options.json ? `[${node.name}] ${line}` : prettyLogLine(line, width, color)}\n`,
-        );
-      });
-    }
-    exited.push(
-      new Promise((resolve) => {
-        child.on('exit', (code, signal) => {
-          if (!state.stopping) {
-            process.stdout.write(
-              `${node.name} exited (${signal ?? `code ${code ?? '?'}`}); the other nodes keep running\n`,
-            );
-          }
-          resolve();
-        });
-      }),
-    );
-  };
+  const state = { stopping: false, stopped: Promise.resolve() };
+  const cluster = await LocalCluster.create({
+    secondaries: options.secondaries,
+    host: options.host,
+    ports: names.map((_, index) => options.basePort + index),
+    inherit: 'all',
+    env: { FAULT_INJECTION: 'true', ...options.env },
+    masterEnv: options.masterEnv,
+    ...(options.dataDir === undefined ? {} : { dataDirs: { root: options.dataDir } }),
+    stopGraceMs: STOP_GRACE_MS,
+    onLine: (name, line) => {
+      process.stdout.write(
+        `${options.json ? `[${name}] ${line}` : prettyLogLine(line, width, color)}\n`,
+      );
+    },
+    onExit: (name, how) => {
+      if (!state.stopping)
+        process.stdout.write(`${name} exited (${how}); the other nodes keep running\n`);
+    },
+  });
+  const abort = new AbortController();
   const stop = (): void => {
     if (state.stopping) return;
     state.stopping = true;
-    for (const child of children.values()) child.kill('SIGTERM');
+    abort.abort(new Error('stopping'));
+    state.stopped = cluster.stop();
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
 
-  // Secondaries first, so that the master's first requests find them listening.
-  const secondaryNodes = nodes.slice(1);
-  for (const node of secondaryNodes) spawnNode(node);
-  const secondariesUp = await Promise.all(
-    secondaryNodes.map((node) => waitForHealth(url(node), () => state.stopping)),
-  );
-  if (!state.stopping) spawnNode(nodes[0]!);
-  const masterUp = await waitForHealth(masterUrl, () => state.stopping);
-  if (masterUp && secondariesUp.every(Boolean)) {
-    const storage =
-      options.dataDir === undefined
-        ? 'logs in memory'
-        : `logs in ${options.dataDir}/<node> (--in-memory to keep them in memory)`;
-    process.stdout.write(
-      `cluster ready: master ${masterUrl}, ${secondaryNodes.map((node) => `${node.name} ${url(node)}`).join(', ')}; ${storage}; Ctrl-C stops all\n` +
-        `dashboard: ${masterUrl}/   terminal client: npx rlog shell${masterUrl === DEFAULT_MASTER_URL ? '' : ` --master ${masterUrl}`}   API: ${masterUrl}/docs\n`,
-    );
+  const up = await startNodes(cluster, abort.signal);
+  if (up) {
+    process.stdout.write(readyText(cluster, options.dataDir));
   } else if (!state.stopping) {
     process.stdout.write(
       'cluster: some nodes did not start (see their lines above); Ctrl-C stops the rest\n',
     );
   }
-  await Promise.all(exited);
+  // Until every node has ended: Ctrl-C, or each exits by itself.
+  await Promise.all(cluster.nodes.map((node) => node.whenExited()));
+  await state.stopped;
   return 0;
 }
 
-/** Polls GET /health until it answers 200; bounded to 15 s. */
-async function waitForHealth(base: string, cancelled: () => boolean): Promise<boolean> {
-  const deadline = Date.now() + 15_000;
-  while (Date.now() < deadline && !cancelled()) {
-    try {
-      const response = await fetch(`${base}/health`, { signal: AbortSignal.timeout(1000) });
-      await response.body?.cancel();
-      if (response.ok) return true;
-    } catch {
-      // Not listening yet.
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  return false;
+/**
+ * Secondaries first, so that the master's first requests find them listening; the master even if
+ * one of them did not answer in time (it still runs and may come up). True when all answered.
+ */
+async function startNodes(cluster: LocalCluster, signal: AbortSignal): Promise<boolean> {
+  const started = (node: NodeProcess): Promise<boolean> =>
+    node.start(START_TIMEOUT_MS, signal).then(
+      () => true,
+      () => false,
+    );
+  const secondariesUp = await Promise.all(cluster.secondaries.map(started));
+  if (signal.aborted) return false;
+  const masterUp = await started(cluster.master);
+  return masterUp && secondariesUp.every(Boolean) && !signal.aborted;
 }
 
-/** The environment minus node options that would override what the cluster sets per node. */
-function filterEnv(env: NodeJS.ProcessEnv): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [key, value] of Object.entries(env)) {
-    if (value !== undefined && !CLUSTER_SET.includes(key)) out[key] = value;
-  }
-  return out;
+function readyText(cluster: LocalCluster, dataDir: string | undefined): string {
+  const masterUrl = cluster.master.url;
+  const storage =
+    dataDir === undefined
+      ? 'logs in memory'
+      : `logs in ${dataDir}/<node> (--in-memory to keep them in memory)`;
+  const secondaries = cluster.secondaries.map((node) => `${node.name} ${node.url}`).join(', ');
+  return (
+    `cluster ready: master ${masterUrl}, ${secondaries}; ${storage}; Ctrl-C stops all\n` +
+    `dashboard: ${masterUrl}/   terminal client: npx rlog shell${masterUrl === DEFAULT_MASTER_URL ? '' : ` --master ${masterUrl}`}   API: ${masterUrl}/docs\n`
+  );
 }
-
-/** Variables the cluster sets per node; an inherited value would put every node in one place. */
-const CLUSTER_SET = ['ROLE', 'NODE_NAME', 'PORT', 'SECONDARIES', 'MASTER_URL', 'DATA_DIR'];

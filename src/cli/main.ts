@@ -6,6 +6,7 @@ import { StorageError } from '../adapters/file-store/file-log-store.js';
 import { InvariantError } from '../core/assert.js';
 import { INVARIANT_EXIT_CODE, stopOnUncaughtInvariant } from '../node/fatal.js';
 import { startNode } from '../main/start-node.js';
+import { exitWithParent } from '../launcher/exit-with-parent.js';
 import { call, ClientError } from './client.js';
 import { runCluster } from './cluster.js';
 import {
@@ -111,6 +112,8 @@ async function runNode(role: Role | undefined, args: readonly string[]): Promise
     throw error;
   }
   role = loaded.config.role;
+  // Started by a launcher (tests, chaos, benches, `rlog cluster`): no node outlives it.
+  exitWithParent();
   let node;
   try {
     node = await startNode(loaded.config, loaded.warnings);

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { promisify } from 'node:util';
-import { consecutiveFreePorts } from '../testing/ports.js';
+import { consecutiveFreePorts } from '../launcher/ports.js';
 import { HOST, MAIN_JS, request, waitFor, type LogEntry, type MasterHealth } from './harness.js';
 
 const run = promisify(execFile);

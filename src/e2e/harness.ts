@@ -1,54 +1,35 @@
 /**
- * Real-process end-to-end harness: starts a master and secondaries as child processes of
- * `dist/cli/main.js` on loopback with free ports, captures their output for failure messages,
- * and kills, pauses, resumes and restarts them. Every wait is bounded.
+ * Real-process end-to-end harness: a master and secondaries as child processes of
+ * `dist/cli/main.js` on loopback with free ports (started, killed, paused, resumed and restarted
+ * by src/launcher/), HTTP helpers, and the nodes' recent output added to failure messages. Every
+ * wait is bounded.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { connect, createServer, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { execFile } from 'node:child_process';
+import { connect, type Socket } from 'node:net';
+import { LocalCluster } from '../launcher/cluster.js';
+import { MAIN_JS, type NodeProcess } from '../launcher/node-process.js';
 
-/** dist/cli/main.js, resolved from this compiled file (dist/e2e/harness.js). */
-export const MAIN_JS = fileURLToPath(new URL('../cli/main.js', import.meta.url));
+export { LocalCluster } from '../launcher/cluster.js';
+export {
+  LOOPBACK as HOST,
+  MAIN_JS,
+  NodeProcess,
+  type ExitStatus,
+} from '../launcher/node-process.js';
+export { freePort } from '../launcher/ports.js';
+export { makeTemporaryDir, removeTemporaryDir } from '../launcher/temporary-dir.js';
 
-export const HOST = '127.0.0.1';
 export const HEARTBEAT_MS = 100;
 
-const OUTPUT_LINES_KEPT = 3000;
-const OUTPUT_LINES_SHOWN = 60;
 const REQUEST_TIMEOUT_MS = 15_000;
 
-/** Ports used by others on this machine: never hand them out. */
-function forbiddenPort(port: number): boolean {
-  return (port >= 8000 && port <= 8002) || (port >= 9100 && port <= 9199);
-}
-
-const handedOut = new Set<number>();
-
-/** A port nobody listens on now: bind port 0, read it, close. */
-export async function freePort(): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const port = await new Promise<number>((resolve, reject) => {
-      const server = createServer();
-      server.unref();
-      server.once('error', reject);
-      server.listen(0, HOST, () => {
-        const address = server.address();
-        const found = typeof address === 'object' && address !== null ? address.port : 0;
-        server.close(() => {
-          resolve(found);
-        });
-      });
-    });
-    if (port > 0 && !forbiddenPort(port) && !handedOut.has(port)) {
-      handedOut.add(port);
-      return port;
-    }
-  }
-  throw new Error('no free port found in 50 attempts');
-}
+/** The master's tuning in tests: fast heartbeats and retries, so that failures show quickly. */
+const MASTER_TUNING = {
+  HEARTBEAT_INTERVAL_MS: String(HEARTBEAT_MS),
+  RETRY_BASE_MS: '10',
+  RETRY_MAX_MS: '200',
+  REPLICATION_TIMEOUT_MS: '1000',
+};
 
 export interface CliRun {
   readonly status: number | null;
@@ -222,220 +203,6 @@ export interface SecondaryHealth {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Processes
-
-const living = new Set<ChildProcess>();
-/** Temporary data directories of clusters not yet stopped. */
-const temporaryDirs = new Set<string>();
-process.once('exit', () => {
-  for (const child of living) child.kill('SIGKILL');
-  for (const dir of temporaryDirs) rmSync(dir, { recursive: true, force: true });
-});
-
-/** A new temporary directory, removed by `removeTemporaryDir` or when this process exits. */
-export function makeTemporaryDir(prefix = 'rlog-e2e-'): string {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  temporaryDirs.add(dir);
-  return dir;
-}
-
-export function removeTemporaryDir(dir: string): void {
-  rmSync(dir, { recursive: true, force: true });
-  temporaryDirs.delete(dir);
-}
-
-export interface ExitStatus {
-  readonly code: number | null;
-  readonly signal: NodeJS.Signals | null;
-}
-
-export class NodeProcess {
-  readonly url: string;
-  readonly output: string[] = [];
-  /** The stderr lines alone (also in `output`), since the last start. */
-  readonly stderr: string[] = [];
-  /** How the last run ended; undefined while running or before the first start. */
-  lastExit: ExitStatus | undefined;
-  #child: ChildProcess | undefined;
-  #exited: Promise<void> = Promise.resolve();
-  #starts = 0;
-
-  constructor(
-    readonly name: string,
-    readonly role: 'master' | 'secondary',
-    readonly port: number,
-    readonly env: Readonly<Record<string, string>>,
-  ) {
-    // A node started with TLS_CERT serves HTTPS only.
-    this.url = `${env['TLS_CERT'] === undefined ? 'http' : 'https'}://${HOST}:${port}`;
-  }
-
-  get running(): boolean {
-    return this.#child !== undefined;
-  }
-
-  get pid(): number | undefined {
-    return this.#child?.pid;
-  }
-
-  /** The node's DATA_DIR, if it has one. */
-  get dataDir(): string | undefined {
-    return this.env['DATA_DIR'];
-  }
-
-  /** Spawns the node and waits until it answers GET /health. */
-  async start(timeoutMs = 20_000): Promise<void> {
-    if (this.#child !== undefined) throw new Error(`${this.name} is already running`);
-    this.#starts++;
-    this.lastExit = undefined;
-    this.stderr.length = 0;
-    this.#note(`--- start #${this.#starts} of ${this.name} on port ${this.port}`);
-    const child = spawn(process.execPath, [MAIN_JS, this.role], {
-      env: {
-        PATH: process.env['PATH'] ?? '',
-        ROLE: this.role,
-        NODE_NAME: this.name,
-        HOST,
-        PORT: String(this.port),
-        LOG_LEVEL: 'info',
-        ...this.env,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    this.#child = child;
-    living.add(child);
-    this.#exited = new Promise((resolve) => {
-      child.once('exit', (code, signal) => {
-        living.delete(child);
-        if (this.#child === child) this.#child = undefined;
-        this.lastExit = { code, signal };
-        this.#note(`--- ${this.name} exited (code ${code ?? 'null'}, signal ${signal ?? 'none'})`);
-        resolve();
-      });
-    });
-    for (const stream of [child.stdout, child.stderr]) {
-      let partial = '';
-      stream.setEncoding('utf8');
-      stream.on('data', (chunk: string) => {
-        const lines = (partial + chunk).split('\n');
-        partial = lines.pop() ?? '';
-        for (const line of lines) {
-          if (line === '') continue;
-          this.#note(line);
-          if (stream === child.stderr) this.stderr.push(line);
-        }
-      });
-      stream.on('end', () => {
-        if (partial === '') return;
-        this.#note(partial);
-        if (stream === child.stderr) this.stderr.push(partial);
-        partial = '';
-      });
-    }
-    const state = await waitFor(
-      async () => {
-        if (this.#child !== child) return 'exited';
-        const answer = await request(`${this.url}/health`, { timeoutMs: 1000 });
-        return answer.status === 200 && 'up';
-      },
-      timeoutMs,
-      `${this.name} to answer /health on port ${this.port}`,
-      25,
-    );
-    if (state === 'exited') throw new Error(`${this.name} exited during start:\n${this.tail()}`);
-  }
-
-  /** kill -9 and wait for the exit. */
-  async kill(): Promise<void> {
-    const child = this.#child;
-    if (child === undefined) return;
-    child.kill('SIGKILL');
-    await this.#exited;
-  }
-
-  pause(): void {
-    this.#signal('SIGSTOP');
-  }
-
-  resume(): void {
-    this.#signal('SIGCONT');
-  }
-
-  /** Waits until the process exits by itself (bounded); returns how it ended. */
-  async waitForExit(timeoutMs: number): Promise<ExitStatus> {
-    const exited = this.#exited;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<'timeout'>((resolve) => {
-      timer = setTimeout(() => {
-        resolve('timeout');
-      }, timeoutMs);
-    });
-    const outcome = await Promise.race([exited.then(() => 'exited' as const), timeout]);
-    clearTimeout(timer);
-    if (outcome === 'timeout' || this.lastExit === undefined)
-      throw new Error(`${this.name} did not exit within ${timeoutMs} ms`);
-    return this.lastExit;
-  }
-
-  /**
-   * The JSON log lines of this node (since it was first started, as far as kept) whose `event`
-   * is `event`, parsed.
-   */
-  events(event: string): Record<string, unknown>[] {
-    const found: Record<string, unknown>[] = [];
-    for (const line of this.output) {
-      if (!line.startsWith('{') || !line.includes(`"${event}"`)) continue;
-      try {
-        const record = JSON.parse(line) as Record<string, unknown>;
-        if (record['event'] === event) found.push(record);
-      } catch {
-        // Not a log line.
-      }
-    }
-    return found;
-  }
-
-  /** kill -9, then start again on the same port (empty unless the node has a DATA_DIR). */
-  async restart(): Promise<void> {
-    await this.kill();
-    await this.start();
-  }
-
-  /** Recent output lines, compact, for failure messages. */
-  tail(lines = OUTPUT_LINES_SHOWN): string {
-    return this.output.slice(-lines).map(compactLine).join('\n');
-  }
-
-  #signal(signal: NodeJS.Signals): void {
-    const child = this.#child;
-    if (child === undefined) throw new Error(`${this.name} is not running`);
-    this.#note(`--- ${signal} to ${this.name}`);
-    child.kill(signal);
-  }
-
-  #note(line: string): void {
-    this.output.push(line);
-    if (this.output.length > OUTPUT_LINES_KEPT) this.output.splice(0, this.output.length / 2);
-  }
-}
-
-function compactLine(line: string): string {
-  if (!line.startsWith('{')) return line;
-  try {
-    const record = JSON.parse(line) as Record<string, unknown>;
-    const { time, level, node, msg, event, ...fields } = record;
-    const rest = Object.fromEntries(
-      Object.entries(fields).filter(([key]) => !['role', 'pid', 'hostname'].includes(key)),
-    );
-    const extra = Object.keys(rest).length === 0 ? '' : ` ${JSON.stringify(rest)}`;
-    const clock = typeof time === 'string' ? time.slice(11, 23) : '';
-    return `${clock} ${String(node)} ${String(level)} ${String(event)}: ${String(msg)}${extra}`;
-  } catch {
-    return line;
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
 // Clusters
 
 export interface ClusterOptions {
@@ -460,53 +227,25 @@ export interface ClusterOptions {
 
 export class Cluster {
   private constructor(
-    readonly master: NodeProcess,
-    readonly secondaries: readonly NodeProcess[],
+    /** The processes. */
+    readonly local: LocalCluster,
     readonly token: string | undefined,
-    /** The temporary directory holding the nodes' data directories, if `dataDirs` was set. */
-    readonly dataRoot: string | undefined,
   ) {}
 
   static async start(options: ClusterOptions = {}): Promise<Cluster> {
-    const count = options.secondaries ?? 2;
-    const masterPort = await freePort();
-    const scheme = options.env?.['TLS_CERT'] === undefined ? 'http' : 'https';
-    const masterUrl = `${scheme}://${HOST}:${masterPort}`;
     const common: Record<string, string> = { ...options.env };
     if (options.token !== undefined) common['CLUSTER_TOKEN'] = options.token;
-    const dataRoot = options.dataDirs === true ? makeTemporaryDir('rlog-e2e-data-') : undefined;
-    const own = (name: string): Record<string, string> => ({
-      ...(dataRoot === undefined ? {} : { DATA_DIR: join(dataRoot, name) }),
-      ...options.nodeEnv?.[name],
+    const local = await LocalCluster.create({
+      secondaries: options.secondaries ?? 2,
+      env: { LOG_LEVEL: 'info', ...common },
+      masterEnv: { ...MASTER_TUNING, ...common, ...options.masterEnv },
+      ...(options.secondaryEnv === undefined ? {} : { secondaryEnv: options.secondaryEnv }),
+      ...(options.nodeEnv === undefined ? {} : { nodeEnv: options.nodeEnv }),
+      ...(options.dataDirs === true ? { dataDirs: { temporary: 'rlog-e2e-data-' } } : {}),
     });
-    const subs: NodeProcess[] = [];
-    for (let index = 1; index <= count; index++) {
-      const port = await freePort();
-      const name = `sub${index}`;
-      subs.push(
-        new NodeProcess(name, 'secondary', port, {
-          MASTER_URL: masterUrl,
-          ...common,
-          ...options.secondaryEnv,
-          ...own(name),
-        }),
-      );
-    }
-    const master = new NodeProcess('master', 'master', masterPort, {
-      SECONDARIES: subs.map((sub) => `${sub.name}=${sub.url}`).join(','),
-      HEARTBEAT_INTERVAL_MS: String(HEARTBEAT_MS),
-      RETRY_BASE_MS: '10',
-      RETRY_MAX_MS: '200',
-      REPLICATION_TIMEOUT_MS: '1000',
-      ...common,
-      ...options.masterEnv,
-      ...own('master'),
-    });
-    const cluster = new Cluster(master, subs, options.token, dataRoot);
+    const cluster = new Cluster(local, options.token);
     try {
-      const down = new Set(options.down ?? []);
-      await Promise.all(subs.filter((sub) => !down.has(sub.name)).map((sub) => sub.start()));
-      await master.start();
+      await local.start({ down: options.down ?? [] });
     } catch (error) {
       await cluster.stop();
       if (error instanceof Error)
@@ -516,14 +255,25 @@ export class Cluster {
     return cluster;
   }
 
+  get master(): NodeProcess {
+    return this.local.master;
+  }
+
+  get secondaries(): readonly NodeProcess[] {
+    return this.local.secondaries;
+  }
+
+  /** The temporary directory holding the nodes' data directories, if `dataDirs` was set. */
+  get dataRoot(): string | undefined {
+    return this.local.dataRoot;
+  }
+
   get nodes(): NodeProcess[] {
     return [this.master, ...this.secondaries];
   }
 
   node(name: string): NodeProcess {
-    const found = this.nodes.find((node) => node.name === name);
-    if (found === undefined) throw new Error(`no node ${name}`);
-    return found;
+    return this.local.node(name);
   }
 
   authHeaders(): Record<string, string> {
@@ -627,15 +377,12 @@ export class Cluster {
 
   /** Every node's recent output, for failure messages. */
   dump(): string {
-    return this.nodes.map((node) => `===== ${node.name} (${node.url})\n${node.tail()}`).join('\n');
+    return this.local.dump();
   }
 
+  /** kill -9 of every node; removes the data directories. */
   async stop(): Promise<void> {
-    for (const node of this.nodes) {
-      if (node.running) node.resume();
-    }
-    await Promise.all(this.nodes.map((node) => node.kill()));
-    if (this.dataRoot !== undefined) removeTemporaryDir(this.dataRoot);
+    await this.local.stop();
   }
 }
 

@@ -52,9 +52,15 @@ test('invalid configuration stops the node with a message naming the option', as
 });
 
 test('an option of the other role is ignored with a warning', async () => {
-  const node = new NodeProcess('sub1', 'secondary', await freePort(), {
-    HEARTBEAT_INTERVAL_MS: '100',
-    SECONDARIES: 'sub2=http://127.0.0.1:1',
+  const node = new NodeProcess({
+    name: 'sub1',
+    role: 'secondary',
+    port: await freePort(),
+    env: {
+      LOG_LEVEL: 'info',
+      HEARTBEAT_INTERVAL_MS: '100',
+      SECONDARIES: 'sub2=http://127.0.0.1:1',
+    },
   });
   try {
     await node.start();

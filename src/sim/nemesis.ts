@@ -1,4 +1,4 @@
-import type { Prng } from './prng.js';
+import type { Prng } from '../core/prng.js';
 import type { Scheduler } from './scheduler.js';
 import type { MasterProcess, SecondaryProcess } from './sim-nodes.js';
 import type { SimNetwork } from './sim-network.js';

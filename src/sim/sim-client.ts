@@ -1,6 +1,6 @@
 import type { AppendOperation, AppendOutcome } from '../checker/history.js';
 import type { WriteConcern } from '../core/write-concern.js';
-import type { Prng } from './prng.js';
+import type { Prng } from '../core/prng.js';
 import type { CheckedOperation, SafetyChecker } from './safety-checker.js';
 import type { Scheduler } from './scheduler.js';
 import type { AppendRequest } from '../node/append-outcome.js';

@@ -1,6 +1,6 @@
 import type { Entry, LogIdentity } from '../core/entry.js';
 import type { KeyedAppend } from '../core/idempotency.js';
-import type { Prng } from './prng.js';
+import type { Prng } from '../core/prng.js';
 
 /**
  * `always`: an append completes once fsynced, so what was answered survives a crash.

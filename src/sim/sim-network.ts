@@ -1,4 +1,4 @@
-import type { Prng } from './prng.js';
+import type { Prng } from '../core/prng.js';
 import type { Scheduler } from './scheduler.js';
 
 /** The faults of one direction of one link (an ordered pair of nodes). */

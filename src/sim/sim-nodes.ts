@@ -4,7 +4,7 @@ import type { Entry } from '../core/entry.js';
 import type { CoreEvent } from '../core/master-core.js';
 import { MasterNode } from '../node/master-node.js';
 import { SecondaryNode } from '../node/secondary-node.js';
-import type { Prng } from './prng.js';
+import type { Prng } from '../core/prng.js';
 import type { NodeView } from './safety-checker.js';
 import type { Scheduler } from './scheduler.js';
 import { simClock } from './sim-clock.js';

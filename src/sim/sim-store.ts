@@ -2,7 +2,7 @@ import { StorageError } from '../adapters/file-store/file-log-store.js';
 import type { LogStore, StoredState } from '../adapters/log-store.js';
 import { assert } from '../core/assert.js';
 import type { Entry, LogIdentity } from '../core/entry.js';
-import type { Prng } from './prng.js';
+import type { Prng } from '../core/prng.js';
 import type { Scheduler } from './scheduler.js';
 import type { SimDisk } from './sim-disk.js';
 

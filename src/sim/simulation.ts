@@ -5,7 +5,7 @@ import type { CoreEvent } from '../core/master-core.js';
 import { refusalError } from '../http/refusals.js';
 import type { AppendRequest, AppendResult } from '../node/append-outcome.js';
 import { Nemesis, type Cluster } from './nemesis.js';
-import { Prng } from './prng.js';
+import { Prng } from '../core/prng.js';
 import { SafetyChecker, type NodeView } from './safety-checker.js';
 import { Scheduler } from './scheduler.js';
 import {
