@@ -1,4 +1,4 @@
-/** The guarantees of GUARANTEES.md, by number, as the simulator names them in its errors. */
+/** The guarantees of docs/GUARANTEES.md, by number, as the simulator names them in its errors. */
 export const GUARANTEES = {
   1: 'acknowledged-means-held',
   2: 'no-lost-acknowledgements',
