@@ -9,8 +9,8 @@ import { MemoryLogStore } from '../adapters/memory-log-store.js';
 import { loadTlsMaterial, type TlsMaterial } from '../adapters/tls-material.js';
 import { FileLogStore } from '../adapters/file-store/file-log-store.js';
 import type { LogStore } from '../adapters/log-store.js';
-import type { NodeConfig } from '../config/config.js';
-import { createServer } from '../http/create-server.js';
+import type { MasterConfig, NodeConfig, SecondaryConfig } from '../config/config.js';
+import { createServer, type ServerOptions } from '../http/create-server.js';
 import { registerMasterRoutes } from '../http/master-routes.js';
 import { registerReadRoutes } from '../http/read-routes.js';
 import { registerSecondaryRoutes } from '../http/secondary-routes.js';
@@ -31,9 +31,25 @@ export interface RunningNode {
   stop(): Promise<void>;
 }
 
+/** What the master and the secondary are wired with alike. */
+interface Wiring {
+  readonly logger: Logger;
+  readonly store: LogStore;
+  readonly metrics: NodeMetrics;
+  readonly tls: TlsMaterial | undefined;
+  readonly serverOptions: ServerOptions;
+}
+
+/** A node behind its HTTP server, not listening yet. */
+interface Wired {
+  readonly app: FastifyInstance;
+  readonly stopNode: () => Promise<void>;
+}
+
 /**
- * The composition root: the one place that picks the real adapters (memory store, undici
- * transport, system clock, Math.random) and wires a node behind its HTTP server.
+ * The composition root: the one place that picks the real adapters (file or memory store, undici
+ * transport, system clock, Math.random, crypto ids) and wires a node behind its HTTP server. The
+ * simulator wires the same node classes to its own edges (src/sim/sim-nodes.ts).
  */
 export async function startNode(
   config: NodeConfig,
@@ -43,6 +59,45 @@ export async function startNode(
   // Read before anything starts: a missing or unreadable file stops the node with its name.
   const tls = loadTlsMaterial(config.tls);
   for (const warning of warnings) logger.warn({ event: 'config-ignored' }, warning);
+  warnAboutExposure(config, logger);
+  const metrics = new NodeMetrics(config.name, config.role);
+  const store = openStore(config, logger, metrics);
+  const serverOptions: ServerOptions = {
+    logger,
+    clock: systemClock,
+    maxBodyBytes: config.maxBodyBytes,
+    maxMessageBytes: config.maxMessageBytes,
+    limits: config,
+    tls,
+  };
+  const wiring: Wiring = { logger, store, metrics, tls, serverOptions };
+  const { app, stopNode } =
+    config.role === 'master'
+      ? await wireMaster(config, wiring)
+      : await wireSecondary(config, wiring);
+  registerMetricsRoutes(app, metrics);
+  registerApiDocsRoutes(app);
+  const listened = await app.listen({
+    host: config.host,
+    port: config.port,
+    listenTextResolver: (url) => `${config.role} ${config.name} listening on ${https(url, tls)}`,
+  });
+  let stopping: Promise<void> | undefined;
+  return {
+    url: https(listened, tls),
+    logger,
+    stop() {
+      stopping ??= (async () => {
+        await stopNode();
+        await app.close();
+        await store.close();
+      })();
+      return stopping;
+    },
+  };
+}
+
+function warnAboutExposure(config: NodeConfig, logger: Logger): void {
   if (config.clusterToken === undefined && !isLoopback(config.host)) {
     logger.warn(
       { event: 'no-cluster-token', host: config.host },
@@ -59,119 +114,90 @@ export async function startNode(
       'TLS_CERT is set but some SECONDARIES URLs are http://: replication and the cluster token go to them in clear text; give them as https://',
     );
   }
-  const metrics = new NodeMetrics(config.name, config.role);
-  const store: LogStore =
-    config.dataDir === undefined
-      ? new MemoryLogStore()
-      : new FileLogStore({
-          dataDir: config.dataDir,
-          fsync: config.fsync,
-          fsyncIntervalMs: config.fsyncIntervalMs,
-          segmentBytes: config.segmentBytes,
-          logger,
-          onFsync: metrics.fsyncObserved,
-        });
-  const serverOptions = {
+}
+
+function openStore(config: NodeConfig, logger: Logger, metrics: NodeMetrics): LogStore {
+  if (config.dataDir === undefined) return new MemoryLogStore();
+  return new FileLogStore({
+    dataDir: config.dataDir,
+    fsync: config.fsync,
+    fsyncIntervalMs: config.fsyncIntervalMs,
+    segmentBytes: config.segmentBytes,
     logger,
-    clock: systemClock,
-    maxBodyBytes: config.maxBodyBytes,
-    maxMessageBytes: config.maxMessageBytes,
-    limits: config,
-    tls,
-  };
-  let app: FastifyInstance;
-  let stopNode: () => Promise<void>;
-
-  if (config.role === 'master') {
-    const transport = new HttpReplicationTransport({
-      connectionsPerPeer: config.maxInflightBatches,
-      clusterToken: config.clusterToken,
-      ca: tls?.ca,
-    });
-    // The metrics read the node at scrape time; the node reports events to them.
-    const observer = new MasterMetrics(metrics, () => node);
-    const node: MasterNode = new MasterNode({
-      config,
-      store,
-      transport,
-      clock: systemClock,
-      random: Math.random,
-      newId: randomUUID,
-      logger,
-      fatal: (error) => {
-        if (error instanceof InvariantError) stopOnInvariant(logger, error);
-        // Any other bug in reply handling: an uncaught error stops the process all the same.
-        throw error;
-      },
-      observer,
-    });
-    await startOrClose(node, store);
-    app = createServer(serverOptions);
-    registerReadRoutes(app, node, config.maxReadLimit);
-    registerMasterRoutes(app, node, {
-      maxMessageBytes: config.maxMessageBytes,
-      maxBatchCount: config.maxBatchCount,
-      apiToken: config.apiToken,
-    });
-    registerAdminFallback(app, config.clusterToken, 'master');
-    registerDashboard(app, {
-      node,
-      clock: systemClock,
-      clusterToken: config.clusterToken,
-      appendsNeedToken: config.apiToken !== undefined,
-      ca: tls?.ca,
-      logger,
-      maxMessageBytes: config.maxMessageBytes,
-    });
-    stopNode = () => node.stop();
-  } else {
-    const observer = new SecondaryMetrics(metrics, () => node);
-    const node: SecondaryNode = new SecondaryNode({
-      config,
-      store,
-      clock: systemClock,
-      random: Math.random,
-      newId: randomUUID,
-      logger,
-      observer,
-    });
-    await startOrClose(node, store);
-    app = createServer({
-      ...serverOptions,
-      intercept: replicationEndpoint(node, { clusterToken: config.clusterToken, logger }),
-    });
-    registerReadRoutes(app, node, config.maxReadLimit);
-    registerSecondaryRoutes(app, node, {
-      clusterToken: config.clusterToken,
-      masterUrl: config.masterUrl,
-      faultInjection: config.faultInjection,
-    });
-    registerAdminFallback(app, config.clusterToken, 'secondary');
-    stopNode = () => node.stop();
-  }
-
-  registerMetricsRoutes(app, metrics);
-  registerApiDocsRoutes(app);
-
-  const listened = await app.listen({
-    host: config.host,
-    port: config.port,
-    listenTextResolver: (url) => `${config.role} ${config.name} listening on ${https(url, tls)}`,
+    onFsync: metrics.fsyncObserved,
   });
-  const address = https(listened, tls);
-  let stopping: Promise<void> | undefined;
-  return {
-    url: address,
+}
+
+async function wireMaster(config: MasterConfig, wiring: Wiring): Promise<Wired> {
+  const { logger, store, tls } = wiring;
+  const transport = new HttpReplicationTransport({
+    connectionsPerPeer: config.maxInflightBatches,
+    clusterToken: config.clusterToken,
+    ca: tls?.ca,
+  });
+  // The metrics read the node at scrape time; the node reports events to them.
+  const observer = new MasterMetrics(wiring.metrics, () => node);
+  const node: MasterNode = new MasterNode({
+    config,
+    store,
+    transport,
+    clock: systemClock,
+    random: Math.random,
+    newId: randomUUID,
     logger,
-    stop() {
-      stopping ??= (async () => {
-        await stopNode();
-        await app.close();
-        await store.close();
-      })();
-      return stopping;
+    fatal: (error) => {
+      if (error instanceof InvariantError) stopOnInvariant(logger, error);
+      // Any other bug in reply handling: an uncaught error stops the process all the same.
+      throw error;
     },
-  };
+    observer,
+  });
+  await startOrClose(node, store);
+  const app = createServer(wiring.serverOptions);
+  registerReadRoutes(app, node, config.maxReadLimit);
+  registerMasterRoutes(app, node, {
+    maxMessageBytes: config.maxMessageBytes,
+    maxBatchCount: config.maxBatchCount,
+    apiToken: config.apiToken,
+  });
+  registerAdminFallback(app, config.clusterToken, 'master');
+  registerDashboard(app, {
+    node,
+    clock: systemClock,
+    clusterToken: config.clusterToken,
+    appendsNeedToken: config.apiToken !== undefined,
+    ca: tls?.ca,
+    logger,
+    maxMessageBytes: config.maxMessageBytes,
+  });
+  return { app, stopNode: () => node.stop() };
+}
+
+async function wireSecondary(config: SecondaryConfig, wiring: Wiring): Promise<Wired> {
+  const { logger, store } = wiring;
+  const observer = new SecondaryMetrics(wiring.metrics, () => node);
+  const node: SecondaryNode = new SecondaryNode({
+    config,
+    store,
+    clock: systemClock,
+    random: Math.random,
+    newId: randomUUID,
+    logger,
+    observer,
+  });
+  await startOrClose(node, store);
+  const app = createServer({
+    ...wiring.serverOptions,
+    intercept: replicationEndpoint(node, { clusterToken: config.clusterToken, logger }),
+  });
+  registerReadRoutes(app, node, config.maxReadLimit);
+  registerSecondaryRoutes(app, node, {
+    clusterToken: config.clusterToken,
+    masterUrl: config.masterUrl,
+    faultInjection: config.faultInjection,
+  });
+  registerAdminFallback(app, config.clusterToken, 'secondary');
+  return { app, stopNode: () => node.stop() };
 }
 
 /** Fastify names the address http:// whatever the server is: it did not create ours. */

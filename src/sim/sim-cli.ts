@@ -56,7 +56,16 @@ function parseArgs(argv: readonly string[]): Args {
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const started = performance.now();
-  const total = { seeds: 0, steps: 0, faults: 0, dropped: 0, duplicated: 0, operations: 0 };
+  const total = {
+    seeds: 0,
+    steps: 0,
+    faults: 0,
+    dropped: 0,
+    duplicated: 0,
+    operations: 0,
+    storeFailures: 0,
+  };
+  const kinds = new Map<string, number>();
   const failures: number[] = [];
   let lastProgress = started;
   for (let seed = args.from; seed < args.from + args.count; seed++) {
@@ -82,6 +91,9 @@ async function main(): Promise<void> {
     total.dropped += stats.messagesDropped;
     total.duplicated += stats.messagesDuplicated;
     total.operations += stats.operations;
+    total.storeFailures += stats.storeFailures;
+    for (const [kind, count] of Object.entries(stats.faultKinds))
+      kinds.set(kind, (kinds.get(kind) ?? 0) + count);
     if (args.verbose) console.log(JSON.stringify(stats));
     const now = performance.now();
     if (now - lastProgress > 10_000) {
@@ -94,6 +106,10 @@ async function main(): Promise<void> {
     `seeds ${total.seeds} (${args.from}..${args.from + args.count - 1}), steps ${total.steps}, ` +
       `fault events ${total.faults} (+ ${total.dropped} messages dropped, ${total.duplicated} duplicated), ` +
       `client ops ${total.operations}, violations ${failures.length}, wall ${wallS.toFixed(1)} s`,
+  );
+  const byKind = [...kinds].sort(([a], [b]) => a.localeCompare(b));
+  console.log(
+    `faults by kind: ${byKind.map(([kind, count]) => `${kind} ${count}`).join(', ')}; store writes failed ${total.storeFailures}`,
   );
   if (failures.length > 0) {
     console.log(

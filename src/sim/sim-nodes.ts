@@ -21,6 +21,8 @@ export interface SimWorld {
   note(line: string): void;
   /** A node threw where it must not (a broken invariant): the run fails with it. */
   readonly fatal: (error: unknown) => void;
+  /** A store write failed (an injected EIO or ENOSPC). */
+  readonly storeFailed: () => void;
 }
 
 /** A node's log lines go to the run's trace, without timestamps (a run is a function of its seed). */
@@ -75,6 +77,7 @@ abstract class SimProcess<
       this.name,
       this.world.prng,
       () => this.diskFaults,
+      this.world.storeFailed,
     );
     const node = this.create(store);
     this.#node = node;

@@ -43,6 +43,8 @@ export class SimLogStore implements LogStore {
     private readonly owner: string,
     private readonly prng: Prng,
     private readonly faults: () => DiskFaults,
+    /** Told of every failed write (the run's statistics). */
+    private readonly onFailed: () => void,
   ) {}
 
   open(): Promise<StoredState> {
@@ -133,6 +135,7 @@ export class SimLogStore implements LogStore {
 
   /** The write failed and was undone; every append queued behind it fails with it. */
   #fail(code: 'EIO' | 'ENOSPC'): void {
+    this.onFailed();
     this.disk.undoUncompleted();
     this.#acceptedLastId = this.disk.lastId;
     const failed = this.#queue.splice(0);

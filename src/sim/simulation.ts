@@ -36,6 +36,8 @@ export interface SimulationStats {
   /** Faults the nemesis injected (partitions, crashes, pauses, ...). */
   readonly faults: number;
   readonly faultKinds: Readonly<Record<string, number>>;
+  /** Store writes that failed (injected EIO, ENOSPC) and were rolled back. */
+  readonly storeFailures: number;
   readonly messagesDropped: number;
   readonly messagesDuplicated: number;
   readonly operations: number;
@@ -119,6 +121,7 @@ class Simulation implements Cluster, AppendTarget, SimWorld {
   readonly #config: MasterConfig;
   /** The first error a node threw where it must not: the run fails with it after the step. */
   #fatalError: { error: unknown } | undefined;
+  #storeFailures = 0;
   readonly #observations: LogObservation[] = [];
   /** Ids a secondary with volatile storage lost in a crash that the master has not noticed yet. */
   readonly #unnoticedLossUpTo = new Map<string, number>();
@@ -373,6 +376,10 @@ class Simulation implements Cluster, AppendTarget, SimWorld {
     return { kind: 'ok', statusCode, ids, w: result.w, acks: result.acks };
   }
 
+  readonly storeFailed = (): void => {
+    this.#storeFailures += 1;
+  };
+
   readonly fatal = (error: unknown): void => {
     this.#fatalError ??= { error };
   };
@@ -619,6 +626,7 @@ class Simulation implements Cluster, AppendTarget, SimWorld {
       steps: this.scheduler.steps,
       faults: this.#nemesis.faults,
       faultKinds: Object.fromEntries(this.#nemesis.kinds),
+      storeFailures: this.#storeFailures,
       messagesDropped: this.network.stats.dropped,
       messagesDuplicated: this.network.stats.duplicated,
       operations: this.#clients.reduce((sum, client) => sum + client.operations.length, 0),
