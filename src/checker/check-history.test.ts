@@ -255,6 +255,49 @@ void describe('checkHistory', () => {
     ]);
   });
 
+  void it('requires entries answered as stored (504) to be kept only with storedMustBeKept', () => {
+    const stored: AppendOperation = {
+      messages: ['s'],
+      idempotencyKey: 'ks',
+      invokedAt: 31,
+      completedAt: 35,
+      outcome: { kind: 'stored', ids: [4], w: 3, acks: 1 },
+    };
+    const base = clean();
+    // Every node converged on a log without the stored entry: it was lost.
+    const lost: History = {
+      ...base,
+      appends: [...base.appends, stored],
+      observations: [
+        observe('master', 40, log('a', 'b', 'c')),
+        observe('sub1', 41, log('a', 'b', 'c')),
+        observe('sub2', 42, log('a', 'b', 'c')),
+      ],
+    };
+    assert.deepEqual(checkHistory(lost), []);
+    const violations = checkHistory({ ...lost, storedMustBeKept: true });
+    assert.deepEqual(
+      violations.map((violation) => violation.guarantee),
+      Array<GuaranteeName>(4).fill('no-lost-acknowledgements'),
+      JSON.stringify(violations, null, 1),
+    );
+    const first = violations[0]!;
+    assert.deepEqual(first.operations, [3]);
+    assert.match(
+      first.message,
+      /append 3 was answered as stored \(504\) at id 4 \("s"\), but the master last showed nothing there/,
+    );
+    // Kept everywhere: nothing to report, with or without the option.
+    const kept: History = {
+      ...lost,
+      observations: ['master', 'sub1', 'sub2'].map((node, index) =>
+        observe(node, 40 + index, log('a', 'b', 'c', 's')),
+      ),
+    };
+    assert.deepEqual(checkHistory(kept), []);
+    assert.deepEqual(checkHistory({ ...kept, storedMustBeKept: true }), []);
+  });
+
   void it('names the operations involved', () => {
     const history: History = {
       ...clean(),

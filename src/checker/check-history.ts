@@ -282,7 +282,19 @@ function checkOrder(
   }
 }
 
-/** Every acknowledged entry is on the master at its id, in the master's last observation. */
+/** The answered ids that must be kept: acknowledged, and stored (504) with `storedMustBeKept`. */
+function mustBeKept(history: History, operation: AppendOperation): readonly number[] {
+  const outcome = operation.outcome;
+  if (outcome.kind === 'ok') return outcome.ids;
+  if (outcome.kind === 'stored' && history.storedMustBeKept === true) return outcome.ids;
+  return [];
+}
+
+function answeredAs(operation: AppendOperation): string {
+  return operation.outcome.kind === 'stored' ? 'answered as stored (504)' : 'acknowledged';
+}
+
+/** Every entry that must be kept is on the master at its id, in the master's last observation. */
 function checkAcknowledgedKept(
   history: History,
   observations: readonly LogObservation[],
@@ -292,14 +304,12 @@ function checkAcknowledgedKept(
   const master = last.get(history.master);
   if (master === undefined) return;
   for (const [index, operation] of history.appends.entries()) {
-    const outcome = operation.outcome;
-    if (outcome.kind !== 'ok') continue;
-    for (const [i, id] of outcome.ids.entries()) {
+    for (const [i, id] of mustBeKept(history, operation).entries()) {
       const shown = master.entries[id - 1];
       if (shown?.message !== operation.messages[i]) {
         report(
           'no-lost-acknowledgements',
-          `append ${index} was acknowledged at id ${id} ("${operation.messages[i] ?? ''}"), but the master last showed ${shown === undefined ? 'nothing' : `"${shown.message}"`} there`,
+          `append ${index} was ${answeredAs(operation)} at id ${id} ("${operation.messages[i] ?? ''}"), but the master last showed ${shown === undefined ? 'nothing' : `"${shown.message}"`} there`,
           [index],
         );
       }
@@ -347,15 +357,14 @@ function checkConvergence(
       );
     }
   }
-  // After healing, every acknowledged entry is on every node.
+  // After healing, every entry that must be kept is on every node.
   for (const [index, operation] of history.appends.entries()) {
-    if (operation.outcome.kind !== 'ok') continue;
-    for (const id of operation.outcome.ids) {
+    for (const id of mustBeKept(history, operation)) {
       for (const node of history.nodes) {
         if ((last.get(node)?.entries.length ?? 0) < id) {
           report(
             'no-lost-acknowledgements',
-            `after healing ${node} lacks id ${id} of acknowledged append ${index}`,
+            `after healing ${node} lacks id ${id} of append ${index}, ${answeredAs(operation)}`,
             [index],
           );
         }

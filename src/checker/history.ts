@@ -65,6 +65,14 @@ export interface History {
   readonly nodes: readonly string[];
   /** True when the run ended with every fault healed and a settling time: liveness is checked. */
   readonly healed: boolean;
+  /**
+   * True to also require every entry answered as stored (`504`, outcome `stored`) to be kept like
+   * an acknowledged one: at its id in the master's last observation and, after healing, on every
+   * node (docs/GUARANTEES.md, G2: "Entries answered 504 (stored) are kept the same way"). For runs
+   * whose master keeps everything it stored (durable storage, `kill -9` without failover), such as
+   * the durability tests. Off (the default): only acknowledged entries must be kept.
+   */
+  readonly storedMustBeKept?: boolean;
 }
 
 /** The guarantees of docs/GUARANTEES.md the checker can judge from a history. */

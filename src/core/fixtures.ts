@@ -3,17 +3,12 @@
  * that uses it replays exactly.
  */
 import type { Entry } from './entry.js';
+import { Prng } from './prng.js';
 
-/** mulberry32: a small, fast, seeded PRNG returning numbers in [0, 1). */
+/** Numbers in [0, 1) from the project's one seeded PRNG (`Prng`, src/core/prng.ts). */
 export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const prng = new Prng(seed);
+  return () => prng.float();
 }
 
 /** An integer in [0, n). */

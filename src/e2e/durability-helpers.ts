@@ -1,10 +1,13 @@
 /**
  * Helpers for the durability tests: a keyed, retrying client load that records every answer, the
- * checks of a recorded history against a log, and reading/damaging segment files on disk.
+ * recorded history for the shared checker (src/checker/), and reading/damaging segment files.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { gapFree, request, sleep, type AppendBody, type LogEntry } from './harness.js';
+import { performance } from 'node:perf_hooks';
+import { checkHistory } from '../checker/check-history.js';
+import type { AppendOperation, History, LogObservation } from '../checker/history.js';
+import { request, sleep, type AppendBody, type Cluster, type LogEntry } from './harness.js';
 
 // ---------------------------------------------------------------------------------------------
 // Client load
@@ -18,7 +21,7 @@ export interface Ack {
   readonly status: 200 | 201 | 504;
   readonly id: number;
   readonly acks: number;
-  /** Date.now() when the first attempt was sent and when this answer arrived. */
+  /** performance.now() when the first attempt was sent and when this answer arrived. */
   readonly sentAt: number;
   readonly at: number;
   readonly attempts: number;
@@ -34,7 +37,7 @@ export interface LoadOptions {
   readonly timeoutMs?: number;
   /** Upper bound on logical appends per client. */
   readonly maxPerClient: number;
-  /** No retry is sent after this moment (Date.now()); the append's outcome stays unknown. */
+  /** No retry is sent after this moment (performance.now()); the append's outcome stays unknown. */
   readonly giveUpAt: number;
 }
 
@@ -44,8 +47,8 @@ export interface LoadOptions {
  */
 export class KeyedLoad {
   readonly acks: Ack[] = [];
-  /** message -> key of every logical append sent at least once. */
-  readonly requested = new Map<string, string>();
+  /** Every logical append sent at least once, with its outcome, for the history checker. */
+  readonly operations: AppendOperation[] = [];
   /** Appends whose outcome is unknown (gave up retrying). */
   readonly unknown: string[] = [];
   /** Answers no correct node gives (anything but 200/201/503/504). */
@@ -73,25 +76,32 @@ export class KeyedLoad {
 
   async #client(client: number): Promise<void> {
     for (let index = 0; index < this.options.maxPerClient && !this.#stopping; index++) {
-      await this.#append(client, index);
+      const operation = await this.#append(client, index);
+      this.operations.push(operation);
     }
   }
 
-  async #append(client: number, index: number): Promise<void> {
+  async #append(client: number, index: number): Promise<AppendOperation> {
     const { url, prefix, timeoutMs, giveUpAt } = this.options;
     const message = `${prefix}-c${client}-n${index}`;
     const key = `${prefix}-key-c${client}-n${index}`;
     const w = this.options.pickW(client, index);
     const body = timeoutMs === undefined ? { message, w } : { message, w, timeoutMs };
-    this.requested.set(message, key);
-    const sentAt = Date.now();
-    for (let attempt = 1; attempt <= 500 && Date.now() < giveUpAt; attempt++) {
+    const sentAt = performance.now();
+    const settled = (outcome: AppendOperation['outcome']): AppendOperation => ({
+      messages: [message],
+      idempotencyKey: key,
+      invokedAt: sentAt,
+      completedAt: performance.now(),
+      outcome,
+    });
+    for (let attempt = 1; attempt <= 500 && performance.now() < giveUpAt; attempt++) {
       let answer;
       try {
         answer = await request<AppendBody>(`${url}/logs`, {
           json: body,
           headers: { 'idempotency-key': key },
-          timeoutMs: Math.max(1000, Math.min(15_000, giveUpAt - Date.now())),
+          timeoutMs: Math.max(1000, Math.min(15_000, giveUpAt - performance.now())),
         });
       } catch {
         this.networkErrors++;
@@ -104,6 +114,7 @@ export class KeyedLoad {
         if (typeof log !== 'object' || log.message !== message) {
           this.problems.push(`${key}: ${status} answered for another entry: ${answer.text}`);
         }
+        const { acks } = answer.body;
         this.acks.push({
           client,
           key,
@@ -111,12 +122,12 @@ export class KeyedLoad {
           w,
           status,
           id: log.id,
-          acks: answer.body.acks,
+          acks,
           sentAt,
-          at: Date.now(),
+          at: performance.now(),
           attempts: attempt,
         });
-        return;
+        return settled({ kind: status === 504 ? 'stored' : 'ok', ids: [log.id], w, acks });
       }
       if (status === 503) {
         this.unavailable++;
@@ -124,54 +135,53 @@ export class KeyedLoad {
         continue;
       }
       this.problems.push(`${key}: unexpected ${status} ${answer.text}`);
-      return;
+      // Counted as a problem above; for the history it says nothing about what was stored.
+      return settled({ kind: 'unknown' });
     }
     this.unknown.push(message);
+    return settled({ kind: 'unknown' });
   }
 }
 
 // ---------------------------------------------------------------------------------------------
-// History checks
+// History
+
+/** The logs read during a durability test, in the order they were read, for the history. */
+export class LogReads {
+  readonly observations: LogObservation[] = [];
+
+  /** Records `entries` as what `node` showed now; returns them. */
+  record(node: string, entries: LogEntry[]): LogEntry[] {
+    this.observations.push({ node, at: performance.now(), entries });
+    return entries;
+  }
+
+  /** Reads `GET /logs` of `node` and records it. */
+  async read(cluster: Cluster, node: { readonly name: string }): Promise<LogEntry[]> {
+    return this.record(node.name, await cluster.logs(node.name));
+  }
+}
 
 /**
- * Checks the recorded answers against a final log: each key got one id, no id was given to two
- * messages, every stored answer is in the log at its id, the log is gap-free, holds only requested
- * messages (no phantoms) and none twice. Returns the problems found (empty: all good).
+ * Judges the load's history and the logs read with the shared checker (src/checker/), after
+ * healing: the last read of each node must be the master's log, every 200/201/504 answer must be
+ * kept at its id (`storedMustBeKept`: the master's storage is durable and it does not fail over),
+ * no phantoms (every message in a log was sent), no duplicates, one id per key, gap-free logs,
+ * agreement, monotonic reads, order respecting time, honest write concern. Returns the violations
+ * as readable lines (at most 30; empty: all good).
  */
-export function checkHistory(
-  acks: readonly Ack[],
-  requested: ReadonlyMap<string, string>,
-  log: readonly LogEntry[],
-  where: string,
-): string[] {
-  const problems: string[] = [];
-  const idOfKey = new Map<string, number>();
-  const messageOfId = new Map<number, string>();
-  for (const ack of acks) {
-    const known = idOfKey.get(ack.key);
-    if (known !== undefined && known !== ack.id)
-      problems.push(`key ${ack.key} answered with ids ${known} and ${ack.id}`);
-    idOfKey.set(ack.key, ack.id);
-    const other = messageOfId.get(ack.id);
-    if (other !== undefined && other !== ack.message)
-      problems.push(`id ${ack.id} given to two messages: ${other} and ${ack.message} (id reused)`);
-    messageOfId.set(ack.id, ack.message);
-    const entry = log[ack.id - 1];
-    if (entry?.id !== ack.id || entry.message !== ack.message) {
-      problems.push(
-        `${where}: ${ack.message} was answered ${ack.status} with id ${ack.id}, but ${where} has ${entry === undefined ? 'nothing' : JSON.stringify(entry)} there`,
-      );
-    }
-  }
-  if (!gapFree(log)) problems.push(`${where}: ids are not 1..${log.length}`);
-  const seen = new Set<string>();
-  for (const entry of log) {
-    if (seen.has(entry.message)) problems.push(`${where}: ${entry.message} appears twice`);
-    seen.add(entry.message);
-    if (!requested.has(entry.message))
-      problems.push(`${where}: ${entry.message} at ${entry.id} was never requested (phantom)`);
-  }
-  return problems.slice(0, 30);
+export function historyProblems(cluster: Cluster, load: KeyedLoad, reads: LogReads): string[] {
+  const history: History = {
+    appends: load.operations,
+    observations: reads.observations,
+    master: cluster.master.name,
+    nodes: [cluster.master, ...cluster.secondaries].map((node) => node.name),
+    healed: true,
+    storedMustBeKept: true,
+  };
+  return checkHistory(history)
+    .slice(0, 30)
+    .map((violation) => `${violation.guarantee}: ${violation.message}`);
 }
 
 // ---------------------------------------------------------------------------------------------

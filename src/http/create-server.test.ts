@@ -3,10 +3,12 @@ import nodeAssert from 'node:assert/strict';
 import { once } from 'node:events';
 import { connect, type AddressInfo, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { assert, InvariantError } from '../core/assert.js';
 import type { InvariantContext, InvariantHandler } from '../node/fatal.js';
+import { FaultsBody } from '../protocol/messages.js';
 import { createServer, isBlank } from './create-server.js';
 
 void describe('isBlank', () => {
@@ -205,5 +207,62 @@ void describe('createServer: closing', () => {
       release();
       client.destroy();
     }
+  });
+});
+
+void describe('createServer: a refused request body', () => {
+  let app: FastifyInstance;
+  const Nested = Type.Object(
+    {
+      name: Type.String(),
+      limits: Type.Optional(
+        Type.Object({ maxMs: Type.Integer() }, { additionalProperties: false }),
+      ),
+    },
+    { additionalProperties: false },
+  );
+
+  before(async () => {
+    app = serverWith();
+    // The schema of PUT /admin/faults on a secondary, and one with an object inside.
+    app.put('/faults', { schema: { body: FaultsBody } }, () => ({ ok: true }));
+    app.put('/nested', { schema: { body: Nested } }, () => ({ ok: true }));
+    await app.ready();
+  });
+
+  after(async () => {
+    await app.close();
+  });
+
+  async function refusal(url: string, payload: unknown): Promise<string> {
+    const answer = await app.inject({ method: 'PUT', url, payload: payload as object });
+    nodeAssert.equal(answer.statusCode, 400, answer.body);
+    const body = answer.json<{ error: { code: string; message: string } }>();
+    nodeAssert.equal(body.error.code, 'INVALID_REQUEST');
+    return body.error.message;
+  }
+
+  void it('names an unknown field and the allowed ones', async () => {
+    nodeAssert.equal(
+      await refusal('/faults', { bogus: 1 }),
+      'body: unknown field "bogus"; the allowed fields are delayMs, errorRate, partitioned',
+    );
+    nodeAssert.equal(
+      await refusal('/faults', { errorRate: 0.5, partitioned: true, delay: 5 }),
+      'body: unknown field "delay"; the allowed fields are delayMs, errorRate, partitioned',
+    );
+  });
+
+  void it('names an unknown field inside an object by its path', async () => {
+    nodeAssert.equal(
+      await refusal('/nested', { name: 'a', limits: { maxMs: 1, minMs: 0 } }),
+      'body: limits: unknown field "minMs"; the allowed fields are maxMs',
+    );
+  });
+
+  void it('still says a body that is no object must be one', async () => {
+    nodeAssert.equal(await refusal('/faults', [1]), 'body: must be a JSON object');
+    const answer = await app.inject({ method: 'PUT', url: '/faults', payload: { errorRate: 0.5 } });
+    nodeAssert.equal(answer.statusCode, 200, answer.body);
   });
 });

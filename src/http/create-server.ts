@@ -406,7 +406,7 @@ function toApiError(error: unknown, request: FastifyRequest, options: ServerOpti
     return new ApiError(
       400,
       'INVALID_REQUEST',
-      `${fastifyError.validationContext ?? 'request'}: ${describeValidation(error, request.url)}`,
+      `${fastifyError.validationContext ?? 'request'}: ${describeValidation(error, request.url, routeSchema(request, fastifyError.validationContext))}`,
     );
   }
   const status = fastifyError.statusCode;
@@ -416,17 +416,31 @@ function toApiError(error: unknown, request: FastifyRequest, options: ServerOpti
   return new ApiError(500, 'INTERNAL_ERROR', 'internal error; see the node log');
 }
 
-function describeValidation(error: unknown, url: string): string {
-  type Issue = {
-    instancePath?: string;
-    message?: string;
-    keyword?: string;
-    params?: Record<string, unknown>;
-  };
-  const first = (error as { validation: Issue[] }).validation[0];
+type ValidationIssue = {
+  instancePath?: string;
+  schemaPath?: string;
+  message?: string;
+  keyword?: string;
+  params?: Record<string, unknown>;
+};
+
+/** The route's schema for one part of the request (`body`, `querystring`, `params`, `headers`). */
+function routeSchema(request: FastifyRequest, context: string | undefined): unknown {
+  if (context === undefined) return undefined;
+  return (request.routeOptions.schema as Record<string, unknown> | undefined)?.[context];
+}
+
+/** What ajv's first error says, naming the field (and for an unknown field, the allowed ones). */
+function describeValidation(error: unknown, url: string, schema: unknown): string {
+  const first = (error as { validation: ValidationIssue[] }).validation[0];
   if (first === undefined) return 'is invalid';
   const missing = first.params?.['missingProperty'];
   const path = (first.instancePath ?? '').replace(/^\//, '').replaceAll('/', '.');
+  const unknownField = first.params?.['additionalProperty'];
+  if (first.keyword === 'additionalProperties' && typeof unknownField === 'string') {
+    const allowed = allowedFields(schema, first.schemaPath);
+    return `${path === '' ? '' : `${path}: `}unknown field ${describeValue(unknownField)}${allowed.length === 0 ? '; remove it' : `; the allowed fields are ${allowed.join(', ')}`}`;
+  }
   const field = typeof missing === 'string' ? missing : path;
   if (field === '') {
     const append = url.startsWith('/logs') || url.startsWith('/messages');
@@ -435,6 +449,23 @@ function describeValidation(error: unknown, url: string): string {
   if (first.keyword === 'pattern')
     return `${field} must be a non-negative integer of at most 15 digits`;
   return `${field} ${first.message ?? 'is invalid'}`;
+}
+
+/**
+ * The property names of the object schema holding the failed keyword: `schemaPath` is ajv's JSON
+ * pointer to it (`#/additionalProperties`, `#/properties/x/additionalProperties`). Empty when the
+ * schema is not at hand or not a plain object schema.
+ */
+function allowedFields(schema: unknown, schemaPath: string | undefined): string[] {
+  if (schemaPath?.startsWith('#') !== true) return [];
+  const steps = schemaPath.slice(1).split('/').slice(1, -1);
+  let node = schema;
+  for (const step of steps) {
+    if (typeof node !== 'object' || node === null) return [];
+    node = (node as Record<string, unknown>)[step.replaceAll('~1', '/').replaceAll('~0', '~')];
+  }
+  const properties = (node as { properties?: unknown } | undefined)?.properties;
+  return typeof properties === 'object' && properties !== null ? Object.keys(properties) : [];
 }
 
 /** A hook that refuses requests without `token` (401 naming which one); none without a token. */
