@@ -122,6 +122,8 @@ export async function startChaosCluster(
   secondaryCount: number,
   lab: NetnsLab | undefined,
   durable = true,
+  /** The proxies' drops and delays draw from it, so a seed replays them too. */
+  random: Prng = new Prng(1),
 ): Promise<ChaosCluster> {
   const proxies = new Map<string, FaultProxy>();
   const common = { LOG_LEVEL: 'warn', FAULT_INJECTION: 'true', FSYNC: 'always' };
@@ -140,8 +142,10 @@ export async function startChaosCluster(
       },
       ...(durable ? { dataDirs: { temporary: 'rlog-chaos-' } } : {}),
       proxy: async (sub) => {
+        const draws = random.fork(proxies.size + 1);
         const proxy = await FaultProxy.start({
           target: sub.url,
+          random: () => draws.float(),
           ...(lab === undefined
             ? {}
             : { host: lab.proxyIp, localAddress: lab.proxyIp, port: await freePort() }),
@@ -506,7 +510,12 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   const observer = { current: undefined as Observer | undefined };
   let load: ClientLoad | undefined;
   try {
-    cluster = await startChaosCluster(options.secondaries ?? 2, lab, options.inMemory !== true);
+    cluster = await startChaosCluster(
+      options.secondaries ?? 2,
+      lab,
+      options.inMemory !== true,
+      random.fork(0x9e37),
+    );
     log(
       `cluster: ${cluster.nodes.map((node) => `${node.name}=${node.url}`).join(' ')}; proxies ${[
         ...cluster.proxies,

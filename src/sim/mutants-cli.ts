@@ -25,7 +25,9 @@ interface Verdict {
   readonly mutant: Mutant;
   readonly caught: boolean;
   readonly seed?: number;
-  readonly guarantee?: string;
+  readonly guarantee?: string | undefined;
+  /** What the simulator saw, cut to one line. */
+  readonly details?: string | undefined;
   readonly wallS: number;
 }
 
@@ -81,13 +83,14 @@ function runMutant(mutant: Mutant, seeds: number): Promise<Verdict> {
     child.on('close', () => {
       clearTimeout(timer);
       rmSync(join(ROOT, '.mutants', mutant.id), { recursive: true, force: true });
-      const failure = /^FAIL seed (\d+): (.+?) violated/m.exec(output);
+      const failure = /^FAIL seed (\d+): (.+?) violated at [^:]*: (.*)$/m.exec(output);
       const wallS = (performance.now() - started) / 1000;
       if (failure === null) {
         resolve({ mutant, caught: false, wallS });
         return;
       }
-      resolve({ mutant, caught: true, seed: Number(failure[1]), guarantee: failure[2]!, wallS });
+      const [, seed, guarantee, details] = failure;
+      resolve({ mutant, caught: true, seed: Number(seed), guarantee, details, wallS });
     });
   });
 }
@@ -97,7 +100,8 @@ function line(verdict: Verdict): string {
   const how = verdict.caught
     ? `caught  seed ${String(verdict.seed).padEnd(5)} ${verdict.guarantee ?? ''}`
     : 'MISSED';
-  return `${mutant.id.padEnd(28)} ${how} (${wallS.toFixed(1)} s)\n    ${mutant.description}`;
+  const seen = verdict.details === undefined ? '' : `\n    seen: ${verdict.details.slice(0, 110)}`;
+  return `${mutant.id.padEnd(28)} ${how} (${wallS.toFixed(1)} s)\n    bug: ${mutant.description}${seen}`;
 }
 
 async function main(): Promise<void> {

@@ -9,7 +9,8 @@ export interface Cluster {
   readonly master: MasterProcess;
   readonly secondaries: readonly SecondaryProcess[];
   readonly clients: readonly string[];
-  crashSecondary(secondary: SecondaryProcess): void;
+  /** kill -9; `wipe`: its data directory is lost too (default: now and then). */
+  crashSecondary(secondary: SecondaryProcess, wipe?: boolean): void;
   restartSecondary(secondary: SecondaryProcess): void;
   crashMaster(): void;
   restartMaster(): void;
@@ -90,6 +91,24 @@ export class Nemesis {
     this.trace(`fault ${kind} ${detail}`);
   }
 
+  /**
+   * The secondary's answers slow down, then it restarts (often empty) and the path is fast
+   * again: answers of the old process arrive after those of the new one. The master must not
+   * count what the old process held once it has heard from the new one.
+   */
+  #lateReplies(secondary: SecondaryProcess): void {
+    const [m, s] = [this.cluster.master.name, secondary.name];
+    this.network.setLink(s, m, { minDelayMs: 100, maxDelayMs: MAX_FAULT_DELAY_MS });
+    this.scheduler.after(this.prng.int(20, 100), undefined, () => {
+      this.network.setLink(s, m, { minDelayMs: 1, maxDelayMs: 10 });
+      if (!secondary.up) return;
+      this.cluster.crashSecondary(secondary, this.prng.chance(0.5));
+      this.scheduler.after(this.prng.int(1, 20), undefined, () => {
+        if (!secondary.up) this.cluster.restartSecondary(secondary);
+      });
+    });
+  }
+
   #inject(): void {
     const { master, secondaries, clients } = this.cluster;
     const secondary = this.prng.pick(secondaries);
@@ -104,6 +123,7 @@ export class Nemesis {
       'crash',
       'crash',
       'restart',
+      'late-replies',
       'majority-partition',
       'flaky-clients',
       'pause-master',
@@ -217,6 +237,11 @@ export class Nemesis {
         this.scheduler.after(this.prng.int(1, 20), undefined, () => {
           if (!secondary.up) this.cluster.restartSecondary(secondary);
         });
+        return;
+      case 'late-replies':
+        if (!secondary.up) return;
+        this.#count(kind, s);
+        this.#lateReplies(secondary);
         return;
       case 'majority-partition':
         this.#count(kind, 'master alone');

@@ -293,11 +293,11 @@ class Simulation implements Cluster, AppendTarget, SimWorld {
 
   // --- the cluster, as the nemesis acts on it ---------------------------------------------
 
-  crashSecondary(secondary: SecondaryProcess): void {
+  crashSecondary(secondary: SecondaryProcess, wipe?: boolean): void {
     const before = secondary.disk.lastId;
     secondary.crash();
     const outcome = secondary.disk.crash(this.scheduler.nowMs, this.prng);
-    if (this.prng.chance(0.1)) secondary.wipe();
+    if (wipe ?? this.prng.chance(0.1)) secondary.wipe();
     const after = secondary.disk.lastId;
     if (after < before) {
       const lost = Math.max(this.#unnoticedLossUpTo.get(secondary.name) ?? 0, before);
@@ -357,9 +357,13 @@ class Simulation implements Cluster, AppendTarget, SimWorld {
   serveAppend(request: AppendRequest, respond: (answer: AppendAnswer) => void): boolean {
     const node = this.master.node;
     if (node === undefined) return false;
-    node.append(request).then((result) => {
-      respond(this.#answered(result));
-    }, this.fatal);
+    node
+      .append(request)
+      .then((result) => {
+        respond(this.#answered(result));
+      })
+      // A broken invariant in the node, or a guarantee the answer breaks: the run fails.
+      .catch(this.fatal);
     return true;
   }
 
