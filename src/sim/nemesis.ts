@@ -96,7 +96,8 @@ export class Nemesis {
    * again: answers of the old process arrive after those of the new one. The master must not
    * count what the old process held once it has heard from the new one.
    */
-  #lateReplies(secondary: SecondaryProcess): void {
+  #lateReplies(secondary: SecondaryProcess): string | undefined {
+    if (!secondary.up) return undefined;
     const [m, s] = [this.cluster.master.name, secondary.name];
     this.network.setLink(s, m, { minDelayMs: 100, maxDelayMs: MAX_FAULT_DELAY_MS });
     this.scheduler.after(this.prng.int(20, 100), undefined, () => {
@@ -107,187 +108,207 @@ export class Nemesis {
         if (!secondary.up) this.cluster.restartSecondary(secondary);
       });
     });
+    return s;
+  }
+
+  /**
+   * The faults, in the order the PRNG picks from (crash twice: it is the commonest failure). Each
+   * injects itself and says what it did, or undefined when it does not apply now.
+   */
+  #kinds(): [string, (secondary: SecondaryProcess) => string | undefined][] {
+    const kinds: [string, (secondary: SecondaryProcess) => string | undefined][] = [
+      ['partition', (secondary) => this.#partition(secondary)],
+      ['one-way', (secondary) => this.#oneWay(secondary)],
+      ['flaky-link', (secondary) => this.#flakyLink(secondary)],
+      ['error-500', (secondary) => this.#errors500(secondary)],
+      ['pause', (secondary) => this.#pause(secondary)],
+      ['crash', (secondary) => this.#crash(secondary)],
+      ['crash', (secondary) => this.#crash(secondary)],
+      ['restart', (secondary) => this.#restart(secondary)],
+      ['late-replies', (secondary) => this.#lateReplies(secondary)],
+      ['majority-partition', () => this.#majorityPartition()],
+      ['flaky-clients', () => this.#flakyClients()],
+      ['pause-master', () => this.#pauseMaster()],
+      ['delay', (secondary) => this.#delay(secondary)],
+      ['disk-errors', (secondary) => this.#disk('disk-errors', secondary)],
+      ['slow-disk', (secondary) => this.#disk('slow-disk', secondary)],
+      ['stray-master', (secondary) => this.#strayMaster(secondary)],
+    ];
+    if (this.config.masterCrashes) kinds.push(['crash-master', () => this.#crashMaster()]);
+    return kinds;
   }
 
   #inject(): void {
-    const { master, secondaries, clients } = this.cluster;
-    const secondary = this.prng.pick(secondaries);
-    const m = master.name;
+    const secondary = this.prng.pick(this.cluster.secondaries);
+    const [kind, inject] = this.prng.pick(this.#kinds());
+    const detail = inject(secondary);
+    if (detail !== undefined) this.#count(kind, detail);
+  }
+
+  /** Both directions between the master and a secondary. */
+  #cutBoth(other: string, cut: boolean): void {
+    const m = this.cluster.master.name;
+    this.network.setLink(m, other, { cut });
+    this.network.setLink(other, m, { cut });
+  }
+
+  #partition(secondary: SecondaryProcess): string {
     const s = secondary.name;
-    const kinds = [
-      'partition',
-      'one-way',
-      'flaky-link',
-      'error-500',
-      'pause',
-      'crash',
-      'crash',
-      'restart',
-      'late-replies',
-      'majority-partition',
-      'flaky-clients',
-      'pause-master',
-      'delay',
-      'disk-errors',
-      'slow-disk',
-      'stray-master',
-      ...(this.config.masterCrashes ? ['crash-master'] : []),
-    ];
-    const kind = this.prng.pick(kinds);
-    switch (kind) {
-      case 'partition':
-        this.#count(kind, s);
-        this.network.setLink(m, s, { cut: true });
-        this.network.setLink(s, m, { cut: true });
-        this.#later(() => {
-          this.network.setLink(m, s, { cut: false });
-          this.network.setLink(s, m, { cut: false });
-        }, `partition ${s}`);
-        return;
-      case 'one-way': {
-        const [from, to] = this.prng.chance(0.5) ? [m, s] : [s, m];
-        this.#count(kind, `${from}>${to}`);
-        this.network.setLink(from, to, { cut: true });
-        this.#later(() => {
-          this.network.setLink(from, to, { cut: false });
-        }, `one-way ${from}>${to}`);
-        return;
+    this.#cutBoth(s, true);
+    this.#later(() => {
+      this.#cutBoth(s, false);
+    }, `partition ${s}`);
+    return s;
+  }
+
+  #oneWay(secondary: SecondaryProcess): string {
+    const [m, s] = [this.cluster.master.name, secondary.name];
+    const [from, to] = this.prng.chance(0.5) ? [m, s] : [s, m];
+    this.network.setLink(from, to, { cut: true });
+    this.#later(() => {
+      this.network.setLink(from, to, { cut: false });
+    }, `one-way ${from}>${to}`);
+    return `${from}>${to}`;
+  }
+
+  #flakyLink(secondary: SecondaryProcess): string {
+    const [m, s] = [this.cluster.master.name, secondary.name];
+    const faults = {
+      dropRate: this.prng.float() * 0.3,
+      duplicateRate: this.prng.float() * 0.3,
+      minDelayMs: 1,
+      maxDelayMs: this.prng.int(10, MAX_FAULT_DELAY_MS),
+    };
+    this.network.setLink(m, s, faults);
+    this.network.setLink(s, m, { ...faults, duplicateRate: this.prng.float() * 0.3 });
+    this.#later(() => {
+      const calm = { dropRate: 0, duplicateRate: 0, minDelayMs: 1, maxDelayMs: 10 };
+      this.network.setLink(m, s, calm);
+      this.network.setLink(s, m, calm);
+    }, `flaky-link ${s}`);
+    return `${s} ${JSON.stringify(faults)}`;
+  }
+
+  #majorityPartition(): string {
+    for (const other of this.cluster.secondaries) this.#cutBoth(other.name, true);
+    this.#later(() => {
+      for (const other of this.cluster.secondaries) this.#cutBoth(other.name, false);
+    }, `majority-partition`);
+    return 'master alone';
+  }
+
+  #flakyClients(): string {
+    const m = this.cluster.master.name;
+    // No duplicates on client links: TCP never delivers one POST twice.
+    const faults = { dropRate: this.prng.float() * 0.3, maxDelayMs: this.prng.int(10, 200) };
+    const set = (change: { dropRate: number; maxDelayMs: number }): void => {
+      for (const client of this.cluster.clients) {
+        this.network.setLink(client, m, change);
+        this.network.setLink(m, client, change);
       }
-      case 'flaky-link': {
-        const faults = {
-          dropRate: this.prng.float() * 0.3,
-          duplicateRate: this.prng.float() * 0.3,
-          minDelayMs: 1,
-          maxDelayMs: this.prng.int(10, MAX_FAULT_DELAY_MS),
-        };
-        this.#count(kind, `${s} ${JSON.stringify(faults)}`);
-        this.network.setLink(m, s, faults);
-        this.network.setLink(s, m, { ...faults, duplicateRate: this.prng.float() * 0.3 });
-        this.#later(() => {
-          const calm = { dropRate: 0, duplicateRate: 0, minDelayMs: 1, maxDelayMs: 10 };
-          this.network.setLink(m, s, calm);
-          this.network.setLink(s, m, calm);
-        }, `flaky-link ${s}`);
-        return;
-      }
-      case 'error-500': {
-        const node = secondary.node;
-        if (node === undefined) return;
-        this.#count(kind, s);
-        node.setFaults({ errorRate: 0.2 + this.prng.float() * 0.6 });
-        this.#later(() => {
-          node.setFaults({ errorRate: 0 });
-        }, `error-500 ${s}`);
-        return;
-      }
-      case 'delay': {
-        const node = secondary.node;
-        if (node === undefined) return;
-        const delayMs: [number, number] = [0, this.prng.int(10, 150)];
-        this.#count(kind, `${s} ${delayMs.join('-')}ms`);
-        node.setFaults({ delayMs });
-        this.#later(() => {
-          node.setFaults({ delayMs: 0 });
-        }, `delay ${s}`);
-        return;
-      }
-      case 'stray-master':
-        if (this.cluster.strayBatch(secondary)) this.#count(kind, s);
-        return;
-      case 'disk-errors':
-      case 'slow-disk': {
-        const target = this.prng.chance(0.3) ? master : secondary;
-        const faults =
-          kind === 'slow-disk'
-            ? { ...HEALTHY_DISK, slowFsyncRate: 0.3 + this.prng.float() * 0.7 }
-            : {
-                ...HEALTHY_DISK,
-                writeErrorRate: 0.2 + this.prng.float() * 0.8,
-                errorCode: this.prng.pick(['EIO', 'ENOSPC'] as const),
-              };
-        this.#count(kind, `${target.name} ${JSON.stringify(faults)}`);
-        target.diskFaults = faults;
-        this.#later(() => {
-          target.diskFaults = HEALTHY_DISK;
-        }, `${kind} ${target.name}`);
-        return;
-      }
-      case 'pause':
-        if (!secondary.up || this.scheduler.isPaused(s)) return;
-        this.#count(kind, s);
-        this.scheduler.pause(s);
-        this.#later(() => {
-          if (this.scheduler.isPaused(s)) this.scheduler.resume(s);
-        }, `pause ${s}`);
-        return;
-      case 'crash':
-        if (!secondary.up) return;
-        this.#count(kind, s);
-        this.cluster.crashSecondary(secondary);
-        this.#later(() => {
-          if (!secondary.up) this.cluster.restartSecondary(secondary);
-        }, `crash ${s}`);
-        return;
-      case 'restart':
-        // kill -9 and a supervisor's restart a moment later: answers of the old process may
-        // still be on their way when the new one answers.
-        if (!secondary.up) return;
-        this.#count(kind, s);
-        this.cluster.crashSecondary(secondary);
-        this.scheduler.after(this.prng.int(1, 20), undefined, () => {
-          if (!secondary.up) this.cluster.restartSecondary(secondary);
-        });
-        return;
-      case 'late-replies':
-        if (!secondary.up) return;
-        this.#count(kind, s);
-        this.#lateReplies(secondary);
-        return;
-      case 'majority-partition':
-        this.#count(kind, 'master alone');
-        for (const other of secondaries) {
-          this.network.setLink(m, other.name, { cut: true });
-          this.network.setLink(other.name, m, { cut: true });
-        }
-        this.#later(() => {
-          for (const other of secondaries) {
-            this.network.setLink(m, other.name, { cut: false });
-            this.network.setLink(other.name, m, { cut: false });
-          }
-        }, `majority-partition`);
-        return;
-      case 'flaky-clients': {
-        // No duplicates on client links: TCP never delivers one POST twice.
-        const faults = { dropRate: this.prng.float() * 0.3, maxDelayMs: this.prng.int(10, 200) };
-        this.#count(kind, JSON.stringify(faults));
-        for (const client of clients) {
-          this.network.setLink(client, m, faults);
-          this.network.setLink(m, client, faults);
-        }
-        this.#later(() => {
-          for (const client of clients) {
-            this.network.setLink(client, m, { dropRate: 0, maxDelayMs: 10 });
-            this.network.setLink(m, client, { dropRate: 0, maxDelayMs: 10 });
-          }
-        }, `flaky-clients`);
-        return;
-      }
-      case 'pause-master':
-        if (!master.up || this.scheduler.isPaused(m)) return;
-        this.#count(kind, m);
-        this.scheduler.pause(m);
-        this.#later(() => {
-          if (this.scheduler.isPaused(m)) this.scheduler.resume(m);
-        }, `pause-master`);
-        return;
-      case 'crash-master':
-        if (!master.up) return;
-        this.#count(kind, m);
-        this.cluster.crashMaster();
-        this.#later(() => {
-          if (!master.up) this.cluster.restartMaster();
-        }, `crash-master`);
-        return;
-    }
+    };
+    set(faults);
+    this.#later(() => {
+      set({ dropRate: 0, maxDelayMs: 10 });
+    }, `flaky-clients`);
+    return JSON.stringify(faults);
+  }
+
+  /** 500s after storing: the secondary's own fault injection (FAULT_INJECTION's errorRate). */
+  #errors500(secondary: SecondaryProcess): string | undefined {
+    const node = secondary.node;
+    if (node === undefined) return undefined;
+    node.setFaults({ errorRate: 0.2 + this.prng.float() * 0.6 });
+    this.#later(() => {
+      node.setFaults({ errorRate: 0 });
+    }, `error-500 ${secondary.name}`);
+    return secondary.name;
+  }
+
+  /** Replication delayed before storing: the secondary's own fault injection (delayMs). */
+  #delay(secondary: SecondaryProcess): string | undefined {
+    const node = secondary.node;
+    if (node === undefined) return undefined;
+    const delayMs: [number, number] = [0, this.prng.int(10, 150)];
+    node.setFaults({ delayMs });
+    this.#later(() => {
+      node.setFaults({ delayMs: 0 });
+    }, `delay ${secondary.name}`);
+    return `${secondary.name} ${delayMs.join('-')}ms`;
+  }
+
+  #strayMaster(secondary: SecondaryProcess): string | undefined {
+    return this.cluster.strayBatch(secondary) ? secondary.name : undefined;
+  }
+
+  /** Failing writes (EIO, ENOSPC) or slow fsyncs, on the master's disk or a secondary's. */
+  #disk(kind: 'disk-errors' | 'slow-disk', secondary: SecondaryProcess): string {
+    const target = this.prng.chance(0.3) ? this.cluster.master : secondary;
+    const faults =
+      kind === 'slow-disk'
+        ? { ...HEALTHY_DISK, slowFsyncRate: 0.3 + this.prng.float() * 0.7 }
+        : {
+            ...HEALTHY_DISK,
+            writeErrorRate: 0.2 + this.prng.float() * 0.8,
+            errorCode: this.prng.pick(['EIO', 'ENOSPC'] as const),
+          };
+    target.diskFaults = faults;
+    this.#later(() => {
+      target.diskFaults = HEALTHY_DISK;
+    }, `${kind} ${target.name}`);
+    return `${target.name} ${JSON.stringify(faults)}`;
+  }
+
+  /** SIGSTOP, then SIGCONT: nothing of the process runs meanwhile, everything queues up. */
+  #pause(secondary: SecondaryProcess): string | undefined {
+    const s = secondary.name;
+    if (!secondary.up || this.scheduler.isPaused(s)) return undefined;
+    this.scheduler.pause(s);
+    this.#later(() => {
+      if (this.scheduler.isPaused(s)) this.scheduler.resume(s);
+    }, `pause ${s}`);
+    return s;
+  }
+
+  #pauseMaster(): string | undefined {
+    const m = this.cluster.master.name;
+    if (!this.cluster.master.up || this.scheduler.isPaused(m)) return undefined;
+    this.scheduler.pause(m);
+    this.#later(() => {
+      if (this.scheduler.isPaused(m)) this.scheduler.resume(m);
+    }, `pause-master`);
+    return m;
+  }
+
+  #crash(secondary: SecondaryProcess): string | undefined {
+    if (!secondary.up) return undefined;
+    this.cluster.crashSecondary(secondary);
+    this.#later(() => {
+      if (!secondary.up) this.cluster.restartSecondary(secondary);
+    }, `crash ${secondary.name}`);
+    return secondary.name;
+  }
+
+  /**
+   * kill -9 and a supervisor's restart a moment later: answers of the old process may still be
+   * on their way when the new one answers.
+   */
+  #restart(secondary: SecondaryProcess): string | undefined {
+    if (!secondary.up) return undefined;
+    this.cluster.crashSecondary(secondary);
+    this.scheduler.after(this.prng.int(1, 20), undefined, () => {
+      if (!secondary.up) this.cluster.restartSecondary(secondary);
+    });
+    return secondary.name;
+  }
+
+  #crashMaster(): string | undefined {
+    const master = this.cluster.master;
+    if (!master.up) return undefined;
+    this.cluster.crashMaster();
+    this.#later(() => {
+      if (!master.up) this.cluster.restartMaster();
+    }, `crash-master`);
+    return master.name;
   }
 }
