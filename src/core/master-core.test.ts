@@ -535,7 +535,9 @@ void describe('MasterCore: restarts, failures and backoff', () => {
         );
       }
       const lastId = h.core.lastId;
-      assert.deepEqual(h.events(), [{ kind: 'peer-restarted', peer: 'sub1', hwm: 0 }]);
+      assert.deepEqual(h.events(), [
+        { kind: 'peer-restarted', peer: 'sub1', hwm: 0, incarnation: 'sub1-2' },
+      ]);
       assert.equal(h.peer('sub1').ackedId, 0, 'matchId drops to what the new process holds');
       assert.equal(h.peer('sub1').lag, lastId);
       assert.equal(h.peer('sub1').mode, 'replicate');
@@ -566,7 +568,9 @@ void describe('MasterCore: restarts, failures and backoff', () => {
     h.replyAll(h.poll());
     h.pump(0);
     h.answerProbe('sub1', 5, 'sub1-2');
-    assert.deepEqual(h.events(), [{ kind: 'peer-restarted', peer: 'sub1', hwm: 5 }]);
+    assert.deepEqual(h.events(), [
+      { kind: 'peer-restarted', peer: 'sub1', hwm: 5, incarnation: 'sub1-2' },
+    ]);
     assert.equal(h.peer('sub1').ackedId, 5);
     assert.deepEqual(h.poll(), []);
   });
@@ -711,11 +715,43 @@ void describe('MasterCore: restarts, failures and backoff', () => {
     // restarts empty as sub1-2; a heartbeat says so.
     h.pump(0);
     h.answerProbe('sub1', 0, 'sub1-2');
-    assert.deepEqual(h.events(), [{ kind: 'peer-restarted', peer: 'sub1', hwm: 0 }]);
+    assert.deepEqual(h.events(), [
+      { kind: 'peer-restarted', peer: 'sub1', hwm: 0, incarnation: 'sub1-2' },
+    ]);
     // Now the old answer arrives.
     h.reply(toOldSub1, 3, 'sub1-1');
     assert.equal(h.peer('sub1').ackedId, 0, 'sub1-2 holds nothing');
     assert.deepEqual(outcomes(h.events()), [], 'id 3 is held by 2 nodes, not 3');
+  });
+
+  // Found by the simulator (seed 126, late replies): the old process answered the latest probe
+  // after the new one had answered a batch, and was taken for a newer restart.
+  void it("the old process's late answer to the latest probe does not bring it back", () => {
+    const h = new Harness().connect();
+    const lastId = append(h.core, 3);
+    h.replyAll(h.poll());
+    assert.equal(h.core.acksFor(lastId), 3);
+    h.pump(0);
+    // sub1-1 answers this probe, but the answer is delayed; sub1 restarts empty as sub1-2 and
+    // answers a batch first.
+    const fourth = append(h.core);
+    const orders = h.poll();
+    h.replyAll(orders, 'sub2');
+    h.reply(
+      only(
+        orders.filter((order) => order.peer === 'sub1'),
+        'order',
+      ),
+      0,
+      'sub1-2',
+    );
+    assert.equal(h.peer('sub1').ackedId, 0);
+    h.events();
+    h.answerProbe('sub1', lastId, 'sub1-1');
+    assert.equal(h.peer('sub1').ackedId, 0, 'sub1-2 holds nothing');
+    assert.deepEqual(h.events(), [], 'no restart back to the old process');
+    h.core.waitFor(1, fourth, 3, undefined);
+    assert.deepEqual(outcomes(h.events()), [], 'id 4 is held by 2 nodes, not 3');
   });
 });
 

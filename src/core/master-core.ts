@@ -46,7 +46,13 @@ export type CoreEvent =
       readonly peer: string;
       readonly failedAttempts: number;
     }
-  | { readonly kind: 'peer-restarted'; readonly peer: string; readonly hwm: number };
+  | {
+      readonly kind: 'peer-restarted';
+      readonly peer: string;
+      readonly hwm: number;
+      /** The process now answering (its hwm is what it holds). */
+      readonly incarnation: string;
+    };
 
 export interface PeerSnapshot {
   readonly name: string;
@@ -216,7 +222,10 @@ export class MasterCore {
     const advanced = peer.progress.succeeded(requestId, report);
     const restarted =
       incarnationBefore !== undefined && peer.progress.incarnation !== incarnationBefore;
-    if (restarted) this.#events.push({ kind: 'peer-restarted', peer: peerName, hwm: report.hwm });
+    if (restarted) {
+      const { hwm, incarnation } = report;
+      this.#events.push({ kind: 'peer-restarted', peer: peerName, hwm, incarnation });
+    }
     if (failedAttempts > 0)
       this.#events.push({ kind: 'replication-recovered', peer: peerName, failedAttempts });
     peer.lastError = undefined;
@@ -259,14 +268,19 @@ export class MasterCore {
     const peer = this.#peer(peerName);
     const latest = peer.health.isLatestProbe(probeNo);
     const incarnationBefore = peer.progress.incarnation;
-    // A late answer to an old probe from a replaced process proves nothing about the current one.
+    // A late answer from a replaced process proves nothing about the current one: to an old
+    // probe, or to the latest one when the new process has answered something else already.
+    if (peer.progress.isRetired(report.incarnation)) return;
     if (!latest && incarnationBefore !== undefined && report.incarnation !== incarnationBefore)
       return;
     if (report.hwm <= this.#storedId) {
       const advanced = peer.progress.observe(report, latest);
       const restarted =
         incarnationBefore !== undefined && peer.progress.incarnation !== incarnationBefore;
-      if (restarted) this.#events.push({ kind: 'peer-restarted', peer: peerName, hwm: report.hwm });
+      if (restarted) {
+        const { hwm, incarnation } = report;
+        this.#events.push({ kind: 'peer-restarted', peer: peerName, hwm, incarnation });
+      }
       if (advanced) this.#releaseWaiters();
     }
     this.#contact(peer, nowMs, probeNo);

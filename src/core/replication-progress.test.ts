@@ -400,4 +400,24 @@ void describe('ReplicationProgress', () => {
     assert.equal(progress.matchId, 0, 'B holds nothing');
     assert.equal(progress.nextId, 1);
   });
+
+  // Regression, found by the simulator (seed 126 with late replies): the replaced process's late
+  // answer came to the latest probe and was taken as a newer restart, bringing back its hwm.
+  void it("a replaced incarnation's late answer is never used again, to a probe or a batch", () => {
+    const progress = connected();
+    const batch = send(progress, 0, 3);
+    assert.ok(batch);
+    // B (restarted empty) answers first; A's answers, sent before it died, arrive after.
+    progress.observe({ incarnation: 'B', hwm: 0 }, true);
+    assert.equal(progress.isRetired('A'), true);
+    assert.equal(progress.observe({ incarnation: 'A', hwm: 3 }, true), false);
+    assert.equal(progress.isStale(batch.requestId, { incarnation: 'A', hwm: 3 }), true);
+    assert.equal(progress.incarnation, 'B');
+    assert.equal(progress.matchId, 0);
+    // A third process is new, not retired: it is taken as the restart it is.
+    assert.equal(progress.isRetired('C'), false);
+    progress.observe({ incarnation: 'C', hwm: 0 }, true);
+    assert.equal(progress.incarnation, 'C');
+    assert.equal(progress.isRetired('B'), true);
+  });
 });

@@ -15,6 +15,12 @@ export interface ReplicationPolicy {
   readonly unhealthyBackoff: BackoffPolicy;
 }
 
+/**
+ * Replaced processes remembered per secondary. A late answer can only come from a process that
+ * died within a request timeout or two; a few restarts cover that with room to spare.
+ */
+const MAX_RETIRED_INCARNATIONS = 16;
+
 /** What the secondary said about itself in a reply. */
 export interface ReplicaReport {
   /** Random per process start: a change means the secondary restarted (maybe empty). */
@@ -52,6 +58,8 @@ export class ReplicationProgress {
   #matchId = 0;
   #nextId = 1;
   #incarnation: string | undefined;
+  /** The secondary's processes before the current one, most recent last (a bounded few). */
+  readonly #retired: string[] = [];
   #inflight: InflightBatch[] = [];
   #nextRequestId = 1;
   #failures = 0;
@@ -123,11 +131,21 @@ export class ReplicationProgress {
   }
 
   /**
+   * Whether `incarnation` is a process this secondary had before the current one. Its answers
+   * may still arrive late (sent before it died, even to the newest request or probe), and what it
+   * held may be gone: they are never used again, whatever they answer.
+   */
+  isRetired(incarnation: string): boolean {
+    return this.#retired.includes(incarnation);
+  }
+
+  /**
    * A late reply from a process that has since been replaced: a reply from an incarnation other
    * than the current one, to a request no longer tracked. What that process held is gone, so its
    * high-water mark must not be counted (it would acknowledge entries nobody holds).
    */
   isStale(requestId: number, report: ReplicaReport): boolean {
+    if (this.isRetired(report.incarnation)) return true;
     if (this.#incarnation === undefined || report.incarnation === this.#incarnation) return false;
     return !this.#inflight.some((batch) => batch.requestId === requestId);
   }
@@ -200,6 +218,7 @@ export class ReplicationProgress {
    * current one, since a late answer from a replaced process would bring back what it held.
    */
   observe(report: ReplicaReport, latest: boolean): boolean {
+    if (this.isRetired(report.incarnation)) return false;
     if (this.#incarnation !== undefined && this.#incarnation !== report.incarnation && !latest)
       return false;
     const before = this.#matchId;
@@ -221,6 +240,11 @@ export class ReplicationProgress {
    * old process.
    */
   #startOver(report: ReplicaReport): void {
+    const previous = this.#incarnation;
+    if (previous !== undefined && previous !== report.incarnation) {
+      this.#retired.push(previous);
+      if (this.#retired.length > MAX_RETIRED_INCARNATIONS) this.#retired.shift();
+    }
     this.#incarnation = report.incarnation;
     this.#matchId = report.hwm;
     this.#nextId = report.hwm + 1;

@@ -534,7 +534,12 @@ export class MasterNode {
         return;
       case 'peer-restarted':
         this.#log.info(
-          { event: 'peer-restarted', peer: event.peer, hwm: event.hwm },
+          {
+            event: 'peer-restarted',
+            peer: event.peer,
+            hwm: event.hwm,
+            incarnation: event.incarnation,
+          },
           `${event.peer} restarted holding 1..${event.hwm}; sending it everything after that`,
         );
         return;

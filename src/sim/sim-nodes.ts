@@ -152,7 +152,8 @@ export class MasterProcess extends SimProcess<MasterNode> {
 }
 
 export class SecondaryProcess extends SimProcess<SecondaryNode> {
-  #incarnation = '';
+  /** Every process's incarnation, in start order. */
+  readonly incarnations: string[] = [];
 
   constructor(
     world: SimWorld,
@@ -163,7 +164,7 @@ export class SecondaryProcess extends SimProcess<SecondaryNode> {
   }
 
   get incarnation(): string {
-    return this.#incarnation;
+    return this.incarnations[this.incarnations.length - 1] ?? '';
   }
 
   get pendingCount(): number {
@@ -185,7 +186,7 @@ export class SecondaryProcess extends SimProcess<SecondaryNode> {
       newId: () => `${this.name}-${world.prng.hex(12)}`,
       logger: simLogger(world, this.name),
     });
-    this.#incarnation = node.incarnation;
+    this.incarnations.push(node.incarnation);
     return node;
   }
 

@@ -123,8 +123,12 @@ class Simulation implements Cluster, AppendTarget, SimWorld {
   #fatalError: { error: unknown } | undefined;
   #storeFailures = 0;
   readonly #observations: LogObservation[] = [];
-  /** Ids a secondary with volatile storage lost in a crash that the master has not noticed yet. */
-  readonly #unnoticedLossUpTo = new Map<string, number>();
+  /**
+   * Ids a secondary lost in a crash (volatile storage, or a wiped directory) that the master has
+   * not noticed yet, and which of its processes lost them: only an answer from a process started
+   * after that one tells the master the truth.
+   */
+  readonly #unnoticedLoss = new Map<string, { upToId: number; lostByProcess: number }>();
   /** Nodes restarted with volatile storage since their last observation. */
   readonly #volatileRestarts = new Set<string>();
   /** Since when each secondary has been unreachable from the master (down, paused, cut). */
@@ -300,8 +304,9 @@ class Simulation implements Cluster, AppendTarget, SimWorld {
     if (wipe ?? this.prng.chance(0.1)) secondary.wipe();
     const after = secondary.disk.lastId;
     if (after < before) {
-      const lost = Math.max(this.#unnoticedLossUpTo.get(secondary.name) ?? 0, before);
-      this.#unnoticedLossUpTo.set(secondary.name, lost);
+      const upToId = Math.max(this.#unnoticedLoss.get(secondary.name)?.upToId ?? 0, before);
+      const lostByProcess = secondary.incarnations.length - 1;
+      this.#unnoticedLoss.set(secondary.name, { upToId, lostByProcess });
     }
     this.note(
       `crash ${secondary.name}: showed ${before}, disk keeps ${after} (${outcome.lostRecords} records lost${outcome.torn ? ', torn tail' : ''})`,
@@ -330,7 +335,7 @@ class Simulation implements Cluster, AppendTarget, SimWorld {
   restartMaster(): void {
     this.master.start();
     // A new core knows nothing of what the secondaries held: nothing it counts is stale.
-    this.#unnoticedLossUpTo.clear();
+    this.#unnoticedLoss.clear();
     this.#checker.restarted(MASTER, this.master.disk.fsync === 'never');
     this.note(`restart master holding ${this.master.disk.lastId}`);
   }
@@ -394,7 +399,12 @@ class Simulation implements Cluster, AppendTarget, SimWorld {
 
   #onCoreEvent(event: CoreEvent): void {
     if (event.kind === 'peer-restarted') {
-      this.#unnoticedLossUpTo.delete(event.peer);
+      // An answer of the process that lost the entries (or an older one) still claims them.
+      const loss = this.#unnoticedLoss.get(event.peer);
+      const secondary = this.secondaries.find((candidate) => candidate.name === event.peer);
+      const process = secondary?.incarnations.indexOf(event.incarnation) ?? -1;
+      if (loss !== undefined && process > loss.lostByProcess)
+        this.#unnoticedLoss.delete(event.peer);
     }
     if (event.kind === 'health-changed' || event.kind === 'read-only-changed') {
       this.note(`core ${JSON.stringify(event)}`);
@@ -417,7 +427,7 @@ class Simulation implements Cluster, AppendTarget, SimWorld {
     for (const secondary of this.secondaries) {
       // A volatile secondary that lost entries still counts until the master notices: its
       // storage, not the protocol, broke the promise.
-      const lost = this.#unnoticedLossUpTo.get(secondary.name) ?? 0;
+      const lost = this.#unnoticedLoss.get(secondary.name)?.upToId ?? 0;
       if (secondary.disk.lastId >= id || lost >= id) holders += 1;
     }
     return holders;
