@@ -78,13 +78,17 @@ export class HealthDetector {
     return this.#probeSentAtMs === undefined && nowMs >= this.#nextProbeAtMs;
   }
 
-  /** Records a probe sent now and returns its number, to pass back with its outcome. */
-  probeSent(nowMs: number): number {
+  /**
+   * Records a probe sent now and returns its number, to pass back with its outcome. The number
+   * may come from the caller (the master numbers probes and batches together); it only grows.
+   */
+  probeSent(nowMs: number, probeNo = this.#probeNo + 1): number {
     assert(this.#probeSentAtMs === undefined, 'a probe is already in flight');
+    assert(probeNo > this.#probeNo, `probe number ${probeNo} after ${this.#probeNo}`);
     this.#probeSentAtMs = nowMs;
     this.#nextProbeAtMs = nowMs + this.policy.heartbeatIntervalMs;
-    this.#probeNo += 1;
-    return this.#probeNo;
+    this.#probeNo = probeNo;
+    return probeNo;
   }
 
   /** A probe was answered, or any other reply proves the secondary is alive. */

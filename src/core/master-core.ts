@@ -206,7 +206,7 @@ export class MasterCore {
 
   replicated(peerName: string, requestId: number, report: ReplicaReport, nowMs: number): void {
     const peer = this.#peer(peerName);
-    if (peer.progress.isStale(requestId, report)) return;
+    if (peer.progress.isFromOlderProcess(requestId, report.incarnation)) return;
     if (report.hwm > this.#storedId) {
       this.replicationFailed(
         peerName,
@@ -259,22 +259,22 @@ export class MasterCore {
     const orders: ProbeOrder[] = [];
     for (const [name, peer] of this.#peers) {
       if (peer.health.probeDue(nowMs))
-        orders.push({ peer: name, probeNo: peer.health.probeSent(nowMs) });
+        // Probes and batches share one numbering per secondary: it orders its processes.
+        orders.push({
+          peer: name,
+          probeNo: peer.health.probeSent(nowMs, peer.progress.nextSendNo()),
+        });
     }
     return orders;
   }
 
   probeAnswered(peerName: string, probeNo: number, report: ReplicaReport, nowMs: number): void {
     const peer = this.#peer(peerName);
-    const latest = peer.health.isLatestProbe(probeNo);
     const incarnationBefore = peer.progress.incarnation;
-    // A late answer from a replaced process proves nothing about the current one: to an old
-    // probe, or to the latest one when the new process has answered something else already.
-    if (peer.progress.isRetired(report.incarnation)) return;
-    if (!latest && incarnationBefore !== undefined && report.incarnation !== incarnationBefore)
-      return;
+    // A late answer from a replaced process proves nothing about the current one.
+    if (peer.progress.isFromOlderProcess(probeNo, report.incarnation)) return;
     if (report.hwm <= this.#storedId) {
-      const advanced = peer.progress.observe(report, latest);
+      const advanced = peer.progress.observe(report, probeNo);
       const restarted =
         incarnationBefore !== undefined && peer.progress.incarnation !== incarnationBefore;
       if (restarted) {

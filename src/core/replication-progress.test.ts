@@ -276,33 +276,34 @@ void describe('ReplicationProgress', () => {
     });
   }
 
-  void it('observe ignores a new incarnation from an answer to an old probe', () => {
+  void it('observe ignores a new incarnation answering a probe sent before the current one answered', () => {
     const progress = connected();
-    assert.equal(progress.observe({ incarnation: 'Z', hwm: 0 }, false), false);
-    assert.notEqual(progress.incarnation, 'Z');
+    // The current process (A) first answered request 1; a probe numbered 0 was sent before it.
+    assert.equal(progress.observe({ incarnation: 'Z', hwm: 0 }, 0), false);
+    assert.equal(progress.incarnation, 'A');
   });
 
   void it('observe (heartbeat reply) raises matchId and notices a restart', () => {
     const progress = new ReplicationProgress(POLICY);
-    assert.equal(progress.observe({ incarnation: 'A', hwm: 5 }, true), false);
+    assert.equal(progress.observe({ incarnation: 'A', hwm: 5 }, progress.nextSendNo()), false);
     assert.equal(progress.matchId, 0, 'before the first replication reply a report is not used');
     assert.equal(progress.incarnation, undefined);
     const probe = send(progress, 0, 9);
     assert.ok(probe);
     progress.succeeded(probe.requestId, { incarnation: 'A', hwm: 3 });
-    assert.equal(progress.observe({ incarnation: 'A', hwm: 8 }, true), true);
+    assert.equal(progress.observe({ incarnation: 'A', hwm: 8 }, progress.nextSendNo()), true);
     assert.equal(progress.matchId, 8);
-    assert.equal(progress.observe({ incarnation: 'A', hwm: 2 }, true), false);
+    assert.equal(progress.observe({ incarnation: 'A', hwm: 2 }, progress.nextSendNo()), false);
     assert.equal(progress.matchId, 8);
     send(progress, 0, 12);
     assert.equal(progress.inflightCount, 1);
-    assert.equal(progress.observe({ incarnation: 'B', hwm: 0 }, true), false);
+    assert.equal(progress.observe({ incarnation: 'B', hwm: 0 }, progress.nextSendNo()), false);
     assert.equal(progress.incarnation, 'B');
     assert.equal(progress.matchId, 0);
     assert.equal(progress.nextId, 1);
     assert.equal(progress.inflightCount, 0);
     assert.equal(progress.mode, 'replicate');
-    assert.deepEqual(send(progress, 0, 12), { requestId: 3, fromId: 1, toId: 3 });
+    assert.deepEqual(send(progress, 0, 12), { requestId: 7, fromId: 1, toId: 3 });
   });
 
   void it("Nagle's rule: with a batch in flight, small batches wait; a large backlog pipelines", () => {
@@ -326,9 +327,9 @@ void describe('ReplicationProgress', () => {
   // Regression (simulator, seed 4): the waiters a restarted secondary satisfies must be released.
   void it('observe reports an advance when a restarted secondary holds more than was known', () => {
     const progress = connected(2);
-    assert.equal(progress.observe({ incarnation: 'B', hwm: 5 }, true), true);
+    assert.equal(progress.observe({ incarnation: 'B', hwm: 5 }, progress.nextSendNo()), true);
     assert.equal(progress.matchId, 5);
-    assert.equal(progress.observe({ incarnation: 'C', hwm: 1 }, true), false);
+    assert.equal(progress.observe({ incarnation: 'C', hwm: 1 }, progress.nextSendNo()), false);
     assert.equal(progress.matchId, 1);
   });
 
@@ -392,7 +393,7 @@ void describe('ReplicationProgress', () => {
     assert.ok(batch);
     // Process A stores 1..3 and replies; the reply is delayed. A is killed and restarts empty
     // as B; a heartbeat shows B with nothing.
-    progress.observe({ incarnation: 'B', hwm: 0 }, true);
+    progress.observe({ incarnation: 'B', hwm: 0 }, progress.nextSendNo());
     assert.equal(progress.matchId, 0);
     // Now A's delayed reply arrives.
     progress.succeeded(batch.requestId, { incarnation: 'A', hwm: 3 });
@@ -401,23 +402,30 @@ void describe('ReplicationProgress', () => {
     assert.equal(progress.nextId, 1);
   });
 
-  // Regression, found by the simulator (seed 126 with late replies): the replaced process's late
-  // answer came to the latest probe and was taken as a newer restart, bringing back its hwm.
-  void it("a replaced incarnation's late answer is never used again, to a probe or a batch", () => {
+  // Regressions found by the simulator with late replies. Seed 126: the old process answered
+  // the newest probe after the new one had answered, and was taken for a newer restart. Seed
+  // 10511: two quick restarts; the middle process's late answer came after the newest one's.
+  void it("an older process's late answer is never used, whatever request it answers", () => {
     const progress = connected();
-    const batch = send(progress, 0, 3);
-    assert.ok(batch);
-    // B (restarted empty) answers first; A's answers, sent before it died, arrive after.
-    progress.observe({ incarnation: 'B', hwm: 0 }, true);
-    assert.equal(progress.isRetired('A'), true);
-    assert.equal(progress.observe({ incarnation: 'A', hwm: 3 }, true), false);
-    assert.equal(progress.isStale(batch.requestId, { incarnation: 'A', hwm: 3 }), true);
+    const toA = send(progress, 0, 3);
+    const probeToA = progress.nextSendNo();
+    assert.ok(toA);
+    // A dies; B starts and answers a probe sent after it started.
+    const probeToB = progress.nextSendNo();
+    progress.observe({ incarnation: 'B', hwm: 0 }, probeToB);
+    assert.equal(progress.incarnation, 'B');
+    // A's answers, sent before it died, arrive now: to a batch and to the probe before B's.
+    assert.equal(progress.observe({ incarnation: 'A', hwm: 3 }, probeToA), false);
+    assert.equal(progress.isFromOlderProcess(toA.requestId, 'A'), true);
+    assert.equal(progress.succeeded(toA.requestId, { incarnation: 'A', hwm: 3 }), false);
     assert.equal(progress.incarnation, 'B');
     assert.equal(progress.matchId, 0);
-    // A third process is new, not retired: it is taken as the restart it is.
-    assert.equal(progress.isRetired('C'), false);
-    progress.observe({ incarnation: 'C', hwm: 0 }, true);
+    // C, unknown so far, answers a later request: a newer process, taken as the restart it is.
+    const probeToC = progress.nextSendNo();
+    progress.observe({ incarnation: 'C', hwm: 0 }, probeToC);
     assert.equal(progress.incarnation, 'C');
-    assert.equal(progress.isRetired('B'), true);
+    // B's late answer to its probe changes nothing any more, though B was never retired by name.
+    assert.equal(progress.observe({ incarnation: 'B', hwm: 0 }, probeToB), false);
+    assert.equal(progress.incarnation, 'C');
   });
 });

@@ -15,12 +15,6 @@ export interface ReplicationPolicy {
   readonly unhealthyBackoff: BackoffPolicy;
 }
 
-/**
- * Replaced processes remembered per secondary. A late answer can only come from a process that
- * died within a request timeout or two; a few restarts cover that with room to spare.
- */
-const MAX_RETIRED_INCARNATIONS = 16;
-
 /** What the secondary said about itself in a reply. */
 export interface ReplicaReport {
   /** Random per process start: a change means the secondary restarted (maybe empty). */
@@ -58,10 +52,14 @@ export class ReplicationProgress {
   #matchId = 0;
   #nextId = 1;
   #incarnation: string | undefined;
-  /** The secondary's processes before the current one, most recent last (a bounded few). */
-  readonly #retired: string[] = [];
+  /**
+   * The send number of the request whose answer first came from the current incarnation. Every
+   * request an older process answered was sent before it (see `isFromOlderProcess`).
+   */
+  #incarnationSince = 0;
   #inflight: InflightBatch[] = [];
-  #nextRequestId = 1;
+  /** Numbers every request to this secondary, batches and probes alike, in the order sent. */
+  #nextSendNo = 1;
   #failures = 0;
   #retryAtMs = 0;
 
@@ -124,30 +122,30 @@ export class ReplicationProgress {
       toId >= fromId - 1 && toId <= lastId,
       `batch end ${toId} outside ${fromId - 1}..${lastId}`,
     );
-    const requestId = this.#nextRequestId++;
+    const requestId = this.nextSendNo();
     this.#inflight.push({ requestId, fromId, toId });
     this.#nextId = toId + 1;
     return { requestId, fromId, toId };
   }
 
-  /**
-   * Whether `incarnation` is a process this secondary had before the current one. Its answers
-   * may still arrive late (sent before it died, even to the newest request or probe), and what it
-   * held may be gone: they are never used again, whatever they answer.
-   */
-  isRetired(incarnation: string): boolean {
-    return this.#retired.includes(incarnation);
+  /** The number of the next request to this secondary (a probe or a batch). */
+  nextSendNo(): number {
+    return this.#nextSendNo++;
   }
 
   /**
-   * A late reply from a process that has since been replaced: a reply from an incarnation other
-   * than the current one, to a request no longer tracked. What that process held is gone, so its
-   * high-water mark must not be counted (it would acknowledge entries nobody holds).
+   * Whether an answer from `incarnation` to request `sendNo` comes from a process older than the
+   * current one. Requests go over connections, and a connection reaches one process: a request
+   * the current process answered was sent after it started, so after every request an older
+   * process could answer. Such late answers (sent before that process died, to a batch or even
+   * the newest probe) are never used: what the old process held may be gone.
    */
-  isStale(requestId: number, report: ReplicaReport): boolean {
-    if (this.isRetired(report.incarnation)) return true;
-    if (this.#incarnation === undefined || report.incarnation === this.#incarnation) return false;
-    return !this.#inflight.some((batch) => batch.requestId === requestId);
+  isFromOlderProcess(sendNo: number, incarnation: string): boolean {
+    return (
+      this.#incarnation !== undefined &&
+      incarnation !== this.#incarnation &&
+      sendNo < this.#incarnationSince
+    );
   }
 
   /**
@@ -156,13 +154,13 @@ export class ReplicationProgress {
    * an incarnation other than the current one.
    */
   succeeded(requestId: number, report: ReplicaReport): boolean {
-    if (this.isStale(requestId, report)) return false;
+    if (this.isFromOlderProcess(requestId, report.incarnation)) return false;
     this.#inflight = this.#inflight.filter((batch) => batch.requestId !== requestId);
     this.#failures = 0;
     this.#retryAtMs = 0;
     const before = this.#matchId;
     if (this.#incarnation !== report.incarnation) {
-      this.#startOver(report);
+      this.#startOver(report, requestId);
       return this.#matchId > before;
     }
     this.#matchId = Math.max(this.#matchId, report.hwm);
@@ -214,13 +212,10 @@ export class ReplicationProgress {
 
   /**
    * Heartbeat replies carry the same report; a restarted secondary is noticed without appends.
-   * `latest` says the reply answers the newest probe: only then may a new incarnation replace the
-   * current one, since a late answer from a replaced process would bring back what it held.
+   * `probeNo` is the probe's send number: an answer from an older process changes nothing.
    */
-  observe(report: ReplicaReport, latest: boolean): boolean {
-    if (this.isRetired(report.incarnation)) return false;
-    if (this.#incarnation !== undefined && this.#incarnation !== report.incarnation && !latest)
-      return false;
+  observe(report: ReplicaReport, probeNo: number): boolean {
+    if (this.isFromOlderProcess(probeNo, report.incarnation)) return false;
     const before = this.#matchId;
     if (this.#incarnation === undefined || this.#incarnation === report.incarnation) {
       if (this.#incarnation === undefined) return false;
@@ -228,7 +223,7 @@ export class ReplicationProgress {
       if (this.#mode === 'replicate') this.#resendUncovered();
       return this.#matchId > before;
     }
-    this.#startOver(report);
+    this.#startOver(report, probeNo);
     // A restarted secondary may hold more than was known of its previous process (a reply lost
     // before the crash): waiters it now satisfies must be released.
     return this.#matchId > before;
@@ -239,13 +234,9 @@ export class ReplicationProgress {
    * less than before (an empty restart). Start over from there; batches in flight went to the
    * old process.
    */
-  #startOver(report: ReplicaReport): void {
-    const previous = this.#incarnation;
-    if (previous !== undefined && previous !== report.incarnation) {
-      this.#retired.push(previous);
-      if (this.#retired.length > MAX_RETIRED_INCARNATIONS) this.#retired.shift();
-    }
+  #startOver(report: ReplicaReport, sendNo: number): void {
     this.#incarnation = report.incarnation;
+    this.#incarnationSince = sendNo;
     this.#matchId = report.hwm;
     this.#nextId = report.hwm + 1;
     this.#inflight = [];

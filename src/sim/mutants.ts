@@ -32,10 +32,10 @@ export const MUTANTS: readonly Mutant[] = [
   },
   {
     id: 'stale-incarnation-ack',
-    description: "an ack from a secondary's previous incarnation is counted",
+    description: "a late answer from a secondary's previous process is counted",
     file: 'core/replication-progress',
-    find: 'return !this.#inflight.some((batch) => batch.requestId === requestId);',
-    replace: 'return false;',
+    find: 'sendNo < this.#incarnationSince',
+    replace: 'sendNo < 0',
   },
   {
     id: 'release-w-minus-1',

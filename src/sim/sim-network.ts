@@ -104,31 +104,41 @@ export class SimNetwork {
       settle(delivery);
     };
     const callerLifetime = this.scheduler.lifetimeOf(from);
+    // A request goes over a connection, and a connection reaches one process: the one running
+    // when it is sent (or the next to start, if none is). If that process dies first, the request
+    // is lost with it and the caller times out; it never reaches a later process. Without this,
+    // requests would overtake restarts, which TCP does not allow.
+    const serverLifetime = this.scheduler.lifetimeOf(to);
     this.scheduler.after(timeoutMs, from, () => {
       finish({ kind: 'failed', error: 'timeout' });
     });
-    this.send(from, to, () => {
-      const listening = serve((answer) => {
-        this.send(
-          to,
-          from,
-          () => {
-            this.#lastAnswerAtMs.set(`${to}>${from}`, this.scheduler.nowMs);
-            finish({ kind: 'answer', answer });
-          },
-          callerLifetime,
-        );
-      });
-      if (!listening) {
-        this.send(
-          to,
-          from,
-          () => {
-            finish({ kind: 'failed', error: 'ECONNREFUSED' });
-          },
-          callerLifetime,
-        );
-      }
-    });
+    this.send(
+      from,
+      to,
+      () => {
+        const listening = serve((answer) => {
+          this.send(
+            to,
+            from,
+            () => {
+              this.#lastAnswerAtMs.set(`${to}>${from}`, this.scheduler.nowMs);
+              finish({ kind: 'answer', answer });
+            },
+            callerLifetime,
+          );
+        });
+        if (!listening) {
+          this.send(
+            to,
+            from,
+            () => {
+              finish({ kind: 'failed', error: 'ECONNREFUSED' });
+            },
+            callerLifetime,
+          );
+        }
+      },
+      serverLifetime,
+    );
   }
 }
