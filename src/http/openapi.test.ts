@@ -2,10 +2,12 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { compileErrors, validate } from '@readme/openapi-parser';
 import { Type } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+import fc from 'fast-check';
 import { renderApiPage } from './api-docs-page.js';
 import { jsonSchema, openApiDocument } from './openapi.js';
 import { FaultsBody } from '../protocol/messages.js';
-import { AppendBody, ReadQuery } from './schemas.js';
+import { AppendBody, EntryParams, MAX_URL_INTEGER, ReadQuery } from './schemas.js';
 
 describe('openApiDocument', () => {
   const document = openApiDocument('1.2.3');
@@ -45,6 +47,40 @@ describe('openApiDocument', () => {
     ]);
     assert.deepEqual(Object.keys(document.paths['/logs'] ?? {}).sort(), ['get', 'post']);
     assert.equal(document.info['version'], '1.2.3');
+  });
+
+  it('describes since, limit and id as the integers their validators accept', () => {
+    const documented = { type: 'integer', minimum: 0, maximum: MAX_URL_INTEGER };
+    for (const [path, name] of [
+      ['/logs', 'since'],
+      ['/logs', 'limit'],
+      ['/logs/{id}', 'id'],
+    ] as const) {
+      const parameter = document.paths[path]?.['get']?.parameters?.find((p) => p['name'] === name);
+      assert.deepEqual(parameter?.['schema'], documented, `${path} ${name}`);
+    }
+    // Validated as text (schemas.ts): every documented integer, written in decimal, passes; a
+    // value outside the range, or any other spelling of a number, does not.
+    const accepts = (text: string): boolean =>
+      Value.Check(ReadQuery, { since: text, limit: text }) &&
+      Value.Check(EntryParams, { id: text });
+    const inRange = fc.bigInt({ min: 0n, max: BigInt(MAX_URL_INTEGER) });
+    fc.assert(
+      fc.property(inRange, (n) => accepts(n.toString())),
+      { seed: 13, numRuns: 300 },
+    );
+    const outOfRange = fc.oneof(
+      fc.bigInt({ min: BigInt(MAX_URL_INTEGER) + 1n, max: 10n ** 30n }),
+      fc.bigInt({ min: -(10n ** 30n), max: -1n }),
+    );
+    fc.assert(
+      fc.property(outOfRange, (n) => !accepts(n.toString())),
+      { seed: 13, numRuns: 300 },
+    );
+    for (const spelling of ['', '1e3', '0x10', '1.0', ' 1', '+1', '1_000']) {
+      assert.equal(accepts(spelling), false, JSON.stringify(spelling));
+    }
+    assert.ok(accepts(String(MAX_URL_INTEGER)) && !accepts(String(MAX_URL_INTEGER + 1)));
   });
 
   it('writes TypeBox tuples as JSON Schema 2020-12 prefixItems', () => {

@@ -1,7 +1,15 @@
 import type { TObject, TSchema } from '@sinclair/typebox';
 import { FaultsBody } from '../protocol/messages.js';
 import { RESPONSE_SCHEMAS } from './response-schemas.js';
-import { AppendBody, AppendQuery, EntryParams, ReadQuery, SecondaryParams } from './schemas.js';
+import {
+  AppendBody,
+  AppendQuery,
+  EntryParams,
+  MAX_URL_INTEGER,
+  ReadQuery,
+  SecondaryParams,
+  URL_INTEGER_PATTERN,
+} from './schemas.js';
 
 /**
  * The OpenAPI 3.1 document of the public API, built from the very TypeBox schemas that validate
@@ -17,9 +25,12 @@ export interface OpenApiDocument {
   readonly info: JsonObject;
   readonly servers: JsonObject[];
   readonly tags: JsonObject[];
-  readonly paths: Record<string, Record<string, Operation>>;
+  readonly paths: Paths;
   readonly components: JsonObject;
 }
+
+/** Operations by path, then by method. */
+export type Paths = Record<string, Record<string, Operation>>;
 
 export interface Operation {
   readonly operationId: string;
@@ -53,17 +64,21 @@ function toDraft2020(value: Json): Json {
   return out;
 }
 
-/** One query or path parameter per property of a TypeBox object schema. */
+/**
+ * One query or path parameter per property of a TypeBox object schema. A URL integer, validated
+ * as a string of digits (schemas.ts), is described as the integer it spells: the same values.
+ */
 function parameters(schema: TObject, where: 'query' | 'path'): JsonObject[] {
   const required = new Set(schema.required ?? []);
   return Object.entries(schema.properties).map(([name, property]) => {
     const { description, ...rest } = jsonSchema(property);
+    const urlInteger = rest['pattern'] === URL_INTEGER_PATTERN;
     return {
       name,
       in: where,
       required: where === 'path' || required.has(name),
       ...(description === undefined ? {} : { description }),
-      schema: rest,
+      schema: urlInteger ? { type: 'integer', minimum: 0, maximum: MAX_URL_INTEGER } : rest,
     };
   });
 }
@@ -77,10 +92,19 @@ const answer = (description: string, schema: JsonObject = ref('Error')): JsonObj
 const RETRY_AFTER = {
   'Retry-After': { description: 'seconds to wait before retrying', schema: { type: 'integer' } },
 };
-const ADMIN = [{ clusterToken: [] }];
+/** No token, whatever the configuration. */
+const OPEN: Record<string, string[]>[] = [];
+/** CLUSTER_TOKEN when the cluster has one (`{}`: none without). */
+const ADMIN = [{ clusterToken: [] }, {}];
+/** API_TOKEN when the master has one. */
 const APPEND = [{ apiToken: [] }, {}];
+/** Any request can meet this one, answered by Node's HTTP parser before any route. */
+const HEADERS_TOO_LARGE = answer(
+  'INVALID_REQUEST: the request line and headers are over MAX_HEADER_BYTES; send fewer or shorter headers',
+);
+const MASTER_ONLY = answer('NOT_FOUND: sent to a secondary, which has no dashboard');
 
-function readOperations(base: string, alias: boolean): Record<string, Record<string, Operation>> {
+function readOperations(base: string, alias: boolean): Paths {
   const note = alias ? ` Alias of \`/logs\`, as most course clients call it.` : '';
   const id = alias ? 'Messages' : 'Logs';
   return {
@@ -90,6 +114,7 @@ function readOperations(base: string, alias: boolean): Record<string, Record<str
         summary: 'Read the log',
         description: `The node's visible log, oldest first: on a secondary only the gap-free prefix it holds, never an entry after a gap. Larger reads are streamed.${note}`,
         tags: ['log'],
+        security: OPEN,
         parameters: parameters(ReadQuery, 'query'),
         responses: {
           '200': answer('entries with id > since, at most limit of them', ref('Entries')),
@@ -148,6 +173,7 @@ function readOperations(base: string, alias: boolean): Record<string, Record<str
         summary: 'Read one entry',
         description: `The entry with this id, if this node shows it.${note}`,
         tags: ['log'],
+        security: OPEN,
         parameters: parameters(EntryParams, 'path'),
         responses: {
           '200': answer('the entry', ref('Entry')),
@@ -157,6 +183,22 @@ function readOperations(base: string, alias: boolean): Record<string, Record<str
       },
     },
   };
+}
+
+/** Every operation, with the answer any request can get added to its own. */
+function withCommonAnswers(paths: Paths): Paths {
+  const add = (operation: Operation): Operation => ({
+    ...operation,
+    responses: { ...operation.responses, '431': HEADERS_TOO_LARGE },
+  });
+  return Object.fromEntries(
+    Object.entries(paths).map(([path, operations]) => [
+      path,
+      Object.fromEntries(
+        Object.entries(operations).map(([method, operation]) => [method, add(operation)]),
+      ),
+    ]),
+  );
 }
 
 export function openApiDocument(version: string): OpenApiDocument {
@@ -179,7 +221,7 @@ export function openApiDocument(version: string): OpenApiDocument {
       { name: 'faults', description: 'fault injection on secondaries, for demos and tests' },
       { name: 'dashboard', description: 'the live web page on the master' },
     ],
-    paths: {
+    paths: withCommonAnswers({
       ...readOperations('/logs', false),
       ...readOperations('/messages', true),
       '/health': {
@@ -189,6 +231,7 @@ export function openApiDocument(version: string): OpenApiDocument {
           description:
             "Answers 200 whenever the node is up, read-only included. The master adds the quorum and each secondary's health, acknowledged id and lag.",
           tags: ['operations'],
+          security: OPEN,
           responses: {
             '200': answer('this node', {
               oneOf: [ref('MasterHealth'), ref('SecondaryHealth')],
@@ -203,6 +246,7 @@ export function openApiDocument(version: string): OpenApiDocument {
           description:
             'Appends by outcome and w, append latency, replication lag, retries and round trips per secondary, health states, queue depths, fsync time, and the Node.js process metrics.',
           tags: ['operations'],
+          security: OPEN,
           responses: {
             '200': {
               description: 'Prometheus text exposition format 0.0.4',
@@ -217,6 +261,7 @@ export function openApiDocument(version: string): OpenApiDocument {
           summary: 'This document',
           description: 'The OpenAPI 3.1 description of the public API; `/docs` shows it as a page.',
           tags: ['operations'],
+          security: OPEN,
           responses: {
             '200': {
               description: 'the document',
@@ -231,6 +276,7 @@ export function openApiDocument(version: string): OpenApiDocument {
           summary: 'This document as a page',
           description: 'Every operation with its parameters, body, answers and a curl line.',
           tags: ['operations'],
+          security: OPEN,
           responses: {
             '200': {
               description: 'HTML',
@@ -246,11 +292,13 @@ export function openApiDocument(version: string): OpenApiDocument {
           description:
             "Every node's health, high-water mark and lag, the logs side by side, an append form and fault buttons, updated live from `/dashboard/events`.",
           tags: ['dashboard'],
+          security: OPEN,
           responses: {
             '200': {
               description: 'HTML',
               content: { 'text/html': { schema: { type: 'string' } } },
             },
+            '404': MASTER_ONLY,
             '503': answer("DASHBOARD_NOT_BUILT: the page's files are missing; run npm run build"),
           },
         },
@@ -262,8 +310,10 @@ export function openApiDocument(version: string): OpenApiDocument {
           description:
             "Every node's health, log tail and fault settings as the master last saw them: what each event of `/dashboard/events` carries.",
           tags: ['dashboard'],
+          security: OPEN,
           responses: {
             '200': answer('the state', { type: 'object' }),
+            '404': MASTER_ONLY,
           },
         },
       },
@@ -274,11 +324,13 @@ export function openApiDocument(version: string): OpenApiDocument {
           description:
             'Server-Sent Events: a `state` event at once and whenever something changed (at most four a second), a comment as heartbeat. At most 32 streams at once.',
           tags: ['dashboard'],
+          security: OPEN,
           responses: {
             '200': {
               description: 'an event stream',
               content: { 'text/event-stream': { schema: { type: 'string' } } },
             },
+            '404': MASTER_ONLY,
             '503': { ...answer('OVERLOADED: too many open streams'), headers: RETRY_AFTER },
           },
         },
@@ -346,7 +398,7 @@ export function openApiDocument(version: string): OpenApiDocument {
           },
         },
       },
-    },
+    }),
     components: {
       schemas,
       securitySchemes: {

@@ -24,7 +24,14 @@ export const AppendBody = Type.Object({
 });
 export type AppendBody = Static<typeof AppendBody>;
 
-const NonNegativeIntegerString = Type.String({ pattern: '^[0-9]{1,15}$' });
+/**
+ * Ids and counts in a URL are checked as text, 1 to 15 decimal digits, so that `1e3`, `0x10`,
+ * ` 1` or `1.0` are refused with a message naming the field. The OpenAPI document describes such
+ * a parameter as the integer it spells, from 0 to MAX_URL_INTEGER (openapi.ts).
+ */
+export const URL_INTEGER_PATTERN = '^[0-9]{1,15}$';
+export const MAX_URL_INTEGER = 999_999_999_999_999;
+const NonNegativeIntegerString = Type.String({ pattern: URL_INTEGER_PATTERN });
 
 export const AppendQuery = Type.Object({
   w: Type.Optional(

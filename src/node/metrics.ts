@@ -2,9 +2,21 @@ import { collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { Role } from '../config/config.js';
 
 /**
+ * prom-client's gauges that end in `_total`, which Prometheus keeps for counters (`promtool check
+ * metrics` refuses them). Each is the sum of the same name without the suffix, which is kept:
+ * `sum(nodejs_active_handles)` and so on.
+ */
+const GAUGES_NAMED_AS_COUNTERS = [
+  'nodejs_active_handles_total',
+  'nodejs_active_requests_total',
+  'nodejs_active_resources_total',
+];
+
+/**
  * What every node exports at `GET /metrics`: its identity, the Node.js process metrics under
- * their usual names (`process_*`, `nodejs_*`, so that existing dashboards work) and the time each
- * fsync of the log takes. Master and secondary add their own metrics to the same registry.
+ * their usual names (`process_*`, `nodejs_*`, so that existing dashboards work; less the gauges
+ * named as counters above) and the time each fsync of the log takes. Master and secondary add
+ * their own metrics to the same registry.
  *
  * Each node has a registry of its own (never prom-client's global one), so that several nodes in
  * one process, as in tests, do not mix their figures.
@@ -15,6 +27,7 @@ export class NodeMetrics {
 
   constructor(name: string, role: Role) {
     collectDefaultMetrics({ register: this.registry });
+    for (const name of GAUGES_NAMED_AS_COUNTERS) this.registry.removeSingleMetric(name);
     const info = new Gauge({
       name: 'rlog_node_info',
       help: 'Always 1; the labels name this node and its role.',
