@@ -4,7 +4,7 @@ import { defineConfig } from 'eslint/config';
 import tseslint from 'typescript-eslint';
 
 export default defineConfig(
-  { ignores: ['dist/', 'node_modules/', 'test-artifacts/', 'bench-results/'] },
+  { ignores: ['dist/', 'node_modules/', 'test-artifacts/', 'bench-results/', '.mutants/'] },
   js.configs.recommended,
   tseslint.configs.strictTypeChecked,
   {
