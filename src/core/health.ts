@@ -58,11 +58,6 @@ export class HealthDetector {
     return this.#lastContactAtMs;
   }
 
-  /** True when `probeNo` is the newest probe sent. */
-  isLatestProbe(probeNo: number): boolean {
-    return probeNo === this.#probeNo;
-  }
-
   get probeInFlight(): boolean {
     return this.#probeSentAtMs !== undefined;
   }
