@@ -1,6 +1,4 @@
-import { StorageError } from '../adapters/file-store/file-log-store.js';
 import type { ErrorEnvelope, ReplicaErrorCode } from '../protocol/errors.js';
-import { InvariantError } from '../core/assert.js';
 
 /** The stable error codes of the public API and of the internal endpoints (docs/API.md). */
 export type ErrorCode =
@@ -72,26 +70,6 @@ export function describeValue(value: unknown): string {
   }
   if (Array.isArray(value)) return 'an array';
   return typeof value === 'object' ? 'an object' : typeof value;
-}
-
-/**
- * A failed store write: 507 when the disk is full, 500 otherwise; nothing was stored either way.
- * A broken invariant is no storage failure: it is thrown on, to stop the node (see fatal.ts).
- */
-export function storageApiError(error: unknown): ApiError {
-  if (error instanceof InvariantError) throw error;
-  if (error instanceof StorageError && error.code === 'STORAGE_FULL') {
-    return new ApiError(507, 'STORAGE_FULL', error.message, {}, { 'retry-after': '5' });
-  }
-  const message = error instanceof Error ? error.message : String(error);
-  return new ApiError(500, 'STORAGE_FAILED', message);
-}
-
-/** The answer for errors our own code raises (API and storage errors); undefined for others. */
-export function knownApiError(error: unknown): ApiError | undefined {
-  if (error instanceof ApiError) return error;
-  if (error instanceof StorageError) return storageApiError(error);
-  return undefined;
 }
 
 /** 401 for a missing or wrong cluster token, the same on every endpoint that needs it. */

@@ -17,13 +17,8 @@ import type { Logger } from '../adapters/logger.js';
 import { OPTIONS } from '../config/config.js';
 import { InvariantError } from '../core/assert.js';
 import { stopOnInvariant, type InvariantHandler } from '../node/fatal.js';
-import {
-  ApiError,
-  describeValue,
-  knownApiError,
-  unauthorizedError,
-  type TokenKind,
-} from './api-error.js';
+import { ApiError, describeValue, unauthorizedError, type TokenKind } from './api-error.js';
+import { knownApiError } from './refusals.js';
 import { BodyBudget } from './body-budget.js';
 import { sendApiError } from './send-json.js';
 import { INTERNAL_BODY_LIMIT_BYTES } from '../protocol/limits.js';

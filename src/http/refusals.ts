@@ -1,5 +1,7 @@
 import { assert } from '../core/assert.js';
+import { StorageError } from '../adapters/file-store/file-log-store.js';
 import type { AppendRefusal } from '../node/append-outcome.js';
+import { storageRefusal } from '../node/storage-refusal.js';
 import type { ReplicaRefusal } from '../node/secondary-node.js';
 import { ApiError, invalidWriteConcern } from './api-error.js';
 
@@ -63,4 +65,15 @@ export function appendRefusalError(refusal: AppendRefusal): ApiError {
   const error = refusalError(refusal);
   assert(error !== undefined, `the append refusal ${refusal.reason} has an answer`);
   return error;
+}
+
+/**
+ * The answer for errors our own code raises outside a node's results (API errors, and storage
+ * errors of a read), through the same table; undefined for any other error. A broken invariant
+ * is thrown on by `storageRefusal`, to stop the node.
+ */
+export function knownApiError(error: unknown): ApiError | undefined {
+  if (error instanceof ApiError) return error;
+  if (error instanceof StorageError) return refusalError(storageRefusal(error));
+  return undefined;
 }

@@ -9,8 +9,8 @@ import { HEARTBEAT_PATH, REPLICATE_PATH } from '../protocol/paths.js';
 import type { ReplicaOutcome } from '../node/secondary-node.js';
 import { InvariantError } from '../core/assert.js';
 import { stopOnInvariant, type InvariantHandler } from '../node/fatal.js';
-import { ApiError, knownApiError, unauthorizedError } from './api-error.js';
-import { refusalError } from './refusals.js';
+import { ApiError, unauthorizedError } from './api-error.js';
+import { knownApiError, refusalError } from './refusals.js';
 import { sendApiError, sendJson } from './send-json.js';
 import { tokenChecker } from './token.js';
 
