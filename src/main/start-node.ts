@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { InvariantError } from '../core/assert.js';
 import { stopOnInvariant } from '../node/fatal.js';
-import { systemClock } from '../adapters/clock.js';
+import { systemClock, type Clock } from '../adapters/clock.js';
 import { HttpReplicationTransport } from '../adapters/http-replication-transport.js';
 import { createLogger, type Logger } from '../adapters/logger.js';
 import { MemoryLogStore } from '../adapters/memory-log-store.js';
@@ -128,6 +128,23 @@ function openStore(config: NodeConfig, logger: Logger, metrics: NodeMetrics): Lo
   });
 }
 
+/** What both nodes take from the real world: the store, the system's clock, randomness and ids. */
+function productionEdges(wiring: Wiring): {
+  readonly store: LogStore;
+  readonly clock: Clock;
+  readonly random: () => number;
+  readonly newId: () => string;
+  readonly logger: Logger;
+} {
+  return {
+    store: wiring.store,
+    clock: systemClock,
+    random: Math.random,
+    newId: randomUUID,
+    logger: wiring.logger,
+  };
+}
+
 async function wireMaster(config: MasterConfig, wiring: Wiring): Promise<Wired> {
   const { logger, store, tls } = wiring;
   const transport = new HttpReplicationTransport({
@@ -138,13 +155,9 @@ async function wireMaster(config: MasterConfig, wiring: Wiring): Promise<Wired> 
   // The metrics read the node at scrape time; the node reports events to them.
   const observer = new MasterMetrics(wiring.metrics, () => node);
   const node: MasterNode = new MasterNode({
+    ...productionEdges(wiring),
     config,
-    store,
     transport,
-    clock: systemClock,
-    random: Math.random,
-    newId: randomUUID,
-    logger,
     fatal: (error) => {
       if (error instanceof InvariantError) stopOnInvariant(logger, error);
       // Any other bug in reply handling: an uncaught error stops the process all the same.
@@ -177,12 +190,8 @@ async function wireSecondary(config: SecondaryConfig, wiring: Wiring): Promise<W
   const { logger, store } = wiring;
   const observer = new SecondaryMetrics(wiring.metrics, () => node);
   const node: SecondaryNode = new SecondaryNode({
+    ...productionEdges(wiring),
     config,
-    store,
-    clock: systemClock,
-    random: Math.random,
-    newId: randomUUID,
-    logger,
     observer,
   });
   await startOrClose(node, store);
