@@ -131,6 +131,14 @@ class Harness {
     this.core.replicated(order.peer, order.batch.requestId, { incarnation, hwm }, this.nowMs);
   }
 
+  /** The one order among `orders` that goes to `peer`. */
+  orderTo(orders: readonly SendOrder[], peer: string): SendOrder {
+    return only(
+      orders.filter((order) => order.peer === peer),
+      'order',
+    );
+  }
+
   replyAll(orders: readonly SendOrder[], peer?: string): void {
     for (const order of orders) if (peer === undefined || order.peer === peer) this.reply(order);
   }
@@ -260,12 +268,7 @@ void describe('MasterCore: construction, ids, snapshot', () => {
     h.nowMs = 25;
     const orders = h.poll();
     assert.deepEqual(batches(orders, 'sub1'), [[1, 3]]);
-    h.reply(
-      only(
-        orders.filter((order) => order.peer === 'sub1'),
-        'order',
-      ),
-    );
+    h.reply(h.orderTo(orders, 'sub1'));
     const snapshot = h.peer('sub1');
     assert.equal(snapshot.ackedId, 3);
     assert.equal(snapshot.lag, 0);
@@ -526,13 +529,7 @@ void describe('MasterCore: restarts, failures and backoff', () => {
         append(h.core);
         const orders = h.poll();
         h.replyAll(orders, 'sub2');
-        h.reply(
-          only(
-            orders.filter((order) => order.peer === 'sub1'),
-            'order',
-          ),
-          0,
-        );
+        h.reply(h.orderTo(orders, 'sub1'), 0);
       }
       const lastId = h.core.lastId;
       assert.deepEqual(h.events(), [
@@ -707,10 +704,7 @@ void describe('MasterCore: restarts, failures and backoff', () => {
     const orders = h.poll();
     h.replyAll(orders, 'sub2');
     h.core.waitFor(1, lastId, 3, undefined);
-    const toOldSub1 = only(
-      orders.filter((order) => order.peer === 'sub1'),
-      'order',
-    );
+    const toOldSub1 = h.orderTo(orders, 'sub1');
     // sub1 (sub1-1) stores 1..3 and answers, but the answer is delayed; sub1 is killed and
     // restarts empty as sub1-2; a heartbeat says so.
     h.pump(0);
@@ -737,14 +731,7 @@ void describe('MasterCore: restarts, failures and backoff', () => {
     const fourth = append(h.core);
     const orders = h.poll();
     h.replyAll(orders, 'sub2');
-    h.reply(
-      only(
-        orders.filter((order) => order.peer === 'sub1'),
-        'order',
-      ),
-      0,
-      'sub1-2',
-    );
+    h.reply(h.orderTo(orders, 'sub1'), 0, 'sub1-2');
     assert.equal(h.peer('sub1').ackedId, 0);
     h.events();
     h.answerProbe('sub1', lastId, 'sub1-1');
