@@ -61,6 +61,9 @@ function makeCertificate(into: string, name: string): { certFile: string; keyFil
   return paths;
 }
 
+/** Heartbeats over TLS in these tests (the harness's 100 ms is too short for handshakes under load). */
+const TLS_HEARTBEAT_MS = 500;
+
 before(() => {
   dir = makeTemporaryDir('rlog-tls-');
   ({ certFile, keyFile } = makeCertificate(dir, 'cluster'));
@@ -78,10 +81,15 @@ test('TLS: clients and nodes talk HTTPS only; replication, heartbeats, the dashb
     {
       token: TOKEN,
       env: { TLS_CERT: certFile, TLS_KEY: keyFile, HEADERS_TIMEOUT_MS: '1500' },
+      // A probe's timeout is the heartbeat interval: TLS handshakes on a busy 2-core machine
+      // take longer than the tests' usual 100 ms, and every probe would count as missed.
+      masterEnv: { HEARTBEAT_INTERVAL_MS: String(TLS_HEARTBEAT_MS) },
       secondaryEnv: { FAULT_INJECTION: 'true' },
     },
     async (cluster) => {
       assert.match(cluster.master.url, /^https:\/\//);
+      for (const name of ['sub1', 'sub2'])
+        await cluster.waitForStatus(name, 'Healthy', 20 * TLS_HEARTBEAT_MS);
       // Connections that never start their TLS handshake are closed like idle ones.
       const silent = await openConnections(cluster.master.url.replace('https:', 'http:'), 8);
       try {
@@ -158,7 +166,13 @@ test('TLS: a master that does not trust the secondaries certificate replicates n
     {
       secondaries: 1,
       env: { TLS_CERT: certFile, TLS_KEY: keyFile },
-      masterEnv: { TLS_CA: trustFile, REPLICATION_TIMEOUT_MS: '500' },
+      // Slow heartbeats: the append below must be taken before the untrusted secondary is
+      // found Unhealthy (the master would then be read-only and refuse it with 503).
+      masterEnv: {
+        TLS_CA: trustFile,
+        REPLICATION_TIMEOUT_MS: '500',
+        HEARTBEAT_INTERVAL_MS: String(2 * TLS_HEARTBEAT_MS),
+      },
     },
     async (cluster) => {
       const refused = await cluster.append({ message: 'not replicated', w: 2, timeoutMs: 1500 });
