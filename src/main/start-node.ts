@@ -24,6 +24,7 @@ import { NodeMetrics } from '../node/metrics.js';
 import { SecondaryMetrics } from '../node/secondary-metrics.js';
 import { SecondaryNode } from '../node/secondary-node.js';
 import { registerDashboard } from '../web/dashboard-routes.js';
+import { observeBoth, ReplicationTimeline } from '../web/replication-timeline.js';
 
 export interface RunningNode {
   readonly url: string;
@@ -152,8 +153,10 @@ async function wireMaster(config: MasterConfig, wiring: Wiring): Promise<Wired> 
     clusterToken: config.clusterToken,
     ca: tls?.ca,
   });
-  // The metrics read the node at scrape time; the node reports events to them.
-  const observer = new MasterMetrics(wiring.metrics, () => node);
+  // The metrics read the node at scrape time; the node reports events to them, and to the
+  // dashboard's timeline (its chart and space-time diagram).
+  const timeline = new ReplicationTimeline(systemClock, () => node.health().secondaries);
+  const observer = observeBoth(new MasterMetrics(wiring.metrics, () => node), timeline);
   const node: MasterNode = new MasterNode({
     ...productionEdges(wiring),
     config,
@@ -176,6 +179,7 @@ async function wireMaster(config: MasterConfig, wiring: Wiring): Promise<Wired> 
   registerAdminFallback(app, config.clusterToken, 'master');
   registerDashboard(app, {
     node,
+    timeline,
     clock: systemClock,
     clusterToken: config.clusterToken,
     appendsNeedToken: config.apiToken !== undefined,

@@ -3,7 +3,7 @@ import type { Logger } from '../adapters/logger.js';
 import { repeatEvery } from '../adapters/repeat.js';
 import type { Entry } from '../core/entry.js';
 import { FAULTS_PATH } from '../protocol/paths.js';
-import type { DashboardState, FaultInjection } from './client/dashboard-wire.js';
+import type { DashboardState, FaultInjection, TimelineView } from './client/dashboard-wire.js';
 import {
   advance,
   initialState,
@@ -64,10 +64,14 @@ export interface DashboardHubDeps {
   readonly maxMessageBytes: number;
   /** Whether the master runs with API_TOKEN; fixed for its life, so told once here. */
   readonly appendsNeedToken: boolean;
+  /** Whether the cluster runs with CLUSTER_TOKEN (the fault buttons need it); fixed likewise. */
+  readonly faultsNeedToken?: boolean;
+  /** The master's recent replication (see replication-timeline.ts); none: no pictures. */
+  readonly timeline?: { view(): TimelineView };
   readonly options?: Partial<HubOptions>;
 }
 
-/** A state and its JSON, serialized once however many pages receive it. */
+/** A state, stamped with the clock, and its JSON, serialized once however many pages receive it. */
 export interface HubSnapshot {
   readonly state: DashboardState;
   readonly json: string;
@@ -100,7 +104,6 @@ export class DashboardHub {
   readonly #tracks: Track[];
   readonly #listeners = new Map<Listener, { sentVersion: number }>();
   #state: DashboardState;
-  #json: string | undefined;
   /** Bumped at every stop, so that polls of an earlier run schedule no further polls. */
   #generation = 0;
   #cancelMasterPolls: (() => void) | undefined;
@@ -112,7 +115,10 @@ export class DashboardHub {
     this.#deps = deps;
     this.#options = { ...DEFAULT_HUB_OPTIONS, ...deps.options };
     const master = deps.master.health();
-    this.#state = initialState(master, this.#options.tailSize, deps.appendsNeedToken);
+    this.#state = initialState(master, this.#options.tailSize, {
+      appendsNeedToken: deps.appendsNeedToken,
+      faultsNeedToken: deps.faultsNeedToken ?? false,
+    });
     this.#tracks = master.secondaries.map((peer) => ({
       name: peer.name,
       url: peer.url,
@@ -128,10 +134,10 @@ export class DashboardHub {
     return this.#listeners.size;
   }
 
-  /** The current state, serialized. */
+  /** The current state, stamped with the clock's time now (the timeline's times are on it). */
   get snapshot(): HubSnapshot {
-    this.#json ??= JSON.stringify(this.#state);
-    return { state: this.#state, json: this.#json };
+    const state = { ...this.#state, nowMs: this.#deps.clock.nowMs() };
+    return { state, json: JSON.stringify(state) };
   }
 
   /**
@@ -233,7 +239,8 @@ export class DashboardHub {
         : master
             .read(wanted.sinceId, wanted.limit)
             .map((entry) => toTailEntry(entry, this.#options.maxMessageChars));
-    this.#update(withMaster(this.#state, health, mergeTail(tail, read, this.#options.tailSize)));
+    const next = withMaster(this.#state, health, mergeTail(tail, read, this.#options.tailSize));
+    this.#update({ ...next, timeline: this.#deps.timeline?.view() ?? null });
   }
 
   async #pollSecondary(track: Track): Promise<void> {
@@ -310,7 +317,6 @@ export class DashboardHub {
     const advanced = advance(this.#state, next);
     if (advanced === this.#state) return;
     this.#state = advanced;
-    this.#json = undefined;
     this.#scheduleBroadcast();
   }
 

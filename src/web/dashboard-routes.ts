@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Clock } from '../adapters/clock.js';
 import type { Logger } from '../adapters/logger.js';
 import { ApiError } from '../http/api-error.js';
+import type { TimelineView } from './client/dashboard-wire.js';
 import {
   DEFAULT_EVENT_STREAM_OPTIONS,
   DashboardEvents,
@@ -17,6 +18,8 @@ export interface DashboardDeps {
   readonly clusterToken: string | undefined;
   /** Whether appends need API_TOKEN: the page shows its field only then. */
   readonly appendsNeedToken: boolean;
+  /** The master's recent replication, for the chart and the diagram (see replication-timeline.ts). */
+  readonly timeline?: { view(): TimelineView };
   /** CAs trusted for https:// secondaries (TLS_CA, or the master's own certificate). */
   readonly ca?: readonly string[] | undefined;
   readonly logger: Logger;
@@ -58,6 +61,8 @@ export function registerDashboard(app: FastifyInstance, deps: DashboardDeps): vo
     clock,
     maxMessageBytes: deps.maxMessageBytes,
     appendsNeedToken: deps.appendsNeedToken,
+    faultsNeedToken: deps.clusterToken !== undefined,
+    ...(deps.timeline === undefined ? {} : { timeline: deps.timeline }),
     options: deps.hub ?? {},
   });
   const events = new DashboardEvents(hub, deps.logger, clock, {

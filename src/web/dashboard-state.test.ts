@@ -16,6 +16,8 @@ import {
   withSecondary,
 } from './dashboard-state.js';
 
+const NO_TOKENS = { appendsNeedToken: false, faultsNeedToken: false };
+
 function entries(from: number, to: number): TailEntry[] {
   return Array.from({ length: to - from + 1 }, (_, index) => ({
     id: from + index,
@@ -122,7 +124,7 @@ void describe('state', () => {
 
   void it('starts with every secondary pending and its master-side facts', () => {
     master.setPeer('sub2', { status: 'Suspected', ackedId: 3, lag: 2, lastContactMs: 2500 });
-    const state = initialState(master.health(), 30, false);
+    const state = initialState(master.health(), 30, NO_TOKENS);
     assert.equal(state.version, 1);
     assert.equal(state.appendsNeedToken, false);
     assert.deepEqual(
@@ -135,7 +137,10 @@ void describe('state', () => {
   });
 
   void it('takes the master health into the master and every secondary', () => {
-    const state = initialState(master.health(), 30, true);
+    const state = initialState(master.health(), 30, {
+      appendsNeedToken: true,
+      faultsNeedToken: false,
+    });
     master.status = 'read-only';
     master.setPeer('sub1', { status: 'Unhealthy', ackedId: 7, lag: 5, lastContactMs: null });
     const next = withMaster(state, master.health(), entries(1, 2));
@@ -154,7 +159,7 @@ void describe('state', () => {
       state: 'on',
       settings: { delayMs: 200, errorRate: 0, partitioned: true },
     } as const;
-    const reached = withSecondary(initialState(master.health(), 30, false), 'sub2', {
+    const reached = withSecondary(initialState(master.health(), 30, NO_TOKENS), 'sub2', {
       kind: 'reachable',
       lastId: 4,
       pending: 1,
@@ -172,7 +177,7 @@ void describe('state', () => {
 
   void it('records fault settings set through the master', () => {
     const settings = { delayMs: 0, errorRate: 0.3, partitioned: false };
-    const next = withFaults(initialState(master.health(), 30, false), 'sub1', {
+    const next = withFaults(initialState(master.health(), 30, NO_TOKENS), 'sub1', {
       state: 'on',
       settings,
     });
@@ -184,7 +189,7 @@ void describe('advance', () => {
   const master = new FakeMaster(peers);
 
   void it('returns the previous state itself when nothing shown changed', () => {
-    const state = initialState(master.health(), 30, false);
+    const state = initialState(master.health(), 30, NO_TOKENS);
     // Contact 50 ms then 900 ms ago: both "under a second", nothing to send.
     master.setPeer('sub1', { lastContactMs: 900 });
     assert.equal(advance(state, withMaster(state, master.health(), [])), state);
@@ -192,7 +197,7 @@ void describe('advance', () => {
   });
 
   void it('moves one version on at a change', () => {
-    const state = initialState(master.health(), 30, false);
+    const state = initialState(master.health(), 30, NO_TOKENS);
     master.setPeer('sub1', { lastContactMs: 1500 });
     const next = advance(state, withMaster(state, master.health(), []));
     assert.notEqual(next, state);

@@ -30,17 +30,26 @@ export type SecondarySample =
     }
   | { readonly kind: 'unreachable'; readonly error: string };
 
+/** Which requests of the page need a token: fixed for the master's life. */
+export interface TokensNeeded {
+  readonly appendsNeedToken: boolean;
+  readonly faultsNeedToken: boolean;
+}
+
 /** The state before anything was polled but the master's own health. */
 export function initialState(
   master: MasterSample,
   tailSize: number,
-  appendsNeedToken: boolean,
+  tokens: TokensNeeded,
 ): DashboardState {
   const state: DashboardState = {
     version: 1,
+    // Stamped when sent (see DashboardHub.snapshot).
+    nowMs: 0,
     tailSize,
     quorum: master.quorum,
-    appendsNeedToken,
+    appendsNeedToken: tokens.appendsNeedToken,
+    faultsNeedToken: tokens.faultsNeedToken,
     master: {
       name: master.node,
       status: master.status,
@@ -62,6 +71,7 @@ export function initialState(
       tail: [],
       faults: { state: 'unknown', reason: 'not asked yet' },
     })),
+    timeline: null,
   };
   return state;
 }

@@ -61,14 +61,83 @@ export interface SecondaryView {
   readonly faults: FaultInjection;
 }
 
+/**
+ * One thing the master did, for the space-time diagram. Times are on the master's clock (see
+ * `DashboardState.nowMs`); what the master learns only when something ends (an append's answer, a
+ * batch's reply) is recorded then, with its start reckoned back from its duration.
+ */
+export type TimelineEvent =
+  /** An append from arrival to answer; `outcome` as the metrics label it (created, timeout...). */
+  | {
+      readonly kind: 'append';
+      readonly startMs: number;
+      readonly endMs: number;
+      readonly w: number;
+      readonly outcome: string;
+    }
+  /**
+   * A replication batch from sending to its reply: acknowledged (`ok`) or failed (an error, a
+   * timeout, a refusal), after which the master sends it again; `retry` marks a batch sent after
+   * a failed one.
+   */
+  | {
+      readonly kind: 'batch';
+      readonly peer: string;
+      readonly startMs: number;
+      readonly endMs: number;
+      readonly ok: boolean;
+      readonly retry: boolean;
+      readonly entries: number;
+    }
+  /** A heartbeat probe's end: answered, or missed (no answer in time). */
+  | {
+      readonly kind: 'heartbeat';
+      readonly peer: string;
+      readonly atMs: number;
+      readonly answered: boolean;
+    }
+  /** The master's view of a secondary changed (Healthy, Suspected, Unhealthy). */
+  | {
+      readonly kind: 'health';
+      readonly peer: string;
+      readonly atMs: number;
+      readonly to: HealthState;
+    };
+
+/** Per-second series of the last minute, oldest first; the last bucket is the current second. */
+export interface ChartSeries {
+  readonly bucketMs: number;
+  /** Start of the last (current) bucket, on the master's clock. */
+  readonly lastBucketStartMs: number;
+  /** Appends that stored entries (answered or timed out), by the second they arrived. */
+  readonly appends: readonly number[];
+  /** Each secondary's largest lag (entries) seen in each second; null before the first sample. */
+  readonly lags: readonly { readonly name: string; readonly values: readonly (number | null)[] }[];
+}
+
+/** The recent history of replication: the diagram's events and the chart's series. */
+export interface TimelineView {
+  /** How far back `events` reach. */
+  readonly windowMs: number;
+  /** Oldest first. */
+  readonly events: readonly TimelineEvent[];
+  readonly chart: ChartSeries;
+}
+
 export interface DashboardState {
   /** Grows by one at every change the page should show. */
   readonly version: number;
+  /** The master's clock (ms, monotonic) when this state was sent: the timeline's times are on it. */
+  readonly nowMs: number;
   /** How many entries each node's `tail` keeps at most. */
   readonly tailSize: number;
   readonly quorum: { readonly size: number; readonly required: number; readonly healthy: number };
   /** Whether the master runs with API_TOKEN, so that the page asks for it before a refusal. */
   readonly appendsNeedToken: boolean;
+  /** Whether the cluster runs with CLUSTER_TOKEN: the fault buttons need it, so the page asks. */
+  readonly faultsNeedToken: boolean;
   readonly master: MasterView;
   readonly secondaries: readonly SecondaryView[];
+  /** Null when the master records no timeline (tests of the hub alone). */
+  readonly timeline: TimelineView | null;
 }

@@ -7,6 +7,7 @@ import {
   type FaultAction,
 } from './dashboard-render.js';
 import type { DashboardState, FaultSettings } from './dashboard-wire.js';
+import { Pictures } from './pictures.js';
 import { TokenField } from './token-field.js';
 
 /**
@@ -40,6 +41,18 @@ const timeoutSelect = byId('timeout', HTMLSelectElement);
 const appendStatus = byId('append-status', HTMLElement);
 const requestsList = byId('requests', HTMLOListElement);
 const tokensContainer = byId('tokens', HTMLElement);
+function svgById(id: string): SVGSVGElement {
+  const found = document.getElementById(id);
+  if (!(found instanceof SVGSVGElement)) throw new Error(`the page has no <svg id="${id}">`);
+  return found;
+}
+const pictures = new Pictures({
+  diagram: svgById('diagram'),
+  appends: svgById('chart-appends'),
+  lag: svgById('chart-lag'),
+  lagKey: byId('lag-key', HTMLElement),
+  empty: byId('pictures-empty', HTMLElement),
+});
 
 // ---------------------------------------------------------------------------------------------
 // Answers
@@ -87,10 +100,11 @@ const clusterToken = new TokenField({
   id: 'token',
   noun: 'cluster token',
   storageKey: 'rlog.clusterToken',
-  hint: ['The fault buttons need it when the cluster runs with ', code('CLUSTER_TOKEN'), '.'],
+  hint: ['This cluster runs with ', code('CLUSTER_TOKEN'), ': the fault buttons need it.'],
 });
-// Shown once the state says appends need it (or one is refused).
+// Each shown once the state says the cluster uses it (or a request is refused for want of it).
 apiToken.shown = false;
+clusterToken.shown = false;
 tokensContainer.append(apiToken.root, clusterToken.root);
 
 // ---------------------------------------------------------------------------------------------
@@ -338,6 +352,8 @@ function apply(state: DashboardState): void {
   renderBanner(state);
   // Never hidden again once shown: the user may be typing in it.
   if (state.appendsNeedToken) apiToken.shown = true;
+  if (state.faultsNeedToken) clusterToken.shown = true;
+  pictures.update(state);
   announce(current, state);
   current = state;
   tickAppends();

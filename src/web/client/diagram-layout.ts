@@ -1,0 +1,211 @@
+import type { TimelineEvent } from './dashboard-wire.js';
+
+/**
+ * Where the space-time diagram draws each thing: pure geometry, no DOM, so that it is tested
+ * under Node (diagram-layout.test.ts) and drawn by diagram-view.ts. Time flows left to right,
+ * now at the right edge; one lane (a horizontal line) per node, the master on top.
+ */
+
+export interface DiagramGeometry {
+  readonly widthPx: number;
+  /** Room on the left for the lanes' names. */
+  readonly labelPx: number;
+  /** Room on the right, so that a mark at "now" is not cut. */
+  readonly rightPx: number;
+  readonly topPx: number;
+  readonly laneGapPx: number;
+}
+
+/** Arrow kinds: a batch sent, its acknowledgement, a batch sent again, a failed reply. */
+export type ArrowKind = 'send' | 'ack' | 'retry' | 'fail';
+/** Mark kinds: a batch that failed, a missed or answered heartbeat, a health change. */
+export type MarkKind = 'failed' | 'missed' | 'heartbeat' | 'health';
+
+export type Shape =
+  | {
+      readonly kind: 'arrow';
+      readonly arrow: ArrowKind;
+      readonly x1: number;
+      readonly y1: number;
+      readonly x2: number;
+      readonly y2: number;
+      readonly title: string;
+    }
+  | {
+      /** An append on the master's lane, from arrival to answer. */
+      readonly kind: 'append';
+      readonly x1: number;
+      readonly x2: number;
+      readonly y: number;
+      readonly ok: boolean;
+      readonly label: string;
+      readonly title: string;
+    }
+  | {
+      readonly kind: 'mark';
+      readonly mark: MarkKind;
+      readonly x: number;
+      readonly y: number;
+      readonly label: string;
+      readonly title: string;
+    };
+
+export interface DiagramLayout {
+  readonly heightPx: number;
+  readonly lanes: readonly { readonly name: string; readonly y: number }[];
+  /** Time ticks along the bottom: whole seconds before now. */
+  readonly ticks: readonly { readonly x: number; readonly label: string }[];
+  readonly shapes: readonly Shape[];
+}
+
+/** Appends overlapping in time are drawn a few pixels apart, in this many rows above the lane. */
+const APPEND_ROWS = 3;
+const APPEND_ROW_PX = 5;
+const TICK_EVERY_MS = 2000;
+
+const seconds = (ms: number): string => `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
+
+export function layoutDiagram(
+  events: readonly TimelineEvent[],
+  lanes: readonly string[],
+  nowMs: number,
+  windowMs: number,
+  geometry: DiagramGeometry,
+): DiagramLayout {
+  const { widthPx, labelPx, rightPx, topPx, laneGapPx } = geometry;
+  const plotPx = Math.max(1, widthPx - labelPx - rightPx);
+  const startMs = nowMs - windowMs;
+  const x = (ms: number): number =>
+    labelPx + (Math.min(Math.max(ms, startMs), nowMs) - startMs) * (plotPx / windowMs);
+  const laneY = new Map(lanes.map((name, index) => [name, topPx + index * laneGapPx]));
+  const masterY = topPx;
+  const shapes: Shape[] = [];
+  let appendIndex = 0;
+  for (const event of events) {
+    if (event.kind === 'append') {
+      if (event.endMs < startMs) continue;
+      const ok = event.outcome === 'created' || event.outcome === 'replayed';
+      shapes.push({
+        kind: 'append',
+        x1: x(event.startMs),
+        x2: x(event.endMs),
+        y: masterY - 6 - (appendIndex++ % APPEND_ROWS) * APPEND_ROW_PX,
+        ok,
+        label: `w=${event.w}`,
+        title: `append, w=${event.w}: ${event.outcome} after ${seconds(event.endMs - event.startMs)}`,
+      });
+      continue;
+    }
+    const peerY = laneY.get(event.peer);
+    if (peerY === undefined) continue;
+    if (event.kind === 'batch') {
+      if (event.endMs < startMs) continue;
+      shapes.push(...batchShapes(event, x, masterY, peerY));
+      continue;
+    }
+    if (event.atMs < startMs) continue;
+    shapes.push(pointMark(event, x(event.atMs), peerY));
+  }
+  const ticks = [];
+  for (let agoMs = 0; agoMs <= windowMs; agoMs += TICK_EVERY_MS) {
+    ticks.push({ x: x(nowMs - agoMs), label: agoMs === 0 ? 'now' : `-${agoMs / 1000} s` });
+  }
+  return {
+    heightPx: topPx + Math.max(0, lanes.length - 1) * laneGapPx + 34,
+    lanes: lanes.map((name) => ({ name, y: laneY.get(name) ?? 0 })),
+    ticks,
+    shapes,
+  };
+}
+
+type BatchEvent = Extract<TimelineEvent, { kind: 'batch' }>;
+
+/**
+ * A batch as two arrows: out to the secondary, back to the master. The diagram knows when it was
+ * sent and when its reply came; it draws the turn at the middle of that.
+ */
+function batchShapes(
+  event: BatchEvent,
+  x: (ms: number) => number,
+  masterY: number,
+  peerY: number,
+): Shape[] {
+  const midMs = (event.startMs + event.endMs) / 2;
+  const entries = `${event.entries} ${event.entries === 1 ? 'entry' : 'entries'}`;
+  const took = seconds(event.endMs - event.startMs);
+  const out: Shape = {
+    kind: 'arrow',
+    arrow: event.retry ? 'retry' : 'send',
+    x1: x(event.startMs),
+    y1: masterY,
+    x2: x(midMs),
+    y2: peerY,
+    title: `${event.retry ? 'retry: batch sent again' : 'batch'} to ${event.peer} (${entries})`,
+  };
+  if (event.ok) {
+    return [
+      out,
+      {
+        kind: 'arrow',
+        arrow: 'ack',
+        x1: x(midMs),
+        y1: peerY,
+        x2: x(event.endMs),
+        y2: masterY,
+        title: `${event.peer} acknowledged ${entries} (round trip ${took})`,
+      },
+    ];
+  }
+  return [
+    out,
+    {
+      kind: 'mark',
+      mark: 'failed',
+      x: x(midMs),
+      y: peerY,
+      label: '',
+      title: `batch to ${event.peer} failed; the master will send it again`,
+    },
+    {
+      kind: 'arrow',
+      arrow: 'fail',
+      x1: x(midMs),
+      y1: peerY,
+      x2: x(event.endMs),
+      y2: masterY,
+      title: `no acknowledgement from ${event.peer} (error or timeout after ${took})`,
+    },
+  ];
+}
+
+type PointEvent = Extract<TimelineEvent, { kind: 'heartbeat' | 'health' }>;
+
+function pointMark(event: PointEvent, x: number, y: number): Shape {
+  if (event.kind === 'health') {
+    return {
+      kind: 'mark',
+      mark: 'health',
+      x,
+      y,
+      label: event.to,
+      title: `the master now sees ${event.peer} as ${event.to}`,
+    };
+  }
+  return event.answered
+    ? {
+        kind: 'mark',
+        mark: 'heartbeat',
+        x,
+        y,
+        label: '',
+        title: `heartbeat answered by ${event.peer}`,
+      }
+    : {
+        kind: 'mark',
+        mark: 'missed',
+        x,
+        y,
+        label: 'missed',
+        title: `heartbeat to ${event.peer} missed (no answer in time)`,
+      };
+}
