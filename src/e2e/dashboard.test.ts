@@ -1,17 +1,20 @@
 /**
  * The web dashboard in a real browser against real processes: headless Chromium (Debian's, never
- * a downloaded one) driven by playwright-core. It appends through the form (after the page asks
- * for the API token), partitions a secondary with its button (after the page asks for the
- * cluster token), watches the secondary turn Suspected then Unhealthy and fall behind, heals it
- * and watches it catch up. Screenshots go to test-artifacts/.
+ * a downloaded one) driven by playwright-core. The first test appends through the form (after the
+ * page asks for the API token), partitions a secondary with its button (after the page asks for
+ * the cluster token), watches the secondary turn Suspected then Unhealthy and fall behind, heals
+ * it and watches it catch up; its screenshots go to test-artifacts/. The second, on a cluster
+ * without tokens, checks the pictures (the space-time diagram, the charts) against what it made
+ * the cluster do, and the page at phone width; its screenshots are checked in memory and written
+ * to docs/ only with UPDATE_SCREENSHOTS=1 (they are the README's pictures).
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
-import { annotated, Cluster } from './harness.js';
+import { annotated, Cluster, request } from './harness.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/', import.meta.url));
@@ -122,6 +125,9 @@ test(
         }
         assert.equal(await page.locator('article.node').count(), 3);
         await textIs(card(page, 'sub2').locator('.badge'), 'Healthy', 'sub2 at start');
+
+        // The cluster runs with CLUSTER_TOKEN: the page shows its field before any fault button.
+        await page.getByRole('textbox', { name: 'Cluster token' }).waitFor({ timeout: WAIT_MS });
 
         // The master runs with API_TOKEN: the page says so before any append, and a first append
         // without it is refused; the page then asks for the token.
@@ -235,6 +241,255 @@ test(
           ].sort(),
           'each token with its own requests only',
         );
+      });
+    } finally {
+      await browser?.close();
+      await cluster.stop();
+    }
+  },
+);
+
+const DOCS = fileURLToPath(new URL('../../docs/', import.meta.url));
+const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+const PHONE_WIDTH_PX = 420;
+/** sub2's delay in the second test: well under its REPLICATION_TIMEOUT_MS (3000). */
+const SLOW_MS = 800;
+
+/** A screenshot checked to be a PNG of some weight; written to docs/ with UPDATE_SCREENSHOTS=1. */
+function keepScreenshot(png: Buffer, name: string): void {
+  assert.ok(png.subarray(0, 8).equals(PNG_SIGNATURE), `${name} is a PNG`);
+  assert.ok(png.length > 5000, `${name} shows something (${png.length} bytes)`);
+  if (process.env['UPDATE_SCREENSHOTS'] === '1') writeFileSync(join(DOCS, name), png);
+}
+
+/** Sets a secondary's fault injection directly (the first test drives the page's buttons). */
+async function setFaults(cluster: Cluster, name: string, change: object): Promise<void> {
+  const answer = await request(`${cluster.node(name).url}/admin/faults`, {
+    method: 'PUT',
+    json: change,
+  });
+  assert.equal(answer.status, 200, `faults of ${name}: ${answer.text}`);
+}
+
+/** The tooltips of the diagram's shapes of one class (`arrow-send`, `mark-missed`...). */
+async function diagramTitles(page: Page, className: string): Promise<string[]> {
+  return page.evaluate<string[]>(
+    `Array.from(document.querySelectorAll('#diagram .${className}'), (shape) =>
+      shape.querySelector('title')?.textContent ?? '')`,
+  );
+}
+
+async function waitForDiagram(
+  page: Page,
+  className: string,
+  check: (titles: string[]) => boolean,
+  what: string,
+): Promise<string[]> {
+  const deadline = Date.now() + WAIT_MS;
+  let titles = await diagramTitles(page, className);
+  while (!check(titles)) {
+    if (Date.now() > deadline) {
+      const all = await page.evaluate<string>(
+        `Array.from(document.querySelectorAll('#diagram title'), (title) => title.textContent).join(' | ')`,
+      );
+      throw new Error(
+        `timed out waiting for ${what}; .${className}: ${JSON.stringify(titles)}; the diagram: ${all}`,
+      );
+    }
+    await page.waitForTimeout(100);
+    titles = await diagramTitles(page, className);
+  }
+  return titles;
+}
+
+/** The largest value a chart's lines reach, as a share of its y axis (0: flat on zero). */
+async function chartPeak(page: Page, id: string): Promise<number> {
+  return page.evaluate<number>(
+    `(() => {
+      const svg = document.getElementById('${id}');
+      const axis = svg.querySelector('.chart-axis');
+      const top = svg.querySelector('.chart-grid');
+      const bottom = Number(axis.getAttribute('y1'));
+      const height = bottom - Number(top.getAttribute('y1'));
+      const ys = Array.from(svg.querySelectorAll('polyline'), (line) =>
+        line.getAttribute('points').split(' ').map((point) => Number(point.split(',')[1])),
+      ).flat();
+      return ys.length === 0 ? 0 : (bottom - Math.min(...ys)) / height;
+    })()`,
+  );
+}
+
+/** How long an acknowledgement's round trip took, from its tooltip. */
+function roundTripS(title: string): number {
+  return Number(/round trip ([0-9.]+) s/.exec(title)?.[1] ?? 'NaN');
+}
+
+test(
+  'dashboard pictures: the space-time diagram and the charts show what the cluster did; phone width',
+  { timeout: 90_000 },
+  async () => {
+    if (!existsSync(CHROMIUM)) {
+      throw new Error(
+        `no browser at ${CHROMIUM}: install Debian's chromium (apt-get install chromium)`,
+      );
+    }
+    // Slower heartbeats and retries than the harness's, so that the diagram can be read.
+    const cluster = await Cluster.start({
+      secondaryEnv: { FAULT_INJECTION: 'true' },
+      masterEnv: {
+        HEARTBEAT_INTERVAL_MS: String(HEARTBEAT_INTERVAL_MS),
+        RETRY_BASE_MS: '300',
+        RETRY_MAX_MS: '600',
+        REPLICATION_TIMEOUT_MS: '3000',
+      },
+    });
+    let browser: Browser | undefined;
+    try {
+      await annotated(cluster, async () => {
+        browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+        const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+        const pageErrors: string[] = [];
+        page.on('pageerror', (error) => pageErrors.push(error.message));
+        page.on('console', (message) => {
+          if (message.type() === 'error') pageErrors.push(message.text());
+        });
+        await page.goto(`${cluster.master.url}/`);
+        await textIs(page.locator('#connection'), 'Live', 'connection');
+        await card(page, 'sub2').waitFor({ timeout: WAIT_MS });
+
+        // No token in this cluster: neither token panel is shown.
+        assert.equal(await page.locator('#token').isVisible(), false, 'no cluster token field');
+        assert.equal(await page.locator('#api-token').isVisible(), false, 'no API token field');
+
+        // Appends with w=3: each batch goes to both secondaries and each acknowledges it.
+        for (const index of [1, 2, 3]) {
+          await append(page, `picture ${index}`, 'all');
+          await page
+            .locator('.request.ok', { hasText: `id ${index}, held by 3 nodes` })
+            .waitFor({ timeout: WAIT_MS });
+        }
+        for (const name of ['sub1', 'sub2']) {
+          await waitForDiagram(
+            page,
+            'arrow-send',
+            (titles) => titles.some((title) => title.startsWith(`batch to ${name}`)),
+            `a batch sent to ${name}`,
+          );
+          await waitForDiagram(
+            page,
+            'arrow-ack',
+            (titles) => titles.some((title) => title.startsWith(`${name} acknowledged`)),
+            `an acknowledgement from ${name}`,
+          );
+        }
+        await waitForDiagram(
+          page,
+          'append-ok',
+          (titles) =>
+            titles.filter((title) => title.startsWith('append, w=3: created')).length >= 3,
+          'three w=3 appends on the master lane',
+        );
+        // The chart counts them.
+        assert.ok((await chartPeak(page, 'chart-appends')) > 0, 'the appends chart rises above 0');
+
+        // An injected error on sub1: the batch fails (✕) and is sent again (a retry arrow) until
+        // the errors stop; a w=1 append does not wait for it.
+        await setFaults(cluster, 'sub1', { errorRate: 1 });
+        await append(page, 'retried to sub1', '1');
+        await page
+          .locator('.request.ok', { hasText: 'id 4, held by' })
+          .waitFor({ timeout: WAIT_MS });
+        await waitForDiagram(
+          page,
+          'mark-failed',
+          (titles) => titles.some((title) => title.startsWith('batch to sub1 failed')),
+          'a failed batch to sub1',
+        );
+        await waitForDiagram(
+          page,
+          'arrow-retry',
+          (titles) => titles.some((title) => title.startsWith('retry: batch sent again to sub1')),
+          'a retry to sub1',
+        );
+        await setFaults(cluster, 'sub1', { errorRate: 0 });
+        await textIs(lag(card(page, 'sub1')), '0 entries', 'sub1 caught up after the errors');
+        assert.ok((await chartPeak(page, 'chart-lag')) > 0, 'the lag chart shows sub1 behind');
+
+        // A partitioned sub2 misses heartbeats; healed, it answers again.
+        await setFaults(cluster, 'sub2', { partitioned: true });
+        await waitForDiagram(
+          page,
+          'mark-missed',
+          (titles) => titles.some((title) => title.startsWith('heartbeat to sub2 missed')),
+          'a missed heartbeat of sub2',
+        );
+        await setFaults(cluster, 'sub2', { partitioned: false });
+
+        // sub2 slowed down by 800 ms: a w=3 append waits for it, and the diagram shows why: its
+        // bar ends with sub2's acknowledgement, well after sub1's.
+        await setFaults(cluster, 'sub2', { delayMs: SLOW_MS });
+        await append(page, 'waits for slow sub2', 'all');
+        await page
+          .locator('.request.ok', { hasText: 'id 5, held by 3 nodes (w=3)' })
+          .waitFor({ timeout: WAIT_MS });
+        const acks = await waitForDiagram(
+          page,
+          'arrow-ack',
+          (titles) =>
+            titles.some((title) => title.startsWith('sub2') && roundTripS(title) >= SLOW_MS / 1000),
+          'a slow acknowledgement from sub2',
+        );
+        assert.ok(
+          acks.some((title) => title.startsWith('sub1') && roundTripS(title) < SLOW_MS / 1000),
+          `sub1 answers fast: ${JSON.stringify(acks)}`,
+        );
+        const appends = await diagramTitles(page, 'append-ok');
+        const waitedS = appends.map((title) =>
+          Number(/^append, w=3: created after ([0-9.]+) s$/.exec(title)?.[1] ?? 0),
+        );
+        assert.ok(
+          Math.max(...waitedS) >= SLOW_MS / 1000,
+          `the w=3 append waited for sub2: ${JSON.stringify(appends)}`,
+        );
+
+        // The pictures, as the README shows them.
+        const diagram = page.locator('section.pictures', { has: page.locator('#diagram') });
+        keepScreenshot(await diagram.screenshot(), 'dashboard-diagram.png');
+        const charts = page.locator('section.pictures', { has: page.locator('#chart-lag') });
+        keepScreenshot(await charts.screenshot(), 'dashboard-charts.png');
+
+        // Phone width: nothing wider than the screen, log cells show their whole text.
+        await page.setViewportSize({ width: PHONE_WIDTH_PX, height: 900 });
+        await page.waitForTimeout(500);
+        const widths = await page.evaluate<{ scroll: number; inner: number }>(
+          '({ scroll: document.documentElement.scrollWidth, inner: window.innerWidth })',
+        );
+        assert.ok(
+          widths.scroll <= widths.inner,
+          `no sideways scroll at ${PHONE_WIDTH_PX} px: ${JSON.stringify(widths)}`,
+        );
+        const cut = await page.evaluate<string[]>(
+          `Array.from(document.querySelectorAll('#log-body td, .top h1, .top p'))
+            .filter((cell) => cell.scrollWidth > cell.clientWidth + 1)
+            .map((cell) => cell.textContent)`,
+        );
+        assert.deepEqual(cut, [], 'no text cut at phone width');
+        const rows = await columns(page);
+        assert.equal(rows[0]?.[0], 'waits for slow sub2', 'the newest entry in full');
+        const diagramBox = await page.locator('#diagram').boundingBox();
+        assert.ok(
+          diagramBox !== null &&
+            diagramBox.x >= 0 &&
+            diagramBox.x + diagramBox.width <= PHONE_WIDTH_PX,
+          `the diagram fits the screen: ${JSON.stringify(diagramBox)}`,
+        );
+        await append(page, 'from a phone', 'all');
+        await page
+          .locator('.request.ok', { hasText: 'id 6, held by 3 nodes' })
+          .waitFor({ timeout: WAIT_MS });
+        await page.locator('#diagram-heading').scrollIntoViewIfNeeded();
+        keepScreenshot(await page.screenshot(), 'dashboard-phone.png');
+        assert.deepEqual(pageErrors, [], 'no script or policy errors on the page');
       });
     } finally {
       await browser?.close();
