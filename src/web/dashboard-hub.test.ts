@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { pino } from 'pino';
 import { ManualClock } from '../testing/manual-clock.js';
-import type { DashboardState, SecondaryView } from './client/dashboard-wire.js';
+import type { DashboardState, SecondaryView, TimelineView } from './client/dashboard-wire.js';
 import { FakeMaster, FakeSecondary, fakeCaller } from './dashboard-fixtures.js';
 import { DashboardHub, type HubOptions } from './dashboard-hub.js';
 
@@ -242,6 +242,46 @@ void describe('DashboardHub', () => {
     for (const needed of [false, true]) {
       const { hub } = cluster({}, needed);
       assert.equal(hub.snapshot.state.appendsNeedToken, needed);
+      hub.close();
+    }
+  });
+
+  void it("sends the timeline's view with each state, stamped with the clock", async () => {
+    const clock = new ManualClock(5000);
+    let views = 0;
+    const timeline = {
+      view: (): TimelineView => ({
+        windowMs: 10_000,
+        events: [{ kind: 'heartbeat', peer: 'sub1', atMs: clock.nowMs(), answered: views++ > 0 }],
+        chart: { bucketMs: 1000, lastBucketStartMs: 5000, appends: [0, 1], lags: [] },
+      }),
+    };
+    const hub = new DashboardHub({
+      master: new FakeMaster([]),
+      call: fakeCaller(new Map(), clock),
+      logger: pino({ enabled: false }),
+      clock,
+      maxMessageBytes: 1024,
+      appendsNeedToken: false,
+      faultsNeedToken: true,
+      timeline,
+      options: { pollIntervalMs: POLL_MS, minBroadcastIntervalMs: MIN_BROADCAST_MS },
+    });
+    const received: DashboardState[] = [];
+    const stop = hub.subscribe((snapshot) => received.push(snapshot.state));
+    try {
+      assert.equal(received[0]?.faultsNeedToken, true);
+      assert.equal(received[0].nowMs, 5000);
+      assert.deepEqual(received[0].timeline?.events, [
+        { kind: 'heartbeat', peer: 'sub1', atMs: 5000, answered: false },
+      ]);
+      await clock.advance(POLL_MS + MIN_BROADCAST_MS);
+      const latest = received.at(-1);
+      assert.equal(latest?.timeline?.events[0]?.kind, 'heartbeat');
+      assert.ok(received.length >= 2, 'a new view is a change, sent');
+      assert.equal(latest.nowMs, clock.nowMs(), 'stamped when sent');
+    } finally {
+      stop();
       hub.close();
     }
   });

@@ -205,6 +205,7 @@ void describe('dashboard state', () => {
     assert.equal(answer.headers.get('cache-control'), 'no-store');
     const state = answer.body;
     assert.equal(state.appendsNeedToken, true, 'the page shows the API token field');
+    assert.equal(state.faultsNeedToken, true, 'the page shows the cluster token field');
     assert.deepEqual(
       state.master.tail.map((entry) => entry.message),
       ['one', 'two'],
@@ -333,6 +334,7 @@ void describe('dashboard without a cluster token', () => {
     const stream = await openEvents(url);
     await waitFor(() => stream.states.length >= 1, 1000, 'the first state');
     assert.equal(stream.states[0]?.appendsNeedToken, false, 'no API token field on the page');
+    assert.equal(stream.states[0].faultsNeedToken, false, 'no cluster token field on the page');
     // An open stream would hold the server open for good (its socket has no idle timeout).
     let closed = false;
     let ended = false;
