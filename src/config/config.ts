@@ -26,6 +26,11 @@ export interface CommonConfig {
   readonly requestTimeoutMs: number;
   readonly maxConnections: number;
   readonly maxInflightBodyBytes: number;
+  /** Following the log (`?waitMs=`, `/logs/stream`): see the options of the same names. */
+  readonly maxWaitMs: number;
+  readonly maxFollowers: number;
+  readonly streamKeepAliveMs: number;
+  readonly maxStreamBufferBytes: number;
   /** PEM files: this node's certificate and key (HTTPS for clients and peers), and the CAs it trusts. */
   readonly tls: TlsFiles | undefined;
   /** Where the log is kept; undefined: in memory. */
@@ -316,6 +321,34 @@ export const OPTIONS = {
     parse: integer(1 * KiB, 4096 * MiB),
     defaultValue: 64 * MiB,
     help: 'request bodies being received at once (503 OVERLOADED above)',
+  },
+  maxWaitMs: {
+    flag: 'max-wait-ms',
+    roles: BOTH,
+    parse: integer(0, 3_600_000),
+    defaultValue: 30_000,
+    help: 'longest ?waitMs= of a read that waits for new entries (larger values are capped)',
+  },
+  maxFollowers: {
+    flag: 'max-followers',
+    roles: BOTH,
+    parse: integer(1, 1_000_000),
+    defaultValue: 256,
+    help: 'log streams and waiting reads at once, within MAX_CONNECTIONS (503 OVERLOADED above)',
+  },
+  streamKeepAliveMs: {
+    flag: 'stream-keep-alive-ms',
+    roles: BOTH,
+    parse: integer(10, 600_000),
+    defaultValue: 15_000,
+    help: 'a quiet log stream gets a comment this often; a reader stalled this long is cut off',
+  },
+  maxStreamBufferBytes: {
+    flag: 'max-stream-buffer-bytes',
+    roles: BOTH,
+    parse: integer(16 * KiB, 256 * MiB),
+    defaultValue: 1 * MiB,
+    help: 'unsent bytes a log stream may hold for its reader; a reader stalled above it is cut off',
   },
   tlsCert: {
     flag: 'tls-cert',
@@ -610,6 +643,10 @@ export function loadNodeConfig(
     requestTimeoutMs: get('requestTimeoutMs'),
     maxConnections: get('maxConnections'),
     maxInflightBodyBytes: get('maxInflightBodyBytes'),
+    maxWaitMs: get('maxWaitMs'),
+    maxFollowers: get('maxFollowers'),
+    streamKeepAliveMs: get('streamKeepAliveMs'),
+    maxStreamBufferBytes: get('maxStreamBufferBytes'),
     tls: tlsFiles(get('tlsCert'), get('tlsKey'), get('tlsCa')),
     dataDir,
     fsync: get('fsync'),

@@ -39,8 +39,10 @@ describe('openApiDocument', () => {
       '/docs',
       '/health',
       '/logs',
+      '/logs/stream',
       '/logs/{id}',
       '/messages',
+      '/messages/stream',
       '/messages/{id}',
       '/metrics',
       '/openapi.json',
@@ -54,6 +56,8 @@ describe('openApiDocument', () => {
     for (const [path, name] of [
       ['/logs', 'since'],
       ['/logs', 'limit'],
+      ['/logs', 'waitMs'],
+      ['/logs/stream', 'since'],
       ['/logs/{id}', 'id'],
     ] as const) {
       const parameter = document.paths[path]?.['get']?.parameters?.find((p) => p['name'] === name);

@@ -8,6 +8,7 @@ import {
   MAX_URL_INTEGER,
   ReadQuery,
   SecondaryParams,
+  StreamQuery,
   URL_INTEGER_PATTERN,
 } from './schemas.js';
 
@@ -112,13 +113,17 @@ function readOperations(base: string, alias: boolean): Paths {
       get: {
         operationId: `read${id}`,
         summary: 'Read the log',
-        description: `The node's visible log, oldest first: on a secondary only the gap-free prefix it holds, never an entry after a gap. Larger reads are streamed.${note}`,
+        description: `The node's visible log, oldest first: on a secondary only the gap-free prefix it holds, never an entry after a gap. Larger reads are streamed. With \`waitMs\`, a read that would answer \`[]\` waits (long poll) for the first new entry, and answers \`[]\` when the time is up; \`since=<id of your write - 1>\` on a secondary reads your own write.${note}`,
         tags: ['log'],
         security: OPEN,
         parameters: parameters(ReadQuery, 'query'),
         responses: {
           '200': answer('entries with id > since, at most limit of them', ref('Entries')),
-          '400': answer('INVALID_REQUEST: since or limit is not a non-negative integer'),
+          '400': answer('INVALID_REQUEST: since, limit or waitMs is not a non-negative integer'),
+          '503': {
+            ...answer('OVERLOADED: MAX_FOLLOWERS streams and waiting reads are open'),
+            headers: RETRY_AFTER,
+          },
         },
       },
       post: {
@@ -164,6 +169,37 @@ function readOperations(base: string, alias: boolean): Paths {
             'WRITE_CONCERN_TIMEOUT: stored, w not reached within timeoutMs; still replicated',
             ref('WriteConcernTimeoutAnswer'),
           ),
+        },
+      },
+    },
+    [`${base}/stream`]: {
+      get: {
+        operationId: `stream${id}`,
+        summary: 'Follow the log (Server-Sent Events)',
+        description: `Every entry after \`since\` (or after \`Last-Event-ID\`, which wins), oldest first, then each new entry as this node makes it visible: one event per entry, \`id:\` its id and \`data:\` the entry as \`GET /logs\` shows it; \`retry: 1000\` first, and a \`: keep-alive\` comment on a quiet stream every STREAM_KEEP_ALIVE_MS. A reader that takes nothing for that long while MAX_STREAM_BUFFER_BYTES wait for it is disconnected; it resumes with \`Last-Event-ID\`, missing and repeating nothing.${note}`,
+        tags: ['log'],
+        security: OPEN,
+        parameters: [
+          ...parameters(StreamQuery, 'query'),
+          {
+            name: 'Last-Event-ID',
+            in: 'header',
+            required: false,
+            description:
+              'the id of the last entry the client has: the stream resumes right after it (EventSource sends it when it reconnects)',
+            schema: { type: 'integer', minimum: 0, maximum: MAX_URL_INTEGER },
+          },
+        ],
+        responses: {
+          '200': {
+            description: 'an event stream, open until the client or the node closes it',
+            content: { 'text/event-stream': { schema: { type: 'string' } } },
+          },
+          '400': answer('INVALID_REQUEST: since or Last-Event-ID is not a non-negative integer'),
+          '503': {
+            ...answer('OVERLOADED: MAX_FOLLOWERS streams and waiting reads are open'),
+            headers: RETRY_AFTER,
+          },
         },
       },
     },

@@ -1,18 +1,27 @@
 import { Readable } from 'node:stream';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { InvariantError } from '../core/assert.js';
 import type { Entry } from '../core/entry.js';
 import { entriesJson, entryJson } from '../protocol/entry-json.js';
 import { ApiError } from './api-error.js';
+import type { StreamedLog } from './follow-stream.js';
+import {
+  registerFollowRoutes,
+  type FollowEdges,
+  type FollowLimits,
+  type LongPoll,
+} from './follow-routes.js';
 import { EntryParams, ReadQuery } from './schemas.js';
 
 /** What the read endpoints need from a node, master or secondary. */
-export interface ReadableNode {
-  read(sinceId: number, limit: number): Entry[];
-  /** The last id a read may show now (the master's stored log, a secondary's gap-free prefix). */
-  lastVisibleId(): number;
+export interface ReadableNode extends StreamedLog {
   get(id: number): Entry | undefined;
   health(): object;
+}
+
+/** The read options (config.ts): MAX_READ_LIMIT and those of following. */
+export interface ReadLimits extends FollowLimits {
+  readonly maxReadLimit: number;
 }
 
 /** Entries serialized per step of a streamed read: about 120 kB of JSON for 100-byte messages. */
@@ -87,29 +96,55 @@ function parseId(raw: string, what: string): number {
   return value;
 }
 
+/** Answers entries `since + 1 ..`, at most `limit`, as a plain read: in one piece or streamed. */
+function sendEntries(
+  reply: FastifyReply,
+  node: ReadableNode,
+  since: number,
+  limit: number,
+): FastifyReply {
+  const count = Math.max(0, Math.min(limit, node.lastVisibleId() - since));
+  void reply.type('application/json; charset=utf-8');
+  if (count <= READ_CHUNK_ENTRIES) return reply.send(entriesJson(node.read(since, count)));
+  return reply.send(new EntriesJsonStream(node, since, since + count));
+}
+
+/**
+ * `GET /logs`: the visible log after `since`, at most `limit`. With `waitMs`, a read that would
+ * answer `[]` first waits for a new entry (the long poll), then answers the same way.
+ */
+function readHandler(
+  node: ReadableNode,
+  maxReadLimit: number,
+  longPoll: LongPoll,
+): (request: FastifyRequest<{ Querystring: ReadQuery }>, reply: FastifyReply) => Promise<unknown> {
+  return async (request, reply) => {
+    const query = request.query;
+    const since = query.since === undefined ? 0 : parseId(query.since, 'since');
+    const limit =
+      query.limit === undefined
+        ? Number.MAX_SAFE_INTEGER
+        : Math.min(parseId(query.limit, 'limit'), maxReadLimit);
+    const waitMs = query.waitMs === undefined ? 0 : parseId(query.waitMs, 'waitMs');
+    if (waitMs > 0 && limit > 0 && node.lastVisibleId() <= since) {
+      await longPoll(since, waitMs, reply.raw);
+    }
+    return sendEntries(reply, node, since, limit);
+  };
+}
+
 export function registerReadRoutes(
   app: FastifyInstance,
   node: ReadableNode,
-  maxReadLimit: number,
+  limits: ReadLimits,
+  edges: FollowEdges,
 ): void {
+  const longPoll = registerFollowRoutes(app, node, limits, edges);
   for (const base of ['/logs', '/messages']) {
     app.get<{ Querystring: ReadQuery }>(
       base,
       { schema: { querystring: ReadQuery } },
-      (request, reply) => {
-        const since = request.query.since === undefined ? 0 : parseId(request.query.since, 'since');
-        const limit =
-          request.query.limit === undefined
-            ? Number.MAX_SAFE_INTEGER
-            : Math.min(parseId(request.query.limit, 'limit'), maxReadLimit);
-        const count = Math.max(0, Math.min(limit, node.lastVisibleId() - since));
-        void reply.type('application/json; charset=utf-8');
-        if (count <= READ_CHUNK_ENTRIES) {
-          void reply.send(entriesJson(node.read(since, count)));
-        } else {
-          void reply.send(new EntriesJsonStream(node, since, since + count));
-        }
-      },
+      readHandler(node, limits.maxReadLimit, longPoll),
     );
     app.get<{ Params: EntryParams }>(
       `${base}/:id`,

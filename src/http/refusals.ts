@@ -4,9 +4,10 @@ import type { AppendRefusal } from '../node/append-outcome.js';
 import { storageRefusal } from '../node/storage-refusal.js';
 import type { ReplicaRefusal } from '../node/secondary-node.js';
 import { ApiError, invalidWriteConcern } from './api-error.js';
+import type { FollowRefusal } from './follow-slots.js';
 
-/** Every way a node refuses a request, as the node layer says it. */
-export type Refusal = AppendRefusal | ReplicaRefusal;
+/** Every way a node refuses a request: as the node layer says it, and its followers' limit. */
+export type Refusal = AppendRefusal | ReplicaRefusal | FollowRefusal;
 type Reason = Refusal['reason'];
 type RefusalOf<R extends Reason> = Extract<Refusal, { reason: R }>;
 
@@ -34,6 +35,14 @@ const REFUSALS: { readonly [R in Reason]: ((refusal: RefusalOf<R>) => ApiError) 
       queue === 'appends'
         ? `${inProgress} appends are already being stored or waiting for their write concern (limit ${limit}, MAX_WAITING_APPENDS); nothing was stored, retry later`
         : `${inProgress} requests from the master are already held or being applied (limit ${limit}); the master retries after a backoff`,
+      {},
+      RETRY_SOON,
+    ),
+  'too-many-followers': ({ streams, polls, limit }) =>
+    new ApiError(
+      503,
+      'OVERLOADED',
+      `${streams} log streams and ${polls} waiting reads are open (limit ${limit} together, MAX_FOLLOWERS); read without waitMs, or retry later`,
       {},
       RETRY_SOON,
     ),

@@ -53,8 +53,25 @@ export const ReadQuery = Type.Object({
       description: 'at most this many entries (capped by MAX_READ_LIMIT)',
     }),
   ),
+  waitMs: Type.Optional(
+    Type.String({
+      ...NonNegativeIntegerString,
+      description:
+        'when the node shows no entry after since: wait up to this many ms for one, then answer (capped by MAX_WAIT_MS; 0 or absent: answer at once)',
+    }),
+  ),
 });
 export type ReadQuery = Static<typeof ReadQuery>;
+
+export const StreamQuery = Type.Object({
+  since: Type.Optional(
+    Type.String({
+      ...NonNegativeIntegerString,
+      description: 'start after this id (default 0: from the start); Last-Event-ID wins over it',
+    }),
+  ),
+});
+export type StreamQuery = Static<typeof StreamQuery>;
 
 export const EntryParams = Type.Object({
   id: Type.String({ ...NonNegativeIntegerString, description: 'the entry’s id' }),

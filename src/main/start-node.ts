@@ -170,7 +170,10 @@ async function wireMaster(config: MasterConfig, wiring: Wiring): Promise<Wired> 
   });
   await startOrClose(node, store);
   const app = createServer(wiring.serverOptions);
-  registerReadRoutes(app, node, config.maxReadLimit);
+  registerReadRoutes(app, node, config, {
+    clock: systemClock,
+    registry: wiring.metrics.registry,
+  });
   registerMasterRoutes(app, node, {
     maxMessageBytes: config.maxMessageBytes,
     maxBatchCount: config.maxBatchCount,
@@ -203,7 +206,10 @@ async function wireSecondary(config: SecondaryConfig, wiring: Wiring): Promise<W
     ...wiring.serverOptions,
     intercept: replicationEndpoint(node, { clusterToken: config.clusterToken, logger }),
   });
-  registerReadRoutes(app, node, config.maxReadLimit);
+  registerReadRoutes(app, node, config, {
+    clock: systemClock,
+    registry: wiring.metrics.registry,
+  });
   registerSecondaryRoutes(app, node, {
     clusterToken: config.clusterToken,
     masterUrl: config.masterUrl,

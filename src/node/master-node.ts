@@ -6,6 +6,7 @@ import { assert } from '../core/assert.js';
 import type { Entry, LogIdentity } from '../core/entry.js';
 import { IdempotencyTable } from '../core/idempotency.js';
 import { RecentEntries } from './recent-entries.js';
+import { VisibleEntries, type VisibleListener } from './visible-entries.js';
 import { storageRefusal } from './storage-refusal.js';
 import {
   MasterCore,
@@ -104,6 +105,7 @@ export class MasterNode {
   #timerAtMs = Infinity;
   #pumpQueued = false;
   #stopped = false;
+  readonly #visible = new VisibleEntries();
 
   constructor(deps: MasterDeps) {
     this.#deps = deps;
@@ -247,6 +249,7 @@ export class MasterNode {
     this.#recent.add(entries, request.messageBytes);
     core.stored(lastId);
     this.#requestPump();
+    this.#visible.notify(this.lastVisibleId());
     return this.#answer('created', firstId, lastId, w, deadlineMs, entries);
   }
 
@@ -265,11 +268,17 @@ export class MasterNode {
     return this.#deps.store.lastId();
   }
 
+  /** Calls `listener` each time stored entries make the log longer; returns the unsubscribe. */
+  onVisible(listener: VisibleListener): () => void {
+    return this.#visible.subscribe(listener);
+  }
+
   /** `JSON.stringify(entry.message)`, escaped once for the answer and every secondary. */
   readonly messageJson = (entry: Entry): string => this.#recent.messageJson(entry);
 
-  read(sinceId: number, limit: number): Entry[] {
-    return this.#deps.store.read(sinceId + 1, limit);
+  /** Entries after `sinceId`: at most `limit`, and at most `maxBytes` of messages (at least one). */
+  read(sinceId: number, limit: number, maxBytes = Infinity): Entry[] {
+    return this.#deps.store.read(sinceId + 1, limit, maxBytes);
   }
 
   get(id: number): Entry | undefined {

@@ -6,6 +6,7 @@ import { assert } from '../core/assert.js';
 import { ReplicaLog, type RejectCode, type ReplicateBatch } from '../core/replica-log.js';
 import { storageRefusal, type StorageRefusal } from './storage-refusal.js';
 import type { OverloadedRefusal } from './append-outcome.js';
+import { VisibleEntries, type VisibleListener } from './visible-entries.js';
 import type { FaultsBody, HeartbeatBody, ReplicaReplyBody } from '../protocol/messages.js';
 import type { DelayRange, SecondaryConfig } from '../config/config.js';
 
@@ -110,6 +111,7 @@ export class SecondaryNode {
   #replicateInFlight = 0;
   /** The highest id this process has held or been sent: no reply may claim more. */
   #highestKnownId = 0;
+  readonly #visible = new VisibleEntries();
 
   constructor(deps: SecondaryDeps) {
     this.#deps = deps;
@@ -255,10 +257,16 @@ export class SecondaryNode {
     return this.#replica.hwm;
   }
 
-  read(sinceId: number, limit: number): Entry[] {
+  /** Calls `listener` each time the gap-free prefix grows; returns the unsubscribe. */
+  onVisible(listener: VisibleListener): () => void {
+    return this.#visible.subscribe(listener);
+  }
+
+  /** Entries after `sinceId`: at most `limit`, and at most `maxBytes` of messages (at least one). */
+  read(sinceId: number, limit: number, maxBytes = Infinity): Entry[] {
     const hwm = this.#replica.hwm;
     if (sinceId >= hwm) return [];
-    return this.#deps.store.read(sinceId + 1, Math.min(limit, hwm - sinceId));
+    return this.#deps.store.read(sinceId + 1, Math.min(limit, hwm - sinceId), maxBytes);
   }
 
   get(id: number): Entry | undefined {
@@ -330,6 +338,7 @@ export class SecondaryNode {
     await this.#deps.store.append(append);
     this.#replica.stored(last.id);
     this.#deps.observer?.entriesStored(append.length);
+    this.#visible.notify(this.#replica.hwm);
     this.#log.debug(
       { event: 'stored', fromId: first.id, toId: last.id },
       'stored replicated entries',
