@@ -170,8 +170,8 @@ async function setUp(): Promise<void> {
   state.skipReason = await engineUnavailable();
   if (state.skipReason !== undefined) {
     process.stderr.write(
-      `\n##### docker.test: SKIPPED, ${state.skipReason}\n` +
-        '##### (CI runs it: .ci/run installs docker.io and starts dockerd)\n\n',
+      `\n===== docker.test: SKIPPED, ${state.skipReason}\n` +
+        '===== (CI runs it: .ci/run installs docker.io and starts dockerd)\n\n',
     );
     return;
   }
