@@ -2,7 +2,10 @@
 # which; every other node option reads its variable too (see "Configuration" in README.md).
 # docker-compose.yml runs a master and two secondaries from it.
 
-# Build and run on the same Node line: the current LTS (the code also runs on Node 20 and 22).
+# Build and run on the same Node line: 24, a long-term-support line (LTS since 24.11.0 in October
+# 2025, security fixes until its end of life in April 2028), the newest of the lines CI tests
+# the code on (20, 22 and 24). The Docker test builds this file on a stand-in for this image,
+# with the same Node 24 (.ci/docker-base-image), as no registry is reachable there.
 ARG NODE_IMAGE=node:24-bookworm-slim
 
 FROM ${NODE_IMAGE} AS build

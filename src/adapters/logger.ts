@@ -1,18 +1,30 @@
-import { pino, type Logger } from 'pino';
+import { isatty } from 'node:tty';
+import { pino, type DestinationStream, type Logger } from 'pino';
+import { prettyLogLine } from './pretty-log.js';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+/** `json`: one JSON object per line, for machines; `pretty`: one human line (pretty-log.ts). */
+export type LogFormat = 'json' | 'pretty';
 export type { Logger };
 
 /**
- * One JSON line per event on stdout, every line with the node's name and role, so the lines of
+ * One line per event on stdout, every line with the node's name and role, so the lines of
  * several nodes can be merged and still be read. `event` names what happened in a stable word.
+ * The line is JSON (LOG_FORMAT=json, the default) or, with LOG_FORMAT=pretty, the same record as
+ * one readable line: time, node, level, event, message and the other fields as key=value.
  *
  * Written synchronously: a line is out when the call returns, so that a node that stops at once
  * (a broken invariant, node/fatal.ts) or is killed loses none, and no line overtakes another.
  * Nodes log events, not requests: a line costs about 30 µs instead of 10-17 µs buffered
  * (20,000 lines into a pipe), which no request pays at the info level.
  */
-export function createLogger(node: string, role: string, level: LogLevel): Logger {
+export function createLogger(
+  node: string,
+  role: string,
+  level: LogLevel,
+  format: LogFormat = 'json',
+): Logger {
+  const stdout = pino.destination({ dest: 1, sync: true });
   return pino(
     {
       level,
@@ -20,6 +32,19 @@ export function createLogger(node: string, role: string, level: LogLevel): Logge
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
     },
-    pino.destination({ dest: 1, sync: true }),
+    format === 'json' ? stdout : prettyDestination(stdout, node),
   );
+}
+
+/**
+ * Rewrites each JSON line pino produces into its pretty form on its way to `out`. Colours only on
+ * a terminal: `docker compose up` and log files get plain text.
+ */
+function prettyDestination(out: DestinationStream, node: string): DestinationStream {
+  const color = isatty(1);
+  return {
+    write(line: string): void {
+      out.write(`${prettyLogLine(line.trimEnd(), node.length, color)}\n`);
+    },
+  };
 }

@@ -1,7 +1,7 @@
 import { LocalCluster } from '../launcher/cluster.js';
 import type { NodeProcess } from '../launcher/node-process.js';
 import { DEFAULT_MASTER_URL } from './commands.js';
-import { prettyLogLine } from './pretty-log.js';
+import { prettyLogLine } from '../adapters/pretty-log.js';
 
 export interface ClusterOptions {
   readonly secondaries: number;

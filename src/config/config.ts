@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import type { PeerConfig } from '../core/master-core.js';
 import type { FsyncPolicy } from '../adapters/file-store/file-log-store.js';
-import type { LogLevel } from '../adapters/logger.js';
+import type { LogFormat, LogLevel } from '../adapters/logger.js';
 import { BATCH_BYTES_LIMIT, BATCH_ENTRIES_LIMIT } from '../protocol/limits.js';
 
 export type Role = 'master' | 'secondary';
@@ -18,6 +18,7 @@ export interface CommonConfig {
   readonly clusterToken: string | undefined;
   readonly faultInjection: boolean;
   readonly logLevel: LogLevel;
+  readonly logFormat: LogFormat;
   readonly maxMessageBytes: number;
   readonly maxBodyBytes: number;
   readonly maxReadLimit: number;
@@ -144,6 +145,14 @@ const logLevel: Parser<LogLevel> = (raw, option) => {
   throw new ConfigError(`${describe(option)} must be debug, info, warn or error; got "${raw}"`);
 };
 
+const logFormat: Parser<LogFormat> = (raw, option) => {
+  const value = raw.trim().toLowerCase();
+  if (value === 'json' || value === 'pretty') return value;
+  throw new ConfigError(
+    `${describe(option)} must be json (for machines) or pretty (one readable line per event); got "${raw}"`,
+  );
+};
+
 function httpUrl(raw: string, what: string): string {
   let url: URL;
   try {
@@ -265,6 +274,13 @@ export const OPTIONS = {
     parse: logLevel,
     defaultValue: 'info',
     help: 'debug, info, warn or error',
+  },
+  logFormat: {
+    flag: 'log-format',
+    roles: BOTH,
+    parse: logFormat,
+    defaultValue: 'json',
+    help: 'json (one object per line, for machines) or pretty (one readable line per event)',
   },
   maxMessageBytes: {
     flag: 'max-message-bytes',
@@ -635,6 +651,7 @@ export function loadNodeConfig(
     clusterToken: get('clusterToken'),
     faultInjection: get('faultInjection'),
     logLevel: get('logLevel'),
+    logFormat: get('logFormat'),
     maxMessageBytes: get('maxMessageBytes'),
     maxBodyBytes: get('maxBodyBytes'),
     maxReadLimit: get('maxReadLimit'),

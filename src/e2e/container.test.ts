@@ -7,9 +7,10 @@
  * - the image's start command and healthcheck, run as plain processes with each service's
  *   resolved environment, in the order depends_on gives: a w=3 append reaches all three nodes.
  *
- * docker-compose missing is a failure that says how to install it, not a skip: this file is the
- * only check of the compose file, and a skip would let a broken one through wherever the tool
- * happens to be absent (CI installs it; see the message for a developer machine).
+ * docker-compose missing is a failure that says how to install it, not a skip: where no Docker
+ * engine runs (docker.test.ts then skips), this file is the only check of the compose file, and a
+ * skip would let a broken one through wherever the tool happens to be absent (CI installs it; see
+ * the message for a developer machine). docker.test.ts runs the same files on a real engine.
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -185,6 +186,7 @@ describe('docker-compose.yml, as docker-compose config resolves it', () => {
     assert.equal(master.config.clusterToken, TOKEN, 'master: CLUSTER_TOKEN from the shell');
     assert.equal(master.config.dataDir, '/data');
     assert.equal(master.config.fsync, 'always');
+    assert.equal(master.config.logFormat, 'pretty', 'master: readable lines in docker compose up');
     assert.deepEqual(
       master.config.secondaries,
       SECONDARY_NAMES.map((name) => ({ name, url: `http://${name}:${PUBLISHED_PORTS[name]}` })),
@@ -200,6 +202,7 @@ describe('docker-compose.yml, as docker-compose config resolves it', () => {
       assert.equal(config.masterUrl, `http://master:${PUBLISHED_PORTS['master']}`);
       assert.equal(config.faultInjection, true, `${name}: fault injection on, for demos`);
       assert.equal(config.dataDir, '/data');
+      assert.equal(config.logFormat, 'pretty', `${name}: readable lines in docker compose up`);
     }
   });
 });
@@ -276,7 +279,7 @@ describe('Dockerfile', () => {
     assert.ok(stages.length >= 2, `multi-stage: got ${stages.length} stage(s)`);
     const final = finalStage(dockerfile());
     for (const stage of stages) {
-      assert.match(stage.from, /^node:24-/, `stage ${stage.index}: on Node 24 (the current LTS)`);
+      assert.match(stage.from, /^node:24-/, `stage ${stage.index}: on Node 24, an LTS line`);
     }
     assert.equal(stages[0]!.from, final.from, 'the build and runtime stages use the same image');
     // Only the built code, production dependencies and package.json reach the final image.

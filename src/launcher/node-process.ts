@@ -56,7 +56,10 @@ export interface NodeProcessOptions {
   /** Where it listens (HOST); default 127.0.0.1. */
   readonly host?: string;
   readonly port: number;
-  /** Its options (DATA_DIR, LOG_LEVEL, ...). ROLE, NODE_NAME, HOST and PORT are set from the above. */
+  /**
+   * Its options (DATA_DIR, LOG_LEVEL, ...). ROLE, NODE_NAME, HOST and PORT are set from the above;
+   * LOG_FORMAT is always json, as its lines are parsed.
+   */
   readonly env?: Env;
   /**
    * What it inherits from this process: `minimal` (PATH, HOME, TMPDIR, LANG, NODE_OPTIONS; the
@@ -297,6 +300,8 @@ export class NodeProcess {
     }
     env['PATH'] ??= '/usr/sbin:/usr/bin:/sbin:/bin';
     Object.assign(env, this.env, {
+      // Its lines are read as JSON (events, rlog cluster's pretty form), whatever the caller's.
+      LOG_FORMAT: 'json',
       NODE_NAME: this.name,
       HOST: this.host,
       PORT: String(this.port),

@@ -56,7 +56,7 @@ export async function startNode(
   config: NodeConfig,
   warnings: readonly string[] = [],
 ): Promise<RunningNode> {
-  const logger = createLogger(config.name, config.role, config.logLevel);
+  const logger = createLogger(config.name, config.role, config.logLevel, config.logFormat);
   // Read before anything starts: a missing or unreadable file stops the node with its name.
   const tls = loadTlsMaterial(config.tls);
   for (const warning of warnings) logger.warn({ event: 'config-ignored' }, warning);
