@@ -50,7 +50,7 @@ export const DEFAULT_READ_TIMEOUT_MS = 10_000;
 export const APPEND_TIMEOUT_SLACK_MS = 5000;
 /** The longest `Retry-After` waited for; a node asking for more is retried after this. */
 export const MAX_RETRY_AFTER_MS = 60_000;
-export const MAX_ATTEMPTS_LIMIT = 100;
+export const MAX_ATTEMPTS_LIMIT = 1000;
 const MAX_DELAY_LIMIT_MS = 600_000;
 /** setTimeout's own limit. */
 const MAX_TIMEOUT_MS = 2_147_483_647;

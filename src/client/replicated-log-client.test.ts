@@ -225,7 +225,7 @@ test('options are checked: the message names the value, the range and the fix', 
   );
   assert.throws(
     () => new ReplicatedLogClient({ url: 'http://a', retry: { maxAttempts: 0 } }),
-    /retry\.maxAttempts must be an integer from 1 to 100; got 0 \(1 turns retries off\)/,
+    /retry\.maxAttempts must be an integer from 1 to 1000; got 0 \(1 turns retries off\)/,
   );
   assert.throws(
     () => new ReplicatedLogClient({ url: 'http://a', retry: { baseDelayMs: 50, maxDelayMs: 10 } }),
