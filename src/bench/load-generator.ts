@@ -55,6 +55,14 @@ const MAX_ERROR_SAMPLES = 5;
 const MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
 
 /**
+ * Why this does not use ReplicatedLogClient (src/client), as the CLI and the chaos clients do:
+ * the generator measures the server, on the same few cores as the nodes, so its own cost per
+ * request must stay flat and small. The client would add, per request, a JSON.stringify of the
+ * body (a 100-message batch is re-encoded each time; here it is encoded once), a random
+ * idempotency key, a parse of the answer (here it is only read to its end) and retry bookkeeping;
+ * and a bench must count a failure, never retry it. It also drives the no-op server, which is
+ * not a log. So its inner loop stays a raw undici request on one keep-alive connection per loop.
+ *
  * A closed-loop load generator: `clients` loops, each sending its next request as soon as the
  * previous one is answered, for a warm-up then `durationMs`. Requests completing inside the
  * measured window count; those in flight at its end are awaited (bounded by the request timeout)

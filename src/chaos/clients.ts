@@ -1,13 +1,21 @@
 /**
  * Concurrent chaos clients: each appends unique messages (sometimes a small batch) with an
- * idempotency key, a write concern of 1..N, "majority" or "all", sometimes with `timeoutMs`, and
- * retries an unknown outcome (timeout, lost connection) with the same key and body. Every logical
- * append becomes one `AppendOperation` of the history. Adapted from src/e2e/durability-helpers.ts.
+ * idempotency key (sometimes none), a write concern of 1..N, "majority" or "all", sometimes with
+ * `timeoutMs`, through the typed client (src/client), which retries an unknown outcome (timeout,
+ * lost connection) with the same key and body. Every logical append becomes one
+ * `AppendOperation` of the history.
  */
 import { performance } from 'node:perf_hooks';
 import type { AppendOperation, AppendOutcome } from '../checker/history.js';
 import { sleep } from '../e2e/harness.js';
 import { Prng } from '../core/prng.js';
+import {
+  ReplicatedLogClient,
+  ReplicatedLogError,
+  WriteConcernTimeoutError,
+  type BatchAppendResult,
+  type WriteConcern,
+} from '../client/index.js';
 
 export interface ClientLoadOptions {
   /** The master's base URL. */
@@ -36,14 +44,9 @@ export interface ClientStats {
   readonly anomalies: string[];
 }
 
-type WriteConcern = number | 'majority' | 'all';
-
-interface AppendAnswerBody {
-  readonly log?: { readonly id: number; readonly message: string };
-  readonly logs?: readonly { readonly id: number; readonly message: string }[];
-  readonly acks?: number;
-  readonly error?: { readonly code?: string };
-}
+/** Pauses between retries, [base, cap] ms before jitter (the client doubles them). */
+const RETRY_BASE_MS = 30;
+const RETRY_MAX_MS = 250;
 
 /** Explicit refusals: the entry was not stored. */
 const REFUSALS = new Set([
@@ -119,72 +122,33 @@ export class ClientLoad {
     const timeoutMs = random.chance(0.5) ? random.int(300, 2000) : undefined;
     /** Retry READ_ONLY/OVERLOADED a few times, or take the refusal as final. */
     const retries503 = random.int(0, 4);
-    const body: Record<string, unknown> =
-      batch === 1 ? { message: messages[0], w } : { messages, w };
-    if (timeoutMs !== undefined) body['timeoutMs'] = timeoutMs;
-    const payload = JSON.stringify(body);
-    const headers: Record<string, string> = { 'content-type': 'application/json' };
-    if (key !== undefined) headers['idempotency-key'] = key;
     const attemptTimeoutMs = (timeoutMs ?? random.int(2000, 4000)) + 3000;
 
     this.inFlight++;
     const invokedAt = performance.now();
-    let sawUnknown = false;
-    let refusals = 0;
     let outcome: AppendOutcome = { kind: 'unknown' };
-    const maxAttempts = this.options.maxAttempts ?? 200;
+    /** The failures already counted by the retry policy. */
+    const asked = new Set<ReplicatedLogError>();
     try {
-      for (let attempt = 1; attempt <= maxAttempts; attempt++) {
-        if (attempt > 1 && performance.now() >= this.#giveUpAt) break;
-        this.stats.attempts++;
-        let status: number;
-        let answer: AppendAnswerBody;
-        let text = '';
-        try {
-          const response = await fetch(`${this.options.masterUrl}/logs`, {
-            method: 'POST',
-            headers,
-            body: payload,
-            signal: AbortSignal.timeout(attemptTimeoutMs),
-          });
-          status = response.status;
-          text = await response.text();
-          answer = JSON.parse(text) as AppendAnswerBody;
-        } catch {
-          this.stats.networkErrors++;
-          sawUnknown = true;
-          outcome = { kind: 'unknown' };
-          if (key === undefined) break;
-          await sleep(random.int(30, 150));
-          continue;
-        }
-        const entries = answer.logs ?? (answer.log === undefined ? [] : [answer.log]);
-        if (status === 200 || status === 201 || status === 504) {
-          const ids = entries.map((entry) => entry.id);
-          const acks = typeof answer.acks === 'number' ? answer.acks : 0;
-          outcome = { kind: status === 504 ? 'stored' : 'ok', ids, w: this.#resolve(w), acks };
-          break;
-        }
-        const code = answer.error?.code ?? `HTTP_${status}`;
-        if (status === 503 && REFUSALS.has(code)) {
-          outcome = sawUnknown ? { kind: 'unknown' } : { kind: 'refused', code };
-          if (refusals++ >= retries503) break;
-          this.stats.retried503++;
-          await sleep(random.int(50, 250));
-          continue;
-        }
-        if (REFUSALS.has(code) && status >= 400 && status < 500) {
-          this.stats.anomalies.push(`${messages[0] ?? ''}: ${status} ${text.slice(0, 200)}`);
-          outcome = sawUnknown ? { kind: 'unknown' } : { kind: 'refused', code };
-          break;
-        }
-        // Anything else (a 500, a 502 ...) says nothing about whether it was stored.
-        this.stats.anomalies.push(`${messages[0] ?? ''}: ${status} ${text.slice(0, 200)}`);
-        sawUnknown = true;
-        outcome = { kind: 'unknown' };
-        if (key === undefined) break;
-        await sleep(random.int(50, 200));
-      }
+      const logClient = this.#clientFor(random, retries503, asked);
+      const options = {
+        w,
+        idempotencyKey: key ?? null,
+        attemptTimeoutMs,
+        ...(timeoutMs === undefined ? {} : { timeoutMs }),
+      };
+      // A single message goes as `message`, a batch as `messages`: both shapes are exercised.
+      const [single] = messages;
+      const result =
+        batch === 1 && single !== undefined
+          ? await logClient
+              .append(single, options)
+              .then((answer) => ({ ...answer, entries: [answer.entry] }))
+          : await logClient.appendBatch(messages, options);
+      outcome = this.#answered(result, w, 'ok');
+    } catch (error) {
+      if (!(error instanceof ReplicatedLogError)) throw error;
+      outcome = this.#failed(error, messages[0] ?? '', w, asked);
     } finally {
       this.inFlight--;
       this.operations.push({
@@ -195,5 +159,68 @@ export class ClientLoad {
         outcome,
       });
     }
+  }
+
+  /**
+   * A client for one logical append: its retries draw their jitter from the run's seed, and stop
+   * at `giveUpAt`, or after `retries503` refusals (READ_ONLY, OVERLOADED) that stored nothing.
+   */
+  #clientFor(
+    random: Prng,
+    retries503: number,
+    asked: Set<ReplicatedLogError>,
+  ): ReplicatedLogClient {
+    let refusals = 0;
+    return new ReplicatedLogClient({
+      url: this.options.masterUrl,
+      retry: {
+        maxAttempts: this.options.maxAttempts ?? 200,
+        baseDelayMs: RETRY_BASE_MS,
+        maxDelayMs: RETRY_MAX_MS,
+        random: () => random.float(),
+        shouldRetry: (failure) => {
+          asked.add(failure);
+          this.#count(failure);
+          if (failure.status === 503 && REFUSALS.has(failure.code)) {
+            if (refusals++ >= retries503) return false;
+            this.stats.retried503++;
+          }
+          return performance.now() < this.#giveUpAt;
+        },
+      },
+    });
+  }
+
+  #answered(
+    result: Pick<BatchAppendResult, 'entries' | 'acks' | 'attempts'>,
+    w: WriteConcern,
+    kind: 'ok' | 'stored',
+  ): AppendOutcome {
+    this.stats.attempts += result.attempts;
+    const ids = result.entries.map((entry) => entry.id);
+    return { kind, ids, w: this.#resolve(w), acks: result.acks };
+  }
+
+  /** The final failure of a logical append, as the history records it. */
+  #failed(
+    error: ReplicatedLogError,
+    first: string,
+    w: WriteConcern,
+    asked: ReadonlySet<ReplicatedLogError>,
+  ): AppendOutcome {
+    if (error instanceof WriteConcernTimeoutError) return this.#answered(error, w, 'stored');
+    this.stats.attempts += error.attempts;
+    // The last failure, unless the retry policy has seen (and counted) it already.
+    if (!asked.has(error)) this.#count(error);
+    const refused = REFUSALS.has(error.code) && error.status !== undefined && error.status < 500;
+    if (refused) this.stats.anomalies.push(`${first}: ${error.message.slice(0, 200)}`);
+    if (error.outcomeUnknown || !(refused || error.status === 503)) return { kind: 'unknown' };
+    return REFUSALS.has(error.code) ? { kind: 'refused', code: error.code } : { kind: 'unknown' };
+  }
+
+  /** Counts a failed attempt: no answer, or an answer a correct master never gives. */
+  #count(failure: ReplicatedLogError): void {
+    if (failure.unreachable) this.stats.networkErrors++;
+    else if (!REFUSALS.has(failure.code)) this.stats.anomalies.push(failure.message.slice(0, 200));
   }
 }

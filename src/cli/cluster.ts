@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { LocalCluster } from '../launcher/cluster.js';
 import type { NodeProcess } from '../launcher/node-process.js';
 import { DEFAULT_MASTER_URL } from './commands.js';
@@ -63,6 +64,17 @@ export async function runCluster(options: ClusterOptions): Promise<number> {
   process.on('SIGTERM', stop);
 
   const up = await startNodes(cluster, abort.signal);
+  const portsLost = cluster.nodes.filter(lostItsPort);
+  if (portsLost.length > 0) {
+    // Another process took a port between the check and the start: nothing of this cluster runs.
+    stop();
+    await state.stopped;
+    const ports = portsLost.map((node) => `${node.name}'s port ${node.port}`).join(', ');
+    process.stderr.write(
+      `cluster: ${ports} already taken (EADDRINUSE); every node of this cluster is stopped: stop what holds ${portsLost.length === 1 ? 'it' : 'them'}, or start with another --base-port\n`,
+    );
+    return 1;
+  }
   if (up) {
     process.stdout.write(readyText(cluster, options.dataDir));
   } else if (!state.stopping) {
@@ -78,18 +90,38 @@ export async function runCluster(options: ClusterOptions): Promise<number> {
 
 /**
  * Secondaries first, so that the master's first requests find them listening; the master even if
- * one of them did not answer in time (it still runs and may come up). True when all answered.
+ * one of them did not answer in time (it still runs and may come up). True when all answered,
+ * each from its own process: a node answering GET /health may be another cluster's on the same
+ * port, so a node counts as up only once it has said that it listens, and while it still runs.
  */
 async function startNodes(cluster: LocalCluster, signal: AbortSignal): Promise<boolean> {
   const started = (node: NodeProcess): Promise<boolean> =>
     node.start(START_TIMEOUT_MS, signal).then(
-      () => true,
+      () => listensItself(node, signal),
       () => false,
     );
   const secondariesUp = await Promise.all(cluster.secondaries.map(started));
   if (signal.aborted) return false;
   const masterUp = await started(cluster.master);
   return masterUp && secondariesUp.every(Boolean) && !signal.aborted;
+}
+
+/** How often a started node's output is checked for its own "listening on" line. */
+const LISTEN_POLL_MS = 25;
+
+/** Waits (bounded) until `node` says it listens; false if it exits, is stopped, or stays silent. */
+async function listensItself(node: NodeProcess, signal: AbortSignal): Promise<boolean> {
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  while (node.running && !signal.aborted && Date.now() < deadline) {
+    if (node.output.some((line) => line.includes(' listening on '))) return true;
+    await sleep(LISTEN_POLL_MS);
+  }
+  return false;
+}
+
+/** True when the node could not listen because its port was taken. */
+function lostItsPort(node: NodeProcess): boolean {
+  return !node.running && node.output.some((line) => line.includes('EADDRINUSE'));
 }
 
 function readyText(cluster: LocalCluster, dataDir: string | undefined): string {

@@ -1,12 +1,21 @@
 /**
- * The client operations `rlog` commands and `rlog shell` share: finding the master and a node,
- * reading health and logs, appending with progress, and waiting for catch-up.
+ * The client operations `rlog` commands and `rlog shell` share, on the typed client
+ * (src/client): finding the master and a node, reading health and logs, appending with progress,
+ * and waiting for catch-up.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { WriteConcern } from '../core/write-concern.js';
-import { call, ClientError, errorText, type ClientAnswer } from './client.js';
+import {
+  ReplicatedLogClient,
+  ReplicatedLogError,
+  type AppendOptions,
+  type AppendResult,
+  type BatchAppendResult,
+  type WriteConcern,
+} from '../client/index.js';
+import { CliError } from './cli-error.js';
 import { ProgressGate } from './progress-gate.js';
 import {
+  appendOutcome,
   appendProgress,
   catchUpState,
   catchUpTimeoutText,
@@ -25,6 +34,8 @@ export const PROGRESS_AFTER_MS = 1000;
 /** How often progress polls the master's /health, and how long one poll may take. */
 export const PROGRESS_POLL_MS = 1000;
 const POLL_TIMEOUT_MS = 2000;
+/** A poll is repeated by its own loop: one attempt each. */
+const ONE_ATTEMPT = { maxAttempts: 1 };
 /** `rlog wait` gives up after this long unless told otherwise. */
 export const DEFAULT_CATCH_UP_TIMEOUT_S = 60;
 
@@ -42,59 +53,73 @@ export function apiToken(
   return token === undefined || token === '' ? undefined : token;
 }
 
-/** The master's /health; a secondary's URL is refused with the master's URL as the fix. */
-export async function fetchHealth(
-  master: string,
-  options: { readonly timeoutMs?: number; readonly signal?: AbortSignal } = {},
-): Promise<MasterHealthView> {
-  const answer = await call(`${master}/health`, {
-    timeoutMs: options.timeoutMs ?? READ_TIMEOUT_MS,
-    ...(options.signal === undefined ? {} : { signal: options.signal }),
+/**
+ * The client every command uses for the master (reads of another node use `client.at(url)`). It
+ * retries what the client retries, but READ_ONLY: that lasts until a majority is back, which may
+ * be long, and a person is better told at once (the text says when appends resume).
+ */
+export function clientFor(master: string, token?: string): ReplicatedLogClient {
+  return new ReplicatedLogClient({
+    url: master,
+    apiToken: token,
+    readTimeoutMs: READ_TIMEOUT_MS,
+    retry: { shouldRetry: (failure) => failure.code !== 'READ_ONLY' },
   });
-  if (answer.status !== 200) {
-    throw new ClientError(`${master}/health answered ${answer.status} ${errorText(answer.body)}`);
-  }
-  const body = answer.body as { role?: string; master?: { url?: string | null } };
-  if (body.role !== 'master') {
-    const url = body.master?.url;
-    throw new ClientError(
-      typeof url === 'string'
-        ? `${master} is a ${body.role ?? 'node'}, not the master; the master is at ${url}: use --master ${url}`
-        : `${master} is not a master (its /health says role ${JSON.stringify(body.role)}): give the master's URL with --master`,
-    );
-  }
-  return answer.body as MasterHealthView;
 }
 
-/** The URL of a node given by name (`master`, `sub1`, ... as the master's /health knows them) or URL. */
-export async function resolveNode(master: string, node: string | undefined): Promise<string> {
-  if (node === undefined || node === 'master') return master;
-  if (/^https?:\/\//.test(node)) return node.replace(/\/+$/, '');
-  const health = await fetchHealth(master);
+/** True for the failures a command reports as its answer (the cluster said no, or said nothing). */
+export function isClientFailure(error: unknown): error is ReplicatedLogError | CliError {
+  return error instanceof ReplicatedLogError || error instanceof CliError;
+}
+
+/** The master's /health; a secondary's URL is refused with the master's URL as the fix. */
+export async function fetchHealth(
+  client: ReplicatedLogClient,
+  options: {
+    readonly timeoutMs?: number;
+    readonly signal?: AbortSignal;
+    readonly once?: boolean;
+  } = {},
+): Promise<MasterHealthView> {
+  const health = await client.health({
+    ...(options.timeoutMs === undefined ? {} : { attemptTimeoutMs: options.timeoutMs }),
+    ...(options.signal === undefined ? {} : { signal: options.signal }),
+    ...(options.once === true ? { retry: ONE_ATTEMPT } : {}),
+  });
+  if (health.role !== 'master') {
+    const url = health.master.url;
+    throw new CliError(
+      typeof url === 'string'
+        ? `${client.url} is a ${health.role}, not the master; the master is at ${url}: use --master ${url}`
+        : `${client.url} is not a master (its /health says role "${health.role}"): give the master's URL with --master`,
+    );
+  }
+  return health;
+}
+
+/** The client of a node given by name (`master`, `sub1`, ... as the master's /health knows them) or URL. */
+export async function resolveNode(
+  client: ReplicatedLogClient,
+  node: string | undefined,
+): Promise<ReplicatedLogClient> {
+  if (node === undefined || node === 'master') return client;
+  if (/^https?:\/\//.test(node)) return client.at(node);
+  const health = await fetchHealth(client);
   const found = health.secondaries.find((candidate) => candidate.name === node);
   if (found === undefined) {
-    throw new ClientError(
+    throw new CliError(
       `no node named "${node}"; the master knows: ${nodeNames(health).join(', ')}`,
     );
   }
-  return found.url;
+  return client.at(found.url);
 }
 
 /** GET /logs on a node, with `since`/`limit` passed through. */
 export async function readLog(
-  base: string,
-  query: { readonly since?: string; readonly limit?: string } = {},
+  client: ReplicatedLogClient,
+  query: { readonly since?: number; readonly limit?: number } = {},
 ): Promise<LogEntryView[]> {
-  const params = new URLSearchParams();
-  if (query.since !== undefined) params.set('since', query.since);
-  if (query.limit !== undefined) params.set('limit', query.limit);
-  const answer = await call(`${base}/logs${params.size > 0 ? `?${params.toString()}` : ''}`, {
-    timeoutMs: READ_TIMEOUT_MS,
-  });
-  if (answer.status !== 200) {
-    throw new ClientError(`${base}/logs answered ${answer.status} ${errorText(answer.body)}`);
-  }
-  return answer.body as LogEntryView[];
+  return client.read(query);
 }
 
 /**
@@ -113,43 +138,63 @@ export function progressTo(stream: NodeJS.WritableStream | undefined): {
 }
 
 export interface AppendRequest {
-  readonly master: string;
-  /** The POST /logs body: `message` or `messages`, and `w`, `timeoutMs` as given. */
-  readonly body: Readonly<Record<string, unknown>>;
-  readonly idempotencyKey?: string;
-  /** Sent as `Authorization: Bearer <apiToken>` (a master started with API_TOKEN needs it). */
-  readonly apiToken?: string | undefined;
+  readonly client: ReplicatedLogClient;
+  /** One message is a single append, more a batch. */
+  readonly messages: readonly string[];
+  /** w, timeoutMs, the idempotency key (default: a new one, kept across retries), a signal. */
+  readonly options: AppendOptions;
   /** Called with each progress line worth printing; absent: no progress polling at all. */
   readonly progress?: (line: string) => void;
-  /** Stops waiting (Ctrl-C in the shell); the call then fails with a ClientError. */
-  readonly signal?: AbortSignal;
+}
+
+export type Appended = AppendResult | BatchAppendResult;
+
+/** The answer's body as the master sent it (what `rlog append --json` prints). */
+export function appendedBody(result: Appended): Record<string, unknown> {
+  const entries = 'entries' in result ? { logs: result.entries } : { log: result.entry };
+  return { status: 'success', ...entries, w: result.w, acks: result.acks };
+}
+
+export interface AppendAnswer {
+  /** What it means for the person who sent it. */
+  readonly outcome: Outcome;
+  /** The master's answer as it sent it (`rlog append --json`). */
+  readonly body: unknown;
 }
 
 /**
- * POST /logs, and while the answer is slower than PROGRESS_AFTER_MS, polls the master's /health
- * each PROGRESS_POLL_MS to say what the append waits for. The append itself has no timeout of its
- * own: the API blocks until `w` nodes hold the entry (or the body's `timeoutMs` passes).
+ * An append with progress, as the words `rlog append` and the shell print: the master's answer,
+ * a refusal included. No answer at all (or a stop) is thrown, as the client's error.
  */
-export async function appendWithProgress(request: AppendRequest): Promise<ClientAnswer> {
-  const headers: Record<string, string> = { 'content-type': 'application/json' };
-  if (request.idempotencyKey !== undefined) headers['idempotency-key'] = request.idempotencyKey;
-  if (request.apiToken !== undefined) headers['authorization'] = `Bearer ${request.apiToken}`;
-  const answer = call(`${request.master}/logs`, {
-    method: 'POST',
-    headers,
-    body: JSON.stringify(request.body),
-    ...(request.signal === undefined ? {} : { signal: request.signal }),
-  });
-  const { progress } = request;
+export async function appendAnswer(request: AppendRequest): Promise<AppendAnswer> {
+  try {
+    const result = await appendWithProgress(request);
+    const body = appendedBody(result);
+    return { outcome: appendOutcome(result.replayed ? 200 : 201, body), body };
+  } catch (error) {
+    if (!(error instanceof ReplicatedLogError) || error.status === undefined) throw error;
+    return { outcome: appendOutcome(error.status, error.body), body: error.body };
+  }
+}
+
+/**
+ * Appends, and while the answer is slower than PROGRESS_AFTER_MS, polls the master's /health
+ * each PROGRESS_POLL_MS to say what the append waits for. The append itself has no timeout of its
+ * own: the API blocks until `w` nodes hold the entry (or the append's `timeoutMs` passes).
+ * Fails with the client's ReplicatedLogError.
+ */
+export async function appendWithProgress(request: AppendRequest): Promise<Appended> {
+  const { client, messages, options, progress } = request;
+  const [first] = messages;
+  const answer =
+    messages.length === 1 && first !== undefined
+      ? client.append(first, options)
+      : client.appendBatch(messages, options);
   if (progress === undefined) return answer;
   const answered = new AbortController();
-  const w = request.body['w'];
-  const concern = typeof w === 'number' || w === 'majority' || w === 'all' ? w : undefined;
   // Progress is a courtesy: whatever goes wrong in it, even before the answer comes, must not
   // lose the append's answer (nor end the process as an unhandled rejection).
-  const watching = watchAppend(request.master, concern, progress, answered.signal).catch(
-    () => undefined,
-  );
+  const watching = watchAppend(client, options.w, progress, answered.signal).catch(() => undefined);
   try {
     return await answer;
   } finally {
@@ -159,7 +204,7 @@ export async function appendWithProgress(request: AppendRequest): Promise<Client
 }
 
 async function watchAppend(
-  master: string,
+  client: ReplicatedLogClient,
   w: WriteConcern | undefined,
   progress: (line: string) => void,
   answered: AbortSignal,
@@ -170,11 +215,15 @@ async function watchAppend(
   for (;;) {
     let line: ProgressLine;
     try {
-      const health = await fetchHealth(master, { timeoutMs: POLL_TIMEOUT_MS, signal: answered });
+      const health = await fetchHealth(client, {
+        timeoutMs: POLL_TIMEOUT_MS,
+        signal: answered,
+        once: true,
+      });
       id ??= health.log.lastId;
       line = appendProgress(health, w, id);
     } catch (error) {
-      if (!(error instanceof ClientError)) throw error;
+      if (!isClientFailure(error)) throw error;
       const text = `waiting for the append's answer; the master's /health did not answer: ${error.message}`;
       line = { text, key: text };
     }
@@ -199,7 +248,7 @@ async function pause(ms: number, signal: AbortSignal): Promise<boolean> {
  * A master that does not answer yet is waited for too (as right after `rlog cluster` starts).
  */
 export async function waitForCatchUp(
-  master: string,
+  client: ReplicatedLogClient,
   options: { readonly timeoutS: number; readonly progress?: (line: string) => void },
 ): Promise<Outcome> {
   const deadline = Date.now() + options.timeoutS * 1000;
@@ -209,12 +258,12 @@ export async function waitForCatchUp(
     try {
       // A whole poll even near the deadline (overshooting it by at most POLL_TIMEOUT_MS), so the
       // last word is the cluster's state rather than a poll cut short.
-      const health = await fetchHealth(master, { timeoutMs: POLL_TIMEOUT_MS });
+      const health = await fetchHealth(client, { timeoutMs: POLL_TIMEOUT_MS, once: true });
       const state = catchUpState(health);
       if (state.done) return { ok: true, text: state.line.text };
       line = state.line;
     } catch (error) {
-      if (!(error instanceof ClientError && error.unreachable)) throw error;
+      if (!(error instanceof ReplicatedLogError && error.unreachable)) throw error;
       const text = `waiting for the master: ${error.message}`;
       line = { text, key: text };
     }

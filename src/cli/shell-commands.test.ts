@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { editDistance } from './edit-distance.js';
 import {
+  appendDoubt,
   COMMAND_WORDS,
+  isYes,
+  nearCommand,
   completeShellLine,
   describeWriteConcern,
   parseShellLine,
@@ -140,4 +144,51 @@ void it('the help names every command and the escape', () => {
   ]) {
     assert.ok(SHELL_HELP.includes(word), word);
   }
+});
+
+void describe('appendDoubt: a single word close to a command is asked about first', () => {
+  it('measures swaps as one edit', () => {
+    assert.equal(editDistance('lsit', 'list'), 1);
+    assert.equal(editDistance('hello', 'help'), 2);
+    assert.equal(editDistance('', 'exit'), 4);
+    assert.equal(editDistance('health', 'health'), 0);
+  });
+
+  it('names the command a typo is close to', () => {
+    const cases: [word: string, near: string | undefined][] = [
+      ['lsit', 'list'],
+      ['lis', 'list'],
+      ['List', 'list'],
+      ['hlep', 'help'],
+      ['helth', 'health'],
+      ['exti', 'exit'],
+      ['qiut', 'quit'],
+      ['appnd', 'append'],
+      ['hello', undefined],
+      ['first', undefined],
+      ['listing', undefined],
+      ['hi', undefined],
+      ['x', undefined],
+    ];
+    for (const [word, near] of cases) assert.equal(nearCommand(word), near, word);
+  });
+
+  it('asks about near-commands and shell habits, never about sentences or escaped lines', () => {
+    assert.deepEqual(appendDoubt('lsit'), {
+      question: "append 'lsit'? did you mean list [y/N] ",
+      refusal: "'lsit' was not appended: did you mean list? To append it as it is, write \\lsit",
+    });
+    assert.match(
+      appendDoubt('clear')?.question ?? '',
+      /^append 'clear'\? it is not a command here/,
+    );
+    assert.equal(appendDoubt('lsit of chores'), undefined);
+    assert.equal(appendDoubt('\\lsit'), undefined);
+    assert.equal(appendDoubt('hello'), undefined);
+  });
+
+  it('takes only y or yes as a yes', () => {
+    for (const answer of ['y', 'Y', 'yes', ' YES ']) assert.equal(isYes(answer), true, answer);
+    for (const answer of ['', 'n', 'no', 'yep', 'list']) assert.equal(isYes(answer), false, answer);
+  });
 });

@@ -2,7 +2,8 @@
  * `rlog shell`'s little language, pure: what a typed line means, the help, the prompt, the
  * write-concern check and tab completion. The loop that talks to the cluster is shell.ts.
  */
-import type { WriteConcern } from '../core/write-concern.js';
+import type { WriteConcern } from '../client/index.js';
+import { editDistance } from './edit-distance.js';
 
 export type ShellCommand =
   | { readonly kind: 'append'; readonly message: string }
@@ -135,4 +136,68 @@ export function completeShellLine(
   const w = /^w\s+(\S*)$/.exec(line);
   if (w !== null) return pick(['majority', 'all'], w[1] ?? '');
   return [[], line];
+}
+
+/**
+ * Words people type into shells out of habit; in this one they would become entries. The shell
+ * asks before appending one (and a script is stopped at it), as it does for a near-command.
+ */
+const SHELL_HABITS: readonly string[] = [
+  'clear',
+  'cls',
+  'ls',
+  'dir',
+  'cd',
+  'pwd',
+  'history',
+  'tail',
+  'cat',
+  'q',
+  ':q',
+  '?',
+];
+
+/**
+ * The command a single typed word is probably a typo of: one letter off (two for the longer
+ * words), two neighbours swapped, a different case, or a start of it (`lis`). "w" is too short
+ * to guess at, and "hello" is two letters from "help" but a message.
+ */
+export function nearCommand(word: string): string | undefined {
+  const lower = word.toLowerCase();
+  let best: { readonly command: string; readonly distance: number } | undefined;
+  for (const command of COMMAND_WORDS) {
+    if (command.length < 3) continue;
+    const distance =
+      lower.length >= 2 && command.startsWith(lower) ? 0 : editDistance(lower, command);
+    const allowed = command.length <= 4 ? 1 : 2;
+    if (distance <= allowed && (best === undefined || distance < best.distance)) {
+      best = { command, distance };
+    }
+  }
+  return best?.command;
+}
+
+/**
+ * Why to ask before appending `line`, or undefined to append it at once: only a single word that
+ * is close to a command, or a word shells know (`clear`), is in doubt.
+ */
+export function appendDoubt(
+  line: string,
+): { readonly question: string; readonly refusal: string } | undefined {
+  const word = line.trim();
+  if (word === '' || /\s/.test(word) || line.startsWith(ESCAPE)) return undefined;
+  const near = nearCommand(word);
+  const habit = SHELL_HABITS.includes(word.toLowerCase());
+  if (near === undefined && !habit) return undefined;
+  const why =
+    near === undefined ? 'it is not a command here ("help" lists them)' : `did you mean ${near}`;
+  return {
+    question: `append '${word}'? ${why} [y/N] `,
+    refusal: `'${word}' was not appended: ${why}? To append it as it is, write ${ESCAPE}${word}`,
+  };
+}
+
+/** A yes to `appendDoubt`'s question: y or yes, any case; anything else (Enter too) is no. */
+export function isYes(answer: string): boolean {
+  return /^\s*y(es)?\s*$/i.test(answer);
 }

@@ -7,12 +7,21 @@
  * writes results to stdout and errors to stderr, and exits 1 at the end if any line failed.
  */
 import { createInterface, type Interface, type ReadLineOptions } from 'node:readline';
-import type { WriteConcern } from '../core/write-concern.js';
-import { ClientError } from './client.js';
-import { appendWithProgress, fetchHealth, progressTo, readLog, resolveNode } from './commands.js';
+import type { ReplicatedLogClient, WriteConcern } from '../client/index.js';
+import {
+  appendAnswer,
+  clientFor,
+  fetchHealth,
+  isClientFailure,
+  progressTo,
+  readLog,
+  resolveNode,
+} from './commands.js';
 import { HISTORY_LINES, historyPath, loadHistory, saveHistory } from './shell-history.js';
 import {
+  appendDoubt,
   completeShellLine,
+  isYes,
   describeWriteConcern,
   parseShellLine,
   SHELL_HELP,
@@ -20,7 +29,7 @@ import {
   writeConcernProblem,
   type ShellCommand,
 } from './shell-commands.js';
-import { appendOutcome, entryLines, healthSummary, nodeNames, type Outcome } from './texts.js';
+import { entryLines, healthSummary, nodeNames, type Outcome } from './texts.js';
 
 /** The greeting's look at the cluster is a courtesy: it must not hold up the prompt for long. */
 const GREETING_HEALTH_TIMEOUT_MS = 3000;
@@ -65,8 +74,9 @@ export async function runShell(options: ShellOptions): Promise<number> {
       break;
     }
     lineNumber++;
-    const command = parseShellLine(next.value);
+    let command = parseShellLine(next.value);
     if (command.kind === 'exit') break;
+    if (command.kind === 'append') command = await shell.confirm(next.value, command, rl, lines);
     await shell.run(command, lineNumber);
     if (interactive) {
       rl.setPrompt(shellPrompt(shell.w));
@@ -79,6 +89,7 @@ export async function runShell(options: ShellOptions): Promise<number> {
 
 class Shell {
   w: WriteConcern;
+  readonly client: ReplicatedLogClient;
   failed = false;
   /** Node names for completion, as the master last reported them. */
   #names: readonly string[] = ['master'];
@@ -91,6 +102,27 @@ class Shell {
     private readonly interactive: boolean,
   ) {
     this.w = options.w;
+    this.client = clientFor(options.master, options.apiToken);
+  }
+
+  /**
+   * An append of a single word close to a command (`lsit`) or of a shell habit (`clear`) is asked
+   * about first, No by default; a script has no one to ask, so there the line fails instead.
+   */
+  async confirm(
+    line: string,
+    command: ShellCommand & { readonly kind: 'append' },
+    rl: Interface,
+    lines: AsyncIterator<string>,
+  ): Promise<ShellCommand> {
+    const doubt = appendDoubt(line);
+    if (doubt === undefined) return command;
+    if (!this.interactive) return { kind: 'invalid', message: doubt.refusal };
+    rl.setPrompt(doubt.question);
+    rl.prompt();
+    const answer = await lines.next();
+    if (answer.done !== true && isYes(answer.value)) return command;
+    return { kind: 'nothing' };
   }
 
   readlineOptions(history: string | undefined): ReadLineOptions {
@@ -135,13 +167,14 @@ class Shell {
       `rlog shell on ${this.options.master}: type a line to append it, "help" for the commands, Ctrl-D to leave`,
     );
     try {
-      const health = await fetchHealth(this.options.master, {
+      const health = await fetchHealth(this.client, {
         timeoutMs: GREETING_HEALTH_TIMEOUT_MS,
+        once: true,
       });
       this.#names = nodeNames(health);
       this.#print(healthSummary(health));
     } catch (error) {
-      if (!(error instanceof ClientError)) throw error;
+      if (!isClientFailure(error)) throw error;
       this.#error(error.message);
     }
   }
@@ -200,7 +233,7 @@ class Shell {
         return this.#setW(command.w, signal);
       case 'health':
         return attempt('cannot read the health of the cluster', async () => {
-          const health = await fetchHealth(this.options.master, { signal });
+          const health = await fetchHealth(this.client, { signal });
           this.#names = nodeNames(health);
           return { ok: true, text: healthSummary(health) };
         });
@@ -215,26 +248,25 @@ class Shell {
   }
 
   async #append(message: string, signal: AbortSignal): Promise<Outcome> {
-    const body = {
-      message,
+    const options = {
       w: this.w,
+      signal,
       ...(this.options.timeoutMs === undefined ? {} : { timeoutMs: this.options.timeoutMs }),
     };
     return attempt('cannot append', async () => {
-      const answer = await appendWithProgress({
-        master: this.options.master,
-        apiToken: this.options.apiToken,
-        body,
-        signal,
+      const answer = await appendAnswer({
+        client: this.client,
+        messages: [message],
+        options,
         ...progressTo(this.options.quiet ? undefined : this.options.errors),
       });
-      return appendOutcome(answer.status, answer.body);
+      return answer.outcome;
     });
   }
 
   async #list(node: string | undefined): Promise<Outcome> {
     return attempt(`cannot list ${node ?? 'master'}`, async () => {
-      const entries = await readLog(await resolveNode(this.options.master, node));
+      const entries = await readLog(await resolveNode(this.client, node));
       const text =
         entries.length === 0 && this.interactive
           ? `(the log of ${node ?? 'master'} is empty)`
@@ -247,7 +279,7 @@ class Shell {
     if (typeof w === 'number') {
       let size: number;
       try {
-        const health = await fetchHealth(this.options.master, { signal });
+        const health = await fetchHealth(this.client, { signal });
         this.#names = nodeNames(health);
         size = health.quorum.size;
       } catch (error) {
@@ -269,7 +301,7 @@ class Shell {
   }
 }
 
-/** Runs `body`; a ClientError becomes a failed outcome that says what was being done. */
+/** Runs `body`; a client failure becomes a failed outcome that says what was being done. */
 async function attempt(doing: string, body: () => Promise<Outcome>): Promise<Outcome> {
   try {
     return await body();
@@ -278,8 +310,8 @@ async function attempt(doing: string, body: () => Promise<Outcome>): Promise<Out
   }
 }
 
-/** A ClientError (the cluster's answer or its absence) as a failed outcome; others go on up. */
+/** A client failure (the cluster's answer or its absence) as a failed outcome; others go on up. */
 function failure(doing: string, error: unknown): Outcome {
-  if (!(error instanceof ClientError)) throw error;
+  if (!isClientFailure(error)) throw error;
   return { ok: false, text: `${doing}: ${error.message}` };
 }

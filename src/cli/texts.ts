@@ -3,7 +3,7 @@
  * functions of the master's answers, so the words live in one place and are unit-tested.
  */
 import { resolveWriteConcern, type WriteConcern } from '../core/write-concern.js';
-import { errorText } from './client.js';
+import { errorText } from './cli-error.js';
 
 /** One secondary in the master's GET /health (docs/API.md, "Health"). */
 export interface PeerView {

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -100,6 +100,58 @@ test('rlog cluster: three healthy nodes on consecutive ports, one append visible
     assert.deepEqual(log.body, [{ id: 1, message: 'hi' }]);
   }
   assert.match(output.join(''), /master\s+INFO\s+master master listening/);
+});
+
+test('a second rlog cluster on the same ports says they are taken and starts nothing', async () => {
+  await ready(first);
+  const second = await rlog(['cluster', '--base-port', String(base)]).then(
+    () => assert.fail('a second cluster on the same ports exited 0'),
+    (error: unknown) => error as { code: number; stdout: string; stderr: string },
+  );
+  assert.equal(second.code, 1);
+  assert.match(
+    second.stderr,
+    new RegExp(
+      `ports ${base}, ${base + 1}, ${base + 2} are already taken on ${HOST}, so no node was started .*--base-port ${base + 3}`,
+    ),
+  );
+  assert.doesNotMatch(second.stdout, /cluster ready/);
+  const health = await request<MasterHealth>(`${masterUrl}/health`);
+  assert.equal(health.body.quorum.healthy, 3, 'the running cluster is untouched');
+});
+
+test('rlog --version, --help of every command, and a suggestion for an unknown one', async () => {
+  const manifest = JSON.parse(
+    await readFile(new URL('../../package.json', import.meta.url), 'utf8'),
+  ) as { version: string };
+  assert.equal((await rlog(['--version'])).stdout, `${manifest.version}\n`);
+  const commands = ['cluster', 'master', 'secondary', 'healthcheck', 'append', 'list'];
+  for (const command of [...commands, 'health', 'wait', 'shell']) {
+    const help = await rlog([command, '--help']);
+    assert.match(help.stdout, new RegExp(`^Usage: rlog ${command} `), command);
+  }
+  const master = (await rlog(['master', '--help'])).stdout;
+  assert.match(master, /--heartbeat-interval-ms <value> +how often each secondary is probed/);
+  assert.match(master, /\[HEARTBEAT_INTERVAL_MS\] \(default 1000\)/);
+  assert.doesNotMatch(master, /--error-rate/, "a secondary's option is not in the master's help");
+  assert.match(
+    (await rlog(['secondary', '--help'])).stdout,
+    /--error-rate <value>[\s\S]*?\[ERROR_RATE\]/,
+  );
+  assert.match((await rlog(['append', '--help'])).stdout, /--key <key>/);
+  await assert.rejects(rlog(['lsit']), (error: { code: number; stderr: string }) => {
+    assert.equal(error.code, 2);
+    assert.match(error.stderr, /unknown command 'lsit'\n\(Did you mean list\?\)/);
+    return true;
+  });
+  await assert.rejects(
+    rlog(['append', 'x', '--wait']),
+    (error: { code: number; stderr: string }) => {
+      assert.equal(error.code, 2);
+      assert.match(error.stderr, /unknown option '--wait'/);
+      return true;
+    },
+  );
 });
 
 test('rlog append, list and health talk to the cluster', async () => {

@@ -163,6 +163,29 @@ test('rlog shell runs a piped script in order: appends with w, list, health, hel
   });
 });
 
+test('a piped word close to a command is not appended: the script fails at that line', async () => {
+  await annotated(cluster, async () => {
+    const { stdout, stderr, code } = await shell(cluster.master.url, 'lsit\nclear\n\\lsit\n');
+    assert.equal(
+      stderr,
+      [
+        "rlog shell: line 1: 'lsit' was not appended: did you mean list? To append it as it is, write \\lsit",
+        `rlog shell: line 2: 'clear' was not appended: it is not a command here ("help" lists them)? To append it as it is, write \\clear`,
+        '',
+      ].join('\n'),
+    );
+    assert.match(stdout, /^appended as id \d+: held by 3 nodes \(w=3\)\n$/);
+    assert.equal(code, 1);
+    const log = await cluster.logs();
+    assert.deepEqual(
+      log
+        .filter((entry) => ['lsit', 'clear'].includes(entry.message))
+        .map((entry) => entry.message),
+      ['lsit'],
+    );
+  });
+});
+
 test('rlog shell pointed at a secondary says where the master is', async () => {
   await annotated(cluster, async () => {
     const sub1 = cluster.node('sub1').url;

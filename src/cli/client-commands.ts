@@ -1,0 +1,172 @@
+/**
+ * The actions of `rlog append`, `list`, `health`, `wait` and `shell`, with their options already
+ * parsed by commander (program.ts). Each returns the process's exit code: 0 done, 1 the cluster
+ * refused or the wait ran out, 2 a usage error or no answer at all.
+ */
+import { runShell } from './shell.js';
+import { parseWriteConcern } from './shell-commands.js';
+import {
+  apiToken,
+  appendAnswer,
+  clientFor,
+  DEFAULT_CATCH_UP_TIMEOUT_S,
+  fetchHealth,
+  masterUrl,
+  progressTo,
+  readLog,
+  resolveNode,
+  waitForCatchUp,
+} from './commands.js';
+import { entryLines, healthSummary } from './texts.js';
+import { ReplicatedLogError, type WriteConcern } from '../client/index.js';
+
+/** `rlog wait --timeout-s` at most a day: a bound, not a policy. */
+const MAX_CATCH_UP_TIMEOUT_S = 86_400;
+
+export interface AppendFlags {
+  readonly w?: string;
+  readonly key?: string;
+  readonly timeoutMs?: string;
+  readonly master?: string;
+  readonly apiToken?: string;
+  readonly json?: boolean;
+  readonly quiet?: boolean;
+}
+
+export async function append(messages: readonly string[], flags: AppendFlags): Promise<number> {
+  const w = flags.w === undefined ? undefined : writeConcernFlag('append', flags.w);
+  const timeoutMs = wholeNumberFlag('append', '--timeout-ms', flags.timeoutMs);
+  if (w === null || timeoutMs === null) return 2;
+  const master = masterUrl(flags.master);
+  if (process.stderr.isTTY && flags.quiet !== true)
+    process.stderr.write(`appending to ${master}/logs (w=${flags.w ?? 'all'}) ...\n`);
+  const answer = await appendAnswer({
+    client: clientFor(master, apiToken(flags.apiToken)),
+    messages,
+    options: {
+      ...(w === undefined ? {} : { w }),
+      ...(timeoutMs === undefined ? {} : { timeoutMs }),
+      ...(flags.key === undefined ? {} : { idempotencyKey: flags.key }),
+    },
+    ...progressTo(flags.quiet === true ? undefined : process.stderr),
+  });
+  const { outcome } = answer;
+  if (flags.json === true) process.stdout.write(`${JSON.stringify(answer.body)}\n`);
+  else if (outcome.ok) process.stdout.write(`${outcome.text}\n`);
+  else process.stderr.write(`rlog append: ${outcome.text}\n`);
+  return outcome.ok ? 0 : 1;
+}
+
+export interface ListFlags {
+  readonly node?: string;
+  readonly since?: string;
+  readonly limit?: string;
+  readonly master?: string;
+  readonly json?: boolean;
+}
+
+export async function list(flags: ListFlags): Promise<number> {
+  const since = wholeNumberFlag('list', '--since', flags.since);
+  const limit = wholeNumberFlag('list', '--limit', flags.limit);
+  if (since === null || limit === null) return 2;
+  const node = await resolveNode(clientFor(masterUrl(flags.master)), flags.node);
+  let entries;
+  try {
+    entries = await readLog(node, {
+      ...(since === undefined ? {} : { since }),
+      ...(limit === undefined ? {} : { limit }),
+    });
+  } catch (error) {
+    // A node that answered with an error is exit 1; no answer at all is 2.
+    if (!(error instanceof ReplicatedLogError) || error.unreachable) throw error;
+    process.stderr.write(`rlog list: ${error.message}\n`);
+    return 1;
+  }
+  if (flags.json === true) process.stdout.write(`${JSON.stringify(entries)}\n`);
+  else for (const line of entryLines(entries)) process.stdout.write(`${line}\n`);
+  return 0;
+}
+
+export async function health(flags: {
+  readonly master?: string;
+  readonly json?: boolean;
+}): Promise<number> {
+  const client = clientFor(masterUrl(flags.master));
+  if (flags.json === true) {
+    process.stdout.write(`${JSON.stringify(await client.health(), null, 2)}\n`);
+    return 0;
+  }
+  process.stdout.write(`${healthSummary(await fetchHealth(client))}\n`);
+  return 0;
+}
+
+export async function wait(flags: {
+  readonly timeoutS?: string;
+  readonly master?: string;
+  readonly quiet?: boolean;
+}): Promise<number> {
+  const raw = flags.timeoutS ?? String(DEFAULT_CATCH_UP_TIMEOUT_S);
+  const timeoutS = Number(raw);
+  if (!Number.isFinite(timeoutS) || timeoutS <= 0 || timeoutS > MAX_CATCH_UP_TIMEOUT_S) {
+    process.stderr.write(
+      `rlog wait: --timeout-s must be a number of seconds above 0 and at most ${MAX_CATCH_UP_TIMEOUT_S}; got "${raw}"\n`,
+    );
+    return 2;
+  }
+  const outcome = await waitForCatchUp(clientFor(masterUrl(flags.master)), {
+    timeoutS,
+    ...progressTo(flags.quiet === true ? undefined : process.stderr),
+  });
+  if (outcome.ok) process.stdout.write(`${outcome.text}\n`);
+  else process.stderr.write(`rlog wait: ${outcome.text}\n`);
+  return outcome.ok ? 0 : 1;
+}
+
+export async function shell(flags: Omit<AppendFlags, 'key' | 'json'>): Promise<number> {
+  const w = parseWriteConcern(flags.w ?? 'all');
+  if (w === undefined) {
+    process.stderr.write(
+      `rlog shell: -w must be a number of nodes (1 or more), "majority" or "all"; got "${flags.w ?? ''}"\n`,
+    );
+    return 2;
+  }
+  const timeoutMs = wholeNumberFlag('shell', '--timeout-ms', flags.timeoutMs);
+  if (timeoutMs === null) return 2;
+  return runShell({
+    master: masterUrl(flags.master),
+    apiToken: apiToken(flags.apiToken),
+    w,
+    timeoutMs,
+    quiet: flags.quiet === true,
+    env: process.env,
+    input: process.stdin,
+    output: process.stdout,
+    errors: process.stderr,
+  });
+}
+
+/**
+ * `-w`: a whole number (checked against the cluster by the master, which names the range),
+ * "majority" or "all"; null (after saying why) for anything else.
+ */
+function writeConcernFlag(command: string, raw: string): WriteConcern | null {
+  if (/^[0-9]+$/.test(raw)) return Number(raw);
+  const w = parseWriteConcern(raw);
+  if (w !== undefined) return w;
+  process.stderr.write(
+    `rlog ${command}: -w must be a number of nodes (1 or more), "majority" or "all"; got "${raw}"\n`,
+  );
+  return null;
+}
+
+/** A whole-number flag; undefined when absent, null (after saying why) when not a number. */
+function wholeNumberFlag(
+  command: string,
+  flag: string,
+  raw: string | undefined,
+): number | undefined | null {
+  if (raw === undefined) return undefined;
+  if (/^[0-9]{1,15}$/.test(raw)) return Number(raw);
+  process.stderr.write(`rlog ${command}: ${flag} must be a whole number from 0; got "${raw}"\n`);
+  return null;
+}

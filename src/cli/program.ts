@@ -1,0 +1,145 @@
+/**
+ * `rlog`'s commands, options and help, declared with commander: `rlog <command> --help` for every
+ * command, `rlog --version`, and the closest command suggested for an unknown one. The actions
+ * live in client-commands.ts, node-command.ts, cluster-command.ts and healthcheck.ts.
+ */
+import { readFileSync } from 'node:fs';
+import { Command, Option } from 'commander';
+import { append, health, list, shell, wait } from './client-commands.js';
+import { cluster } from './cluster-command.js';
+import { DEFAULT_CATCH_UP_TIMEOUT_S } from './commands.js';
+import { healthcheck } from './healthcheck.js';
+import { nodeCommand, runNode } from './node-command.js';
+
+/** package.json, two directories above this compiled file (dist/cli/program.js). */
+function packageVersion(): string {
+  const manifest = readFileSync(new URL('../../package.json', import.meta.url), 'utf8');
+  return (JSON.parse(manifest) as { version: string }).version;
+}
+
+const CLIENT_HELP = `
+Client commands find the master with --master URL, else RLOG_MASTER, else http://127.0.0.1:8000.
+Appends carry --api-token, else RLOG_API_TOKEN, for a master started with API_TOKEN; each append
+has an idempotency key (--key, else a new one), so its retries never store it twice.`;
+
+const masterOption = (): Option =>
+  new Option('--master <url>', "the master's URL (else RLOG_MASTER, else http://127.0.0.1:8000)");
+const tokenOption = (): Option =>
+  new Option('--api-token <token>', 'for a master with API_TOKEN (else RLOG_API_TOKEN)');
+const quietOption = (): Option =>
+  new Option('-q, --quiet', 'no progress lines on stderr while it waits');
+
+/**
+ * The program; `done(code)` receives each action's exit code. Errors of usage are thrown as
+ * CommanderError (exitOverride), after commander has printed them.
+ */
+export function buildProgram(done: (code: number) => void): Command {
+  const program = new Command('rlog')
+    .description('a replicated append-only log: one master, any number of secondaries, over HTTP')
+    .version(packageVersion(), '-V, --version', 'print the version')
+    .exitOverride()
+    .showSuggestionAfterError(true)
+    .addHelpText('after', CLIENT_HELP);
+  const act =
+    <A extends unknown[]>(action: (...args: A) => Promise<number>) =>
+    async (...args: A): Promise<void> => {
+      done(await action(...args));
+    };
+
+  program
+    .command('cluster')
+    .description(
+      'master + N secondaries on consecutive ports, their logs in one terminal (npm start)',
+    )
+    .option('--secondaries <n>', 'number of secondaries, 0 to 64', '2')
+    .option('--base-port <port>', "the master's port; secondaries take the next ones", '8000')
+    .option('--host <address>', 'where every node listens', '127.0.0.1')
+    .option(
+      '--data-dir <dir>',
+      "each node's log in DIR/<node name>, kept across runs",
+      '.rlog-data',
+    )
+    .option('--in-memory', 'keep the logs in memory instead')
+    .option('--fsync <policy>', "always, interval or never (the nodes' FSYNC)")
+    .option('--heartbeat-interval-ms <ms>', "the master's probe interval")
+    .option('--log-level <level>', 'debug, info, warn or error')
+    .option('--json', "print the nodes' JSON log lines as they are")
+    .action(act(cluster));
+
+  for (const role of ['master', 'secondary'] as const) {
+    program.addCommand(
+      nodeCommand(role, async (argv) => {
+        done(await runNode(role, argv));
+      }),
+    );
+  }
+
+  program
+    .command('healthcheck')
+    .description("this node's GET /health on 127.0.0.1:PORT (https with TLS_CERT): exit 0 on 200")
+    .action(act(() => healthcheck(process.env)));
+
+  program
+    .command('append')
+    .description('append a message, or several as one batch (consecutive ids, all or none)')
+    .argument('<message...>', 'the text; several make a batch')
+    .option(
+      '-w, --w <w>',
+      'nodes that must hold it before the answer: N, majority or all (default all)',
+    )
+    .option('--key <key>', 'idempotency key (default: a new one, reused by its retries)')
+    .option(
+      '--timeout-ms <ms>',
+      'answer 504 (stored, still replicating) if w is not reached by then',
+    )
+    .option('--json', "print the master's answer as JSON")
+    .addOption(masterOption())
+    .addOption(tokenOption())
+    .addOption(quietOption())
+    .action(act(append));
+
+  program
+    .command('list')
+    .description("a node's log, one entry per line: id<TAB>message")
+    .option('--node <name|url>', 'master (default), sub1, ... or a URL')
+    .option('--since <id>', 'only entries after this id')
+    .option('--limit <n>', 'at most this many entries')
+    .option('--json', 'print the entries as JSON')
+    .addOption(masterOption())
+    .action(act(list));
+
+  program
+    .command('health')
+    .description("the cluster's health as the master sees it")
+    .option('--json', "print the master's /health as JSON")
+    .addOption(masterOption())
+    .action(act(health));
+
+  program
+    .command('wait')
+    .description(
+      'wait until every secondary is Healthy with lag 0 (exit 0), or the timeout (exit 1)',
+    )
+    .option('--timeout-s <s>', 'give up after this long', String(DEFAULT_CATCH_UP_TIMEOUT_S))
+    .addOption(masterOption())
+    .addOption(quietOption())
+    .action(act(wait));
+
+  program
+    .command('shell')
+    .description(
+      'interactive client: a typed line is appended, "help" lists the commands; also reads a script on stdin',
+    )
+    .option('-w, --w <w>', 'write concern of the appends: N, majority or all', 'all')
+    .option('--timeout-ms <ms>', "each append's timeoutMs")
+    .addOption(masterOption())
+    .addOption(tokenOption())
+    .addOption(quietOption())
+    .addHelpText(
+      'after',
+      '\nHistory: RLOG_HISTORY, else ~/.rlog_history (RLOG_HISTORY= keeps none).',
+    )
+    .action(act(shell));
+
+  return program;
+}

@@ -1,0 +1,82 @@
+/**
+ * A tiny in-process HTTP server for the client's unit tests: each request is answered by the next
+ * scripted step (an answer, a cut connection, or silence), and every request is recorded.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface SeenRequest {
+  readonly method: string;
+  readonly url: string;
+  readonly headers: IncomingMessage['headers'];
+  readonly body: string;
+}
+
+export type Step =
+  | {
+      readonly status: number;
+      readonly body: unknown;
+      readonly headers?: Readonly<Record<string, string>>;
+    }
+  | 'cut'
+  | 'silence';
+
+export interface FakeServer {
+  readonly url: string;
+  readonly requests: SeenRequest[];
+  close(): Promise<void>;
+}
+
+/** Answers with `steps` in order; past the last, the last step again. */
+export async function fakeServer(steps: readonly Step[]): Promise<FakeServer> {
+  const requests: SeenRequest[] = [];
+  const silent: ServerResponse[] = [];
+  const server = createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      const body = Buffer.concat(chunks).toString();
+      requests.push({
+        method: request.method ?? '',
+        url: request.url ?? '',
+        headers: request.headers,
+        body,
+      });
+      const step = steps[Math.min(requests.length, steps.length) - 1] ?? 'silence';
+      if (step === 'cut') {
+        request.socket.destroy();
+      } else if (step === 'silence') {
+        silent.push(response);
+      } else {
+        response.writeHead(step.status, { 'content-type': 'application/json', ...step.headers });
+        response.end(typeof step.body === 'string' ? step.body : JSON.stringify(step.body));
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    requests,
+    close: async () => {
+      for (const response of silent) response.destroy();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) =>
+        server.close(() => {
+          resolve();
+        }),
+      );
+    },
+  };
+}
+
+export const created = (id: number, message: string, status = 201): Step => ({
+  status,
+  body: { status: 'success', log: { id, message }, w: 3, acks: 3 },
+});
+
+export const refusal = (status: number, code: string, headers?: Record<string, string>): Step => ({
+  status,
+  body: { status: 'error', error: { code, message: `refused with ${code}` } },
+  ...(headers === undefined ? {} : { headers }),
+});

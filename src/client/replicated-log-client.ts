@@ -1,0 +1,185 @@
+/**
+ * The typed client of a replicated log: appends (single and batch) with a write concern, an
+ * idempotency key made once per append and bounded retries on unknown outcomes; reads, one entry,
+ * and health. Every failure is a ReplicatedLogError carrying the API's code and status.
+ */
+import type { Dispatcher } from 'undici';
+import { failureOf, unexpected, type Verdict } from './answers.js';
+import { appendVerdict, type AppendedBody } from './append-answer.js';
+import { send, type HttpOutcome } from './http.js';
+import { idempotencyKeyFor } from './idempotency-key.js';
+import {
+  APPEND_TIMEOUT_SLACK_MS,
+  DEFAULT_READ_TIMEOUT_MS,
+  DEFAULT_RETRY,
+  nodeUrl,
+  retryPolicy,
+  timeoutOption,
+  type ReplicatedLogClientOptions,
+  type RetryPolicy,
+} from './options.js';
+import type {
+  AppendOptions,
+  AppendResult,
+  BatchAppendResult,
+  CallOptions,
+  ReadOptions,
+} from './results.js';
+import { withRetries, type Done } from './retry.js';
+import type { Entry, Health } from './wire.js';
+
+export class ReplicatedLogClient {
+  /** The node this client talks to, without a trailing slash. */
+  readonly url: string;
+  readonly #options: ReplicatedLogClientOptions;
+  readonly #retry: RetryPolicy;
+  readonly #readTimeoutMs: number;
+  readonly #dispatcher: Dispatcher | undefined;
+
+  /** `new ReplicatedLogClient('http://127.0.0.1:8000')`, or with options. */
+  constructor(options: ReplicatedLogClientOptions | string) {
+    const given = typeof options === 'string' ? { url: options } : options;
+    this.url = nodeUrl(given.url);
+    this.#options = given;
+    this.#retry = retryPolicy(DEFAULT_RETRY, given.retry);
+    this.#readTimeoutMs =
+      timeoutOption('readTimeoutMs', given.readTimeoutMs) ?? DEFAULT_READ_TIMEOUT_MS;
+    timeoutOption('appendAttemptTimeoutMs', given.appendAttemptTimeoutMs);
+    this.#dispatcher = given.dispatcher;
+  }
+
+  /** A client with the same options for another node (a secondary, to read from it). */
+  at(url: string): ReplicatedLogClient {
+    return new ReplicatedLogClient({ ...this.#options, url });
+  }
+
+  /** Appends one message; resolves once `w` nodes hold it. */
+  async append(message: string, options: AppendOptions = {}): Promise<AppendResult> {
+    const { value, attempts, key } = await this.#append({ message }, options);
+    const { entries, ...rest } = value;
+    const entry = entries[0];
+    if (entry === undefined) throw new RangeError('the master answered an append with no entry');
+    return { ...rest, entry, attempts, idempotencyKey: key };
+  }
+
+  /** Appends messages under consecutive ids, all or none, with one write concern and one key. */
+  async appendBatch(
+    messages: readonly string[],
+    options: AppendOptions = {},
+  ): Promise<BatchAppendResult> {
+    if (messages.length === 0) {
+      throw new RangeError('appendBatch needs at least one message; got an empty array');
+    }
+    const { value, attempts, key } = await this.#append({ messages }, options);
+    return { ...value, attempts, idempotencyKey: key };
+  }
+
+  /** The node's log, oldest first: entries after `since`, at most `limit` of them. */
+  async read(options: ReadOptions = {}): Promise<Entry[]> {
+    const query = new URLSearchParams();
+    if (options.since !== undefined) query.set('since', countParam('since', options.since));
+    if (options.limit !== undefined) query.set('limit', countParam('limit', options.limit));
+    const path = query.size === 0 ? '/logs' : `/logs?${query.toString()}`;
+    return this.#get(path, options, (status, body) =>
+      Array.isArray(body) ? { ok: true, value: body as Entry[] } : unexpected(path, status, body),
+    );
+  }
+
+  /** One entry by id; a missing one fails with code NOT_FOUND (status 404). */
+  async get(id: number, options: CallOptions = {}): Promise<Entry> {
+    const path = `/logs/${countParam('id', id)}`;
+    return this.#get(path, options, (status, body) =>
+      typeof (body as Partial<Entry> | null)?.id === 'number'
+        ? { ok: true, value: body as Entry }
+        : unexpected(path, status, body),
+    );
+  }
+
+  /** The node's GET /health: a master's (with its secondaries) or a secondary's. */
+  async health(options: CallOptions = {}): Promise<Health> {
+    return this.#get('/health', options, (status, body) => {
+      const role = (body as Partial<Health> | null)?.role;
+      return role === 'master' || role === 'secondary'
+        ? { ok: true, value: body as Health }
+        : unexpected('/health', status, body);
+    });
+  }
+
+  async #append(
+    fields: { readonly message: string } | { readonly messages: readonly string[] },
+    options: AppendOptions,
+  ): Promise<Done<AppendedBody> & { readonly key: string | undefined }> {
+    const key = idempotencyKeyFor(options.idempotencyKey);
+    const body = JSON.stringify({
+      ...fields,
+      ...(options.w === undefined ? {} : { w: options.w }),
+      ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+    });
+    const headers: Record<string, string> = { 'content-type': 'application/json' };
+    if (key !== undefined) headers['idempotency-key'] = key;
+    const { apiToken } = this.#options;
+    if (apiToken !== undefined && apiToken !== '') headers['authorization'] = `Bearer ${apiToken}`;
+    const timeoutMs =
+      timeoutOption('attemptTimeoutMs', options.attemptTimeoutMs) ??
+      this.#options.appendAttemptTimeoutMs ??
+      (options.timeoutMs === undefined ? undefined : options.timeoutMs + APPEND_TIMEOUT_SLACK_MS);
+    const url = `${this.url}/logs`;
+    const scope = { idempotent: key !== undefined, mutates: true, ...this.#scope(options) };
+    const done = await withRetries(scope, async () =>
+      appendVerdict(
+        await this.#send('POST', url, headers, body, timeoutMs, options),
+        `POST ${url}`,
+      ),
+    );
+    return { ...done, key };
+  }
+
+  async #get<T>(
+    path: string,
+    options: CallOptions,
+    read: (status: number, body: unknown) => Verdict<T>,
+  ): Promise<T> {
+    const url = `${this.url}${path}`;
+    const timeoutMs =
+      timeoutOption('attemptTimeoutMs', options.attemptTimeoutMs) ?? this.#readTimeoutMs;
+    const scope = { idempotent: true, mutates: false, ...this.#scope(options) };
+    const done = await withRetries(scope, async () => {
+      const outcome = await this.#send('GET', url, {}, undefined, timeoutMs, options);
+      return outcome.kind === 'answer' && outcome.status === 200
+        ? read(outcome.status, outcome.body)
+        : failureOf(outcome, `GET ${url}`);
+    });
+    return done.value;
+  }
+
+  #scope(options: CallOptions): { policy: RetryPolicy; signal: AbortSignal | undefined } {
+    return { policy: retryPolicy(this.#retry, options.retry), signal: options.signal };
+  }
+
+  #send(
+    method: 'GET' | 'POST',
+    url: string,
+    headers: Record<string, string>,
+    body: string | undefined,
+    timeoutMs: number | undefined,
+    options: CallOptions,
+  ): Promise<HttpOutcome> {
+    return send({
+      method,
+      url,
+      headers,
+      ...(body === undefined ? {} : { body }),
+      timeoutMs,
+      signal: options.signal,
+      dispatcher: this.#dispatcher,
+    });
+  }
+}
+
+/** An id or count for the URL: a whole number from 0. */
+function countParam(name: string, value: number): string {
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw new RangeError(`${name} must be a whole number from 0; got ${value}`);
+  }
+  return String(value);
+}

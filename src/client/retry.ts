@@ -1,0 +1,62 @@
+/**
+ * The retry loop every call of the client runs: an attempt, and after a failure that may be tried
+ * again, a pause (capped exponential backoff with jitter, or the node's `Retry-After` if longer),
+ * at most `maxAttempts` attempts in all.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { backoffDelayMs } from '../core/backoff.js';
+import type { Verdict } from './answers.js';
+import { ReplicatedLogError } from './errors.js';
+import { MAX_RETRY_AFTER_MS, type RetryPolicy } from './options.js';
+
+export interface RetryScope {
+  readonly policy: RetryPolicy;
+  /** True when a repeat cannot make a second entry: a read, or an append with a key. */
+  readonly idempotent: boolean;
+  /** True for appends: an unanswered attempt may have stored it (`outcomeUnknown`). */
+  readonly mutates: boolean;
+  readonly signal: AbortSignal | undefined;
+}
+
+export interface Done<T> {
+  readonly value: T;
+  readonly attempts: number;
+}
+
+export async function withRetries<T>(
+  scope: RetryScope,
+  attempt: () => Promise<Verdict<T>>,
+): Promise<Done<T>> {
+  const { policy } = scope;
+  let unknown = false;
+  for (let attempts = 1; ; attempts++) {
+    const verdict = await attempt();
+    if (verdict.ok) return { value: verdict.value, attempts };
+    unknown ||= scope.mutates && (verdict.retry === 'unknown' || scope.signal?.aborted === true);
+    const error = verdict.error(attempts, unknown);
+    const retryable =
+      verdict.retry === 'refused' || (verdict.retry === 'unknown' && scope.idempotent);
+    if (!retryable || attempts >= policy.maxAttempts) throw error;
+    if (policy.shouldRetry !== undefined && !policy.shouldRetry(error, attempts)) throw error;
+    const backoffMs = backoffDelayMs(
+      attempts,
+      { baseMs: policy.baseDelayMs, maxMs: policy.maxDelayMs },
+      unitInterval(policy.random()),
+    );
+    const delayMs = Math.max(backoffMs, Math.min(verdict.retryAfterMs ?? 0, MAX_RETRY_AFTER_MS));
+    try {
+      await sleep(delayMs, undefined, scope.signal === undefined ? {} : { signal: scope.signal });
+    } catch {
+      throw new ReplicatedLogError(`stopped before retry ${attempts + 1}: ${error.message}`, {
+        code: 'ABORTED',
+        attempts,
+        outcomeUnknown: unknown,
+      });
+    }
+  }
+}
+
+/** The jitter source's number, kept in [0, 1) whatever a custom one returns. */
+function unitInterval(value: number): number {
+  return Number.isFinite(value) ? Math.min(Math.max(value, 0), 1 - Number.EPSILON) : 0.5;
+}
