@@ -173,7 +173,7 @@ export function fakeCaller(
     if (secondary.silent) {
       await new Promise<void>((resolve) => clock.schedule(call.timeoutMs, resolve));
       throw new SecondaryCallError(
-        `${call.method} ${call.path}: no answer within ${call.timeoutMs} ms`,
+        `${call.method} ${call.path}: no answer within ${call.deadlineMs ?? call.timeoutMs} ms`,
       );
     }
     const answer = secondary.handle(

@@ -268,6 +268,7 @@ export class DashboardHub {
         path,
         // Whole milliseconds: the clock's are fractional, AbortSignal.timeout takes integers.
         timeoutMs: Math.max(1, Math.ceil(deadlineMs - clock.nowMs())),
+        deadlineMs: pollTimeoutMs,
         maxBytes,
       });
     const ok = async (path: string, maxBytes: number): Promise<string> => {

@@ -14,7 +14,10 @@ export interface SecondaryCall {
   readonly path: string;
   /** JSON text to send. */
   readonly body?: string;
+  /** What is left of the deadline when the call starts. */
   readonly timeoutMs: number;
+  /** The whole deadline this call is part of, as errors name it (default `timeoutMs`). */
+  readonly deadlineMs?: number;
   /** Answers longer than this are refused (read no further). */
   readonly maxBytes: number;
 }
@@ -67,7 +70,9 @@ export function secondaryCaller(
       };
     } catch (error) {
       if (error instanceof SecondaryCallError) throw error;
-      throw new SecondaryCallError(`${what}: ${failureReason(error, call.timeoutMs)}`);
+      throw new SecondaryCallError(
+        `${what}: ${failureReason(error, call.deadlineMs ?? call.timeoutMs)}`,
+      );
     }
   };
 }
