@@ -65,6 +65,28 @@ function tailFollowing(args: readonly string[]): {
   };
 }
 
+/** `rlog shell` with `script` on stdin, to its end (bounded). */
+function shellScript(
+  master: string,
+  script: string,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [MAIN_JS, 'shell', '--master', master], {
+    env: { PATH: process.env['PATH'] ?? '', RLOG_HISTORY: '' },
+    stdio: ['pipe', 'pipe', 'pipe'],
+    timeout: 20_000,
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  child.stdin.end(script);
+  return new Promise((resolve) => {
+    child.once('close', (code) => {
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
 describe('rlog tail and client.follow (master + 2 secondaries, data directories)', () => {
   let cluster: Cluster;
 
@@ -105,9 +127,22 @@ describe('rlog tail and client.follow (master + 2 secondaries, data directories)
         entries.map((entry) => `${entry.id}\t${entry.message}`),
         all.slice(-2),
       );
+      const help = await runRlog(['tail', '--help']);
+      assert.match(help.stdout, /^Usage: rlog tail \[options\]/);
+      assert.match(help.stdout, /-f, --follow[\s\S]*rlog tail -f --node sub1/);
       const both = await runRlog(['tail', '--since', '1', '-n', '2', ...master]);
       assert.equal(both.status, 2);
       assert.match(both.stderr, /give --since or --lines, not both/);
+    });
+  });
+
+  test("the shell's tail prints a node's last entries; tail -f is refused in a script", async () => {
+    await annotated(cluster, async () => {
+      const last = (await linesAfter(cluster, 0)).slice(-10);
+      const run = await shellScript(cluster.master.url, 'tail\ntail sub2\ntail -f\n');
+      assert.equal(run.code, 1, run.stderr);
+      assert.deepEqual(run.stdout.split('\n').slice(0, -1), [...last, ...last]);
+      assert.match(run.stderr, /line 3: tail -f follows until Ctrl-C, which a script cannot press/);
     });
   });
 
