@@ -1,8 +1,10 @@
 /**
- * The actions of `rlog append`, `list`, `health`, `wait` and `shell`, with their options already
+ * The actions of `rlog append`, `list`, `tail`, `health`, `wait` and `shell`, with their options already
  * parsed by commander (program.ts). Each returns the process's exit code: 0 done, 1 the cluster
  * refused or the wait ran out, 2 a usage error or no answer at all.
  */
+import { once } from 'node:events';
+import type { Writable } from 'node:stream';
 import { runShell } from './shell.js';
 import { parseWriteConcern } from './shell-commands.js';
 import {
@@ -17,8 +19,14 @@ import {
   resolveNode,
   waitForCatchUp,
 } from './commands.js';
-import { entryLines, healthSummary } from './texts.js';
-import { ReplicatedLogError, type WriteConcern } from '../client/index.js';
+import { followAfter, pagesAfter, startAfter } from './tail.js';
+import { entryLines, healthSummary, reconnectText } from './texts.js';
+import {
+  ReplicatedLogError,
+  type Entry,
+  type ReplicatedLogClient,
+  type WriteConcern,
+} from '../client/index.js';
 
 /** `rlog wait --timeout-s` at most a day: a bound, not a policy. */
 const MAX_CATCH_UP_TIMEOUT_S = 86_400;
@@ -85,6 +93,89 @@ export async function list(flags: ListFlags): Promise<number> {
   if (flags.json === true) process.stdout.write(`${JSON.stringify(entries)}\n`);
   else for (const line of entryLines(entries)) process.stdout.write(`${line}\n`);
   return 0;
+}
+
+export interface TailFlags {
+  readonly follow?: boolean;
+  readonly since?: string;
+  readonly lines?: string;
+  readonly node?: string;
+  readonly master?: string;
+  readonly json?: boolean;
+  readonly quiet?: boolean;
+}
+
+/**
+ * `rlog tail`: without -f, what the node holds now after the start, page by page; with -f, then
+ * every new entry, through the client's follow (reconnecting, resuming after the last printed)
+ * until SIGINT or SIGTERM (exit 0) or a failure it cannot get past (exit 1).
+ */
+export async function tail(flags: TailFlags): Promise<number> {
+  const since = wholeNumberFlag('tail', '--since', flags.since);
+  const lines = wholeNumberFlag('tail', '--lines', flags.lines);
+  if (since === null || lines === null) return 2;
+  if (since !== undefined && lines !== undefined) {
+    process.stderr.write('rlog tail: give --since or --lines, not both\n');
+    return 2;
+  }
+  const start = since !== undefined ? { after: since } : lines !== undefined ? { lines } : {};
+  const node = await resolveNode(clientFor(masterUrl(flags.master)), flags.node);
+  const show = (entry: Entry): string =>
+    flags.json === true ? JSON.stringify(entry) : entryLines([entry]).join('');
+  try {
+    const after = await startAfter(node, start);
+    if (flags.follow === true) return await followToStdout(node, after, show, flags.quiet === true);
+    for await (const page of pagesAfter(node, after)) {
+      await writeLine(process.stdout, page.map(show).join('\n'));
+    }
+    return 0;
+  } catch (error) {
+    // No answer at all is exit 2 (as for every command); any other failure is exit 1.
+    const silent =
+      error instanceof ReplicatedLogError && /^(UNREACHABLE|TIMEOUT)$/.test(error.code);
+    if (!(error instanceof ReplicatedLogError) || silent) throw error;
+    process.stderr.write(`rlog tail: ${error.message}\n`);
+    return 1;
+  }
+}
+
+async function followToStdout(
+  node: ReplicatedLogClient,
+  after: number,
+  show: (entry: Entry) => string,
+  quiet: boolean,
+): Promise<number> {
+  const stop = new AbortController();
+  const onStop = (): void => {
+    stop.abort();
+  };
+  process.once('SIGINT', onStop);
+  process.once('SIGTERM', onStop);
+  // A closed pipe (rlog tail -f | head) ends the follow, quietly.
+  process.stdout.once('error', onStop);
+  try {
+    await followAfter(node, after, stop.signal, {
+      entry: (entry) => writeLine(process.stdout, show(entry), stop.signal),
+      ...(quiet
+        ? {}
+        : {
+            reconnect: (reconnect) => {
+              process.stderr.write(`rlog tail: ${reconnectText(reconnect)}\n`);
+            },
+          }),
+    });
+    return 0;
+  } finally {
+    process.off('SIGINT', onStop);
+    process.off('SIGTERM', onStop);
+    process.stdout.off('error', onStop);
+  }
+}
+
+/** Writes a line (none for empty text); waits while the stream's buffer is full. */
+async function writeLine(stream: Writable, text: string, signal?: AbortSignal): Promise<void> {
+  if (text === '' || stream.write(`${text}\n`)) return;
+  await once(stream, 'drain', signal === undefined ? {} : { signal });
 }
 
 export async function health(flags: {

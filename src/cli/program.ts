@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
-import { append, health, list, shell, wait } from './client-commands.js';
+import { append, health, list, shell, tail, wait } from './client-commands.js';
 import { cluster } from './cluster-command.js';
 import { DEFAULT_CATCH_UP_TIMEOUT_S } from './commands.js';
 import { healthcheck } from './healthcheck.js';
@@ -21,6 +21,17 @@ const CLIENT_HELP = `
 Client commands find the master with --master URL, else RLOG_MASTER, else http://127.0.0.1:8000.
 Appends carry --api-token, else RLOG_API_TOKEN, for a master started with API_TOKEN; each append
 has an idempotency key (--key, else a new one), so its retries never store it twice.`;
+
+const TAIL_HELP = `
+Without -f it prints what the node holds when asked, and exits. With -f it then follows the
+node's stream (GET /logs/stream): when the node restarts, cuts a slow reader or is overloaded, it
+says so on stderr, reconnects and resumes after the last entry printed, so no entry is printed
+twice or left out. Ctrl-C stops it (exit 0).
+
+Examples:
+  rlog tail -n 10                 the master's last 10 entries
+  rlog tail -f --node sub1        sub1's whole log, then each new entry
+  rlog tail -f --since 1200       every entry after 1200, as it comes`;
 
 const masterOption = (): Option =>
   new Option('--master <url>', "the master's URL (else RLOG_MASTER, else http://127.0.0.1:8000)");
@@ -107,6 +118,19 @@ export function buildProgram(done: (code: number) => void): Command {
     .option('--json', 'print the entries as JSON')
     .addOption(masterOption())
     .action(act(list));
+
+  program
+    .command('tail')
+    .description("a node's log after a point, one entry per line as list prints it; -f follows it")
+    .option('-f, --follow', 'keep printing each new entry as the node gets it, until Ctrl-C')
+    .option('--since <id>', 'start after this id (default: the whole log)')
+    .option('-n, --lines <n>', 'start with the last N entries instead')
+    .option('--node <name|url>', 'master (default), sub1, ... or a URL')
+    .option('--json', 'print each entry as JSON, one per line')
+    .addOption(masterOption())
+    .addOption(new Option('-q, --quiet', 'no line on stderr when -f reconnects'))
+    .addHelpText('after', TAIL_HELP)
+    .action(act(tail));
 
   program
     .command('health')

@@ -44,6 +44,15 @@ void describe('parseShellLine', () => {
     ['append help wanted', { kind: 'append', message: 'help wanted' }],
     ['append  two  spaces', { kind: 'append', message: ' two  spaces' }],
     ['append w 2', { kind: 'append', message: 'w 2' }],
+    ['tail', { kind: 'tail', node: undefined, follow: false }],
+    ['tail sub1', { kind: 'tail', node: 'sub1', follow: false }],
+    ['tail -f', { kind: 'tail', node: undefined, follow: true }],
+    ['tail -f sub2', { kind: 'tail', node: 'sub2', follow: true }],
+    [
+      'tail http://127.0.0.1:8001 -f',
+      { kind: 'tail', node: 'http://127.0.0.1:8001', follow: true },
+    ],
+    ['tails of two cities', { kind: 'append', message: 'tails of two cities' }],
   ];
   for (const [line, expected] of cases) {
     void it(`${JSON.stringify(line)} is ${expected.kind}`, () => {
@@ -64,6 +73,8 @@ void describe('parseShellLine', () => {
     ['exit now', /"exit" takes no arguments/],
     ['quit please', /"quit" takes no arguments/],
     ['health check', /"health" takes no arguments/],
+    ['tail of the dog', /tail takes -f and at most one node name or URL.*start it with \\/],
+    ['tail -n 5', /tail takes -f and at most one node/],
   ];
   for (const [line, pattern] of invalid) {
     void it(`${JSON.stringify(line)} is refused with the fix`, () => {
@@ -121,6 +132,9 @@ void describe('completeShellLine', () => {
     assert.deepEqual(completeShellLine('list s', names), [['sub1', 'sub2'], 's']);
     assert.deepEqual(completeShellLine('list ', names), [names, '']);
     assert.deepEqual(completeShellLine('w m', names), [['majority'], 'm']);
+    assert.deepEqual(completeShellLine('tail ', names), [['-f', ...names], '']);
+    assert.deepEqual(completeShellLine('tail -', names), [['-f'], '-']);
+    assert.deepEqual(completeShellLine('tail -f s', names), [['sub1', 'sub2'], 's']);
   });
 
   void it('offers nothing inside a message', () => {
@@ -133,6 +147,9 @@ void it('the help names every command and the escape', () => {
   for (const word of [
     'list',
     'list NAME|URL',
+    'tail [NAME|URL]',
+    'tail -f [NAME|URL]',
+    'Ctrl-C',
     'w N|majority|all',
     'health',
     'help',
@@ -164,6 +181,8 @@ void describe('appendDoubt: a single word close to a command is asked about firs
       ['exti', 'exit'],
       ['qiut', 'quit'],
       ['appnd', 'append'],
+      ['tial', 'tail'],
+      ['tai', 'tail'],
       ['hello', undefined],
       ['first', undefined],
       ['listing', undefined],

@@ -8,6 +8,7 @@ import { editDistance } from './edit-distance.js';
 export type ShellCommand =
   | { readonly kind: 'append'; readonly message: string }
   | { readonly kind: 'list'; readonly node: string | undefined }
+  | { readonly kind: 'tail'; readonly node: string | undefined; readonly follow: boolean }
   | { readonly kind: 'show-w' }
   | { readonly kind: 'set-w'; readonly w: WriteConcern }
   | { readonly kind: 'health' }
@@ -17,7 +18,19 @@ export type ShellCommand =
   | { readonly kind: 'invalid'; readonly message: string };
 
 /** The first words that make a line a command (lowercase only: "List" is appended). */
-export const COMMAND_WORDS = ['append', 'list', 'w', 'health', 'help', 'exit', 'quit'] as const;
+export const COMMAND_WORDS = [
+  'append',
+  'list',
+  'tail',
+  'w',
+  'health',
+  'help',
+  'exit',
+  'quit',
+] as const;
+
+/** How many of the last entries `tail` shows (and `tail -f` shows before it follows). */
+export const SHELL_TAIL_ENTRIES = 10;
 
 /** Starts a line that is appended as it is, even when it begins with a command word. */
 export const ESCAPE = '\\';
@@ -28,6 +41,9 @@ export const SHELL_HELP = `Type a line to append it to the log with the current 
 Commands (the first word of a line, lowercase):
   list                  the master's log
   list NAME|URL         a node's log: list sub1, list http://127.0.0.1:8001
+  tail [NAME|URL]       the last ${SHELL_TAIL_ENTRIES} entries of the master's log, or a node's
+  tail -f [NAME|URL]    the same, then each new entry as it comes, until Ctrl-C
+                        (it reconnects by itself when the node restarts; not in a script)
   w                     show the write concern
   w N|majority|all      set it: an append answers once N nodes (1..cluster size) hold it
   health                the cluster's health, as "rlog health" prints it
@@ -64,6 +80,8 @@ export function parseShellLine(line: string): ShellCommand {
         };
       }
       return { kind: 'list', node: args[0] };
+    case 'tail':
+      return parseTailArgs(args);
     case 'w':
       if (args.length === 0) return { kind: 'show-w' };
       return parseWriteConcernArgs(args);
@@ -84,6 +102,18 @@ export function parseShellLine(line: string): ShellCommand {
 export function parseWriteConcern(value: string): WriteConcern | undefined {
   if (value === 'majority' || value === 'all') return value;
   return /^[0-9]+$/.test(value) && Number(value) >= 1 ? Number(value) : undefined;
+}
+
+function parseTailArgs(args: readonly string[]): ShellCommand {
+  const follow = args.includes('-f');
+  const rest = args.filter((arg) => arg !== '-f');
+  if (rest.length > 1 || rest.some((arg) => arg.startsWith('-'))) {
+    return {
+      kind: 'invalid',
+      message: `tail takes -f and at most one node name or URL (tail, tail -f, tail -f sub1)${APPEND_HINT}`,
+    };
+  }
+  return { kind: 'tail', node: rest[0], follow };
 }
 
 function parseWriteConcernArgs(args: readonly string[]): ShellCommand {
@@ -120,7 +150,7 @@ export function shellPrompt(w: WriteConcern): string {
 
 /**
  * Tab completion in readline's form ([candidates, the text they replace]): command words at the
- * start of a line, node names after "list", write concerns after "w".
+ * start of a line, node names after "list" and "tail" (and -f), write concerns after "w".
  */
 export function completeShellLine(
   line: string,
@@ -133,6 +163,8 @@ export function completeShellLine(
   if (!/\s/.test(line)) return pick(COMMAND_WORDS, line);
   const list = /^list\s+(\S*)$/.exec(line);
   if (list !== null) return pick(names, list[1] ?? '');
+  const tail = /^tail\s+(-f\s+)?(\S*)$/.exec(line);
+  if (tail !== null) return pick(tail[1] === undefined ? ['-f', ...names] : names, tail[2] ?? '');
   const w = /^w\s+(\S*)$/.exec(line);
   if (w !== null) return pick(['majority', 'all'], w[1] ?? '');
   return [[], line];
@@ -150,7 +182,6 @@ const SHELL_HABITS: readonly string[] = [
   'cd',
   'pwd',
   'history',
-  'tail',
   'cat',
   'q',
   ':q',

@@ -25,11 +25,13 @@ import {
   describeWriteConcern,
   parseShellLine,
   SHELL_HELP,
+  SHELL_TAIL_ENTRIES,
   shellPrompt,
   writeConcernProblem,
   type ShellCommand,
 } from './shell-commands.js';
-import { entryLines, healthSummary, nodeNames, type Outcome } from './texts.js';
+import { followAfter, lastEntries, startAfter } from './tail.js';
+import { entryLines, healthSummary, nodeNames, reconnectText, type Outcome } from './texts.js';
 
 /** The greeting's look at the cluster is a courtesy: it must not hold up the prompt for long. */
 const GREETING_HEALTH_TIMEOUT_MS = 3000;
@@ -227,6 +229,8 @@ class Shell {
         return this.#append(command.message, signal);
       case 'list':
         return this.#list(command.node);
+      case 'tail':
+        return this.#tail(command.node, command.follow, signal);
       case 'show-w':
         return { ok: true, text: describeWriteConcern(this.w) };
       case 'set-w':
@@ -272,6 +276,45 @@ class Shell {
           ? `(the log of ${node ?? 'master'} is empty)`
           : entryLines(entries).join('\n');
       return { ok: true, text };
+    });
+  }
+
+  /**
+   * The last SHELL_TAIL_ENTRIES entries; with -f, then each new one as it comes, printed at once,
+   * until Ctrl-C (which ends it as asked, not as a failure). A script cannot press Ctrl-C, so
+   * there -f is refused.
+   */
+  async #tail(node: string | undefined, follow: boolean, signal: AbortSignal): Promise<Outcome> {
+    const name = node ?? 'master';
+    if (follow && !this.interactive) {
+      return {
+        ok: false,
+        text: 'tail -f follows until Ctrl-C, which a script cannot press: use tail, or rlog tail -f',
+      };
+    }
+    return attempt(`cannot tail ${name}`, async () => {
+      const client = await resolveNode(this.client, node);
+      const after = await startAfter(client, { lines: SHELL_TAIL_ENTRIES }, signal);
+      if (!follow) {
+        const entries = await lastEntries(client, after, SHELL_TAIL_ENTRIES, signal);
+        const empty = entries.length === 0 && this.interactive;
+        return {
+          ok: true,
+          text: empty ? `(the log of ${name} is empty)` : entryLines(entries).join('\n'),
+        };
+      }
+      this.#print(`following ${name} after entry ${after}; Ctrl-C stops`);
+      let last = after;
+      await followAfter(client, after, signal, {
+        entry: (entry) => {
+          last = entry.id;
+          this.#print(entryLines([entry]).join(''));
+        },
+        reconnect: (reconnect) => {
+          this.#error(reconnectText(reconnect));
+        },
+      });
+      return { ok: true, text: `(stopped following ${name} after entry ${last})` };
     });
   }
 

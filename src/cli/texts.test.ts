@@ -8,6 +8,7 @@ import {
   entryLines,
   healthSummary,
   nodeNames,
+  reconnectText,
   type MasterHealthView,
   type PeerView,
 } from './texts.js';
@@ -195,4 +196,29 @@ void describe('catchUpState', () => {
       'not caught up after 5 s (still waiting for catch-up: sub1 lag 0 (Suspected), sub2 lag 120 (Healthy)); "rlog health" shows the nodes: start any that are down, or give more time with --timeout-s',
     );
   });
+});
+
+void describe('reconnectText', () => {
+  const cases = [
+    {
+      failures: 0,
+      reason: 'http://127.0.0.1:8001 ended the stream',
+      text: 'http://127.0.0.1:8001 ended the stream (reconnecting in 1000 ms, resuming after entry 41)',
+    },
+    {
+      failures: 1,
+      reason: 'nothing answers at http://127.0.0.1:8001: is the node running?',
+      text: 'nothing answers at http://127.0.0.1:8001: is the node running? (reconnecting in 1000 ms, resuming after entry 41; 1 failed attempt in a row)',
+    },
+    {
+      failures: 3,
+      reason: '503 OVERLOADED: too many followers',
+      text: '503 OVERLOADED: too many followers (reconnecting in 1000 ms, resuming after entry 41; 3 failed attempts in a row)',
+    },
+  ];
+  for (const { failures, reason, text } of cases) {
+    it(`says why, when and from where after ${failures} failures`, () => {
+      assert.equal(reconnectText({ afterId: 41, failures, delayMs: 1000, reason }), text);
+    });
+  }
 });

@@ -68,6 +68,19 @@ export function entryLines(entries: readonly LogEntryView[]): string[] {
   return entries.map((entry) => `${entry.id}\t${entry.message}`);
 }
 
+/** What a follower does about its stream ending or failing (`rlog tail -f` on stderr). */
+export function reconnectText(reconnect: {
+  readonly afterId: number;
+  readonly failures: number;
+  readonly delayMs: number;
+  readonly reason: string;
+}): string {
+  const { afterId, failures, delayMs, reason } = reconnect;
+  const inRow =
+    failures === 0 ? '' : `; ${failures} failed attempt${failures === 1 ? '' : 's'} in a row`;
+  return `${reason} (reconnecting in ${delayMs} ms, resuming after entry ${afterId}${inRow})`;
+}
+
 interface AppendBodyView {
   readonly log?: { readonly id: number };
   readonly logs?: readonly { readonly id: number }[];

@@ -78,7 +78,7 @@ export async function send(call: HttpCall): Promise<HttpOutcome> {
   }
 }
 
-function unreachableText(origin: string, error: unknown): string {
+export function unreachableText(origin: string, error: unknown): string {
   const code =
     (error as { code?: unknown }).code ?? (error as { cause?: { code?: unknown } }).cause?.code;
   return code === 'ECONNREFUSED'
@@ -86,7 +86,7 @@ function unreachableText(origin: string, error: unknown): string {
     : `cannot reach ${origin} (${typeof code === 'string' ? code : (error as Error).message}): is the node running?`;
 }
 
-function parseJson(text: string): unknown {
+export function parseJson(text: string): unknown {
   try {
     return JSON.parse(text) as unknown;
   } catch {

@@ -93,7 +93,21 @@ export function nodeUrl(raw: string): string {
   return url.href.replace(/\/+$/, '');
 }
 
-function integerIn(name: string, value: number, min: number, max: number, fix: string): void {
+/** An id or count for a URL: a whole number from 0. */
+export function countParam(name: string, value: number): string {
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw new RangeError(`${name} must be a whole number from 0; got ${value}`);
+  }
+  return String(value);
+}
+
+export function integerIn(
+  name: string,
+  value: number,
+  min: number,
+  max: number,
+  fix: string,
+): void {
   if (!Number.isInteger(value) || value < min || value > max) {
     throw new RangeError(`${name} must be an integer from ${min} to ${max}; got ${value} (${fix})`);
   }

@@ -1,15 +1,17 @@
 /**
  * The typed client of a replicated log: appends (single and batch) with a write concern, an
  * idempotency key made once per append and bounded retries on unknown outcomes; reads, one entry,
- * and health. Every failure is a ReplicatedLogError carrying the API's code and status.
+ * following the log (follow.ts) and health. Every failure is a ReplicatedLogError carrying the API's code and status.
  */
 import type { Dispatcher } from 'undici';
 import { failureOf, unexpected, type Verdict } from './answers.js';
 import { appendVerdict, type AppendedBody } from './append-answer.js';
+import { follow, type FollowIterator, type FollowOptions } from './follow.js';
 import { send, type HttpOutcome } from './http.js';
 import { idempotencyKeyFor } from './idempotency-key.js';
 import {
   APPEND_TIMEOUT_SLACK_MS,
+  countParam,
   DEFAULT_READ_TIMEOUT_MS,
   DEFAULT_RETRY,
   nodeUrl,
@@ -83,6 +85,23 @@ export class ReplicatedLogClient {
     return this.#get(path, options, (status, body) =>
       Array.isArray(body) ? { ok: true, value: body as Entry[] } : unexpected(path, status, body),
     );
+  }
+
+  /**
+   * The node's log as it grows: every entry after `since`, then each new one, from its stream
+   * (GET /logs/stream). Reconnects by itself, resuming after the last entry yielded, so no id is
+   * yielded twice or skipped; `break` (or `return()`) closes the stream.
+   *
+   *   for await (const entry of client.follow({ since: 0, signal })) console.log(entry.id);
+   */
+  follow(options: FollowOptions = {}): FollowIterator {
+    const context = {
+      url: this.url,
+      retry: this.#retry,
+      readTimeoutMs: this.#readTimeoutMs,
+      dispatcher: this.#dispatcher,
+    };
+    return follow(context, options);
   }
 
   /** One entry by id; a missing one fails with code NOT_FOUND (status 404). */
@@ -174,12 +193,4 @@ export class ReplicatedLogClient {
       dispatcher: this.#dispatcher,
     });
   }
-}
-
-/** An id or count for the URL: a whole number from 0. */
-function countParam(name: string, value: number): string {
-  if (!Number.isSafeInteger(value) || value < 0) {
-    throw new RangeError(`${name} must be a whole number from 0; got ${value}`);
-  }
-  return String(value);
 }

@@ -38,12 +38,7 @@ export async function withRetries<T>(
       verdict.retry === 'refused' || (verdict.retry === 'unknown' && scope.idempotent);
     if (!retryable || attempts >= policy.maxAttempts) throw error;
     if (policy.shouldRetry !== undefined && !policy.shouldRetry(error, attempts)) throw error;
-    const backoffMs = backoffDelayMs(
-      attempts,
-      { baseMs: policy.baseDelayMs, maxMs: policy.maxDelayMs },
-      unitInterval(policy.random()),
-    );
-    const delayMs = Math.max(backoffMs, Math.min(verdict.retryAfterMs ?? 0, MAX_RETRY_AFTER_MS));
+    const delayMs = retryDelayMs(policy, attempts, verdict.retryAfterMs);
     try {
       await sleep(delayMs, undefined, scope.signal === undefined ? {} : { signal: scope.signal });
     } catch {
@@ -54,6 +49,23 @@ export async function withRetries<T>(
       });
     }
   }
+}
+
+/**
+ * The pause after failed attempt number `attempts`: the policy's capped exponential backoff with
+ * jitter, or the node's `Retry-After` when longer (up to MAX_RETRY_AFTER_MS).
+ */
+export function retryDelayMs(
+  policy: RetryPolicy,
+  attempts: number,
+  retryAfterMs: number | undefined,
+): number {
+  const backoffMs = backoffDelayMs(
+    attempts,
+    { baseMs: policy.baseDelayMs, maxMs: policy.maxDelayMs },
+    unitInterval(policy.random()),
+  );
+  return Math.max(backoffMs, Math.min(retryAfterMs ?? 0, MAX_RETRY_AFTER_MS));
 }
 
 /** The jitter source's number, kept in [0, 1) whatever a custom one returns. */
