@@ -22,8 +22,10 @@ const CASES: readonly { name: string; text: string; items: readonly SseItem[] }[
     ],
   },
   {
+    // A CR as the last character waits for the next one (it may start a CRLF), so this stream
+    // ends its last event with a CRLF.
     name: 'CRLF and lone CR line ends',
-    text: 'id: 1\r\ndata: a\r\n\r\nid: 2\rdata: b\r\r',
+    text: 'id: 1\r\ndata: a\r\n\r\nid: 2\rdata: b\r\r\n',
     items: [event('a', '1'), event('b', '2')],
   },
   {

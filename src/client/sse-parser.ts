@@ -1,13 +1,11 @@
+import { createParser, type EventSourceParser } from 'eventsource-parser';
+
 /**
- * An incremental parser of Server-Sent Events, as the WHATWG HTML standard ("Interpreting an
- * event stream") defines them: text is fed in pieces split anywhere (inside a line, between a CR
- * and its LF), lines end in LF, CR or CRLF, a line starting with `:` is a comment, an empty line
- * dispatches the event. An event left without its empty line when the stream ends is never
- * dispatched, so a cut connection cannot produce half an event.
- *
- * Written here rather than taken from `eventsource-parser`: its current major (4) requires Node
- * 22.12, and this package supports Node 20. Text, not bytes: decode with a streaming TextDecoder
- * (which also drops the leading byte-order mark, as the standard asks).
+ * Server-Sent Events, parsed by `eventsource-parser` (the WHATWG HTML standard's "Interpreting an
+ * event stream": text fed in pieces split anywhere, lines ending in LF, CR or CRLF, `:` comments,
+ * an empty line dispatching the event, so that a cut connection never yields half an event).
+ * This file only turns its callbacks into a list per piece, in order, and bounds what it buffers.
+ * Its major 3 is kept: major 4 requires Node 22.12, and this package supports Node 20.
  */
 
 /** One dispatched event. */
@@ -26,88 +24,40 @@ export type SseItem =
   | { readonly kind: 'comment'; readonly text: string };
 
 /**
- * The longest line kept while waiting for its end: above the JSON of the largest entry a node
+ * The most text kept while waiting for an event's end: above the JSON of the largest entry a node
  * sends (MAX_MESSAGE_BYTES is at most 16 MiB, and JSON escapes a byte in at most 6 characters).
  */
 export const MAX_SSE_LINE_CHARS = 100 * 2 ** 20;
 
-const LINE_END = /\r\n|\r|\n/g;
-
 export class SseParser {
-  /** The start of a line whose end has not come yet. */
-  #partial = '';
-  /** The last piece ended in CR: an LF at the start of the next one belongs to it. */
-  #afterCr = false;
-  #id: string | undefined;
-  #event = '';
-  #data: string[] = [];
+  readonly #parser: EventSourceParser;
+  /** What the piece being fed completed so far. */
+  #items: SseItem[] = [];
+  #tooLong = false;
 
-  constructor(private readonly maxLineChars = MAX_SSE_LINE_CHARS) {}
+  constructor(private readonly maxLineChars = MAX_SSE_LINE_CHARS) {
+    this.#parser = createParser({
+      onEvent: ({ id, event, data }) =>
+        this.#items.push({ kind: 'event', id, event: event ?? 'message', data }),
+      onRetry: (ms) => this.#items.push({ kind: 'retry', ms }),
+      onComment: (text) => this.#items.push({ kind: 'comment', text }),
+      onError: (error) => {
+        // Unknown fields and malformed `retry` values are ignored, as the standard says.
+        if (error.type === 'max-buffer-size-exceeded') this.#tooLong = true;
+      },
+      maxBufferSize: maxLineChars,
+    });
+  }
 
   /** Takes the next piece of the stream; returns what it completed, in order. */
   feed(text: string): SseItem[] {
-    const items: SseItem[] = [];
-    if (text === '') return items;
-    let start = this.#afterCr && text.startsWith('\n') ? 1 : 0;
-    this.#afterCr = false;
-    LINE_END.lastIndex = start;
-    for (let match = LINE_END.exec(text); match !== null; match = LINE_END.exec(text)) {
-      this.#line(this.#partial + text.slice(start, match.index), items);
-      this.#partial = '';
-      start = LINE_END.lastIndex;
-      if (match[0] === '\r' && start === text.length) this.#afterCr = true;
-    }
-    this.#partial += text.slice(start);
-    if (this.#partial.length > this.maxLineChars) {
+    this.#items = [];
+    this.#parser.feed(text);
+    if (this.#tooLong) {
       throw new RangeError(
-        `an event-stream line is longer than ${this.maxLineChars} characters without its end; the stream is not a log stream, or its entry is larger than any node sends`,
+        `an event-stream event is longer than ${this.maxLineChars} characters without its end; the stream is not a log stream, or its entry is larger than any node sends`,
       );
     }
-    return items;
-  }
-
-  #line(line: string, items: SseItem[]): void {
-    if (line === '') {
-      this.#dispatch(items);
-      return;
-    }
-    if (line.startsWith(':')) {
-      items.push({ kind: 'comment', text: line.slice(1).replace(/^ /, '') });
-      return;
-    }
-    const colon = line.indexOf(':');
-    const field = colon < 0 ? line : line.slice(0, colon);
-    const value = colon < 0 ? '' : line.slice(colon + 1).replace(/^ /, '');
-    switch (field) {
-      case 'data':
-        this.#data.push(value);
-        break;
-      case 'id':
-        if (!value.includes('\0')) this.#id = value;
-        break;
-      case 'event':
-        this.#event = value;
-        break;
-      case 'retry':
-        if (/^[0-9]+$/.test(value)) items.push({ kind: 'retry', ms: Number(value) });
-        break;
-      default:
-      // Other fields are ignored, as the standard says.
-    }
-  }
-
-  /** An empty line: the event so far, if it has data (an event without data is dropped). */
-  #dispatch(items: SseItem[]): void {
-    if (this.#data.length > 0) {
-      items.push({
-        kind: 'event',
-        id: this.#id,
-        event: this.#event === '' ? 'message' : this.#event,
-        data: this.#data.join('\n'),
-      });
-    }
-    this.#id = undefined;
-    this.#event = '';
-    this.#data = [];
+    return this.#items;
   }
 }
