@@ -125,8 +125,13 @@ test('rlog --version, --help of every command, and a suggestion for an unknown o
     await readFile(new URL('../../package.json', import.meta.url), 'utf8'),
   ) as { version: string };
   assert.equal((await rlog(['--version'])).stdout, `${manifest.version}\n`);
-  const commands = ['cluster', 'master', 'secondary', 'healthcheck', 'append', 'list'];
-  for (const command of [...commands, 'health', 'wait', 'shell']) {
+  // Every command `rlog --help` lists, so that a new command is covered without a change here.
+  const listed = [...(await rlog(['--help'])).stdout.matchAll(/^ {2}([a-z]+) /gm)].map(
+    (match) => match[1] ?? '',
+  );
+  const known = ['cluster', 'master', 'secondary', 'healthcheck', 'append', 'list', 'tail'];
+  for (const command of [...known, 'health', 'wait', 'shell']) assert.ok(listed.includes(command));
+  for (const command of listed.filter((name) => name !== 'help')) {
     const help = await rlog([command, '--help']);
     assert.match(help.stdout, new RegExp(`^Usage: rlog ${command} `), command);
   }
