@@ -174,9 +174,13 @@ void describe('layoutDiagram', () => {
   ];
   for (const { name, batch, want, title } of inflightCases) {
     void it(`a batch on its way: ${name}`, () => {
-      const layout = layoutDiagram({ events: [], inflight: [batch] }, LANES, NOW_MS, WINDOW_MS, {
-        ...GEOMETRY,
-      });
+      const layout = layoutDiagram(
+        { events: [], inflight: [batch] },
+        LANES,
+        NOW_MS,
+        WINDOW_MS,
+        GEOMETRY,
+      );
       const shapes = layout.shapes.map(brief).map((line) => line.replace(/(\d+)\.0\b/g, '$1'));
       assert.deepEqual(shapes, want);
       assert.deepEqual(
@@ -205,6 +209,40 @@ void describe('layoutDiagram', () => {
       ['mark', 'inflight'],
     );
   });
+
+  const missed = (peer: string, atMs: number): TimelineEvent => ({
+    kind: 'heartbeat',
+    peer,
+    atMs,
+    answered: false,
+  });
+  const labelCases: { name: string; events: TimelineEvent[]; want: string[] }[] = [
+    {
+      name: 'a health change and a missed heartbeat at once: the health change is named',
+      events: [missed('sub2', 9000), { kind: 'health', peer: 'sub2', atMs: 9000, to: 'Suspected' }],
+      want: ['missed 1000,130', 'health 1000,130 Suspected'],
+    },
+    {
+      name: 'missed heartbeats 0.3 s (30 px) apart: the newest named, then every other',
+      events: [missed('sub2', 9100), missed('sub2', 9400), missed('sub2', 9700)],
+      want: ['missed 1010,130 missed', 'missed 1040,130', 'missed 1070,130 missed'],
+    },
+    {
+      name: 'on different lanes: both named',
+      events: [missed('sub1', 9000), missed('sub2', 9000)],
+      want: ['missed 1000,80 missed', 'missed 1000,130 missed'],
+    },
+  ];
+  for (const { name, events, want } of labelCases) {
+    void it(`labels that would overlap are left out: ${name}`, () => {
+      const layout = layoutDiagram({ events, inflight: [] }, LANES, NOW_MS, WINDOW_MS, GEOMETRY);
+      assert.deepEqual(layout.shapes.map(brief), want);
+      assert.ok(
+        layout.shapes.every((shape) => shape.title !== ''),
+        'every mark keeps its tooltip',
+      );
+    });
+  }
 
   void it('lanes from the top, the master first, and a tick every 2 s up to now', () => {
     const layout = layoutDiagram({ events: [], inflight: [] }, LANES, NOW_MS, WINDOW_MS, GEOMETRY);

@@ -154,8 +154,37 @@ export function layoutDiagram(
     heightPx: topPx + Math.max(0, lanes.length - 1) * laneGapPx + 34,
     lanes: lanes.map((name) => ({ name, y: laneY.get(name) ?? 0 })),
     ticks,
-    shapes,
+    shapes: spaceLabels(shapes),
   };
+}
+
+/** About the room a mark's label takes (11 px text, drawn from 4 px right of the mark). */
+const LABEL_OFFSET_PX = 4;
+const LABEL_CHAR_PX = 6.5;
+const LABEL_GAP_PX = 6;
+
+/**
+ * Leaves out the labels of marks that would overwrite another's on the same lane (a heartbeat
+ * missed every half second, a health change at the same time): health changes before missed
+ * heartbeats, newer before older. The mark and its tooltip stay.
+ */
+function spaceLabels(shapes: readonly Shape[]): Shape[] {
+  type Mark = Extract<Shape, { kind: 'mark' }>;
+  const labelled = shapes.filter(
+    (shape): shape is Mark => shape.kind === 'mark' && shape.label !== '',
+  );
+  const rank = (mark: Mark): number => (mark.mark === 'health' ? 0 : 1);
+  labelled.sort((a, b) => rank(a) - rank(b) || b.x - a.x);
+  const taken = new Map<number, [from: number, to: number][]>();
+  const dropped = new Set<Shape>();
+  for (const mark of labelled) {
+    const from = mark.x + LABEL_OFFSET_PX;
+    const to = from + mark.label.length * LABEL_CHAR_PX + LABEL_GAP_PX;
+    const onLane = taken.get(mark.y) ?? [];
+    if (onLane.some(([start, end]) => from < end && start < to)) dropped.add(mark);
+    else taken.set(mark.y, [...onLane, [from, to]]);
+  }
+  return shapes.map((shape) => (dropped.has(shape) ? { ...shape, label: '' } : shape));
 }
 
 type BatchEvent = Extract<TimelineEvent, { kind: 'batch' }>;
