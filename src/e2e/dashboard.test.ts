@@ -319,6 +319,33 @@ async function chartPeak(page: Page, id: string): Promise<number> {
   );
 }
 
+/**
+ * Waits for a batch on its way to `peer` that carries `ids` (`id 6`, `ids 5–7`) and has been on
+ * its way for a time within `[fromS, toS]`, from its tooltip.
+ */
+async function waitForBatchOnItsWay(
+  page: Page,
+  peer: string,
+  ids: string,
+  [fromS, toS]: [number, number],
+): Promise<void> {
+  await waitForDiagram(
+    page,
+    'arrow-inflight',
+    (titles) =>
+      titles.some((title) => {
+        const waitedS = Number(/on its way for ([0-9.]+) s/.exec(title)?.[1] ?? 'NaN');
+        return (
+          title.includes(` to ${peer},`) &&
+          title.includes(`: ${ids})`) &&
+          waitedS >= fromS &&
+          waitedS <= toS
+        );
+      }),
+    `a batch with ${ids} on its way to ${peer} for ${fromS}-${toS} s`,
+  );
+}
+
 /** How long an acknowledgement's round trip took, from its tooltip. */
 function roundTripS(title: string): number {
   return Number(/round trip ([0-9.]+) s/.exec(title)?.[1] ?? 'NaN');
@@ -415,16 +442,6 @@ test(
         await textIs(lag(card(page, 'sub1')), '0 entries', 'sub1 caught up after the errors');
         assert.ok((await chartPeak(page, 'chart-lag')) > 0, 'the lag chart shows sub1 behind');
 
-        // A partitioned sub2 misses heartbeats; healed, it answers again.
-        await setFaults(cluster, 'sub2', { partitioned: true });
-        await waitForDiagram(
-          page,
-          'mark-missed',
-          (titles) => titles.some((title) => title.startsWith('heartbeat to sub2 missed')),
-          'a missed heartbeat of sub2',
-        );
-        await setFaults(cluster, 'sub2', { partitioned: false });
-
         // sub2 slowed down by 800 ms: a w=3 append waits for it, and the diagram shows why: its
         // bar ends with sub2's acknowledgement, well after sub1's.
         await setFaults(cluster, 'sub2', { delayMs: SLOW_MS });
@@ -452,6 +469,31 @@ test(
           `the w=3 append waited for sub2: ${JSON.stringify(appends)}`,
         );
 
+        // A partitioned sub2 misses heartbeats, and a w=3 append waits for it: the batch that
+        // carries it is on its way to sub2 (a dashed arrow, its head at now) while the append
+        // is still unanswered.
+        await setFaults(cluster, 'sub2', { delayMs: 0, partitioned: true });
+        await waitForDiagram(
+          page,
+          'mark-missed',
+          (titles) => titles.some((title) => title.startsWith('heartbeat to sub2 missed')),
+          'a missed heartbeat of sub2',
+        );
+        await append(page, 'waits for partitioned sub2', 'all');
+        const waiting = page.locator('.request.waiting', { hasText: /waiting for w=3… / });
+        await waiting.waitFor({ timeout: WAIT_MS });
+        // Under way for long enough to be seen, not so long that it times out before the pictures.
+        await waitForBatchOnItsWay(page, 'sub2', 'id 6', [0.8, 2]);
+        assert.ok(
+          await waiting.isVisible(),
+          'the append still waits while its batch is on its way',
+        );
+        assert.equal(
+          await page.locator('.request.ok', { hasText: 'id 6, held by' }).count(),
+          0,
+          'the append is not answered while its batch to sub2 is on its way',
+        );
+
         // The pictures, as the README shows them.
         const diagram = page.locator('section.pictures', { has: page.locator('#diagram') });
         keepScreenshot(await diagram.screenshot(), 'dashboard-diagram.png');
@@ -475,7 +517,7 @@ test(
         );
         assert.deepEqual(cut, [], 'no text cut at phone width');
         const rows = await columns(page);
-        assert.equal(rows[0]?.[0], 'waits for slow sub2', 'the newest entry in full');
+        assert.equal(rows[0]?.[0], 'waits for partitioned sub2', 'the newest entry in full');
         const diagramBox = await page.locator('#diagram').boundingBox();
         assert.ok(
           diagramBox !== null &&
@@ -483,12 +525,33 @@ test(
             diagramBox.x + diagramBox.width <= PHONE_WIDTH_PX,
           `the diagram fits the screen: ${JSON.stringify(diagramBox)}`,
         );
-        await append(page, 'from a phone', 'all');
-        await page
-          .locator('.request.ok', { hasText: 'id 6, held by 3 nodes' })
-          .waitFor({ timeout: WAIT_MS });
+        // The batch (or its retry, after a timeout) still on its way.
+        await waitForBatchOnItsWay(page, 'sub2', 'id 6', [0.5, 2.5]);
         await page.locator('#diagram-heading').scrollIntoViewIfNeeded();
         keepScreenshot(await page.screenshot(), 'dashboard-phone.png');
+
+        // Healed, sub2 answers: the append is answered, and the batch on its way becomes the
+        // usual arrows (sent, acknowledged).
+        await setFaults(cluster, 'sub2', { partitioned: false });
+        await page
+          .locator('.request.ok', { hasText: 'id 6, held by 3 nodes (w=3)' })
+          .waitFor({ timeout: WAIT_MS });
+        await waitForDiagram(
+          page,
+          'arrow-inflight',
+          (titles) => !titles.some((title) => title.includes(' to sub2,')),
+          'no batch on its way to sub2 after healing',
+        );
+        await waitForDiagram(
+          page,
+          'arrow-ack',
+          (titles) => titles.some((title) => title.startsWith('sub2 acknowledged 1 entry: id 6 ')),
+          'the batch with id 6 acknowledged by sub2',
+        );
+        await append(page, 'from a phone', 'all');
+        await page
+          .locator('.request.ok', { hasText: 'id 7, held by 3 nodes' })
+          .waitFor({ timeout: WAIT_MS });
         assert.deepEqual(pageErrors, [], 'no script or policy errors on the page');
       });
     } finally {

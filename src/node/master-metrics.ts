@@ -11,11 +11,31 @@ import { LATENCY_BUCKETS_S, type NodeMetrics } from './metrics.js';
  */
 export type AppendOutcome = string;
 
+/**
+ * A replication request as the master sends it to one secondary: the entries `firstId..lastId`
+ * (`entries` of them; none when `lastId` is `firstId - 1`: the request asks for the secondary's
+ * high-water mark). `sendNo` numbers the requests to that secondary, in the order sent.
+ */
+export interface BatchSent {
+  readonly sendNo: number;
+  readonly firstId: number;
+  readonly lastId: number;
+  readonly entries: number;
+}
+
 /** What the master tells its observer; the metrics are one, tests may bring another. */
 export interface MasterObserver {
   appendEnded(outcome: AppendOutcome, w: number | undefined, durationMs: number): void;
+  /** A replication request sent; its `replicationEnded` follows with the same `batch`. */
+  replicationStarted?(peer: string, batch: BatchSent): void;
   /** A replication request answered (`ok`) or failed (it will be sent again after a backoff). */
-  replicationEnded(peer: string, ok: boolean, entries: number, durationMs: number): void;
+  replicationEnded(
+    peer: string,
+    ok: boolean,
+    entries: number,
+    durationMs: number,
+    batch: BatchSent,
+  ): void;
   probeEnded(peer: string, answered: boolean): void;
   /** Every event of the master's core, as the node handles it (the simulator checks them). */
   coreEvent?(event: CoreEvent): void;

@@ -427,6 +427,8 @@ export class MasterNode {
       messageJson: this.messageJson,
     };
     const sentAtMs = this.#deps.clock.nowMs();
+    const sent = { sendNo: requestId, firstId: fromId, lastId: toId, entries: entries.length };
+    this.#deps.observer?.replicationStarted?.(order.peer, sent);
     this.#deps.transport
       .replicate(peer, body, this.#config.replicationTimeoutMs)
       .then((answer) => {
@@ -435,6 +437,7 @@ export class MasterNode {
           answer.ok,
           entries.length,
           this.#deps.clock.nowMs() - sentAtMs,
+          sent,
         );
         this.#onReplicated(order.peer, requestId, answer);
       })

@@ -253,6 +253,7 @@ void describe('DashboardHub', () => {
       view: (): TimelineView => ({
         windowMs: 10_000,
         events: [{ kind: 'heartbeat', peer: 'sub1', atMs: clock.nowMs(), answered: views++ > 0 }],
+        inflight: [],
         chart: { bucketMs: 1000, lastBucketStartMs: 5000, appends: [0, 1], lags: [] },
       }),
     };

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import type { BatchSent } from '../node/master-metrics.js';
 import { ManualClock } from '../testing/manual-clock.js';
 import type { TimelineEvent } from './client/dashboard-wire.js';
 import { observeBoth, ReplicationTimeline, type TimelineOptions } from './replication-timeline.js';
@@ -13,10 +14,25 @@ function timeline(options: Partial<TimelineOptions> = {}) {
   const recorder = new ReplicationTimeline(
     clock,
     () => [...lags].map(([name, lag]) => ({ name, lag })),
-    { windowMs: 5000, maxEvents: 50, chartSeconds: 4, lagSampleMs: 100, ...options },
+    {
+      windowMs: 5000,
+      maxEvents: 50,
+      maxInflightPerPeer: 3,
+      chartSeconds: 4,
+      lagSampleMs: 100,
+      ...options,
+    },
   );
   return { clock, lags, recorder };
 }
+
+/** Batch number `sendNo` carrying ids `firstId..lastId`. */
+const batch = (sendNo: number, firstId = 1, lastId = 2): BatchSent => ({
+  sendNo,
+  firstId,
+  lastId,
+  entries: lastId - firstId + 1,
+});
 
 const kinds = (events: readonly TimelineEvent[]): string[] =>
   events.map((event) =>
@@ -65,14 +81,116 @@ void describe('ReplicationTimeline', () => {
       ['sub1', true, 5, true],
       ['sub1', true, 5, false],
     ];
-    for (const [peer, ok, durationMs] of steps) {
-      recorder.replicationEnded(peer, ok, 2, durationMs);
+    for (const [index, [peer, ok, durationMs]] of steps.entries()) {
+      recorder.replicationEnded(peer, ok, 2, durationMs, batch(index + 1));
       await clock.advance(20);
     }
     assert.deepEqual(
       kinds(recorder.view().events),
       steps.map(([peer, ok, , retry]) => `batch ${peer} ${ok} ${retry}`),
     );
+  });
+
+  void it('keeps the batches on their way until they end, at most maxInflightPerPeer each', async () => {
+    const { clock, recorder } = timeline();
+    /** Each step acts, then the batches on their way are as listed (peer#sendNo ids, sent at). */
+    const steps: [what: string, act: () => void, want: string[]][] = [
+      [
+        'sub1 #1 sent',
+        () => {
+          recorder.replicationStarted('sub1', batch(1, 1, 2));
+        },
+        ['sub1#1 1-2 0'],
+      ],
+      [
+        'sub2 #1 sent',
+        () => {
+          recorder.replicationStarted('sub2', batch(1, 1, 2));
+        },
+        ['sub1#1 1-2 0', 'sub2#1 1-2 100'],
+      ],
+      [
+        'sub1 #1 answered',
+        () => {
+          recorder.replicationEnded('sub1', true, 2, 200, batch(1, 1, 2));
+        },
+        ['sub2#1 1-2 100'],
+      ],
+      [
+        'sub2 #1 failed',
+        () => {
+          recorder.replicationEnded('sub2', false, 2, 200, batch(1));
+        },
+        [],
+      ],
+      [
+        'sub2 #2 sent again: a retry',
+        () => {
+          recorder.replicationStarted('sub2', batch(2, 1, 3));
+        },
+        ['sub2#2 1-3 400 retry'],
+      ],
+      [
+        'sub2 #3..#5 sent: only the last 3 kept',
+        () => {
+          for (const sendNo of [3, 4, 5]) recorder.replicationStarted('sub2', batch(sendNo, 4, 4));
+        },
+        ['sub2#3 4-4 500 retry', 'sub2#4 4-4 500 retry', 'sub2#5 4-4 500 retry'],
+      ],
+      [
+        'sub1 #2 sent, an empty batch (asks for the high-water mark)',
+        () => {
+          recorder.replicationStarted('sub1', batch(2, 3, 2));
+        },
+        ['sub1#2 3-2 600', 'sub2#3 4-4 500 retry', 'sub2#4 4-4 500 retry', 'sub2#5 4-4 500 retry'],
+      ],
+      [
+        "the reply to sub2's dropped #2: nothing on its way changes",
+        () => {
+          recorder.replicationEnded('sub2', true, 3, 300, batch(2, 1, 3));
+        },
+        ['sub1#2 3-2 600', 'sub2#3 4-4 500 retry', 'sub2#4 4-4 500 retry', 'sub2#5 4-4 500 retry'],
+      ],
+      [
+        "sub2's process replaced: what was sent to the old one is forgotten",
+        () => {
+          recorder.coreEvent({ kind: 'peer-restarted', peer: 'sub2', hwm: 0, incarnation: 'b' });
+        },
+        ['sub1#2 3-2 600'],
+      ],
+      [
+        'sub1 #2 answered',
+        () => {
+          recorder.replicationEnded('sub1', true, 0, 300, batch(2, 3, 2));
+        },
+        [],
+      ],
+    ];
+    for (const [what, act, want] of steps) {
+      act();
+      const inflight = recorder
+        .view()
+        .inflight.map(
+          (sent) =>
+            `${sent.peer}#${sent.sendNo} ${sent.firstId}-${sent.lastId} ${sent.startMs - 100_000}` +
+            (sent.retry ? ' retry' : ''),
+        );
+      assert.deepEqual(inflight, want, what);
+      await clock.advance(100);
+    }
+    const ended = recorder
+      .view()
+      .events.map((event) =>
+        event.kind === 'batch'
+          ? `${event.peer} ${event.firstId}-${event.lastId} ${event.startMs - 100_000}..${event.endMs - 100_000}`
+          : event.kind,
+      );
+    assert.deepEqual(ended, [
+      'sub1 1-2 0..200',
+      'sub2 1-2 100..300',
+      'sub2 1-3 400..700',
+      'sub1 3-2 600..900',
+    ]);
   });
 
   void it('records heartbeats and health changes, not the other core events', () => {
@@ -125,18 +243,22 @@ void describe('ReplicationTimeline', () => {
     const calls: string[] = [];
     const spy = (name: string) => ({
       appendEnded: () => calls.push(`${name} append`),
+      replicationStarted: () => calls.push(`${name} sent`),
       replicationEnded: () => calls.push(`${name} batch`),
       probeEnded: () => calls.push(`${name} probe`),
       coreEvent: () => calls.push(`${name} core`),
     });
     const both = observeBoth(spy('a'), spy('b'));
     both.appendEnded('created', 1, 1);
-    both.replicationEnded('sub1', true, 1, 1);
+    both.replicationStarted?.('sub1', batch(1));
+    both.replicationEnded('sub1', true, 1, 1, batch(1));
     both.probeEnded('sub1', true);
     both.coreEvent?.({ kind: 'released', token: 1, acks: 1 });
     assert.deepEqual(calls, [
       'a append',
       'b append',
+      'a sent',
+      'b sent',
       'a batch',
       'b batch',
       'a probe',

@@ -1,14 +1,19 @@
 import type { Clock } from '../adapters/clock.js';
 import type { CoreEvent } from '../core/master-core.js';
-import type { AppendOutcome, MasterObserver } from '../node/master-metrics.js';
+import type { AppendOutcome, BatchSent, MasterObserver } from '../node/master-metrics.js';
 import { BucketSeries } from './bucket-series.js';
-import type { TimelineEvent, TimelineView } from './client/dashboard-wire.js';
+import type { InflightBatch, TimelineEvent, TimelineView } from './client/dashboard-wire.js';
 
 export interface TimelineOptions {
   /** How far back the diagram's events reach. */
   readonly windowMs: number;
   /** Events kept at most, however busy the master: the oldest go first. */
   readonly maxEvents: number;
+  /**
+   * Unanswered batches kept per secondary: the oldest go first (their replies still come, as
+   * events). The master's window (MAX_INFLIGHT_BATCHES, 4 by default) keeps it that low.
+   */
+  readonly maxInflightPerPeer: number;
   /** Seconds of the chart. */
   readonly chartSeconds: number;
   /** Least time between two readings of the secondaries' lag. */
@@ -18,6 +23,7 @@ export interface TimelineOptions {
 export const DEFAULT_TIMELINE_OPTIONS: TimelineOptions = {
   windowMs: 10_000,
   maxEvents: 400,
+  maxInflightPerPeer: 8,
   chartSeconds: 60,
   lagSampleMs: 250,
 };
@@ -36,10 +42,11 @@ function endOf(event: TimelineEvent): number {
 
 /**
  * The master's recent replication, as the dashboard draws it: a bounded list of what happened
- * (appends, batches and their replies, heartbeats, health changes) for the space-time diagram,
- * and per-second series (appends, each secondary's lag) for the chart. It is one of the master's
- * observers; it keeps no timer, and memory stays within `maxEvents` events and `chartSeconds`
- * buckets per series.
+ * (appends, batches and their replies, heartbeats, health changes) and of the batches still on
+ * their way, for the space-time diagram, and per-second series (appends, each secondary's lag)
+ * for the chart. It is one of the master's observers; it keeps no timer, and memory stays within
+ * `maxEvents` events, `maxInflightPerPeer` batches per secondary and `chartSeconds` buckets per
+ * series.
  */
 export class ReplicationTimeline implements MasterObserver {
   readonly #options: TimelineOptions;
@@ -48,6 +55,8 @@ export class ReplicationTimeline implements MasterObserver {
   readonly #lags = new Map<string, BucketSeries>();
   /** When the last failed batch to each secondary ended: the next one sent is a retry. */
   readonly #failedAtMs = new Map<string, number>();
+  /** Each secondary's batches sent and not answered yet, oldest first. */
+  readonly #inflight = new Map<string, InflightBatch[]>();
   #lagSampledAtMs = -Infinity;
 
   constructor(
@@ -56,9 +65,14 @@ export class ReplicationTimeline implements MasterObserver {
     options: Partial<TimelineOptions> = {},
   ) {
     this.#options = { ...DEFAULT_TIMELINE_OPTIONS, ...options };
-    const { maxEvents, chartSeconds } = this.#options;
+    const { maxEvents, maxInflightPerPeer, chartSeconds } = this.#options;
     if (!Number.isInteger(maxEvents) || maxEvents < 1) {
       throw new Error(`timeline maxEvents is ${maxEvents}; pass a whole number >= 1`);
+    }
+    if (!Number.isInteger(maxInflightPerPeer) || maxInflightPerPeer < 1) {
+      throw new Error(
+        `timeline maxInflightPerPeer is ${maxInflightPerPeer}; pass a whole number >= 1`,
+      );
     }
     this.#appends = new BucketSeries(BUCKET_MS, chartSeconds, (held, sample) => held + sample);
   }
@@ -72,14 +86,35 @@ export class ReplicationTimeline implements MasterObserver {
     this.#push({ kind: 'append', startMs, endMs: nowMs, w, outcome });
   }
 
-  replicationEnded(peer: string, ok: boolean, entries: number, durationMs: number): void {
+  replicationStarted(peer: string, batch: BatchSent): void {
+    let sent = this.#inflight.get(peer);
+    if (sent === undefined) {
+      sent = [];
+      this.#inflight.set(peer, sent);
+    }
+    const { sendNo, firstId, lastId, entries } = batch;
+    const retry = this.#failedAtMs.has(peer);
+    sent.push({ peer, sendNo, startMs: this.clock.nowMs(), retry, entries, firstId, lastId });
+    const over = sent.length - this.#options.maxInflightPerPeer;
+    if (over > 0) sent.splice(0, over);
+  }
+
+  replicationEnded(
+    peer: string,
+    ok: boolean,
+    entries: number,
+    durationMs: number,
+    batch: BatchSent,
+  ): void {
     const nowMs = this.clock.nowMs();
     const startMs = nowMs - durationMs;
     const failedAtMs = this.#failedAtMs.get(peer);
     const retry = failedAtMs !== undefined && startMs >= failedAtMs;
     if (!ok) this.#failedAtMs.set(peer, nowMs);
     else if (retry) this.#failedAtMs.delete(peer);
-    this.#push({ kind: 'batch', peer, startMs, endMs: nowMs, ok, retry, entries });
+    this.#forget(peer, (sent) => sent.sendNo === batch.sendNo);
+    const { firstId, lastId } = batch;
+    this.#push({ kind: 'batch', peer, startMs, endMs: nowMs, ok, retry, entries, firstId, lastId });
   }
 
   probeEnded(peer: string, answered: boolean): void {
@@ -87,8 +122,10 @@ export class ReplicationTimeline implements MasterObserver {
   }
 
   coreEvent(event: CoreEvent): void {
-    if (event.kind !== 'health-changed') return;
-    this.#push({ kind: 'health', peer: event.peer, atMs: this.clock.nowMs(), to: event.to });
+    // A new process answers: what was sent to the old one is not on its way to anyone any more.
+    if (event.kind === 'peer-restarted') this.#forget(event.peer, () => true);
+    else if (event.kind === 'health-changed')
+      this.#push({ kind: 'health', peer: event.peer, atMs: this.clock.nowMs(), to: event.to });
   }
 
   /** The diagram's events of the last `windowMs` and the chart's last `chartSeconds`. */
@@ -99,6 +136,7 @@ export class ReplicationTimeline implements MasterObserver {
     return {
       windowMs: this.#options.windowMs,
       events: [...this.#events],
+      inflight: [...this.#inflight.values()].flat(),
       chart: {
         bucketMs: BUCKET_MS,
         lastBucketStartMs: this.#appends.currentStartMs(nowMs),
@@ -109,6 +147,18 @@ export class ReplicationTimeline implements MasterObserver {
         })),
       },
     };
+  }
+
+  /** Drops a secondary's unanswered batches that `which` picks. */
+  #forget(peer: string, which: (sent: InflightBatch) => boolean): void {
+    const sent = this.#inflight.get(peer);
+    if (sent === undefined) return;
+    // The list stays, empty: one per secondary (they come from the configuration), in the
+    // order they were first sent to, so the view's order does not change with every reply.
+    this.#inflight.set(
+      peer,
+      sent.filter((batch) => !which(batch)),
+    );
   }
 
   #push(event: TimelineEvent): void {
@@ -151,9 +201,13 @@ export function observeBoth(first: MasterObserver, second: MasterObserver): Mast
       first.appendEnded(outcome, w, durationMs);
       second.appendEnded(outcome, w, durationMs);
     },
-    replicationEnded(peer, ok, entries, durationMs) {
-      first.replicationEnded(peer, ok, entries, durationMs);
-      second.replicationEnded(peer, ok, entries, durationMs);
+    replicationStarted(peer, batch) {
+      first.replicationStarted?.(peer, batch);
+      second.replicationStarted?.(peer, batch);
+    },
+    replicationEnded(peer, ok, entries, durationMs, batch) {
+      first.replicationEnded(peer, ok, entries, durationMs, batch);
+      second.replicationEnded(peer, ok, entries, durationMs, batch);
     },
     probeEnded(peer, answered) {
       first.probeEnded(peer, answered);

@@ -88,6 +88,9 @@ export type TimelineEvent =
       readonly ok: boolean;
       readonly retry: boolean;
       readonly entries: number;
+      /** The ids it carried: `firstId..lastId`, none when `lastId` is `firstId - 1`. */
+      readonly firstId: number;
+      readonly lastId: number;
     }
   /** A heartbeat probe's end: answered, or missed (no answer in time). */
   | {
@@ -103,6 +106,23 @@ export type TimelineEvent =
       readonly atMs: number;
       readonly to: HealthState;
     };
+
+/**
+ * A replication batch sent and not answered yet (to a slow or partitioned secondary, say): the
+ * diagram draws it on its way. When its reply comes it leaves this list for `events`, as a
+ * `batch`. `sendNo` numbers the requests to `peer` in the order sent.
+ */
+export interface InflightBatch {
+  readonly peer: string;
+  readonly sendNo: number;
+  readonly startMs: number;
+  /** Sent after a failed batch to the same secondary. */
+  readonly retry: boolean;
+  readonly entries: number;
+  /** The ids it carries: `firstId..lastId`, none when `lastId` is `firstId - 1`. */
+  readonly firstId: number;
+  readonly lastId: number;
+}
 
 /** Per-second series of the last minute, oldest first; the last bucket is the current second. */
 export interface ChartSeries {
@@ -121,6 +141,8 @@ export interface TimelineView {
   readonly windowMs: number;
   /** Oldest first. */
   readonly events: readonly TimelineEvent[];
+  /** Batches still waiting for their reply, oldest first for each secondary. */
+  readonly inflight: readonly InflightBatch[];
   readonly chart: ChartSeries;
 }
 

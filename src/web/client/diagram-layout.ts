@@ -1,4 +1,4 @@
-import type { TimelineEvent } from './dashboard-wire.js';
+import type { InflightBatch, TimelineEvent, TimelineView } from './dashboard-wire.js';
 
 /**
  * Where the space-time diagram draws each thing: pure geometry, no DOM, so that it is tested
@@ -42,6 +42,19 @@ export type Shape =
       readonly title: string;
     }
   | {
+      /**
+       * A batch on its way: it left the master's lane at its send time and its head is at now,
+       * part-way down to its secondary's lane; labelled with the ids it carries.
+       */
+      readonly kind: 'inflight';
+      readonly x1: number;
+      readonly y1: number;
+      readonly x2: number;
+      readonly y2: number;
+      readonly label: string;
+      readonly title: string;
+    }
+  | {
       readonly kind: 'mark';
       readonly mark: MarkKind;
       readonly x: number;
@@ -62,11 +75,34 @@ export interface DiagramLayout {
 const APPEND_ROWS = 3;
 const APPEND_ROW_PX = 5;
 const TICK_EVERY_MS = 2000;
+/**
+ * How far down to its lane a batch on its way is drawn: half way after this long, closer the
+ * longer it waits, but never more than MAX_DEPTH of the way: it reaches the lane only when its
+ * reply comes (and the master learns when that was).
+ */
+const HALF_WAY_MS = 500;
+const MAX_DEPTH = 0.9;
 
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
 
+/** The ids a batch carries, as its label says them: `id 7`, `ids 5–9`, `no entries`. */
+function idsOf(firstId: number, lastId: number): string {
+  if (lastId < firstId) return 'no entries';
+  return lastId === firstId ? `id ${firstId}` : `ids ${firstId}–${lastId}`;
+}
+
+/** `3 entries: ids 5–7`, `1 entry: id 5`, `no entries`. */
+function carried(batch: { entries: number; firstId: number; lastId: number }): string {
+  if (batch.entries === 0) return 'no entries';
+  const count = `${batch.entries} ${batch.entries === 1 ? 'entry' : 'entries'}`;
+  return `${count}: ${idsOf(batch.firstId, batch.lastId)}`;
+}
+
+/** What the diagram draws: what happened, and the batches still on their way. */
+export type DiagramInput = Pick<TimelineView, 'events' | 'inflight'>;
+
 export function layoutDiagram(
-  events: readonly TimelineEvent[],
+  { events, inflight }: DiagramInput,
   lanes: readonly string[],
   nowMs: number,
   windowMs: number,
@@ -106,6 +142,10 @@ export function layoutDiagram(
     if (event.atMs < startMs) continue;
     shapes.push(pointMark(event, x(event.atMs), peerY));
   }
+  for (const batch of inflight) {
+    const peerY = laneY.get(batch.peer);
+    if (peerY !== undefined) shapes.push(inflightArrow(batch, x, nowMs, masterY, peerY));
+  }
   const ticks = [];
   for (let agoMs = 0; agoMs <= windowMs; agoMs += TICK_EVERY_MS) {
     ticks.push({ x: x(nowMs - agoMs), label: agoMs === 0 ? 'now' : `-${agoMs / 1000} s` });
@@ -114,8 +154,37 @@ export function layoutDiagram(
     heightPx: topPx + Math.max(0, lanes.length - 1) * laneGapPx + 34,
     lanes: lanes.map((name) => ({ name, y: laneY.get(name) ?? 0 })),
     ticks,
-    shapes,
+    shapes: spaceLabels(shapes),
   };
+}
+
+/** About the room a mark's label takes (11 px text, drawn from 4 px right of the mark). */
+const LABEL_OFFSET_PX = 4;
+const LABEL_CHAR_PX = 6.5;
+const LABEL_GAP_PX = 6;
+
+/**
+ * Leaves out the labels of marks that would overwrite another's on the same lane (a heartbeat
+ * missed every half second, a health change at the same time): health changes before missed
+ * heartbeats, newer before older. The mark and its tooltip stay.
+ */
+function spaceLabels(shapes: readonly Shape[]): Shape[] {
+  type Mark = Extract<Shape, { kind: 'mark' }>;
+  const labelled = shapes.filter(
+    (shape): shape is Mark => shape.kind === 'mark' && shape.label !== '',
+  );
+  const rank = (mark: Mark): number => (mark.mark === 'health' ? 0 : 1);
+  labelled.sort((a, b) => rank(a) - rank(b) || b.x - a.x);
+  const taken = new Map<number, [from: number, to: number][]>();
+  const dropped = new Set<Shape>();
+  for (const mark of labelled) {
+    const from = mark.x + LABEL_OFFSET_PX;
+    const to = from + mark.label.length * LABEL_CHAR_PX + LABEL_GAP_PX;
+    const onLane = taken.get(mark.y) ?? [];
+    if (onLane.some(([start, end]) => from < end && start < to)) dropped.add(mark);
+    else taken.set(mark.y, [...onLane, [from, to]]);
+  }
+  return shapes.map((shape) => (dropped.has(shape) ? { ...shape, label: '' } : shape));
 }
 
 type BatchEvent = Extract<TimelineEvent, { kind: 'batch' }>;
@@ -131,7 +200,7 @@ function batchShapes(
   peerY: number,
 ): Shape[] {
   const midMs = (event.startMs + event.endMs) / 2;
-  const entries = `${event.entries} ${event.entries === 1 ? 'entry' : 'entries'}`;
+  const entries = carried(event);
   const took = seconds(event.endMs - event.startMs);
   const out: Shape = {
     kind: 'arrow',
@@ -176,6 +245,28 @@ function batchShapes(
       title: `no acknowledgement from ${event.peer} (error or timeout after ${took})`,
     },
   ];
+}
+
+/** A batch on its way, its head at now (one that began before the window starts at its edge). */
+function inflightArrow(
+  batch: InflightBatch,
+  x: (ms: number) => number,
+  nowMs: number,
+  masterY: number,
+  peerY: number,
+): Shape {
+  const waitedMs = Math.max(0, nowMs - batch.startMs);
+  const depth = Math.min(MAX_DEPTH, waitedMs / (waitedMs + HALF_WAY_MS));
+  const what = batch.retry ? `retry: batch sent again to ${batch.peer}` : `batch to ${batch.peer}`;
+  return {
+    kind: 'inflight',
+    x1: x(batch.startMs),
+    y1: masterY,
+    x2: x(nowMs),
+    y2: masterY + (peerY - masterY) * depth,
+    label: batch.entries === 0 ? 'empty' : idsOf(batch.firstId, batch.lastId),
+    title: `${what}, on its way for ${seconds(waitedMs)}, no reply yet (${carried(batch)})`,
+  };
 }
 
 type PointEvent = Extract<TimelineEvent, { kind: 'heartbeat' | 'health' }>;

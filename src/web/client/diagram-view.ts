@@ -5,11 +5,11 @@ import { arrowMarkers, svg, titled } from './svg.js';
 /**
  * The space-time diagram drawn into an `<svg>` of the page from diagram-layout.ts' shapes. Every
  * shape carries a class named after what it shows (`arrow-send`, `arrow-ack`, `arrow-retry`,
- * `arrow-fail`, `mark-failed`, `mark-missed`, `mark-heartbeat`, `mark-health`, `append`), which
- * the stylesheet colours and the browser test counts.
+ * `arrow-fail`, `arrow-inflight`, `mark-failed`, `mark-missed`, `mark-heartbeat`, `mark-health`,
+ * `append`), which the stylesheet colours and the browser test counts.
  */
 
-const ARROWS: readonly ArrowKind[] = ['send', 'ack', 'retry', 'fail'];
+const ARROWS: readonly (ArrowKind | 'inflight')[] = ['send', 'ack', 'retry', 'fail', 'inflight'];
 const GEOMETRY = { labelPx: 58, rightPx: 14, topPx: 34, laneGapPx: 58 } as const;
 /** Narrow screens show fewer seconds, so that the arrows of one batch stay apart. */
 const NARROW_PX = 560;
@@ -39,9 +39,26 @@ function drawShape(shape: Shape): SVGElement {
         ),
         shape.title,
       );
+    case 'inflight':
+      return titled(inflightShape(shape), shape.title);
     case 'mark':
       return titled(markShape(shape), shape.title);
   }
+}
+
+/** A dashed arrow with the ids it carries written by its head (left of it: now is the edge). */
+function inflightShape(shape: Extract<Shape, { kind: 'inflight' }>): SVGElement {
+  const { x1, y1, x2, y2 } = shape;
+  return svg(
+    'g',
+    { class: 'arrow-inflight' },
+    svg('line', { x1, y1, x2, y2, class: 'arrow', 'marker-end': 'url(#arrowhead-inflight)' }),
+    svg(
+      'text',
+      { x: x2 - 6, y: y2 + 13, 'text-anchor': 'end', class: 'inflight-label' },
+      shape.label,
+    ),
+  );
 }
 
 function markShape(shape: Extract<Shape, { kind: 'mark' }>): SVGElement {
@@ -73,7 +90,7 @@ export class DiagramView {
 
   draw(timeline: TimelineView, lanes: readonly string[], nowMs: number, widthPx: number): void {
     const windowMs = widthPx < NARROW_PX ? Math.min(timeline.windowMs, 6000) : timeline.windowMs;
-    const layout = layoutDiagram(timeline.events, lanes, nowMs, windowMs, {
+    const layout = layoutDiagram(timeline, lanes, nowMs, windowMs, {
       widthPx,
       ...GEOMETRY,
     });
