@@ -117,6 +117,27 @@ export async function writeTestComposeFile(
   return { file, hostPorts };
 }
 
+/** The tag the test builds: never the `replicated-log:local` a developer's compose runs. */
+export const TEST_IMAGE = 'replicated-log:test';
+const BUILD_TIMEOUT_MS = 20 * 60_000;
+
+/**
+ * Writes the test compose file into `dir` and builds its image (TEST_IMAGE) on the stand-in base
+ * image; returns the project, ready for `up`. Docker's layer cache makes a build of unchanged
+ * sources quick, which is why .ci/run calls this once (docker-prebuild.ts) before the suite.
+ */
+export async function buildTestCluster(
+  project: string,
+  dir: string,
+  clusterToken: string,
+): Promise<{ readonly compose: DockerCompose; readonly hostPorts: ReadonlyMap<string, number> }> {
+  const nodeImage = await baseImage();
+  const written = await writeTestComposeFile(dir, { image: TEST_IMAGE, nodeImage, clusterToken });
+  const compose = new DockerCompose(project, written.file);
+  await compose.compose(['build'], BUILD_TIMEOUT_MS);
+  return { compose, hostPorts: written.hostPorts };
+}
+
 /** docker-compose and docker commands on one compose project. */
 export class DockerCompose {
   constructor(

@@ -14,12 +14,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it, type TestContext } from 'node:test';
-import {
-  baseImage,
-  DockerCompose,
-  engineUnavailable,
-  writeTestComposeFile,
-} from './docker-cluster.js';
+import { buildTestCluster, DockerCompose, engineUnavailable } from './docker-cluster.js';
 import {
   makeTemporaryDir,
   removeTemporaryDir,
@@ -36,14 +31,11 @@ import {
 } from './harness.js';
 
 const PROJECT = `rlog-test-${process.pid}`;
-/** The tag the test builds: never the `replicated-log:local` a developer's compose runs. */
-const IMAGE = 'replicated-log:test';
 const TOKEN = `test-${randomBytes(8).toString('hex')}`;
 const SECONDARIES = ['sub1', 'sub2'] as const;
 const NODES = ['master', ...SECONDARIES] as const;
 /** The compose file's network, as docker-compose.yml names it. */
 const NETWORK = 'rlog';
-const BUILD_TIMEOUT_MS = 20 * 60_000;
 const UP_TIMEOUT_MS = 5 * 60_000;
 /** Starts, restarts and health transitions: heartbeats are 1 s, Docker's healthcheck 5 s. */
 const SETTLE_MS = 90_000;
@@ -176,15 +168,9 @@ async function setUp(): Promise<void> {
     return;
   }
   state.dir = makeTemporaryDir('rlog-docker-');
-  const nodeImage = await baseImage();
-  const written = await writeTestComposeFile(state.dir, {
-    image: IMAGE,
-    nodeImage,
-    clusterToken: TOKEN,
-  });
-  for (const [name, port] of written.hostPorts) state.urls.set(name, `http://127.0.0.1:${port}`);
-  state.compose = new DockerCompose(PROJECT, written.file);
-  await state.compose.compose(['build'], BUILD_TIMEOUT_MS);
+  const built = await buildTestCluster(PROJECT, state.dir, TOKEN);
+  for (const [name, port] of built.hostPorts) state.urls.set(name, `http://127.0.0.1:${port}`);
+  state.compose = built.compose;
   // depends_on: the master starts once the secondaries pass the image's healthcheck.
   await state.compose.compose(['up', '--detach', '--no-build'], UP_TIMEOUT_MS);
 }
