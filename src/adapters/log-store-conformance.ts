@@ -1,6 +1,8 @@
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { InvariantError } from '../core/assert.js';
 import type { Entry, LogIdentity } from '../core/entry.js';
+import type { KeyedAppend } from '../core/idempotency.js';
 import type { LogStore } from './log-store.js';
 
 /**
@@ -300,10 +302,173 @@ export function runLogStoreConformance(name: string, factory: LogStoreFactory): 
       assert.deepEqual(store.read(0, 100), entriesOf(1, 9));
     });
 
+    runTruncationCases(
+      () => store,
+      () => reopen(),
+    );
+
     void it('a reopened empty store is still empty', async () => {
       await store.open();
       const state = await (await reopen()).open();
       assert.deepEqual(state, { identity: undefined, lastId: 0, keys: [] });
     });
+  });
+}
+
+/**
+ * The log the truncation cases start from: 40 entries (250-byte messages, so that they span
+ * segments of a few KiB) in five appends of two epochs, four of them keyed.
+ */
+const TRUNCATION_BATCHES: readonly { from: number; to: number; epoch: number; key?: string }[] = [
+  { from: 1, to: 5, epoch: 1, key: 'k-1-5' },
+  { from: 6, to: 17, epoch: 1, key: 'k-6-17' },
+  { from: 18, to: 18, epoch: 2 },
+  { from: 19, to: 28, epoch: 2, key: 'k-19-28' },
+  { from: 29, to: 40, epoch: 2, key: 'k-29-40' },
+];
+const TRUNCATION_PAD = 250;
+
+function truncationLog(): Entry[] {
+  return TRUNCATION_BATCHES.flatMap(({ from, to, epoch }) =>
+    entriesOf(from, to, epoch, TRUNCATION_PAD),
+  );
+}
+
+async function appendTruncationLog(store: LogStore): Promise<void> {
+  await store.setIdentity(IDENTITY);
+  for (const { from, to, epoch, key } of TRUNCATION_BATCHES) {
+    await store.append(entriesOf(from, to, epoch, TRUNCATION_PAD), key);
+  }
+}
+
+/** The keys of the truncation log whose appends lie wholly at or below `lastKeptId`. */
+function keysUpTo(lastKeptId: number): [string, KeyedAppend][] {
+  return TRUNCATION_BATCHES.filter(({ to, key }) => key !== undefined && to <= lastKeptId).map(
+    ({ from, to, key }) => [key!, { firstId: from, count: to - from + 1 }],
+  );
+}
+
+function runTruncationCases(current: () => LogStore, reopen: () => Promise<LogStore>): void {
+  const all = truncationLog();
+  const cases: { what: string; lastKeptId: number }[] = [
+    { what: 'to 0 (everything)', lastKeptId: 0 },
+    { what: 'to the middle of the first batch', lastKeptId: 3 },
+    { what: 'to the end of a batch', lastKeptId: 5 },
+    { what: 'to the first entry of a batch', lastKeptId: 6 },
+    { what: 'to the middle of a keyed batch', lastKeptId: 11 },
+    { what: 'to a one-entry batch', lastKeptId: 18 },
+    { what: 'to the middle of the last batch', lastKeptId: 33 },
+    { what: 'to one before the end', lastKeptId: 39 },
+  ];
+  for (const { what, lastKeptId } of cases) {
+    void it(`truncateAfter ${what}: returns the tail, survives reopen, appends continue`, async () => {
+      let store = current();
+      await store.open();
+      await appendTruncationLog(store);
+      const removed = await store.truncateAfter(lastKeptId);
+      assert.deepEqual(removed, all.slice(lastKeptId), 'the removed entries, oldest first');
+      const check = (label: string): void => {
+        assert.equal(store.lastId(), lastKeptId, label);
+        assert.deepEqual(store.read(1, 100), all.slice(0, lastKeptId), label);
+        assert.equal(store.get(lastKeptId + 1), undefined, label);
+        if (lastKeptId > 0) assert.deepEqual(store.get(lastKeptId), all[lastKeptId - 1], label);
+      };
+      check('after truncateAfter');
+      store = await reopen();
+      let state = await store.open();
+      assert.equal(state.lastId, lastKeptId);
+      assert.deepEqual(state.identity, IDENTITY);
+      assert.deepEqual(state.keys, keysUpTo(lastKeptId), 'no key names a removed id');
+      check('after reopen');
+
+      // A later append continues at lastKeptId + 1, in any epoch, and may reuse a removed key.
+      const reusedKey = TRUNCATION_BATCHES.find(({ to }) => to > lastKeptId)!.key ?? 'fresh';
+      const next = entriesOf(lastKeptId + 1, lastKeptId + 3, 9);
+      await store.append(next, reusedKey);
+      const expected = [...all.slice(0, lastKeptId), ...next];
+      assert.deepEqual(store.read(1, 100), expected);
+      store = await reopen();
+      state = await store.open();
+      assert.equal(state.lastId, lastKeptId + 3);
+      assert.deepEqual(state.keys, [
+        ...keysUpTo(lastKeptId),
+        [reusedKey, { firstId: lastKeptId + 1, count: 3 }],
+      ]);
+      assert.deepEqual(store.read(1, 100), expected);
+    });
+  }
+
+  void it('truncateAfter(lastId) is a no-op that returns []', async () => {
+    let store = current();
+    await store.open();
+    assert.deepEqual(await store.truncateAfter(0), [], 'an empty log, to 0');
+    await appendTruncationLog(store);
+    assert.deepEqual(await store.truncateAfter(40), []);
+    assert.deepEqual(store.read(1, 100), all);
+    store = await reopen();
+    const state = await store.open();
+    assert.equal(state.lastId, 40);
+    assert.deepEqual(state.keys, keysUpTo(40));
+  });
+
+  void it('truncateAfter refuses a bad lastKeptId with an InvariantError, changing nothing', async () => {
+    const store = current();
+    await store.open();
+    await store.append(entriesOf(1, 5), 'k');
+    for (const bad of [-1, 6, 100, 2.5, Number.NaN, Infinity, -Infinity]) {
+      await assert.rejects(
+        async () => store.truncateAfter(bad),
+        InvariantError,
+        `lastKeptId ${bad}`,
+      );
+    }
+    assert.deepEqual(store.read(1, 100), entriesOf(1, 5));
+    await store.append(entriesOf(6, 6));
+    assert.equal(store.lastId(), 6);
+  });
+
+  void it('truncateAfter is queued behind appends in flight, appends after it follow it', async () => {
+    const store = current();
+    await store.open();
+    await store.setIdentity(IDENTITY);
+    const done: string[] = [];
+    const first = store.append(entriesOf(1, 3), 'a').then(() => done.push('append 1-3'));
+    const second = store.append(entriesOf(4, 6), 'b').then(() => done.push('append 4-6'));
+    // 6 is the end once the appends before it are applied, even if lastId() is not there yet.
+    const truncated = store.truncateAfter(4).then((removed) => {
+      done.push('truncate');
+      return removed;
+    });
+    const third = store.append(entriesOf(5, 5, 2), 'b').then(() => done.push('append 5'));
+    const again = store.truncateAfter(5).then((removed) => {
+      done.push('no-op');
+      return removed;
+    });
+    await Promise.all([first, second, third]);
+    assert.deepEqual(await truncated, entriesOf(5, 6));
+    assert.deepEqual(await again, []);
+    assert.deepEqual(done, ['append 1-3', 'append 4-6', 'truncate', 'append 5', 'no-op']);
+    assert.deepEqual(store.read(1, 100), [...entriesOf(1, 4), ...entriesOf(5, 5, 2)]);
+    const state = await (await reopen()).open();
+    assert.deepEqual(state.keys, [
+      ['a', { firstId: 1, count: 3 }],
+      ['b', { firstId: 5, count: 1 }],
+    ]);
+  });
+
+  void it('truncateAfter twice in a row, and after a reopen', async () => {
+    let store = current();
+    await store.open();
+    await appendTruncationLog(store);
+    assert.deepEqual(await store.truncateAfter(30), all.slice(30));
+    assert.deepEqual(await store.truncateAfter(20), all.slice(20, 30));
+    store = await reopen();
+    await store.open();
+    assert.deepEqual(await store.truncateAfter(10), all.slice(10, 20));
+    store = await reopen();
+    const state = await store.open();
+    assert.equal(state.lastId, 10);
+    assert.deepEqual(state.keys, keysUpTo(10));
+    assert.deepEqual(store.read(1, 100), all.slice(0, 10));
   });
 }

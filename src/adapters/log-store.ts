@@ -1,3 +1,4 @@
+import { assert } from '../core/assert.js';
 import type { Entry, LogIdentity } from '../core/entry.js';
 import type { KeyedAppend } from '../core/idempotency.js';
 
@@ -11,16 +12,46 @@ export interface StoredState {
 
 /**
  * Where a node keeps its log. Reads are synchronous (served from memory or an index of the
- * file), appends resolve once the entries are as durable as the store promises. Appends are
- * applied in call order and always extend the log by consecutive ids.
+ * file), appends resolve once the entries are as durable as the store promises. Appends and
+ * truncations are applied in call order: appends always extend the log by consecutive ids, a
+ * truncation cuts it back.
  */
 export interface LogStore {
   open(): Promise<StoredState>;
   setIdentity(identity: LogIdentity): Promise<void>;
   append(entries: readonly Entry[], idempotencyKey?: string): Promise<void>;
+  /**
+   * Removes every entry with id > `lastKeptId` (a divergent tail, KIP-101) and resolves with the
+   * removed entries, oldest first (`[]` when `lastKeptId` is already the end).
+   *
+   * - Ordering: queued behind every append (and truncation) called before it, as appends are;
+   *   appends called after it continue at `lastKeptId + 1`, with any epoch.
+   * - Preconditions (InvariantError, nothing changed): `lastKeptId` is an integer with
+   *   `0 <= lastKeptId <=` the end of the log once everything called before is applied (that is
+   *   `lastId()` when nothing is in flight). Resolved, `lastId() === lastKeptId`.
+   * - Durability: resolved, the removal is at least as durable as an append; a crash during it
+   *   leaves the old log or the new one, never a mix. A failed truncation fails every call queued
+   *   behind it, as a failed append does.
+   * - Idempotency keys naming a removed id (even one of a batch cut in the middle) are gone:
+   *   `open()` never reports them again, and a later append may use the key anew.
+   * - Never below the commit point: the store cannot know it, so checking that `lastKeptId` is at
+   *   least the committed id is the caller's job, before calling.
+   */
+  truncateAfter(lastKeptId: number): Promise<Entry[]>;
   lastId(): number;
   get(id: number): Entry | undefined;
   /** Entries with id >= fromId: at most `maxCount`, and at most `maxBytes` of messages (at least one entry). */
   read(fromId: number, maxCount: number, maxBytes?: number): Entry[];
   close(): Promise<void>;
+}
+
+/**
+ * The preconditions of `truncateAfter` (InvariantError if broken): `lastKeptId` is an integer in
+ * 0..`endId`, where `endId` is the end of the log once every call before it is applied.
+ */
+export function assertTruncation(lastKeptId: number, endId: number): void {
+  assert(
+    Number.isSafeInteger(lastKeptId) && lastKeptId >= 0 && lastKeptId <= endId,
+    `truncateAfter(${lastKeptId}): lastKeptId must be an integer in 0..${endId} (the log's end); truncate only what the log holds`,
+  );
 }

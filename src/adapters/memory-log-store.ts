@@ -1,7 +1,7 @@
 import { assert, InvariantError } from '../core/assert.js';
 import type { Entry, LogIdentity } from '../core/entry.js';
 import type { KeyedAppend } from '../core/idempotency.js';
-import type { LogStore, StoredState } from './log-store.js';
+import { assertTruncation, type LogStore, type StoredState } from './log-store.js';
 
 /** Messages are packed into chunks of this size; a larger message gets a chunk of its own. */
 const CHUNK_BYTES = 16 * 1024 * 1024;
@@ -25,7 +25,7 @@ export class MemoryLogStore implements LogStore {
   #offsetOf = new Uint32Array(INITIAL_CAPACITY);
   #lengthOf = new Uint32Array(INITIAL_CAPACITY);
   #epochOf = new Uint32Array(INITIAL_CAPACITY);
-  readonly #keys: [string, KeyedAppend][] = [];
+  #keys: [string, KeyedAppend][] = [];
   #identity: LogIdentity | undefined;
 
   open(): Promise<StoredState> {
@@ -72,6 +72,28 @@ export class MemoryLogStore implements LogStore {
       this.#keys.push([idempotencyKey, { firstId: first.id, count: entries.length }]);
     }
     return Promise.resolve();
+  }
+
+  /** Appends apply at once, so nothing is ever in flight: the end of the log is `lastId()`. */
+  truncateAfter(lastKeptId: number): Promise<Entry[]> {
+    try {
+      assertTruncation(lastKeptId, this.#count);
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
+    const removed = this.read(lastKeptId + 1, this.#count - lastKeptId);
+    if (lastKeptId < this.#count) {
+      // Messages are packed in id order: the first removed one marks where the next put goes.
+      this.#chunks.length = this.#chunkOf[lastKeptId]! + 1;
+      this.#chunkUsed = this.#offsetOf[lastKeptId]!;
+      this.#count = lastKeptId;
+    }
+    this.#keys = this.#keys.filter(([, append]) => append.firstId + append.count - 1 <= lastKeptId);
+    assert(
+      this.#count === lastKeptId,
+      `truncation ends the log at ${this.#count}, not ${lastKeptId}`,
+    );
+    return Promise.resolve(removed);
   }
 
   lastId(): number {

@@ -27,6 +27,8 @@ export interface CrashOutcome {
   readonly lostRecords: number;
   /** The last record was cut short: recovery dropped it (a torn tail). */
   readonly torn: boolean;
+  /** A truncation was under way: whether its commit reached the disk (recovery finished it). */
+  readonly truncation: 'none' | 'undone' | 'finished';
 }
 
 /**
@@ -44,6 +46,8 @@ export class SimDisk {
   #synced = 0;
   /** Visible entries, by id - 1. */
   #visible: Entry[] = [];
+  /** The lastKeptId of a truncation started and not completed. */
+  #truncating: number | undefined;
 
   constructor(readonly fsync: FsyncPolicy) {}
 
@@ -63,6 +67,52 @@ export class SimDisk {
     if (entries[0]?.id !== expected)
       throw new Error(`disk append of id ${entries[0]?.id} where ${expected} comes next`);
     this.#records.push({ entries, key, flushAtMs: Infinity });
+  }
+
+  /**
+   * Starts a truncation after every append completed; it completes with `completeTruncation`.
+   * Until then the disk holds the old log, and a crash keeps either the old or the new one (the
+   * real store commits an intent somewhere in between).
+   */
+  beginTruncation(lastKeptId: number): void {
+    if (this.#truncating !== undefined || this.uncompleted > 0)
+      throw new Error('a truncation starts only when every write before it is complete');
+    if (lastKeptId > this.lastId) throw new Error(`truncation after ${lastKeptId} past the end`);
+    this.#truncating = lastKeptId;
+  }
+
+  /**
+   * The truncation completes: fsynced whatever the policy, as FileLogStore does (appends after
+   * it overwrite the same bytes, so an unsynced cut could let a crash mix old and new records).
+   * The kept part of a record cut in the middle becomes a record without its key.
+   */
+  completeTruncation(): Entry[] {
+    const lastKeptId = this.#truncating;
+    if (lastKeptId === undefined) throw new Error('no truncation to complete');
+    this.#truncating = undefined;
+    return this.#cut(lastKeptId);
+  }
+
+  /** The truncation failed before its commit: the old log stays. */
+  abortTruncation(): void {
+    this.#truncating = undefined;
+  }
+
+  #cut(lastKeptId: number): Entry[] {
+    const removed = this.#visible.slice(lastKeptId);
+    const kept: DiskRecord[] = [];
+    for (const record of this.#records) {
+      const entries = record.entries.filter((entry) => entry.id <= lastKeptId);
+      if (entries.length === record.entries.length) kept.push(record);
+      else if (entries.length > 0) kept.push({ entries, key: undefined, flushAtMs: 0 });
+    }
+    this.#records.length = 0;
+    this.#records.push(...kept);
+    for (const record of this.#records) record.flushAtMs = 0;
+    this.#completed = this.#records.length;
+    this.#synced = this.#records.length;
+    this.#visible.length = lastKeptId;
+    return removed;
   }
 
   get uncompleted(): number {
@@ -117,6 +167,14 @@ export class SimDisk {
 
   /** The process died: keep the durable records and a random prefix of the rest. */
   crash(nowMs: number, prng: Prng): CrashOutcome {
+    let truncation: CrashOutcome['truncation'] = 'none';
+    if (this.#truncating !== undefined) {
+      // Every write before it had been fsynced by then; once its intent was committed, recovery
+      // finishes it. Before that, the old log stays.
+      truncation = prng.chance(0.5) ? 'finished' : 'undone';
+      if (truncation === 'finished') this.#cut(this.#truncating);
+      this.#truncating = undefined;
+    }
     const durable = this.#durableRecords(nowMs);
     const unsynced = this.#records.length - durable;
     const kept = durable + prng.int(0, unsynced);
@@ -127,7 +185,7 @@ export class SimDisk {
     this.#synced = kept;
     for (const record of this.#records) record.flushAtMs = 0;
     this.#visible = this.#records.flatMap((record) => record.entries);
-    return { lostRecords: unsynced - (kept - durable), torn };
+    return { lostRecords: unsynced - (kept - durable), torn, truncation };
   }
 
   /** What `open()` finds. */

@@ -1,5 +1,5 @@
 import { StorageError } from '../adapters/file-store/file-log-store.js';
-import type { LogStore, StoredState } from '../adapters/log-store.js';
+import { assertTruncation, type LogStore, type StoredState } from '../adapters/log-store.js';
 import { assert } from '../core/assert.js';
 import type { Entry, LogIdentity } from '../core/entry.js';
 import type { Prng } from '../core/prng.js';
@@ -18,9 +18,17 @@ export interface DiskFaults {
 export const HEALTHY_DISK: DiskFaults = { writeErrorRate: 0, errorCode: 'EIO', slowFsyncRate: 0 };
 
 interface QueuedAppend {
+  readonly kind: 'append';
   readonly entries: readonly Entry[];
   readonly key: string | undefined;
   readonly resolve: () => void;
+  readonly reject: (error: Error) => void;
+}
+
+interface QueuedTruncation {
+  readonly kind: 'truncate';
+  readonly lastKeptId: number;
+  readonly resolve: (removed: Entry[]) => void;
   readonly reject: (error: Error) => void;
 }
 
@@ -28,11 +36,13 @@ interface QueuedAppend {
  * A LogStore over a SimDisk, with the contract of FileLogStore: appends are written one after
  * another in call order, each visible once written (and fsynced, with FSYNC=always); a failed
  * write is undone and fails every append queued behind it, and an append that does not continue
- * what the store accepted is refused. Write and fsync times come from the PRNG; the completion
- * is an event of the node's lifetime, so a crash loses what was not written yet.
+ * what the store accepted is refused. A truncation is one more write in that order (fsynced
+ * whatever the policy, as in FileLogStore; a crash during it keeps the old log or the new one).
+ * Write and fsync times come from the PRNG; the completion is an event of the node's lifetime,
+ * so a crash loses what was not written yet.
  */
 export class SimLogStore implements LogStore {
-  readonly #queue: QueuedAppend[] = [];
+  readonly #queue: (QueuedAppend | QueuedTruncation)[] = [];
   #writing = false;
   #acceptedLastId = 0;
   #freeAtMs = 0;
@@ -76,7 +86,20 @@ export class SimLogStore implements LogStore {
     }
     this.#acceptedLastId = first.id + entries.length - 1;
     return new Promise<void>((resolve, reject) => {
-      this.#queue.push({ entries, key: idempotencyKey, resolve, reject });
+      this.#queue.push({ kind: 'append', entries, key: idempotencyKey, resolve, reject });
+      this.#next();
+    });
+  }
+
+  truncateAfter(lastKeptId: number): Promise<Entry[]> {
+    try {
+      assertTruncation(lastKeptId, this.#acceptedLastId);
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
+    this.#acceptedLastId = lastKeptId;
+    return new Promise<Entry[]>((resolve, reject) => {
+      this.#queue.push({ kind: 'truncate', lastKeptId, resolve, reject });
       this.#next();
     });
   }
@@ -106,12 +129,19 @@ export class SimLogStore implements LogStore {
 
   /** Starts the oldest queued write: on the disk now, complete (or failed) after its latency. */
   #next(): void {
-    const append = this.#queue[0];
-    if (this.#writing || append === undefined) return;
+    const write = this.#queue[0];
+    if (this.#writing || write === undefined) return;
     this.#writing = true;
-    this.disk.append(append.entries, append.key);
+    if (write.kind === 'append') this.disk.append(write.entries, write.key);
+    else this.disk.beginTruncation(write.lastKeptId);
     const faults = this.faults();
-    const fsyncMs = this.disk.fsync === 'always' ? this.prng.int(1, 8) : 0;
+    // A truncation is fsynced (several times) whatever the policy.
+    const fsyncMs =
+      write.kind === 'truncate'
+        ? this.prng.int(3, 24)
+        : this.disk.fsync === 'always'
+          ? this.prng.int(1, 8)
+          : 0;
     const slowMs = this.prng.chance(faults.slowFsyncRate) ? this.prng.int(100, 600) : 0;
     const doneAtMs = Math.max(
       this.#freeAtMs,
@@ -127,8 +157,17 @@ export class SimLogStore implements LogStore {
         return;
       }
       this.#queue.shift();
-      this.disk.completeNext(flushAtMs);
-      append.resolve();
+      if (write.kind === 'append') {
+        this.disk.completeNext(flushAtMs);
+        write.resolve();
+      } else {
+        const removed = this.disk.completeTruncation();
+        assert(
+          this.disk.lastId === write.lastKeptId,
+          `truncation ends the log at ${this.disk.lastId}, not ${write.lastKeptId}`,
+        );
+        write.resolve(removed);
+      }
       this.#next();
     });
   }
@@ -137,6 +176,8 @@ export class SimLogStore implements LogStore {
   #fail(code: 'EIO' | 'ENOSPC'): void {
     this.onFailed();
     this.disk.undoUncompleted();
+    // A failed truncation is one that failed before its commit: the old log stays.
+    this.disk.abortTruncation();
     this.#acceptedLastId = this.disk.lastId;
     const failed = this.#queue.splice(0);
     const error =

@@ -14,9 +14,19 @@ import { assert } from '../../core/assert.js';
 import type { Entry, LogIdentity } from '../../core/entry.js';
 import type { KeyedAppend } from '../../core/idempotency.js';
 import type { Logger } from '../logger.js';
-import type { LogStore, StoredState } from '../log-store.js';
+import { assertTruncation, type LogStore, type StoredState } from '../log-store.js';
 import { EntryIndex } from './entry-index.js';
 import { decodeRecord, encodeBatch, HEADER_BYTES, type EncodedBatch } from './record-codec.js';
+import {
+  applySteps,
+  commitSteps,
+  finishTruncation,
+  segmentName,
+  syncDirectory,
+  type TruncationPlan,
+  type TruncationStep,
+  type TruncationStepName,
+} from './truncation.js';
 
 export type FsyncPolicy = 'always' | 'interval' | 'never';
 
@@ -30,6 +40,11 @@ export interface FileLogStoreOptions {
   readonly logger: Logger;
   /** Told how long each fsync of the log took (for the fsync-time metric). */
   readonly onFsync?: (durationMs: number) => void;
+  /**
+   * Awaited before each step of a truncation (the crash tests copy the directory there: the copy
+   * is what a crash at that point leaves, and throwing stops the truncation there).
+   */
+  readonly beforeTruncationStep?: (step: TruncationStepName) => Promise<void>;
 }
 
 export type StorageErrorCode =
@@ -55,9 +70,27 @@ interface Segment {
 }
 
 interface QueuedAppend {
+  readonly kind: 'append';
   readonly records: readonly EncodedBatch[];
   readonly resolve: () => void;
   readonly reject: (error: StorageError) => void;
+}
+
+interface QueuedTruncation {
+  readonly kind: 'truncate';
+  readonly lastKeptId: number;
+  readonly resolve: (removed: Entry[]) => void;
+  readonly reject: (error: StorageError) => void;
+}
+
+type QueuedWrite = QueuedAppend | QueuedTruncation;
+
+/** A truncation's plan, with what the index needs once it is done. */
+interface PlannedTruncation {
+  readonly plan: TruncationPlan;
+  /** The first id of the record cut into: the index keeps ids below it as they are. */
+  readonly recordFirstId: number;
+  readonly kept: EncodedBatch | undefined;
 }
 
 const SEGMENT_NAME = /^(\d{20})\.seg$/;
@@ -66,10 +99,6 @@ const OPEN_IN_THIS_PROCESS = new Set<string>();
 /** Reads never take more than this in one buffer, whatever the range asked for. */
 const READ_CHUNK_BYTES = 8 * 1024 * 1024;
 const SCAN_CHUNK_BYTES = 4 * 1024 * 1024;
-
-function segmentName(firstId: number): string {
-  return `${String(firstId).padStart(20, '0')}.seg`;
-}
 
 /**
  * The durable log: segment files of checksummed records under `DATA_DIR/log`, the identity in
@@ -85,9 +114,9 @@ export class FileLogStore implements LogStore {
   readonly #segments: Segment[] = [];
   #identity: LogIdentity | undefined;
   #writer: FileHandle | undefined;
-  #queue: QueuedAppend[] = [];
+  #queue: QueuedWrite[] = [];
   #writing: Promise<void> | undefined;
-  /** The last id accepted by `append`, written or queued. */
+  /** The end of the log once every append and truncation queued is applied. */
   #acceptedLastId = 0;
   #dirty = false;
   #syncTimer: NodeJS.Timeout | undefined;
@@ -117,6 +146,9 @@ export class FileLogStore implements LogStore {
   async #recover(): Promise<StoredState> {
     const started = performance.now();
     this.#identity = await this.#readIdentity();
+    const finished = await finishTruncation(this.#logDir, (reason) =>
+      this.#corrupt(join(this.#logDir, 'TRUNCATE'), 0, reason),
+    );
     const names = (await readdir(this.#logDir)).filter((name) => SEGMENT_NAME.test(name)).sort();
     const keys: [string, KeyedAppend][] = [];
     for (const [position, name] of names.entries()) {
@@ -138,6 +170,16 @@ export class FileLogStore implements LogStore {
     }
     this.#acceptedLastId = this.#index.count;
     this.#assertRecovered(keys);
+    if (finished !== undefined) {
+      assert(
+        this.#index.count === finished.lastKeptId,
+        `a truncation after id ${finished.lastKeptId} was finished at open, but the log ends at ${this.#index.count}`,
+      );
+      this.#log.warn(
+        { event: 'truncation-finished', lastKeptId: finished.lastKeptId },
+        `finished a truncation after id ${finished.lastKeptId} that a crash interrupted`,
+      );
+    }
     if (this.#options.fsync === 'interval') {
       this.#syncTimer = setInterval(() => {
         void this.#syncIfDirty();
@@ -201,7 +243,7 @@ export class FileLogStore implements LogStore {
       await handle.close();
     }
     await rename(temporary, path);
-    await this.#syncDirectory(this.#options.dataDir);
+    await syncDirectory(this.#options.dataDir);
     this.#identity = identity;
   }
 
@@ -241,7 +283,27 @@ export class FileLogStore implements LogStore {
     }
     this.#acceptedLastId = first.id + entries.length - 1;
     const promise = new Promise<void>((resolve, reject) => {
-      this.#queue.push({ records, resolve, reject });
+      this.#queue.push({ kind: 'append', records, resolve, reject });
+    });
+    this.#writing ??= this.#drain();
+    return promise;
+  }
+
+  /**
+   * Queued behind the appends called before it. The cut is fsynced (whatever the FSYNC policy:
+   * appends after it write over the same bytes, and a crash must not mix old and new records) and
+   * goes through a committed intent (see truncation.ts), so a crash leaves the old log or the new.
+   */
+  truncateAfter(lastKeptId: number): Promise<Entry[]> {
+    try {
+      assertTruncation(lastKeptId, this.#acceptedLastId);
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
+    if (this.#broken !== undefined) return Promise.reject(this.#broken);
+    this.#acceptedLastId = lastKeptId;
+    const promise = new Promise<Entry[]>((resolve, reject) => {
+      this.#queue.push({ kind: 'truncate', lastKeptId, resolve, reject });
     });
     this.#writing ??= this.#drain();
     return promise;
@@ -331,8 +393,16 @@ export class FileLogStore implements LogStore {
   async #drain(): Promise<void> {
     try {
       while (this.#queue.length > 0) {
-        const group = this.#queue;
-        this.#queue = [];
+        // Every append up to the next truncation shares one write; a truncation runs alone.
+        const head = this.#queue[0]!;
+        if (head.kind === 'truncate') {
+          this.#queue.shift();
+          await this.#truncate(head);
+          continue;
+        }
+        const end = this.#queue.findIndex((queued) => queued.kind === 'truncate');
+        const group = this.#queue.slice(0, end === -1 ? undefined : end) as QueuedAppend[];
+        this.#queue = end === -1 ? [] : this.#queue.slice(end);
         await this.#writeGroup(group);
       }
     } finally {
@@ -411,7 +481,147 @@ export class FileLogStore implements LogStore {
     }
   }
 
-  #failAll(group: readonly QueuedAppend[], cause: unknown): void {
+  /**
+   * Runs one truncation, every write before it done. A failure before the intent is committed
+   * leaves the old log (the queue behind fails, as after a failed append); a failure after it
+   * leaves a log only a restart can finish, so the store refuses every write until then.
+   */
+  async #truncate(queued: QueuedTruncation): Promise<void> {
+    const { lastKeptId } = queued;
+    if (this.#broken !== undefined) {
+      this.#failAll([queued], this.#broken);
+      return;
+    }
+    assert(
+      this.#index.count >= lastKeptId,
+      `truncation after id ${lastKeptId} runs on a log ending at ${this.#index.count}`,
+    );
+    if (this.#index.count === lastKeptId) {
+      queued.resolve([]);
+      return;
+    }
+    const removed = this.read(lastKeptId + 1, this.#index.count - lastKeptId);
+    let planned: PlannedTruncation;
+    try {
+      planned = this.#planTruncation(lastKeptId);
+      // The bytes before the cut must be on disk before the intent that a restart would redo.
+      await this.#closeWriter();
+      await this.#runSteps(commitSteps(this.#logDir, planned.plan));
+    } catch (error) {
+      this.#failAll([queued], error);
+      return;
+    }
+    const refuse = (reason: string): StorageError => new StorageError('STORAGE_FAILED', reason);
+    const firstIds = this.#segments.map((segment) => segment.firstId);
+    try {
+      await this.#runSteps(applySteps(this.#logDir, planned.plan, firstIds, refuse));
+    } catch (error) {
+      this.#broken = new StorageError(
+        'STORAGE_FAILED',
+        `the truncation after id ${lastKeptId} was committed but could not be finished (${String(error)}); restart the node: opening ${this.#options.dataDir} finishes it`,
+      );
+      this.#failAll([queued], this.#broken);
+      return;
+    }
+    this.#applyToIndex(planned);
+    assert(
+      this.lastId() === lastKeptId,
+      `truncation ends the log at ${this.lastId()}, not ${lastKeptId}`,
+    );
+    this.#log.info(
+      {
+        event: 'log-truncated',
+        lastKeptId,
+        removedFromId: lastKeptId + 1,
+        removedToId: lastKeptId + removed.length,
+      },
+      `truncated the log after id ${lastKeptId}: removed ids ${lastKeptId + 1}..${lastKeptId + removed.length}`,
+    );
+    queued.resolve(removed);
+  }
+
+  async #runSteps(steps: readonly TruncationStep[]): Promise<void> {
+    for (const step of steps) {
+      await this.#options.beforeTruncationStep?.(step.name);
+      await step.run();
+    }
+  }
+
+  /**
+   * Where to cut: at the start of the record holding id lastKeptId + 1. Entries of one record lie
+   * back to back, and a record header (>= 25 bytes) separates records, so walking back while
+   * entries touch finds the record's first id; the record read back from disk confirms it.
+   */
+  #planTruncation(lastKeptId: number): PlannedTruncation {
+    const firstRemoved = lastKeptId + 1;
+    const segment = this.#segments[this.#segmentIndexOf(firstRemoved)]!;
+    let recordFirstId = firstRemoved;
+    while (recordFirstId > segment.firstId && this.#touchesNext(recordFirstId - 1)) {
+      recordFirstId -= 1;
+    }
+    const cutOffset =
+      recordFirstId === segment.firstId
+        ? 0
+        : this.#index.offset(recordFirstId - 2) + 4 + this.#index.length(recordFirstId - 2);
+    const header = Buffer.alloc(HEADER_BYTES);
+    readSync(segment.readFd, header, 0, HEADER_BYTES, cutOffset);
+    const record = Buffer.alloc(HEADER_BYTES + header.readUInt32LE(0));
+    readSync(segment.readFd, record, 0, record.length, cutOffset);
+    const decoded = decodeRecord(record, 0);
+    assert(
+      decoded.kind === 'record' &&
+        decoded.batch.firstId === recordFirstId &&
+        decoded.batch.firstId + decoded.batch.count > firstRemoved,
+      `the record at offset ${cutOffset} of ${segment.path} should hold ids ${recordFirstId}..${firstRemoved}`,
+    );
+    const kept =
+      recordFirstId <= lastKeptId
+        ? encodeBatch(this.read(recordFirstId, lastKeptId - recordFirstId + 1), undefined)
+        : undefined;
+    return {
+      plan: {
+        lastKeptId,
+        segmentFirstId: segment.firstId,
+        cutOffset,
+        keptRecord: kept?.record ?? Buffer.alloc(0),
+      },
+      recordFirstId,
+      kept,
+    };
+  }
+
+  /** True if entry `id + 1` starts right where entry `id` ends: both are in one record. */
+  #touchesNext(id: number): boolean {
+    return this.#index.offset(id) === this.#index.offset(id - 1) + 4 + this.#index.length(id - 1);
+  }
+
+  /** The files now hold the truncated log: drop the later segments and the removed index entries. */
+  #applyToIndex({ plan, recordFirstId, kept }: PlannedTruncation): void {
+    const position = this.#segments.findIndex((segment) => segment.firstId === plan.segmentFirstId);
+    for (const dropped of this.#segments.splice(position + 1)) closeSync(dropped.readFd);
+    this.#index.truncate(recordFirstId - 1);
+    if (kept !== undefined) {
+      for (let index = 0; index < kept.count; index++) {
+        this.#index.push(
+          plan.cutOffset + kept.entryOffsets[index]!,
+          kept.messageLengths[index]!,
+          kept.epoch,
+        );
+      }
+    }
+    this.#segments[position]!.size = plan.cutOffset + plan.keptRecord.length;
+  }
+
+  /** Makes what the writer wrote durable and closes it; the next write opens the last segment. */
+  async #closeWriter(): Promise<void> {
+    if (this.#writer === undefined) return;
+    await this.#datasync(this.#writer);
+    await this.#writer.close();
+    this.#writer = undefined;
+    this.#dirty = false;
+  }
+
+  #failAll(group: readonly QueuedWrite[], cause: unknown): void {
     const error = toStorageError(cause, this.#logDir);
     this.#log.error({ event: 'storage-failed', code: error.code, err: cause }, error.message);
     const failed = [...group, ...this.#queue];
@@ -444,7 +654,7 @@ export class FileLogStore implements LogStore {
     const firstId = this.#index.count + 1;
     const path = join(this.#logDir, segmentName(firstId));
     this.#writer = await open(path, 'wx+');
-    await this.#syncDirectory(this.#logDir);
+    await syncDirectory(this.#logDir);
     const segment: Segment = { firstId, path, readFd: openSync(path, 'r'), size: 0 };
     this.#segments.push(segment);
     return [segment, this.#writer];
@@ -462,15 +672,6 @@ export class FileLogStore implements LogStore {
     const startedMs = performance.now();
     await writer.datasync();
     this.#options.onFsync?.(performance.now() - startedMs);
-  }
-
-  async #syncDirectory(path: string): Promise<void> {
-    const handle = await open(path, 'r');
-    try {
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
   }
 
   #segmentIndexOf(id: number): number {
