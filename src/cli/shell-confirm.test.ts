@@ -22,13 +22,28 @@ const MASTER_HEALTH = {
   },
 };
 
+/** The shell waits for a line: its prompt, or a question's `[y/N] `, ends what it printed. */
+const WAITS_FOR_A_LINE = /(rlog w=\S+> |\[y\/N\] )$/;
+
+/**
+ * Types `lines` one at a time, each once the shell shows it waits for one (as a person does), then
+ * ends the input (Ctrl-D).
+ */
 async function typed(lines: readonly string[]): Promise<{ output: string; posted: string[] }> {
   const server = await fakeServer([MASTER_HEALTH, created(1, 'lsit')]);
   try {
     const input = Object.assign(new PassThrough(), { isTTY: true });
     const output = new PassThrough();
     let shown = '';
-    output.setEncoding('utf8').on('data', (chunk: string) => (shown += chunk));
+    let waiting: (() => void) | undefined;
+    output.setEncoding('utf8').on('data', (chunk: string) => {
+      shown += chunk;
+      if (WAITS_FOR_A_LINE.test(shown)) waiting?.();
+    });
+    const prompted = async (): Promise<void> => {
+      if (WAITS_FOR_A_LINE.test(shown)) return;
+      await new Promise<void>((resolve) => (waiting = resolve));
+    };
     const done = runShell({
       master: server.url,
       apiToken: undefined,
@@ -40,7 +55,12 @@ async function typed(lines: readonly string[]): Promise<{ output: string; posted
       output,
       errors: output,
     });
-    input.end(lines.map((line) => `${line}\r`).join(''));
+    for (const line of lines) {
+      await prompted();
+      shown += '\n'; // what the shell prints next is after this line's prompt
+      input.write(`${line}\r`);
+    }
+    input.end();
     assert.equal(await done, 0);
     const posted = server.requests
       .filter((request) => request.method === 'POST')

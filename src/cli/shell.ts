@@ -51,21 +51,36 @@ export interface ShellOptions {
   readonly errors: NodeJS.WritableStream;
 }
 
+/** What shows a prompt on `rl`: nothing once it is closed (its input ended), which Node 24 refuses. */
+export type ShowPrompt = (text?: string) => void;
+
+function promptOn(rl: Interface): ShowPrompt {
+  let closed = false;
+  rl.once('close', () => {
+    closed = true;
+  });
+  return (text) => {
+    if (closed) return;
+    if (text !== undefined) rl.setPrompt(text);
+    rl.prompt();
+  };
+}
+
 export async function runShell(options: ShellOptions): Promise<number> {
   const interactive = options.input.isTTY === true;
   const shell = new Shell(options, interactive);
   const history = interactive ? historyPath(options.env) : undefined;
   const rl = createInterface(shell.readlineOptions(history));
+  const prompt = promptOn(rl);
   // Taken now, before anything is awaited, so no line typed or piped meanwhile is missed.
   const lines = rl[Symbol.asyncIterator]();
   if (history !== undefined) shell.keepHistory(rl, history);
   rl.on('SIGINT', () => {
-    shell.interrupt(rl);
+    shell.interrupt(rl, prompt);
   });
   if (interactive) {
     await shell.greet();
-    rl.setPrompt(shellPrompt(shell.w));
-    rl.prompt();
+    prompt(shellPrompt(shell.w));
   }
   let lineNumber = 0;
   for (;;) {
@@ -78,12 +93,11 @@ export async function runShell(options: ShellOptions): Promise<number> {
     lineNumber++;
     let command = parseShellLine(next.value);
     if (command.kind === 'exit') break;
-    if (command.kind === 'append') command = await shell.confirm(next.value, command, rl, lines);
-    await shell.run(command, lineNumber);
-    if (interactive) {
-      rl.setPrompt(shellPrompt(shell.w));
-      rl.prompt();
+    if (command.kind === 'append') {
+      command = await shell.confirm(next.value, command, prompt, lines);
     }
+    await shell.run(command, lineNumber);
+    if (interactive) prompt(shellPrompt(shell.w));
   }
   rl.close();
   return shell.failed ? 1 : 0;
@@ -114,14 +128,13 @@ class Shell {
   async confirm(
     line: string,
     command: ShellCommand & { readonly kind: 'append' },
-    rl: Interface,
+    prompt: ShowPrompt,
     lines: AsyncIterator<string>,
   ): Promise<ShellCommand> {
     const doubt = appendDoubt(line);
     if (doubt === undefined) return command;
     if (!this.interactive) return { kind: 'invalid', message: doubt.refusal };
-    rl.setPrompt(doubt.question);
-    rl.prompt();
+    prompt(doubt.question);
     const answer = await lines.next();
     if (answer.done !== true && isYes(answer.value)) return command;
     return { kind: 'nothing' };
@@ -182,7 +195,7 @@ class Shell {
   }
 
   /** Ctrl-C: stop waiting for the running command, else clear the line, else say how to leave. */
-  interrupt(rl: Interface): void {
+  interrupt(rl: Interface, prompt: ShowPrompt): void {
     if (this.#running !== undefined) {
       this.#running.abort();
       return;
@@ -193,7 +206,7 @@ class Shell {
       return;
     }
     this.options.output.write('\n(to leave, type exit or press Ctrl-D)\n');
-    rl.prompt();
+    prompt();
   }
 
   async run(command: ShellCommand, lineNumber: number): Promise<void> {
