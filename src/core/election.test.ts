@@ -214,6 +214,31 @@ void describe('Election: retries and refusals', () => {
     assert.equal(answerIn(b.onVoteRequest(T, vote)).granted, false, 'the log check, not the epoch');
   });
 
+  void it('a candidate counts each voter once, and only votes of its own epoch', () => {
+    const peers = ['a', 'b', 'c', 'd', 'e'];
+    const a = node('a', { peers, state: state(2, null, 1) });
+    a.tick(T);
+    const preVote = (epoch: number): VoteAnswer => ({ epoch, granted: true, preVote: true });
+    const vote = (epoch: number): VoteAnswer => ({ epoch, granted: true, preVote: false });
+    a.onVoteAnswer(T, 'b', preVote(3));
+    a.onVoteAnswer(T, 'b', preVote(3));
+    assert.equal(a.role, 'pre-candidate', 'b twice is not a majority of five');
+    a.onVoteAnswer(T, 'c', preVote(3));
+    assert.deepEqual([a.role, a.epoch], ['candidate', 3]);
+    const ignored: [string, string, VoteAnswer][] = [
+      ['a vote of an older epoch', 'b', vote(2)],
+      ['a late pre-vote for this epoch', 'b', preVote(3)],
+      ['a refusal', 'b', { epoch: 3, granted: false, preVote: false }],
+      ['the one vote that counts', 'c', vote(3)],
+      ['the same vote again', 'c', vote(3)],
+    ];
+    for (const [name, from, answer] of ignored) {
+      assert.deepEqual(a.onVoteAnswer(T, from, answer), [], name);
+      assert.equal(a.role, 'candidate', name);
+    }
+    assert.deepEqual(kinds(a.onVoteAnswer(T, 'd', vote(3))), ['persist', 'role:master']);
+  });
+
   void it('one vote per epoch, across a restart from the persisted state', () => {
     const b = node('b');
     const stored = persisted(
