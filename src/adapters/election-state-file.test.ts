@@ -3,7 +3,6 @@ import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, readdir, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
 import { InvariantError } from '../core/assert.js';
 import { FRESH_ELECTION_STATE, type ElectionState } from '../core/election-state.js';
 import { runElectionStateConformance } from './election-state-conformance.js';
@@ -14,26 +13,7 @@ import {
   encodeElectionState,
 } from './election-state-file.js';
 import { StorageError } from './file-store/file-log-store.js';
-import type { Logger } from './logger.js';
-
-interface LogLine {
-  readonly level: string;
-  readonly event?: string;
-}
-
-/** A pino logger writing JSON lines into an array. */
-function memoryLogger(): { logger: Logger; lines: LogLine[] } {
-  const lines: LogLine[] = [];
-  const logger = pino(
-    { level: 'debug', formatters: { level: (label) => ({ level: label }) } },
-    {
-      write(line: string) {
-        lines.push(JSON.parse(line) as LogLine);
-      },
-    },
-  );
-  return { logger, lines };
-}
+import { memoryLogger } from '../testing/memory-logger.js';
 
 function tempDir(): Promise<string> {
   return mkdtemp(join(tmpdir(), 'rlog-election-'));

@@ -16,35 +16,14 @@ import {
 } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
 import { InvariantError } from '../../core/assert.js';
 import type { Entry, LogIdentity } from '../../core/entry.js';
 import { entriesOf, runLogStoreConformance } from '../log-store-conformance.js';
-import type { Logger } from '../logger.js';
 import { FileLogStore, StorageError, type FileLogStoreOptions } from './file-log-store.js';
 import { decodeRecord, encodeBatch } from './record-codec.js';
+import { memoryLogger } from '../../testing/memory-logger.js';
 
 const IDENTITY: LogIdentity = { logId: 'c0ffee00-0000-4000-8000-000000000001', epoch: 1 };
-
-interface LogLine {
-  readonly level: string;
-  readonly event?: string;
-  readonly [field: string]: unknown;
-}
-
-/** A pino logger writing JSON lines into an array, to assert on what the store logged. */
-function memoryLogger(): { logger: Logger; lines: LogLine[] } {
-  const lines: LogLine[] = [];
-  const logger = pino(
-    { level: 'debug', formatters: { level: (label) => ({ level: label }) } },
-    {
-      write(line: string) {
-        lines.push(JSON.parse(line) as LogLine);
-      },
-    },
-  );
-  return { logger, lines };
-}
 
 function tempDir(): Promise<string> {
   return mkdtemp(join(tmpdir(), 'rlog-file-store-'));
