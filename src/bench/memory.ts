@@ -39,6 +39,7 @@ import {
 import { runBenchTool } from './bench-tool.js';
 import { processMemory, resetPeakMemory, type ProcessMemory } from './process-memory.js';
 import type { ReadTimings } from './read-child.js';
+import { ReplicatedLogClient } from '../client/index.js';
 
 const READ_CHILD = fileURLToPath(new URL('./read-child.js', import.meta.url));
 
@@ -134,24 +135,12 @@ function memoryOf(nodes: readonly NodeProcess[]): NodeMemory[] {
   });
 }
 
-async function getJson(url: string, signal: AbortSignal): Promise<unknown> {
-  const response = await fetch(url, {
-    signal: AbortSignal.any([signal, AbortSignal.timeout(5000)]),
-  });
-  if (!response.ok) {
-    throw new Error(
-      `GET ${url}: HTTP ${response.status}: ${(await response.text()).slice(0, 200)}`,
-    );
-  }
-  return response.json();
-}
-
 /** log.lastId of a node's GET /health: the master's last id, a secondary's gap-free prefix. */
 async function lastIdOf(origin: string, signal: AbortSignal): Promise<number> {
-  const health = (await getJson(`${origin}/health`, signal)) as { log?: { lastId?: unknown } };
-  const lastId = health.log?.lastId;
-  if (typeof lastId !== 'number') throw new Error(`${origin}/health has no log.lastId`);
-  return lastId;
+  const health = await new ReplicatedLogClient(origin).health({
+    signal: AbortSignal.any([signal, AbortSignal.timeout(5000)]),
+  });
+  return health.log.lastId;
 }
 
 async function post(

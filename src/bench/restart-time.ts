@@ -16,6 +16,7 @@ import type { Entry } from '../core/entry.js';
 import { LOOPBACK as HOST, NodeProcess } from '../launcher/node-process.js';
 import { freePortsIn } from '../launcher/ports.js';
 import { mib, processMemory } from './process-memory.js';
+import { ReplicatedLogClient } from '../client/index.js';
 
 const BATCH_ENTRIES = 1000;
 const START_TIMEOUT_MS = 120_000;
@@ -75,7 +76,7 @@ async function main(): Promise<void> {
       const started = performance.now();
       await node.start(START_TIMEOUT_MS);
       const startMs = performance.now() - started;
-      const tail = (await (await fetch(`${node.url}/logs?since=${entries - 1}`)).json()) as Entry[];
+      const tail = await new ReplicatedLogClient(node.url).read({ since: entries - 1 });
       if (tail.length !== 1 || tail[0]?.id !== entries)
         throw new Error('the restarted node does not serve its last entry');
       console.log(
