@@ -143,11 +143,18 @@ test('slow and idle clients: hundreds of idle and half-open connections do not s
             connection.closedWithin(6000, 'idle or half-open connection'),
           ),
         );
-        assert.ok(
-          [...halfOpen, ...stuck].every((connection) =>
-            connection.received.startsWith('HTTP/1.1 408'),
+        // A closed connection has everything the node sent; a stuck one's answer may come in a
+        // later pass of the node's timeout checks than the others' (it was opened after them).
+        const untold = halfOpen.filter((c) => !c.received.startsWith('HTTP/1.1 408'));
+        assert.deepEqual(
+          untold.map((connection) => connection.received.slice(0, 80)),
+          [],
+          'half-open connections are told 408 (what the others got)',
+        );
+        await Promise.all(
+          stuck.map((connection) =>
+            connection.receivedWithin(/^HTTP\/1\.1 408/, 6000, 'a stuck client told 408'),
           ),
-          'half-open connections are told 408',
         );
         // The stuck clients never close; the node must have dropped its end anyway (after a
         // grace of 1 s): the first write now draws a reset from the peer, the second fails on it

@@ -527,6 +527,31 @@ export class RawConnection {
     }
   }
 
+  /** Resolves once what the server sent matches `pattern`; throws after `timeoutMs`. */
+  async receivedWithin(pattern: RegExp, timeoutMs: number, what: string): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    let onData: (() => void) | undefined;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        onData = () => {
+          if (pattern.test(this.received)) resolve();
+        };
+        this.socket.on('data', onData);
+        onData();
+        timer = setTimeout(() => {
+          reject(
+            new Error(
+              `${what}: got ${JSON.stringify(this.received.slice(0, 80))} after ${timeoutMs} ms, not ${pattern}`,
+            ),
+          );
+        }, timeoutMs);
+      });
+    } finally {
+      clearTimeout(timer);
+      if (onData !== undefined) this.socket.off('data', onData);
+    }
+  }
+
   destroy(): void {
     this.socket.destroy();
   }
