@@ -2,7 +2,7 @@
  * A tiny in-process HTTP server for the client's unit tests: each request is answered by the next
  * scripted step (an answer, a cut connection, or silence), and every request is recorded.
  */
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 export interface SeenRequest {
@@ -53,13 +53,23 @@ export async function fakeServer(steps: readonly Step[]): Promise<FakeServer> {
       }
     });
   });
+  return { ...(await listenOnLoopback(server, silent)), requests };
+}
+
+/**
+ * Starts a test server on a free loopback port; `close` ends the answers still open (`held`: read
+ * when closing), every connection, then the server.
+ */
+export async function listenOnLoopback(
+  server: Server,
+  held: Iterable<ServerResponse>,
+): Promise<{ readonly url: string; close(): Promise<void> }> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
-    requests,
     close: async () => {
-      for (const response of silent) response.destroy();
+      for (const response of held) response.destroy();
       server.closeAllConnections();
       await new Promise<void>((resolve) =>
         server.close(() => {

@@ -5,8 +5,8 @@
  * connection's close.
  */
 import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { setImmediate as tick } from 'node:timers/promises';
+import { listenOnLoopback } from './fake-server.js';
 
 export type StreamStep =
   | {
@@ -54,21 +54,7 @@ export async function fakeStreamServer(steps: readonly StreamStep[]): Promise<Fa
     const step = steps[Math.min(requests.length, steps.length) - 1] ?? { kind: 'cut' };
     void answer(step, response);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    requests,
-    close: async () => {
-      for (const response of open) response.destroy();
-      server.closeAllConnections();
-      await new Promise<void>((resolve) =>
-        server.close(() => {
-          resolve();
-        }),
-      );
-    },
-  };
+  return { ...(await listenOnLoopback(server, open)), requests };
 }
 
 async function answer(step: StreamStep, response: ServerResponse): Promise<void> {
