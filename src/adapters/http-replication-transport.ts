@@ -3,10 +3,21 @@ import type { PeerConfig } from '../core/master-core.js';
 import type { Entry } from '../core/entry.js';
 import { encodeReplicateBody } from '../protocol/codec.js';
 import { internalRequestHeaders } from '../protocol/headers.js';
-import type { HeartbeatBody } from '../protocol/messages.js';
-import { HEARTBEAT_PATH, REPLICATE_PATH } from '../protocol/paths.js';
-import { replicaAnswer, type ReplicaAnswer } from '../protocol/replies.js';
-import type { OutgoingBatch, ReplicationTransport } from './replication-transport.js';
+import type {
+  EpochEndAnswerBody,
+  EpochEndRequestBody,
+  HeartbeatBody,
+  VoteAnswerBody,
+  VoteRequestBody,
+} from '../protocol/messages.js';
+import { EPOCH_END_PATH, HEARTBEAT_PATH, REPLICATE_PATH, VOTE_PATH } from '../protocol/paths.js';
+import {
+  epochEndAnswer,
+  replicaAnswer,
+  voteAnswer,
+  type ReplicaAnswer,
+} from '../protocol/replies.js';
+import type { OutgoingBatch, PeerAnswer, PeerTransport } from './replication-transport.js';
 
 export interface HttpReplicationTransportOptions {
   /** Connections per secondary for replication: the window of batches in flight. */
@@ -20,8 +31,9 @@ export interface HttpReplicationTransportOptions {
  * Replication over HTTP/1.1 with undici keep-alive pools. Heartbeats get a pool of their own so
  * that a probe never queues behind a large batch: a slow batch must not look like a dead node.
  */
-export class HttpReplicationTransport implements ReplicationTransport {
+export class HttpReplicationTransport implements PeerTransport {
   readonly #replicationPools = new Map<string, Pool>();
+  /** Probes, and with failover votes and epoch-end questions: small, never behind a batch. */
   readonly #heartbeatPools = new Map<string, Pool>();
   readonly #headers: Record<string, string>;
   readonly #encoded = new WeakMap<
@@ -35,7 +47,7 @@ export class HttpReplicationTransport implements ReplicationTransport {
 
   replicate(peer: PeerConfig, batch: OutgoingBatch, timeoutMs: number): Promise<ReplicaAnswer> {
     const pool = this.#pool(this.#replicationPools, peer, this.options.connectionsPerPeer);
-    return this.#post(pool, REPLICATE_PATH, this.#encode(batch), timeoutMs);
+    return this.#post(pool, REPLICATE_PATH, this.#encode(batch), timeoutMs, replicaAnswer);
   }
 
   /**
@@ -44,6 +56,11 @@ export class HttpReplicationTransport implements ReplicationTransport {
    */
   #encode(batch: OutgoingBatch): string {
     const cached = this.#encoded.get(batch.entries);
+    // A failover batch carries its commit point and keys: encoded for each send.
+    if (batch.failover !== undefined) {
+      const { logId, epoch, entries, messageJson, failover } = batch;
+      return encodeReplicateBody(logId, epoch, entries, messageJson, failover);
+    }
     if (cached?.logId === batch.logId && cached.epoch === batch.epoch) return cached.text;
     const text = encodeReplicateBody(batch.logId, batch.epoch, batch.entries, batch.messageJson);
     this.#encoded.set(batch.entries, { logId: batch.logId, epoch: batch.epoch, text });
@@ -52,7 +69,25 @@ export class HttpReplicationTransport implements ReplicationTransport {
 
   heartbeat(peer: PeerConfig, body: HeartbeatBody, timeoutMs: number): Promise<ReplicaAnswer> {
     const pool = this.#pool(this.#heartbeatPools, peer, 1);
-    return this.#post(pool, HEARTBEAT_PATH, JSON.stringify(body), timeoutMs);
+    return this.#post(pool, HEARTBEAT_PATH, JSON.stringify(body), timeoutMs, replicaAnswer);
+  }
+
+  vote(
+    peer: PeerConfig,
+    body: VoteRequestBody,
+    timeoutMs: number,
+  ): Promise<PeerAnswer<VoteAnswerBody>> {
+    const pool = this.#pool(this.#heartbeatPools, peer, 1);
+    return this.#post(pool, VOTE_PATH, JSON.stringify(body), timeoutMs, voteAnswer);
+  }
+
+  epochEnd(
+    peer: PeerConfig,
+    body: EpochEndRequestBody,
+    timeoutMs: number,
+  ): Promise<PeerAnswer<EpochEndAnswerBody>> {
+    const pool = this.#pool(this.#heartbeatPools, peer, 1);
+    return this.#post(pool, EPOCH_END_PATH, JSON.stringify(body), timeoutMs, epochEndAnswer);
   }
 
   async close(): Promise<void> {
@@ -81,13 +116,19 @@ export class HttpReplicationTransport implements ReplicationTransport {
    * One POST through undici's low-level `dispatch`: no stream objects, no AbortSignal, one timer;
    * on the replication path this is paid per batch, so it is kept lean. Never rejects.
    */
-  #post(pool: Pool, path: string, body: string, timeoutMs: number): Promise<ReplicaAnswer> {
+  #post<A>(
+    pool: Pool,
+    path: string,
+    body: string,
+    timeoutMs: number,
+    read: (statusCode: number, text: string) => A | { ok: false; error: string },
+  ): Promise<A | { ok: false; error: string }> {
     return new Promise((resolve) => {
       let settled = false;
       let controller: Dispatcher.DispatchController | undefined;
       let statusCode = 0;
       const chunks: Buffer[] = [];
-      const settle = (answer: ReplicaAnswer): void => {
+      const settle = (answer: A | { ok: false; error: string }): void => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
@@ -110,7 +151,7 @@ export class HttpReplicationTransport implements ReplicationTransport {
           chunks.push(chunk);
         },
         onResponseEnd: () => {
-          settle(replicaAnswer(statusCode, Buffer.concat(chunks).toString('utf8')));
+          settle(read(statusCode, Buffer.concat(chunks).toString('utf8')));
         },
         onResponseError: (_controller, error) => {
           settle({ ok: false, error: describeNetworkError(error, timeoutMs) });

@@ -189,6 +189,25 @@ export class MasterCore {
     return true;
   }
 
+  /** What each other node is known to hold (its acknowledged id), by name. */
+  matchIds(): { readonly name: string; readonly matchId: number }[] {
+    return [...this.#peers].map(([name, peer]) => ({ name, matchId: peer.progress.matchId }));
+  }
+
+  /**
+   * Every request still waiting for its write concern ends now, as expired (the master is
+   * stepping down: nothing it does from now on can reach the concern).
+   */
+  expireAll(): void {
+    for (const waiter of this.#waiters.expire(Number.POSITIVE_INFINITY)) {
+      this.#events.push({
+        kind: 'expired',
+        token: waiter.token,
+        acks: this.acksFor(waiter.lastId),
+      });
+    }
+  }
+
   /** Batches to send now, within each secondary's window and retry schedule. */
   pollSends(nowMs: number, batchEnd: (fromId: number, toLimitId: number) => number): SendOrder[] {
     const orders: SendOrder[] = [];

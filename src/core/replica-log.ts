@@ -11,6 +11,16 @@ export interface ReplicateBatch {
   readonly logId: string;
   readonly epoch: number;
   readonly entries: readonly Entry[];
+  /** With failover: the sending master's name and commit point, and the keys of its appends. */
+  readonly failover?: FailoverStamp;
+}
+
+/** What a failover master adds to a batch or heartbeat (absent with the fixed master). */
+export interface FailoverStamp {
+  readonly from: string;
+  readonly commitId: number;
+  /** `[key, firstId, count]` of the keyed appends that start in the batch. */
+  readonly keys?: readonly (readonly [string, number, number])[];
 }
 
 /**

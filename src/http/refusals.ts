@@ -57,7 +57,23 @@ const REFUSALS: { readonly [R in Reason]: ((refusal: RefusalOf<R>) => ApiError) 
   'storage-full': ({ message }) =>
     new ApiError(507, 'STORAGE_FULL', message, {}, { 'retry-after': '5' }),
   'storage-failed': ({ message }) => new ApiError(500, 'STORAGE_FAILED', message),
-  rejected: ({ code, message }) => new ApiError(409, code, message),
+  rejected: ({ code, message, epoch }) =>
+    new ApiError(409, code, message, epoch === undefined ? {} : { epoch }),
+  'not-master': ({ master, retryAfterS }) =>
+    master === null
+      ? new ApiError(
+          421,
+          'NOT_MASTER',
+          `this node is not the master and no master is known now (an election is under way); retry in ${retryAfterS} s`,
+          { master },
+          { 'retry-after': String(retryAfterS) },
+        )
+      : new ApiError(
+          421,
+          'NOT_MASTER',
+          `this node is not the master; send appends to the master at ${master}`,
+          { master },
+        ),
   'injected-error': ({ errorRate }) =>
     new ApiError(500, 'INJECTED_ERROR', `injected error after storing (errorRate ${errorRate})`),
   abandoned: undefined,

@@ -35,6 +35,11 @@ export type AppendRefusal =
   | OverloadedRefusal
   /** A write just failed and the ids it reserved are being released. */
   | { readonly reason: 'storage-unavailable' }
+  /**
+   * With failover: this node is not the master. `master`: the URL clients reach the master at
+   * (ADVERTISED_URL), null while none is known (an election); then retry after `retryAfterS`.
+   */
+  | { readonly reason: 'not-master'; readonly master: string | null; readonly retryAfterS: number }
   | StorageRefusal;
 
 /**

@@ -6,6 +6,8 @@ import { assert } from '../core/assert.js';
 import type { Entry, LogIdentity } from '../core/entry.js';
 import { IdempotencyTable } from '../core/idempotency.js';
 import { RecentEntries } from './recent-entries.js';
+import type { KeyedRange } from './shared-store.js';
+import { commitIdOf } from '../core/commit.js';
 import { VisibleEntries, type VisibleListener } from './visible-entries.js';
 import { storageRefusal } from './storage-refusal.js';
 import {
@@ -64,7 +66,27 @@ export interface MasterDeps {
   readonly fatal: (error: unknown) => void;
   /** Told how appends, replication and probes end (the metrics, the simulator's checks). */
   readonly observer?: MasterObserver;
+  /** FAILOVER=true: this master leads one epoch of an elected cluster (see MasterFailover). */
+  readonly failover?: MasterFailover;
 }
+
+/**
+ * What a failover master needs beyond a fixed one. It leads `epoch` under the name `self`; it
+ * shows and announces only its commit point (`commitIdOf`: acknowledgements of this epoch only),
+ * starting from `commitId`, the one the node knew before; it counts a reply only from a node
+ * whose log is a prefix of its own (accepted in this epoch); it sends the keys of its appends;
+ * and it tells `onAnswer` of every answer (the election counts them for check-quorum).
+ */
+export interface MasterFailover {
+  readonly self: string;
+  readonly epoch: number;
+  readonly commitId: number;
+  readonly keysStartingIn: (fromId: number, toId: number) => KeyedRange[];
+  readonly onAnswer: (peer: string, answer: ReplicaAnswer) => void;
+}
+
+/** Why a failover master does not count an answer: the node has not taken its log yet. */
+const NOT_ACCEPTED = 'the node does not hold this epoch\'s log yet (it is comparing logs)';
 
 /** An append waiting for its write concern; `lastId` and `w` say what it waits for. */
 interface Pending {
@@ -106,6 +128,8 @@ export class MasterNode {
   #pumpQueued = false;
   #stopped = false;
   readonly #visible = new VisibleEntries();
+  /** With failover: entries up to here are held by a majority in this epoch. */
+  #commitId = 0;
 
   constructor(deps: MasterDeps) {
     this.#deps = deps;
@@ -121,8 +145,13 @@ export class MasterNode {
     const { store, clock } = this.#deps;
     const state = await store.open();
     assert(store.lastId() === state.lastId, 'the store shows what it recovered');
-    this.#identity = state.identity ?? { logId: this.#deps.newId(), epoch: 1 };
-    if (state.identity === undefined) await store.setIdentity(this.#identity);
+    const failover = this.#deps.failover;
+    const epoch = failover?.epoch ?? state.identity?.epoch ?? 1;
+    this.#identity = { logId: state.identity?.logId ?? this.#deps.newId(), epoch };
+    if (state.identity?.logId !== this.#identity.logId || state.identity.epoch !== epoch) {
+      await store.setIdentity(this.#identity);
+    }
+    this.#commitId = Math.min(failover?.commitId ?? 0, state.lastId);
     this.#keys = new IdempotencyTable(this.#config.maxIdempotencyKeys);
     for (const [key, append] of state.keys) {
       assert(append.firstId + append.count - 1 <= state.lastId, `key ${key} names stored ids`);
@@ -155,9 +184,19 @@ export class MasterNode {
   }
 
   async stop(): Promise<void> {
+    if (!this.#stopped && this.#deps.failover !== undefined) {
+      // Stepping down: appends still waiting get their honest answer now (stored, w not reached).
+      this.#core.expireAll();
+      this.#handleEvents();
+    }
     this.#stopped = true;
     this.#cancelTimer?.();
     await this.#deps.transport.close();
+  }
+
+  /** With failover, the commit point: entries up to it are held by a majority in this epoch. */
+  get commitId(): number {
+    return this.#commitId;
   }
 
   get storeWritesInFlight(): number {
@@ -249,7 +288,8 @@ export class MasterNode {
     this.#recent.add(entries, request.messageBytes);
     core.stored(lastId);
     this.#requestPump();
-    this.#visible.notify(this.lastVisibleId());
+    if (this.#deps.failover === undefined) this.#visible.notify(this.lastVisibleId());
+    else this.#advanceCommit();
     return this.#answer('created', firstId, lastId, w, deadlineMs, entries);
   }
 
@@ -265,7 +305,7 @@ export class MasterNode {
   }
 
   lastVisibleId(): number {
-    return this.#deps.store.lastId();
+    return this.#deps.failover === undefined ? this.#deps.store.lastId() : this.#commitId;
   }
 
   /** Calls `listener` each time stored entries make the log longer; returns the unsubscribe. */
@@ -278,11 +318,15 @@ export class MasterNode {
 
   /** Entries after `sinceId`: at most `limit`, and at most `maxBytes` of messages (at least one). */
   read(sinceId: number, limit: number, maxBytes = Infinity): Entry[] {
-    return this.#deps.store.read(sinceId + 1, limit, maxBytes);
+    if (this.#deps.failover === undefined) return this.#deps.store.read(sinceId + 1, limit, maxBytes);
+    const shown = this.#commitId;
+    if (sinceId >= shown) return [];
+    return this.#deps.store.read(sinceId + 1, Math.min(limit, shown - sinceId), maxBytes);
   }
 
   get(id: number): Entry | undefined {
-    return id >= 1 && id <= this.#core.lastId ? this.#deps.store.get(id) : undefined;
+    const shown = this.#deps.failover === undefined ? this.#core.lastId : this.#commitId;
+    return id >= 1 && id <= shown ? this.#deps.store.get(id) : undefined;
   }
 
   health(): MasterHealth {
@@ -420,11 +464,21 @@ export class MasterNode {
           ? read
           : (this.#recent.read(fromId, toId - fromId + 1, Infinity) ??
             this.#deps.store.read(fromId, toId - fromId + 1));
+    const failover = this.#deps.failover;
     const body = {
       logId: this.#identity.logId,
       epoch: this.#identity.epoch,
       entries,
       messageJson: this.messageJson,
+      ...(failover === undefined
+        ? {}
+        : {
+            failover: {
+              from: failover.self,
+              commitId: this.#commitId,
+              keys: failover.keysStartingIn(fromId, toId),
+            },
+          }),
     };
     const sentAtMs = this.#deps.clock.nowMs();
     const sent = { sendNo: requestId, firstId: fromId, lastId: toId, entries: entries.length };
@@ -446,8 +500,9 @@ export class MasterNode {
       });
   }
 
-  #onReplicated(peer: string, requestId: number, answer: ReplicaAnswer): void {
+  #onReplicated(peer: string, requestId: number, received: ReplicaAnswer): void {
     if (this.#stopped) return;
+    const answer = this.#counted(peer, received);
     const nowMs = this.#deps.clock.nowMs();
     if (answer.ok) this.#core.replicated(peer, requestId, answer.report, nowMs);
     else this.#core.replicationFailed(peer, requestId, answer.error, nowMs, this.#deps.random());
@@ -457,15 +512,18 @@ export class MasterNode {
   #sendProbe(peerName: string, probeNo: number): void {
     const peer = this.#config.secondaries.find((candidate) => candidate.name === peerName);
     assert(peer !== undefined, `unknown secondary ${peerName}`);
+    const failover = this.#deps.failover;
     const body = {
       logId: this.#identity.logId,
       epoch: this.#identity.epoch,
       lastId: this.#core.lastId,
+      ...(failover === undefined ? {} : { from: failover.self, commitId: this.#commitId }),
     };
     this.#deps.transport
       .heartbeat(peer, body, this.#config.heartbeatIntervalMs)
-      .then((answer) => {
+      .then((received) => {
         if (this.#stopped) return;
+        const answer = this.#counted(peerName, received);
         this.#deps.observer?.probeEnded(peerName, answer.ok);
         const nowMs = this.#deps.clock.nowMs();
         if (answer.ok) this.#core.probeAnswered(peerName, probeNo, answer.report, nowMs);
@@ -477,7 +535,40 @@ export class MasterNode {
       });
   }
 
+  /**
+   * With failover, an answer counts only from a node that holds a prefix of this master's log
+   * (it accepted this epoch): any other report of what it holds proves nothing here (Raft's
+   * Figure 8). The election hears of every answer first.
+   */
+  #counted(peer: string, answer: ReplicaAnswer): ReplicaAnswer {
+    const failover = this.#deps.failover;
+    if (failover === undefined) return answer;
+    failover.onAnswer(peer, answer);
+    if (!answer.ok || answer.acceptedEpoch === failover.epoch) return answer;
+    return { ok: false, error: NOT_ACCEPTED, code: 'NOT_ACCEPTED' };
+  }
+
+  /** With failover: the commit point moves up as acknowledgements of this epoch come in. */
+  #advanceCommit(): void {
+    const failover = this.#deps.failover;
+    if (failover === undefined || this.#stopped) return;
+    const acks = this.#core
+      .matchIds()
+      .map(({ matchId }) => ({ epoch: failover.epoch, ackedId: matchId }));
+    const next = commitIdOf(
+      failover.epoch,
+      this.#core.lastId,
+      acks,
+      this.clusterSize,
+      this.#commitId,
+    );
+    if (next === this.#commitId) return;
+    this.#commitId = next;
+    this.#visible.notify(next);
+  }
+
   #handleEvents(): void {
+    this.#advanceCommit();
     for (const event of this.#core.takeEvents()) {
       this.#deps.observer?.coreEvent?.(event);
       this.#handleEvent(event);

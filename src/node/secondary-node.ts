@@ -9,6 +9,7 @@ import type { OverloadedRefusal } from './append-outcome.js';
 import { VisibleEntries, type VisibleListener } from './visible-entries.js';
 import type { FaultsBody, HeartbeatBody, ReplicaReplyBody } from '../protocol/messages.js';
 import type { DelayRange, SecondaryConfig } from '../config/config.js';
+import type { KeyedRange } from './shared-store.js';
 
 /** Faults a secondary injects into its own replication path, for demos and tests. */
 export interface Faults {
@@ -35,8 +36,16 @@ export interface SecondaryHealth {
  */
 export type ReplicaRefusal =
   | OverloadedRefusal
-  /** The batch cannot be applied (another log, a stale epoch, a conflicting entry). */
-  | { readonly reason: 'rejected'; readonly code: RejectCode; readonly message: string }
+  /**
+   * The batch cannot be applied (another log, a stale epoch, a conflicting entry). With
+   * failover, `epoch` is the refusing node's: a higher one tells the master it was deposed.
+   */
+  | {
+      readonly reason: 'rejected';
+      readonly code: RejectCode;
+      readonly message: string;
+      readonly epoch?: number;
+    }
   /** Fault injection: the batch was stored, the answer is an error all the same. */
   | { readonly reason: 'injected-error'; readonly errorRate: number }
   /** The master closed the connection while a simulated partition held the request. */
@@ -58,7 +67,23 @@ export interface SecondaryDeps {
   readonly logger: Logger;
   /** Told how each replication request ended (the metrics); none in most tests. */
   readonly observer?: SecondaryObserver;
+  /**
+   * FAILOVER=true: this node follows one master's epoch (its log is a prefix of that master's),
+   * shows only what that master says is committed, and stores the idempotency keys it is sent.
+   * `commitId`: the commit point known when this object is made (a floor).
+   */
+  readonly failover?: { readonly commitId: number };
 }
+
+/** Why a retired secondary (its epoch is over) refuses: the failover node routes elsewhere. */
+const RETIRED: ReplicaOutcome = {
+  kind: 'refused',
+  refusal: {
+    reason: 'rejected',
+    code: 'STALE_EPOCH',
+    message: 'this node left the epoch this request belongs to',
+  },
+};
 
 /** `ok`: applied (perhaps nothing new); otherwise the error code of the refusal, lower case. */
 export interface SecondaryObserver {
@@ -111,6 +136,9 @@ export class SecondaryNode {
   #replicateInFlight = 0;
   /** The highest id this process has held or been sent: no reply may claim more. */
   #highestKnownId = 0;
+  /** With failover: the highest commit point a master of this epoch announced. */
+  #masterCommitId = 0;
+  #retired = false;
   readonly #visible = new VisibleEntries();
 
   constructor(deps: SecondaryDeps) {
@@ -134,6 +162,11 @@ export class SecondaryNode {
     assert(this.#deps.store.lastId() === state.lastId, 'the store shows what it recovered');
     this.#storedIdentity = state.identity;
     this.#highestKnownId = state.lastId;
+    this.#masterCommitId = this.#deps.failover?.commitId ?? 0;
+    assert(
+      this.#masterCommitId <= state.lastId,
+      `commit point ${this.#masterCommitId} beyond the log's end ${state.lastId}`,
+    );
     this.#log.info(
       {
         event: 'secondary-started',
@@ -245,16 +278,41 @@ export class SecondaryNode {
     });
   }
 
-  async heartbeat(_body: HeartbeatBody, whenGone?: WhenGone): Promise<ReplicaOutcome> {
+  async heartbeat(body: HeartbeatBody, whenGone?: WhenGone): Promise<ReplicaOutcome> {
     return this.#admitted(async () => {
       if (await this.#heldByPartition(whenGone)) return ABANDONED;
+      if (this.#retired) return RETIRED;
       this.#masterContactAtMs = this.#deps.clock.nowMs();
+      if (body.commitId !== undefined) this.#committed(body.commitId);
       return { kind: 'replied', reply: this.#reply() };
     });
   }
 
+  /**
+   * The epoch this object served is over: refuse every request from now on (queued ones
+   * included), and resolve once the one being applied, if any, is stored.
+   */
+  async retire(): Promise<void> {
+    this.#retired = true;
+    this.#partitionGate?.open();
+    await this.#applyChain;
+  }
+
+  /** With failover, the commit point this node knows: entries up to it are shown. */
+  get commitId(): number {
+    return Math.min(this.#masterCommitId, this.#replica.hwm);
+  }
+
   lastVisibleId(): number {
-    return this.#replica.hwm;
+    return this.#deps.failover === undefined ? this.#replica.hwm : this.commitId;
+  }
+
+  /** A master of this epoch says entries up to `commitId` are committed. */
+  #committed(commitId: number): void {
+    if (this.#deps.failover === undefined || commitId <= this.#masterCommitId) return;
+    const before = this.lastVisibleId();
+    this.#masterCommitId = commitId;
+    if (this.lastVisibleId() > before) this.#visible.notify(this.lastVisibleId());
   }
 
   /** Calls `listener` each time the gap-free prefix grows; returns the unsubscribe. */
@@ -264,13 +322,13 @@ export class SecondaryNode {
 
   /** Entries after `sinceId`: at most `limit`, and at most `maxBytes` of messages (at least one). */
   read(sinceId: number, limit: number, maxBytes = Infinity): Entry[] {
-    const hwm = this.#replica.hwm;
-    if (sinceId >= hwm) return [];
-    return this.#deps.store.read(sinceId + 1, Math.min(limit, hwm - sinceId), maxBytes);
+    const shown = this.lastVisibleId();
+    if (sinceId >= shown) return [];
+    return this.#deps.store.read(sinceId + 1, Math.min(limit, shown - sinceId), maxBytes);
   }
 
   get(id: number): Entry | undefined {
-    return id >= 1 && id <= this.#replica.hwm ? this.#deps.store.get(id) : undefined;
+    return id >= 1 && id <= this.lastVisibleId() ? this.#deps.store.get(id) : undefined;
   }
 
   health(): SecondaryHealth {
@@ -294,6 +352,7 @@ export class SecondaryNode {
   }
 
   async #apply(body: ReplicateBatch): Promise<ReplicaOutcome> {
+    if (this.#retired) return RETIRED;
     this.#masterContactAtMs = this.#deps.clock.nowMs();
     const outcome = this.#replica.receive(body, (id) => this.#deps.store.get(id));
     if (outcome.kind === 'rejected') {
@@ -308,10 +367,11 @@ export class SecondaryNode {
     const sentUpTo = body.entries[body.entries.length - 1]?.id ?? 0;
     this.#highestKnownId = Math.max(this.#highestKnownId, sentUpTo);
     try {
-      await this.#store(outcome.append);
+      await this.#store(outcome.append, body.failover?.keys);
     } catch (error) {
       return { kind: 'refused', refusal: storageRefusal(error) };
     }
+    if (body.failover !== undefined) this.#committed(body.failover.commitId);
     const reply = this.#reply();
     assert(
       reply.hwm <= this.#highestKnownId,
@@ -320,8 +380,11 @@ export class SecondaryNode {
     return { kind: 'replied', reply };
   }
 
-  /** Stores what ReplicaLog accepted: the identity first, then the entries in one append. */
-  async #store(append: readonly Entry[]): Promise<void> {
+  /**
+   * Stores what ReplicaLog accepted: the identity first, then the entries (in one append, or with
+   * failover one per keyed append so that each key is stored with its ids).
+   */
+  async #store(append: readonly Entry[], keys?: readonly KeyedRange[]): Promise<void> {
     const identity = this.#replica.identity;
     if (identity !== undefined && identity !== this.#storedIdentity) {
       // Persist the identity before the first entry of a log, so a restart knows which log it holds.
@@ -335,17 +398,68 @@ export class SecondaryNode {
       first.id === this.#replica.hwm + 1,
       `storing from ${first.id} after ${this.#replica.hwm}`,
     );
-    await this.#deps.store.append(append);
-    this.#replica.stored(last.id);
-    this.#deps.observer?.entriesStored(append.length);
-    this.#visible.notify(this.#replica.hwm);
+    const stored =
+      keys === undefined || keys.length === 0
+        ? await this.#appendAll(append)
+        : await this.#appendKeyed(append, keys);
+    if (stored === 0) return;
+    const lastStored = first.id + stored - 1;
+    this.#replica.stored(lastStored);
+    this.#deps.observer?.entriesStored(stored);
+    this.#visible.notify(this.lastVisibleId());
     this.#log.debug(
-      { event: 'stored', fromId: first.id, toId: last.id },
+      { event: 'stored', fromId: first.id, toId: lastStored },
       'stored replicated entries',
     );
   }
 
+  async #appendAll(append: readonly Entry[]): Promise<number> {
+    await this.#deps.store.append(append);
+    return append.length;
+  }
+
+  /**
+   * Stores `append` in runs, each keyed append with its key. A keyed append that runs past the
+   * end of `append` is left for the master's next batch, which starts where this one stops, so
+   * its key is stored with all its ids; only one that starts the batch and still does not fit
+   * (larger than a batch) is stored without its key.
+   */
+  async #appendKeyed(append: readonly Entry[], keys: readonly KeyedRange[]): Promise<number> {
+    const firstId = append[0]!.id;
+    const lastId = firstId + append.length - 1;
+    const writes: Promise<void>[] = [];
+    let next = firstId;
+    for (const [key, keyFirstId, count] of keys) {
+      if (keyFirstId < next || keyFirstId > lastId) continue;
+      const keyLastId = keyFirstId + count - 1;
+      if (keyFirstId > next) writes.push(this.#deps.store.append(this.#slice(append, next, keyFirstId - 1)));
+      if (keyLastId > lastId) {
+        if (keyFirstId > firstId) {
+          next = keyFirstId;
+          await Promise.all(writes);
+          return next - firstId;
+        }
+        this.#log.warn(
+          { event: 'key-not-replicated', firstId: keyFirstId, count },
+          `the append ${keyFirstId}..${keyLastId} is larger than a replication batch: stored without its idempotency key`,
+        );
+        break;
+      }
+      writes.push(this.#deps.store.append(this.#slice(append, keyFirstId, keyLastId), key));
+      next = keyLastId + 1;
+    }
+    if (next <= lastId) writes.push(this.#deps.store.append(this.#slice(append, next, lastId)));
+    await Promise.all(writes);
+    return append.length;
+  }
+
+  #slice(append: readonly Entry[], fromId: number, toId: number): readonly Entry[] {
+    const firstId = append[0]!.id;
+    return append.slice(fromId - firstId, toId - firstId + 1);
+  }
+
   #reply(): ReplicaReplyBody {
+    // With failover, the FailoverNode adds its epoch and accepted epoch to this.
     return {
       logId: this.#replica.identity?.logId ?? null,
       incarnation: this.incarnation,

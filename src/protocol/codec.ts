@@ -1,5 +1,5 @@
 import type { Entry } from '../core/entry.js';
-import type { ReplicateBatch } from '../core/replica-log.js';
+import type { FailoverStamp, ReplicateBatch } from '../core/replica-log.js';
 import { plainMessageJson, type MessageJson } from './entry-json.js';
 import type { ReplicateBody } from './messages.js';
 import { isWellFormed } from './well-formed.js';
@@ -13,6 +13,7 @@ export function encodeReplicateBody(
   epoch: number,
   entries: readonly Entry[],
   messageJson: MessageJson = plainMessageJson,
+  failover?: FailoverStamp,
 ): string {
   const first = entries[0];
   let epochs = '';
@@ -28,7 +29,11 @@ export function encodeReplicateBody(
   }
   // An empty batch (a probe) still names where it would start; any id >= 1 does.
   const fromId = first?.id ?? 1;
-  return `{"logId":${JSON.stringify(logId)},"epoch":${epoch},"fromId":${fromId},"epochs":[${epochs}],"messages":[${messages}]}`;
+  const stamp =
+    failover === undefined
+      ? ''
+      : `,"from":${JSON.stringify(failover.from)},"commitId":${failover.commitId}${failover.keys === undefined || failover.keys.length === 0 ? '' : `,"keys":${JSON.stringify(failover.keys)}`}`;
+  return `{"logId":${JSON.stringify(logId)},"epoch":${epoch},"fromId":${fromId},"epochs":[${epochs}],"messages":[${messages}]${stamp}}`;
 }
 
 /** The batch a decoded body stands for, or why it is not one (arrays of different lengths). */
@@ -61,5 +66,20 @@ export function decodeReplicateBody(
       message: body.messages[index]!,
     };
   }
-  return { ok: true, batch: { logId: body.logId, epoch: body.epoch, entries } };
+  const failover = failoverStamp(body);
+  const batch = { logId: body.logId, epoch: body.epoch, entries };
+  return { ok: true, batch: failover === undefined ? batch : { ...batch, failover } };
+}
+
+/** The failover fields of a replication body or heartbeat, when the sender set them. */
+export function failoverStamp(body: {
+  readonly from?: string;
+  readonly commitId?: number;
+  readonly keys?: readonly (readonly [string, number, number])[];
+}): FailoverStamp | undefined {
+  if (body.from === undefined) return undefined;
+  const commitId = body.commitId ?? 0;
+  return body.keys === undefined
+    ? { from: body.from, commitId }
+    : { from: body.from, commitId, keys: body.keys };
 }

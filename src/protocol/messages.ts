@@ -9,6 +9,25 @@ import { BATCH_ENTRIES_LIMIT } from './limits.js';
 
 const LogId = Type.String({ minLength: 1, maxLength: 64 });
 const Epoch = Type.Integer({ minimum: 1 });
+const Id = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER });
+const NodeName = Type.String({ minLength: 1, maxLength: 63 });
+
+/**
+ * What a failover master adds to every replication request and heartbeat (FAILOVER=true): its
+ * name in PEERS, so the receiver knows whom it follows, and its commit point, so the receiver
+ * shows only committed entries. Absent with the fixed master.
+ */
+const FailoverFields = {
+  from: Type.Optional(NodeName),
+  commitId: Type.Optional(Id),
+};
+
+/** `[key, firstId, count]`: the append `firstId..firstId+count-1` was made with this key. */
+const KeyedRange = Type.Tuple([
+  Type.String({ minLength: 1, maxLength: 256 }),
+  Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }),
+  Type.Integer({ minimum: 1, maximum: BATCH_ENTRIES_LIMIT }),
+]);
 
 /**
  * `POST /internal/replicate`: one replication batch from the master. Ids are consecutive by
@@ -24,6 +43,9 @@ export const ReplicateBody = Type.Object({
     maxItems: BATCH_ENTRIES_LIMIT,
   }),
   messages: Type.Array(Type.String(), { maxItems: BATCH_ENTRIES_LIMIT }),
+  ...FailoverFields,
+  /** With failover: idempotency keys of the appends that start in this batch. */
+  keys: Type.Optional(Type.Array(KeyedRange, { maxItems: BATCH_ENTRIES_LIMIT })),
 });
 export type ReplicateBody = Static<typeof ReplicateBody>;
 
@@ -32,6 +54,7 @@ export const HeartbeatBody = Type.Object({
   logId: LogId,
   epoch: Epoch,
   lastId: Type.Integer({ minimum: 0 }),
+  ...FailoverFields,
 });
 export type HeartbeatBody = Static<typeof HeartbeatBody>;
 
@@ -43,6 +66,16 @@ export const ReplicaReplyBody = Type.Object({
   incarnation: Type.String({ description: 'random per process start: a change is a restart' }),
   hwm: Type.Integer({ minimum: 0, description: 'every entry up to this id is held' }),
   pending: Type.Integer({ minimum: 0, description: 'entries held back behind a gap' }),
+  epoch: Type.Optional(
+    Type.Integer({ minimum: 0, description: 'with failover: the epoch the node is in' }),
+  ),
+  acceptedEpoch: Type.Optional(
+    Type.Integer({
+      minimum: 0,
+      description:
+        'with failover: the epoch of the master whose log this node holds a prefix of; hwm counts for a master of that epoch only',
+    }),
+  ),
 });
 export type ReplicaReplyBody = Static<typeof ReplicaReplyBody>;
 
@@ -61,3 +94,44 @@ export const FaultsBody = Type.Object(
   { additionalProperties: false },
 );
 export type FaultsBody = Static<typeof FaultsBody>;
+
+/**
+ * `POST /internal/vote` (FAILOVER=true): a candidate asks for a vote (or, with `preVote`, whether
+ * it would get one, changing nothing). `acceptedEpoch` and `lastId` describe its log as votes
+ * compare it (Viewstamped Replication's rule: see src/core/vote.ts).
+ */
+export const VoteRequestBody = Type.Object({
+  epoch: Epoch,
+  candidate: NodeName,
+  acceptedEpoch: Type.Integer({ minimum: 0 }),
+  lastId: Id,
+  preVote: Type.Boolean(),
+});
+export type VoteRequestBody = Static<typeof VoteRequestBody>;
+
+/** The answer to a VoteRequestBody (200). */
+export const VoteAnswerBody = Type.Object({
+  epoch: Type.Integer({ minimum: 0 }),
+  granted: Type.Boolean(),
+  preVote: Type.Boolean(),
+});
+export type VoteAnswerBody = Static<typeof VoteAnswerBody>;
+
+/**
+ * `POST /internal/epoch-end` (FAILOVER=true), a follower to the master of `epoch`: where does
+ * the master's log stop holding entries of epochs up to `lastEpoch` (KIP-101's
+ * OffsetsForLeaderEpoch, with KIP-279's answer)? The follower truncates its log to the answer.
+ */
+export const EpochEndRequestBody = Type.Object({
+  logId: LogId,
+  epoch: Epoch,
+  lastEpoch: Type.Integer({ minimum: 0 }),
+});
+export type EpochEndRequestBody = Static<typeof EpochEndRequestBody>;
+
+/** `endId`: the last id of the master's log whose entry has an epoch <= lastEpoch; `epoch`: that entry's epoch (0 for none). */
+export const EpochEndAnswerBody = Type.Object({
+  epoch: Type.Integer({ minimum: 0 }),
+  endId: Id,
+});
+export type EpochEndAnswerBody = Static<typeof EpochEndAnswerBody>;

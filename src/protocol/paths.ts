@@ -13,5 +13,11 @@ export const REPLICATE_PATH = '/internal/replicate';
 /** A probe (`HeartbeatBody`), answered with `ReplicaReplyBody`. */
 export const HEARTBEAT_PATH = '/internal/heartbeat';
 
+/** A candidate's vote or pre-vote request (`VoteRequestBody`), answered with `VoteAnswerBody`. */
+export const VOTE_PATH = '/internal/vote';
+
+/** A follower asks the master where its log ends for an epoch (`EpochEndRequestBody`). */
+export const EPOCH_END_PATH = '/internal/epoch-end';
+
 /** A secondary's fault injection: `GET` reads it, `PUT` changes it (`FaultsBody`). */
 export const FAULTS_PATH = '/admin/faults';

@@ -1,0 +1,757 @@
+import type { Clock } from '../../adapters/clock.js';
+import type { ElectionStateStore } from '../../adapters/election-state-store.js';
+import type { Logger } from '../../adapters/logger.js';
+import type { LogStore } from '../../adapters/log-store.js';
+import type { PeerTransport, ReplicaAnswer } from '../../adapters/replication-transport.js';
+import type { MasterConfig, SecondaryConfig } from '../../config/config.js';
+import { assert } from '../../core/assert.js';
+import type { ElectionAction, ElectionRole } from '../../core/election-actions.js';
+import { Election } from '../../core/election.js';
+import type { Entry } from '../../core/entry.js';
+import type { PeerConfig } from '../../core/master-core.js';
+import type {
+  EpochEndAnswerBody,
+  EpochEndRequestBody,
+  FaultsBody,
+  HeartbeatBody,
+  VoteAnswerBody,
+  VoteRequestBody,
+} from '../../protocol/messages.js';
+import type { ReplicateBatch } from '../../core/replica-log.js';
+import type { AppendRequest, AppendResult } from '../append-outcome.js';
+import { MasterNode } from '../master-node.js';
+import type { MasterObserver } from '../master-metrics.js';
+import {
+  SecondaryNode,
+  type Faults,
+  type ReplicaOutcome,
+  type ReplicaRefusal,
+  type SecondaryObserver,
+  type WhenGone,
+} from '../secondary-node.js';
+import { SharedStore } from '../shared-store.js';
+import { VisibleEntries, type VisibleListener } from '../visible-entries.js';
+import { masterEpochEnd, syncWithMaster } from './follower-sync.js';
+import { failoverHealth, type FailoverHealth } from './failover-health.js';
+import { RollbackList, type Rollback, type RollbackStore } from './rollbacks.js';
+
+/** What a failover node is built from (FAILOVER=true; see FailoverConfig in config.ts). */
+export interface FailoverNodeConfig {
+  readonly self: string;
+  /** Every node, this one included (PEERS): majorities count over it. */
+  readonly peers: readonly PeerConfig[];
+  /** What clients are told to reach each node at (ADVERTISED_URL), by name. */
+  readonly advertisedUrls: ReadonlyMap<string, string>;
+  readonly electionTimeoutMs: number;
+  /** ROLE: `master` makes a node with no election state the master of epoch 1. */
+  readonly preferredRole: 'master' | 'secondary';
+  /** The options of the node's two roles; `master.secondaries` are the other peers. */
+  readonly master: MasterConfig;
+  readonly secondary: SecondaryConfig;
+}
+
+/** Told of elections, role changes and truncations (the metrics, the dashboard, the simulator). */
+export interface FailoverObserver {
+  roleChanged?(change: RoleChange): void;
+  rolledBack?(rollback: Rollback): void;
+}
+
+export interface RoleChange {
+  readonly from: ElectionRole;
+  readonly to: ElectionRole;
+  readonly epoch: number;
+  readonly master: string | null;
+  readonly reason: string;
+}
+
+/** Everything a failover node touches outside itself (production or the simulator). */
+export interface FailoverDeps {
+  readonly config: FailoverNodeConfig;
+  readonly store: LogStore;
+  readonly electionStore: ElectionStateStore;
+  readonly rollbackStore: RollbackStore;
+  readonly transport: PeerTransport;
+  readonly clock: Clock;
+  readonly random: () => number;
+  readonly newId: () => string;
+  readonly logger: Logger;
+  readonly fatal: (error: unknown) => void;
+  readonly masterObserver?: MasterObserver;
+  readonly secondaryObserver?: SecondaryObserver;
+  readonly observer?: FailoverObserver;
+}
+
+export type VoteOutcome =
+  | { readonly kind: 'replied'; readonly reply: VoteAnswerBody }
+  | { readonly kind: 'refused'; readonly refusal: ReplicaRefusal };
+
+export type EpochEndOutcome =
+  | { readonly kind: 'replied'; readonly reply: EpochEndAnswerBody }
+  | { readonly kind: 'refused'; readonly refusal: ReplicaRefusal };
+
+/** The node's current role object: the master of an epoch, or a follower (synced to one, or not yet). */
+type Role =
+  | { readonly kind: 'master'; readonly epoch: number; node: MasterNode | undefined; ready: Promise<void> }
+  | { readonly kind: 'follower'; node: SecondaryNode | undefined; syncedEpoch: number; syncing: boolean };
+
+/**
+ * A node of a cluster with automatic failover (issue 14). It owns the store and the election
+ * state, drives the pure Election (src/core/election.ts) with messages and time, executes its
+ * actions in order (a persist is durable before anything after it is sent), and holds the role
+ * object of the current epoch: a MasterNode while it leads one, a SecondaryNode while it follows
+ * a master whose log it has taken (syncWithMaster: KIP-101's comparison, truncating the rest).
+ * It shows only the committed prefix (F4) and reports every discarded entry (F3).
+ */
+export class FailoverNode {
+  readonly incarnation: string;
+  readonly #deps: FailoverDeps;
+  readonly #config: FailoverNodeConfig;
+  readonly #log: Logger;
+  readonly #store: SharedStore;
+  readonly #rollbacks = new RollbackList();
+  readonly #visible = new VisibleEntries();
+  readonly #transportForMaster: PeerTransport;
+  #election!: Election;
+  #role: Role = { kind: 'follower', node: undefined, syncedEpoch: 0, syncing: false };
+  /** Bumped at every role change: async work of an older role stops when it sees the change. */
+  #generation = 0;
+  /** The tail of the election-state saves: whatever is sent after a persist waits for it. */
+  #saved: Promise<void> = Promise.resolve();
+  /** Entries up to here are committed (never goes down; a truncation below it is fatal). */
+  #commitId = 0;
+  #faults: Faults;
+  #cancelTimer: (() => void) | undefined;
+  #timerAtMs = Infinity;
+  #stopped = false;
+  #elections = 0;
+
+  constructor(deps: FailoverDeps) {
+    this.#deps = deps;
+    this.#config = deps.config;
+    this.#log = deps.logger;
+    this.incarnation = deps.newId();
+    this.#store = new SharedStore(deps.store, deps.config.master.maxIdempotencyKeys);
+    const secondary = deps.config.secondary;
+    this.#faults = {
+      delayMs:
+        secondary.delay.minMs === secondary.delay.maxMs
+          ? secondary.delay.minMs
+          : [secondary.delay.minMs, secondary.delay.maxMs],
+      errorRate: secondary.errorRate,
+      partitioned: false,
+    };
+    const transport = deps.transport;
+    // A master's stop closes its transport; this one is shared by every role, so it stays open.
+    this.#transportForMaster = {
+      replicate: (peer, batch, timeoutMs) => transport.replicate(peer, batch, timeoutMs),
+      heartbeat: (peer, body, timeoutMs) => transport.heartbeat(peer, body, timeoutMs),
+      vote: (peer, body, timeoutMs) => transport.vote(peer, body, timeoutMs),
+      epochEnd: (peer, body, timeoutMs) => transport.epochEnd(peer, body, timeoutMs),
+      close: () => Promise.resolve(),
+    };
+  }
+
+  async start(): Promise<void> {
+    const state = await this.#store.open();
+    const initial = await this.#deps.electionStore.load();
+    for (const rollback of await this.#deps.rollbackStore.load(this.#maxListedEntries()))
+      this.#rollbacks.add(rollback);
+    const { config } = this;
+    this.#election = new Election({
+      self: config.self,
+      peers: config.peers.map((peer) => peer.name),
+      electionTimeoutMs: config.electionTimeoutMs,
+      random: this.#deps.random,
+      initial,
+      lastId: () => this.#store.lastId(),
+      nowMs: this.#nowMs(),
+    });
+    this.#log.info(
+      {
+        event: 'failover-started',
+        epoch: initial.epoch,
+        acceptedEpoch: initial.acceptedEpoch,
+        votedFor: initial.votedFor,
+        lastId: state.lastId,
+        peers: config.peers.map((peer) => peer.name),
+      },
+      `failover node holds entries 1..${state.lastId}, epoch ${initial.epoch}; ${config.peers.length} peers`,
+    );
+    if (initial.epoch === 0 && config.preferredRole === 'master') {
+      this.#execute(this.#election.bootstrap(this.#nowMs()));
+    }
+    this.#scheduleTick();
+  }
+
+  get config(): FailoverNodeConfig {
+    return this.#config;
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#generation += 1;
+    this.#cancelTimer?.();
+    const role = this.#role;
+    if (role.kind === 'master') await role.node?.stop();
+    else await role.node?.retire();
+    await this.#saved.catch(() => undefined);
+    await this.#deps.transport.close();
+  }
+
+  // ---- Client requests -------------------------------------------------------------------
+
+  async append(request: AppendRequest): Promise<AppendResult> {
+    const role = this.#role;
+    if (role.kind === 'master') {
+      await role.ready;
+      const node = role.node;
+      if (node !== undefined && this.#role === role) return node.append(request);
+    }
+    const master = this.#election.masterName;
+    const known = master !== null && master !== this.#config.self;
+    const retryAfterS = Math.max(1, Math.ceil(this.#config.electionTimeoutMs / 1000));
+    return {
+      kind: 'refused',
+      refusal: {
+        reason: 'not-master',
+        master: known ? this.#advertised(master) : null,
+        retryAfterS,
+      },
+    };
+  }
+
+  /** Entries up to here are shown: the committed prefix (F4). */
+  lastVisibleId(): number {
+    return this.#commitId;
+  }
+
+  get commitId(): number {
+    return this.#commitId;
+  }
+
+  onVisible(listener: VisibleListener): () => void {
+    return this.#visible.subscribe(listener);
+  }
+
+  read(sinceId: number, limit: number, maxBytes = Infinity): Entry[] {
+    const shown = this.#commitId;
+    if (sinceId >= shown) return [];
+    return this.#store.read(sinceId + 1, Math.min(limit, shown - sinceId), maxBytes);
+  }
+
+  get(id: number): Entry | undefined {
+    return id >= 1 && id <= this.#commitId ? this.#store.get(id) : undefined;
+  }
+
+  /** `JSON.stringify(entry.message)`, through the master's cache while this node leads. */
+  readonly messageJson = (entry: Entry): string => {
+    const role = this.#role;
+    return role.kind === 'master' && role.node !== undefined
+      ? role.node.messageJson(entry)
+      : JSON.stringify(entry.message);
+  };
+
+  health(): FailoverHealth {
+    return failoverHealth({
+      self: this.#config.self,
+      election: this.#election,
+      masterUrl: (name: string) => this.#advertised(name),
+      logId: this.#store.identity?.logId ?? null,
+      lastId: this.#store.lastId(),
+      commitId: this.#commitId,
+      incarnation: this.incarnation,
+      role: this.#role,
+      faults: this.#faults,
+      rolledBackEntries: this.#rollbacks.totalEntries,
+    });
+  }
+
+  /** The master's role object while this node leads and has started it. */
+  get master(): MasterNode | undefined {
+    const role = this.#role;
+    return role.kind === 'master' ? role.node : undefined;
+  }
+
+  get epoch(): number {
+    return this.#election.epoch;
+  }
+
+  get electionRole(): ElectionRole {
+    return this.#election.role;
+  }
+
+  /** Elections this process started (pre-votes won: it ran as a candidate). */
+  get electionsStarted(): number {
+    return this.#elections;
+  }
+
+  rollbacks(): readonly Rollback[] {
+    return this.#rollbacks.list();
+  }
+
+  get rolledBackEntries(): number {
+    return this.#rollbacks.totalEntries;
+  }
+
+  get faults(): Faults {
+    return this.#faults;
+  }
+
+  /** Fault injection acts on this node's handling of requests from a master. */
+  setFaults(change: FaultsBody): Faults {
+    const role = this.#role;
+    this.#faults =
+      role.kind === 'follower' && role.node !== undefined
+        ? role.node.setFaults(change)
+        : {
+            delayMs: change.delayMs ?? this.#faults.delayMs,
+            errorRate: change.errorRate ?? this.#faults.errorRate,
+            partitioned: change.partitioned ?? this.#faults.partitioned,
+          };
+    return this.#faults;
+  }
+
+  // ---- Requests from other nodes ---------------------------------------------------------
+
+  async replicate(batch: ReplicateBatch, whenGone?: WhenGone): Promise<ReplicaOutcome> {
+    const stamp = batch.failover;
+    if (stamp === undefined) return this.#unstamped();
+    const refused = this.#masterContact(stamp.from, batch.epoch);
+    if (refused !== undefined) return refused;
+    const follower = this.#followerFor(batch.epoch, stamp.from, batch.logId);
+    if (follower === undefined) return this.#statusReply();
+    return this.#stamped(await follower.replicate(batch, whenGone));
+  }
+
+  async heartbeat(body: HeartbeatBody, whenGone?: WhenGone): Promise<ReplicaOutcome> {
+    if (body.from === undefined) return this.#unstamped();
+    const refused = this.#masterContact(body.from, body.epoch);
+    if (refused !== undefined) return refused;
+    const follower = this.#followerFor(body.epoch, body.from, body.logId);
+    if (follower === undefined) return this.#statusReply();
+    return this.#stamped(await follower.heartbeat(body, whenGone));
+  }
+
+  async vote(body: VoteRequestBody): Promise<VoteOutcome> {
+    if (!this.#isOtherPeer(body.candidate)) return this.#strangerRefusal(body.candidate);
+    const request = {
+      epoch: body.epoch,
+      candidate: body.candidate,
+      log: { acceptedEpoch: body.acceptedEpoch, lastId: body.lastId },
+      preVote: body.preVote,
+    };
+    const actions = this.#election.onVoteRequest(this.#nowMs(), request);
+    const answer = this.#execute(actions);
+    assert(answer?.kind === 'answer-vote', 'a vote request is answered');
+    // The vote (or the epoch it raised) is on disk before the candidate hears of it.
+    await this.#saved;
+    this.#log.info(
+      {
+        event: 'vote-answered',
+        candidate: body.candidate,
+        epoch: body.epoch,
+        preVote: body.preVote,
+        verdict: answer.verdict,
+      },
+      `${body.preVote ? 'pre-vote' : 'vote'} for ${body.candidate} in epoch ${body.epoch}: ${answer.verdict}`,
+    );
+    return { kind: 'replied', reply: answer.answer };
+  }
+
+  epochEnd(body: EpochEndRequestBody): EpochEndOutcome {
+    const role = this.#role;
+    const leads =
+      role.kind === 'master' &&
+      role.node !== undefined &&
+      role.epoch === body.epoch &&
+      this.#election.epoch === body.epoch;
+    if (!leads || this.#store.identity?.logId !== body.logId) {
+      return { kind: 'refused', refusal: this.#staleRefusal(`not the master of epoch ${body.epoch} of log ${body.logId}`) };
+    }
+    return { kind: 'replied', reply: masterEpochEnd(this.#store, body.lastEpoch) };
+  }
+
+  // ---- The election ----------------------------------------------------------------------
+
+  /**
+   * Executes the election's actions in order. Persists are chained on `#saved`; sends wait for
+   * it. Returns the answer to a vote request or a stale master, if the actions hold one.
+   */
+  #execute(actions: readonly ElectionAction[]): Extract<ElectionAction, { kind: 'answer-vote' | 'refuse-stale' }> | undefined {
+    let answer: Extract<ElectionAction, { kind: 'answer-vote' | 'refuse-stale' }> | undefined;
+    for (const action of actions) {
+      switch (action.kind) {
+        case 'persist': {
+          const state = action.state;
+          this.#saved = this.#saved.then(() => this.#deps.electionStore.save(state));
+          this.#saved.catch((error: unknown) => {
+            this.#deps.fatal(error);
+          });
+          break;
+        }
+        case 'request-vote':
+          this.#requestVote(action.to, action.request);
+          break;
+        case 'answer-vote':
+        case 'refuse-stale':
+          answer = action;
+          break;
+        case 'role-changed':
+          this.#roleChanged(action);
+          break;
+      }
+    }
+    this.#scheduleTick();
+    return answer;
+  }
+
+  #requestVote(to: string, request: Extract<ElectionAction, { kind: 'request-vote' }>['request']): void {
+    const peer = this.#peer(to);
+    const body: VoteRequestBody = {
+      epoch: request.epoch,
+      candidate: request.candidate,
+      acceptedEpoch: request.log.acceptedEpoch,
+      lastId: request.log.lastId,
+      preVote: request.preVote,
+    };
+    const generation = this.#generation;
+    void this.#saved
+      .then(() => {
+        if (this.#stopped) return undefined;
+        return this.#deps.transport.vote(peer, body, this.#config.electionTimeoutMs);
+      })
+      .then((answer) => {
+        if (answer === undefined || !answer.ok || this.#stopped) return;
+        // An answer to an older campaign is still fed in: the election checks its epoch.
+        void generation;
+        this.#execute(this.#election.onVoteAnswer(this.#nowMs(), to, answer.body));
+      })
+      .catch(this.#deps.fatal);
+  }
+
+  #roleChanged(change: Extract<ElectionAction, { kind: 'role-changed' }>): void {
+    this.#generation += 1;
+    if (change.to === 'candidate') this.#elections += 1;
+    this.#logRoleChange(change);
+    this.#deps.observer?.roleChanged?.(change);
+    const role = this.#role;
+    if (change.to === 'master') {
+      this.#becomeMaster(change.epoch);
+      return;
+    }
+    if (role.kind === 'master') {
+      this.#role = { kind: 'follower', node: undefined, syncedEpoch: 0, syncing: false };
+      // Stopped now if started; a start under way sees the new generation and stops itself.
+      void role.node?.stop().catch(this.#deps.fatal);
+      return;
+    }
+    if (role.syncedEpoch !== change.epoch && role.node !== undefined) {
+      const node = role.node;
+      this.#role = { kind: 'follower', node: undefined, syncedEpoch: 0, syncing: false };
+      void node.retire().catch(this.#deps.fatal);
+    }
+  }
+
+  #logRoleChange(change: Extract<ElectionAction, { kind: 'role-changed' }>): void {
+    const { from, to, epoch, master, reason } = change;
+    const level = from === 'master' ? 'warn' : 'info';
+    const what =
+      to === 'master'
+        ? `elected master of epoch ${epoch}`
+        : from === 'master'
+          ? `stepped down in epoch ${epoch} (${reason})`
+          : to === 'follower'
+            ? `follows ${master ?? 'no master yet'} in epoch ${epoch}`
+            : `${to} for epoch ${epoch + (to === 'pre-candidate' ? 1 : 0)}`;
+    this.#log[level](
+      { event: 'role-changed', from, to, epoch, master, reason, lastId: this.#store.lastId() },
+      `${this.#config.self} ${what} (${reason}); holds 1..${this.#store.lastId()}, committed ${this.#commitId}`,
+    );
+  }
+
+  #becomeMaster(epoch: number): void {
+    const previous = this.#role;
+    const generation = this.#generation;
+    let node: MasterNode | undefined;
+    const role: Role = { kind: 'master', epoch, node: undefined, ready: Promise.resolve() };
+    const ready = (async () => {
+      if (previous.kind === 'follower') await previous.node?.retire();
+      else await previous.node?.stop();
+      await this.#saved;
+      await this.#store.idle();
+      if (this.#generation !== generation || this.#stopped) return;
+      node = this.#newMaster(epoch);
+      await node.start();
+      if (this.#generation !== generation || this.#stopped) {
+        await node.stop();
+        return;
+      }
+      role.node = node;
+      node.onVisible(() => {
+        this.#raiseCommit(node?.commitId ?? 0);
+      });
+    })();
+    role.ready = ready;
+    this.#role = role;
+    ready.catch(this.#deps.fatal);
+  }
+
+  #newMaster(epoch: number): MasterNode {
+    const deps = this.#deps;
+    return new MasterNode({
+      config: this.#config.master,
+      store: this.#store,
+      transport: this.#transportForMaster,
+      clock: deps.clock,
+      random: deps.random,
+      newId: deps.newId,
+      logger: deps.logger,
+      fatal: deps.fatal,
+      ...(deps.masterObserver === undefined ? {} : { observer: deps.masterObserver }),
+      failover: {
+        self: this.#config.self,
+        epoch,
+        commitId: this.#commitId,
+        keysStartingIn: (fromId, toId) => this.#store.keysStartingIn(fromId, toId),
+        onAnswer: (peer, answer) => {
+          this.#peerAnswered(peer, answer);
+        },
+      },
+    });
+  }
+
+  /** Every answer to a master's request: check-quorum counts it, a higher epoch deposes. */
+  #peerAnswered(peer: string, answer: ReplicaAnswer): void {
+    if (this.#stopped || answer.epoch === undefined) return;
+    this.#execute(this.#election.onPeerReply(this.#nowMs(), peer, answer.epoch));
+  }
+
+  /** A request from `from`, master of `epoch`: refused if stale; otherwise it is followed. */
+  #masterContact(from: string, epoch: number): ReplicaOutcome | undefined {
+    if (!this.#isOtherPeer(from)) {
+      return { kind: 'refused', refusal: this.#staleRefusal(`${from} is not one of PEERS`) };
+    }
+    const answer = this.#execute(this.#election.onMasterContact(this.#nowMs(), from, epoch));
+    if (answer?.kind !== 'refuse-stale') return undefined;
+    return {
+      kind: 'refused',
+      refusal: this.#staleRefusal(`${from} led epoch ${epoch}; this node is in epoch ${answer.epoch}`),
+    };
+  }
+
+  // ---- Following ---------------------------------------------------------------------------
+
+  /** The secondary following the master of `epoch`, once this log is a prefix of the master's. */
+  #followerFor(epoch: number, master: string, logId: string): SecondaryNode | undefined {
+    const role = this.#role;
+    assert(role.kind === 'follower', `a request from master ${master} reached a node that leads`);
+    if (role.syncedEpoch === epoch && role.node !== undefined) return role.node;
+    if (!role.syncing) {
+      role.syncing = true;
+      void this.#sync(role, epoch, master, logId).catch(this.#deps.fatal);
+    }
+    return undefined;
+  }
+
+  async #sync(
+    role: Extract<Role, { kind: 'follower' }>,
+    epoch: number,
+    master: string,
+    logId: string,
+  ): Promise<void> {
+    const generation = this.#generation;
+    const current = (): boolean =>
+      this.#generation === generation && this.#role === role && !this.#stopped;
+    try {
+      await role.node?.retire();
+      role.node = undefined;
+      await this.#store.idle();
+      if (!current()) return;
+      const result = await syncWithMaster(this.#store, this.#deps.transport, {
+        master: this.#peer(master),
+        logId,
+        epoch,
+        commitId: this.#commitId,
+        timeoutMs: this.#config.electionTimeoutMs,
+        current,
+        nowMs: () => this.#deps.clock.nowMs(),
+      });
+      for (const rollback of result.rollbacks) await this.#reportRollback(rollback);
+      if (result.kind === 'failed') {
+        this.#log.warn(
+          { event: 'sync-failed', master, epoch, reason: result.reason },
+          `could not compare logs with ${master} (epoch ${epoch}): ${result.reason}; retrying on its next request`,
+        );
+        return;
+      }
+      if (!current()) return;
+      await this.#startFollowing(role, epoch, master);
+    } finally {
+      role.syncing = false;
+    }
+  }
+
+  /** This log is a prefix of the master's: accept its epoch (durably), then follow it. */
+  async #startFollowing(
+    role: Extract<Role, { kind: 'follower' }>,
+    epoch: number,
+    master: string,
+  ): Promise<void> {
+    this.#execute(this.#election.acceptMasterLog(epoch));
+    await this.#saved;
+    if (this.#role !== role || this.#election.epoch !== epoch) return;
+    const node = this.#newSecondary();
+    await node.start();
+    if (this.#role !== role || this.#election.epoch !== epoch) {
+      await node.retire();
+      return;
+    }
+    node.onVisible(() => {
+      this.#raiseCommit(node.commitId);
+    });
+    role.node = node;
+    role.syncedEpoch = epoch;
+    this.#log.info(
+      { event: 'log-accepted', master, epoch, lastId: this.#store.lastId() },
+      `holds a prefix (1..${this.#store.lastId()}) of the log of ${master}, master of epoch ${epoch}`,
+    );
+  }
+
+  #newSecondary(): SecondaryNode {
+    const deps = this.#deps;
+    const faults = this.#faults;
+    const node = new SecondaryNode({
+      config: this.#config.secondary,
+      store: this.#store,
+      clock: deps.clock,
+      random: deps.random,
+      newId: deps.newId,
+      logger: deps.logger,
+      ...(deps.secondaryObserver === undefined ? {} : { observer: deps.secondaryObserver }),
+      failover: { commitId: Math.min(this.#commitId, this.#store.lastId()) },
+    });
+    const delayMs: number | [number, number] =
+      typeof faults.delayMs === 'number' ? faults.delayMs : [faults.delayMs[0], faults.delayMs[1]];
+    node.setFaults({ delayMs, errorRate: faults.errorRate, partitioned: faults.partitioned });
+    return node;
+  }
+
+  async #reportRollback(rollback: Rollback): Promise<void> {
+    this.#rollbacks.add(rollback);
+    this.#deps.observer?.rolledBack?.(rollback);
+    this.#log.warn(
+      {
+        event: 'rolled-back',
+        epoch: rollback.epoch,
+        master: rollback.master,
+        fromId: rollback.fromId,
+        toId: rollback.toId,
+        count: rollback.entries.length,
+        keys: rollback.keys.map(([key]) => key),
+      },
+      `discarded entries ${rollback.fromId}..${rollback.toId} (${rollback.entries.length}), which the master of epoch ${rollback.epoch} does not hold; listed at GET /admin/rollbacks`,
+    );
+    await this.#deps.rollbackStore.append(rollback);
+  }
+
+  #raiseCommit(commitId: number): void {
+    if (commitId <= this.#commitId) return;
+    assert(
+      commitId <= this.#store.lastId(),
+      `commit point ${commitId} beyond the log's end ${this.#store.lastId()}`,
+    );
+    this.#commitId = commitId;
+    this.#visible.notify(commitId);
+  }
+
+  // ---- Replies -----------------------------------------------------------------------------
+
+  /** A secondary's reply, with this node's epoch and the epoch whose log it holds. */
+  #stamped(outcome: ReplicaOutcome): ReplicaOutcome {
+    if (outcome.kind === 'refused') {
+      const refusal = outcome.refusal;
+      return refusal.reason === 'rejected'
+        ? { kind: 'refused', refusal: { ...refusal, epoch: this.#election.epoch } }
+        : outcome;
+    }
+    return { kind: 'replied', reply: { ...outcome.reply, ...this.#epochs() } };
+  }
+
+  /** What this node holds, while it has not taken the master's log yet: a master does not count it. */
+  #statusReply(): ReplicaOutcome {
+    return {
+      kind: 'replied',
+      reply: {
+        logId: this.#store.identity?.logId ?? null,
+        incarnation: this.incarnation,
+        hwm: this.#store.lastId(),
+        pending: 0,
+        ...this.#epochs(),
+      },
+    };
+  }
+
+  #epochs(): { epoch: number; acceptedEpoch: number } {
+    const state = this.#election.state;
+    return { epoch: state.epoch, acceptedEpoch: state.acceptedEpoch };
+  }
+
+  #unstamped(): ReplicaOutcome {
+    return {
+      kind: 'refused',
+      refusal: {
+        reason: 'rejected',
+        code: 'INVALID_BATCH',
+        message: 'this node runs with FAILOVER=true: its master must too (and send its name)',
+        epoch: this.#election.epoch,
+      },
+    };
+  }
+
+  #staleRefusal(message: string): ReplicaRefusal {
+    return { reason: 'rejected', code: 'STALE_EPOCH', message, epoch: this.#election.epoch };
+  }
+
+  #strangerRefusal(name: string): VoteOutcome {
+    return { kind: 'refused', refusal: this.#staleRefusal(`${name} is not another node of PEERS`) };
+  }
+
+  // ---- Time and peers ----------------------------------------------------------------------
+
+  #scheduleTick(): void {
+    if (this.#stopped) return;
+    const next = this.#election.nextTickMs();
+    if (next >= this.#timerAtMs) return;
+    this.#cancelTimer?.();
+    this.#timerAtMs = next;
+    const clock = this.#deps.clock;
+    this.#cancelTimer = clock.schedule(Math.max(0, next - clock.nowMs()), () => {
+      this.#timerAtMs = Infinity;
+      this.#cancelTimer = undefined;
+      if (this.#stopped) return;
+      this.#execute(this.#election.tick(this.#nowMs()));
+    });
+  }
+
+  #nowMs(): number {
+    return this.#deps.clock.nowMs();
+  }
+
+  #peer(name: string): PeerConfig {
+    const peer = this.#config.peers.find((candidate) => candidate.name === name);
+    assert(peer !== undefined, `${name} is not one of PEERS`);
+    return peer;
+  }
+
+  #isOtherPeer(name: string): boolean {
+    return name !== this.#config.self && this.#config.peers.some((peer) => peer.name === name);
+  }
+
+  #advertised(name: string): string {
+    return this.#config.advertisedUrls.get(name) ?? this.#peer(name).url;
+  }
+
+  #maxListedEntries(): number {
+    return 10_000;
+  }
+}
