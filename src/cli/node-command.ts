@@ -77,7 +77,7 @@ export async function runNode(role: Role | undefined, args: readonly string[]): 
   try {
     node = await startNode(config, loaded.warnings);
   } catch (error) {
-    return startFailure(config.role, error);
+    return startFailure(config.role === 'failover' ? config.preferredRole : config.role, error);
   }
   stopOnUncaughtInvariant(node.logger);
   await new Promise<void>((resolve) => {
