@@ -1,7 +1,9 @@
 /**
  * `rlog master` and `rlog secondary`: one node, as the container runs it. Every flag comes from
  * the option table of src/config/config.ts (each also read from its variable; the flag wins);
- * the flags of the other role are accepted, hidden from --help, and ignored with a warning.
+ * the flags of the other role are accepted, hidden from --help, and ignored with a warning; with
+ * --failover they apply (the node can take either role), and --peers replaces --secondaries and
+ * --master.
  */
 import { Command, Option } from 'commander';
 import { StorageError } from '../adapters/file-store/file-log-store.js';
@@ -28,7 +30,10 @@ export function nodeCommand(role: Role, run: (argv: string[]) => Promise<void>):
     .description(`run a ${role} node (every option also from its variable)`)
     .addHelpText(
       'after',
-      `\nEach flag also reads the variable in brackets (the flag wins); the container sets ROLE=${role}.`,
+      `\nEach flag also reads the variable in brackets (the flag wins); the container sets ROLE=${role}.
+With --failover the nodes of --peers elect the master and ${role} is only this node's role at a
+cluster's first start; the options of both roles apply (see rlog ${otherRole(role)} --help), and
+--peers replaces --secondaries and --master.`,
     );
   const flags: { readonly spec: Spec; readonly option: Option }[] = [];
   for (const spec of SPECS) {
@@ -50,6 +55,10 @@ export function nodeCommand(role: Role, run: (argv: string[]) => Promise<void>):
     }
     await run(argv);
   });
+}
+
+function otherRole(role: Role): Role {
+  return role === 'master' ? 'secondary' : 'master';
 }
 
 function defaultText(value: unknown): string {
@@ -77,7 +86,7 @@ export async function runNode(role: Role | undefined, args: readonly string[]): 
   try {
     node = await startNode(config, loaded.warnings);
   } catch (error) {
-    return startFailure(config.role, error);
+    return startFailure(config.role === 'failover' ? config.preferredRole : config.role, error);
   }
   stopOnUncaughtInvariant(node.logger);
   await new Promise<void>((resolve) => {

@@ -67,7 +67,23 @@ export interface SecondaryConfig extends CommonConfig {
   readonly maxPendingEntries: number;
 }
 
-export type NodeConfig = MasterConfig | SecondaryConfig;
+export interface FailoverSettings {
+  /** Every node, this one included, in PEERS order. */
+  readonly peers: readonly PeerConfig[];
+  readonly electionTimeoutMs: number;
+  /** What this node tells clients about itself (421 answers, health): ADVERTISED_URL or its PEERS URL. */
+  readonly advertisedUrl: string;
+}
+
+/** FAILOVER=true: one node that can be master or secondary; it carries the options of both roles. */
+export interface FailoverConfig extends Omit<MasterConfig, 'role'>, Omit<SecondaryConfig, 'role'> {
+  readonly role: 'failover';
+  /** ROLE: only a preference for a cluster's very first start (master = epoch 1 without election). */
+  readonly preferredRole: Role;
+  readonly failover: FailoverSettings;
+}
+
+export type NodeConfig = MasterConfig | SecondaryConfig | FailoverConfig;
 
 export interface TlsFiles {
   readonly certFile: string;
@@ -94,6 +110,8 @@ interface OptionSpec<T> {
   readonly defaultValue: T;
   readonly help: string;
   readonly boolean?: true;
+  /** With FAILOVER=true: `only`, used only then (ignored otherwise); `replaced`, PEERS replaces it. */
+  readonly withFailover?: 'only' | 'replaced';
 }
 
 export function envName(flag: string): string {
@@ -168,30 +186,76 @@ function httpUrl(raw: string, what: string): string {
 
 const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 
-const secondaries: Parser<readonly PeerConfig[]> = (raw, option) => {
-  const items = raw
-    .split(',')
-    .map((item) => item.trim())
-    .filter((item) => item !== '');
-  const peers = items.map((item, index): PeerConfig => {
-    const eq = item.indexOf('=');
-    const name = eq > 0 && !item.slice(0, eq).includes('/') ? item.slice(0, eq) : `sub${index + 1}`;
-    const url = eq > 0 && !item.slice(0, eq).includes('/') ? item.slice(eq + 1) : item;
-    if (!NAME_PATTERN.test(name)) {
+interface PeerListRules {
+  /** What one entry is, in messages: "secondary" or "node". */
+  readonly entry: string;
+  /** The name of an entry given without `name=`; undefined: a name is required. */
+  readonly defaultName: ((index: number) => string) | undefined;
+  /** Refuse two entries with one URL (two votes for one node). */
+  readonly distinctUrls: boolean;
+}
+
+/** `name=url,name=url,...`: names validated, URLs reduced to their origin, duplicates refused. */
+function peerList(rules: PeerListRules): Parser<readonly PeerConfig[]> {
+  return (raw, option) => {
+    const peers = raw
+      .split(',')
+      .map((item) => item.trim())
+      .filter((item) => item !== '')
+      .map((item, index) => peerEntry(item, index, rules, option));
+    const name = twice(peers.map((peer) => peer.name));
+    if (name !== undefined) {
       throw new ConfigError(
-        `${describe(option)}: secondary name "${name}" may hold only letters, digits, '.', '_' and '-'`,
+        `${describe(option)} names a ${rules.entry} twice ("${name}"); give each one its own name, as in sub1=...,sub2=...`,
       );
     }
-    return { name, url: httpUrl(url, `${describe(option)} (${name})`) };
-  });
-  const names = new Set(peers.map((peer) => peer.name));
-  if (names.size !== peers.length) {
+    const url = twice(peers.map((peer) => peer.url));
+    if (rules.distinctUrls && url !== undefined) {
+      throw new ConfigError(
+        `${describe(option)} gives ${url} to two ${rules.entry}s; list each ${rules.entry} once, at its own URL`,
+      );
+    }
+    return peers;
+  };
+}
+
+/** The first value that comes twice. */
+function twice(values: readonly string[]): string | undefined {
+  return values.find((value, index) => values.indexOf(value) !== index);
+}
+
+function peerEntry(
+  item: string,
+  index: number,
+  rules: PeerListRules,
+  option: { readonly flag: string; readonly env?: string },
+): PeerConfig {
+  const eq = item.indexOf('=');
+  const named = eq > 0 && !item.slice(0, eq).includes('/');
+  const name = named ? item.slice(0, eq) : rules.defaultName?.(index);
+  if (name === undefined) {
     throw new ConfigError(
-      `${describe(option)} names a secondary twice; give each one its own name, as in sub1=...,sub2=...`,
+      `${describe(option)}: "${item}" has no name; write each ${rules.entry} as name=url, as in master=http://127.0.0.1:8000,sub1=http://127.0.0.1:8001`,
     );
   }
-  return peers;
-};
+  if (!NAME_PATTERN.test(name)) {
+    throw new ConfigError(
+      `${describe(option)}: ${rules.entry} name "${name}" may hold only letters, digits, '.', '_' and '-'`,
+    );
+  }
+  return { name, url: httpUrl(named ? item.slice(eq + 1) : item, `${describe(option)} (${name})`) };
+}
+
+const secondaries = peerList({
+  entry: 'secondary',
+  defaultName: (index) => `sub${index + 1}`,
+  distinctUrls: false,
+});
+
+const peers = peerList({ entry: 'node', defaultName: undefined, distinctUrls: true });
+
+const optionalHttpUrl: Parser<string | undefined> = (raw, option) =>
+  raw.trim() === '' ? undefined : httpUrl(raw.trim(), describe(option));
 
 const delayRange: Parser<DelayRange> = (raw, option) => {
   const match = /^\s*([0-9]{1,7})\s*(?:-\s*([0-9]{1,7})\s*)?$/.exec(raw);
@@ -237,7 +301,7 @@ export const OPTIONS = {
     roles: BOTH,
     parse: text,
     defaultValue: '',
-    help: 'node name in logs and health (default: master, or secondary)',
+    help: 'node name in logs and health (default: master, or secondary); with --failover, its entry in PEERS',
   },
   host: {
     flag: 'host',
@@ -251,7 +315,7 @@ export const OPTIONS = {
     roles: BOTH,
     parse: integer(0, 65535),
     defaultValue: 8000,
-    help: 'port to listen on (a secondary: 8001)',
+    help: 'port to listen on (a secondary: 8001; with --failover: the port of its PEERS URL)',
   },
   clusterToken: {
     flag: 'cluster-token',
@@ -415,11 +479,44 @@ export const OPTIONS = {
     defaultValue: 64 * MiB,
     help: 'with --data-dir: size at which a new segment file starts',
   },
+  failover: {
+    flag: 'failover',
+    roles: BOTH,
+    parse: bool,
+    defaultValue: false,
+    boolean: true,
+    help: 'automatic failover: the nodes of PEERS elect the master; needs --data-dir',
+  },
+  peers: {
+    flag: 'peers',
+    roles: BOTH,
+    parse: peers,
+    defaultValue: [],
+    withFailover: 'only',
+    help: 'with --failover: every node, this one included: master=http://127.0.0.1:8000,sub1=...',
+  },
+  electionTimeoutMs: {
+    flag: 'election-timeout-ms',
+    roles: BOTH,
+    parse: integer(50, 600_000),
+    defaultValue: 1500,
+    withFailover: 'only',
+    help: 'with --failover: a node that hears from no master for 1x-2x this (at random) starts an election',
+  },
+  advertisedUrl: {
+    flag: 'advertised-url',
+    roles: BOTH,
+    parse: optionalHttpUrl,
+    defaultValue: undefined,
+    withFailover: 'only',
+    help: 'with --failover: the URL clients are given for this node (default: its PEERS URL)',
+  },
   secondaries: {
     flag: 'secondaries',
     roles: MASTER,
     parse: secondaries,
     defaultValue: [],
+    withFailover: 'replaced',
     help: 'sub1=http://127.0.0.1:8001,sub2=http://127.0.0.1:8002',
   },
   heartbeatIntervalMs: {
@@ -427,7 +524,7 @@ export const OPTIONS = {
     roles: MASTER,
     parse: integer(10, 600_000),
     defaultValue: 1000,
-    help: 'how often each secondary is probed',
+    help: 'how often each secondary is probed (with --failover: ELECTION_TIMEOUT_MS / 3 unless set)',
   },
   suspectAfterMisses: {
     flag: 'suspect-after-misses',
@@ -519,6 +616,7 @@ export const OPTIONS = {
     roles: SECONDARY,
     parse: optionalText,
     defaultValue: undefined,
+    withFailover: 'replaced',
     help: "the master's URL (for NOT_MASTER answers and health)",
   },
   delayMs: {
@@ -550,8 +648,115 @@ type OptionValue<K extends OptionKey> = ReturnType<(typeof OPTIONS)[K]['parse']>
 
 export interface LoadResult {
   readonly config: NodeConfig;
-  /** Options set for the other role: ignored, to be logged as warnings. */
+  /** Options set but ignored (the other role's, PEERS without FAILOVER, ...): to be logged as warnings. */
   readonly warnings: readonly string[];
+}
+
+const SPECS = OPTIONS as Record<OptionKey, OptionSpec<unknown>>;
+
+/** The value of an option: as its parser returned it, or its default. */
+type Getter = <K extends OptionKey>(key: K) => OptionValue<K>;
+/** The text given for an option (its flag, else its variable); undefined: not given. */
+type RawGetter = (spec: OptionSpec<unknown>) => string | undefined;
+
+/**
+ * Reads a node's configuration from argv (after the role) and the environment; a flag wins over
+ * its variable. Throws ConfigError naming the option and the fix.
+ */
+export function loadNodeConfig(
+  roleArg: string | undefined,
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+): LoadResult {
+  const role = roleOf(roleArg, env);
+  const flags = parseFlags(role, argv);
+  const rawOf: RawGetter = (spec) => {
+    const flagValue = flags[spec.flag];
+    return flagValue === undefined ? env[variableOf(spec)] : String(flagValue);
+  };
+  const failover = bool(rawOf(SPECS.failover) ?? '', SPECS.failover);
+  const warnings: string[] = [];
+  const get = readValues(rawOf, role, failover, warnings);
+  const given = (key: OptionKey): boolean => rawOf(SPECS[key]) !== undefined;
+  const common = commonConfig(get, given, role, warnings);
+  if (failover) return { config: failoverConfig(common, get, given, role), warnings };
+  if (role === 'master') {
+    return {
+      config: { ...common, role, secondaries: get('secondaries'), ...masterOptions(get) },
+      warnings,
+    };
+  }
+  const masterUrl = get('masterUrl');
+  const config: SecondaryConfig = {
+    ...common,
+    role,
+    masterUrl: masterUrl === undefined ? undefined : httpUrl(masterUrl, '--master / MASTER_URL'),
+    ...secondaryOptions(get),
+  };
+  return { config, warnings };
+}
+
+function roleOf(
+  roleArg: string | undefined,
+  env: Readonly<Record<string, string | undefined>>,
+): Role {
+  const roleRaw = roleArg ?? env['ROLE'];
+  if (roleRaw !== 'master' && roleRaw !== 'secondary') {
+    throw new ConfigError(
+      `role must be "master" or "secondary" (first argument or ROLE); got "${roleRaw ?? ''}"`,
+    );
+  }
+  return roleRaw;
+}
+
+function parseFlags(role: Role, argv: readonly string[]): ReturnType<typeof parseArgs>['values'] {
+  try {
+    return parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: false,
+      options: Object.fromEntries(
+        Object.values(SPECS).map((spec) => [
+          spec.flag,
+          { type: spec.boolean === true ? 'boolean' : 'string' },
+        ]),
+      ),
+    }).values;
+  } catch (error) {
+    throw new ConfigError(`${(error as Error).message}; run "rlog ${role} --help" for the options`);
+  }
+}
+
+/** Parses every option given; an option that does not apply gets its default and a warning. */
+function readValues(rawOf: RawGetter, role: Role, failover: boolean, warnings: string[]): Getter {
+  const values: Record<string, unknown> = {};
+  for (const [key, spec] of Object.entries(SPECS)) {
+    const raw = rawOf(spec);
+    const ignored = raw === undefined ? undefined : whyIgnored(spec, role, failover);
+    if (raw === undefined || ignored !== undefined) {
+      if (ignored !== undefined && raw !== '') warnings.push(`${describe(spec)} ${ignored}`);
+      values[key] = spec.defaultValue;
+      continue;
+    }
+    values[key] = spec.parse(raw, spec);
+  }
+  // Each value was produced by its own option's parser (or is its default), hence this one cast.
+  return <K extends OptionKey>(key: K): OptionValue<K> => values[key] as OptionValue<K>;
+}
+
+/** Why an option given is ignored on this node; undefined: it applies. */
+function whyIgnored(spec: OptionSpec<unknown>, role: Role, failover: boolean): string | undefined {
+  if (failover) {
+    // A failover node can be either role: every option applies but those PEERS replaces.
+    return spec.withFailover === 'replaced'
+      ? 'is not used with --failover / FAILOVER: --peers / PEERS replaces it (every node, this one included); ignored'
+      : undefined;
+  }
+  if (spec.withFailover === 'only') return 'applies only with --failover / FAILOVER; ignored';
+  if (!spec.roles.includes(role)) {
+    return `is for the ${spec.roles.join('/')} only; ignored on a ${role}`;
+  }
+  return undefined;
 }
 
 function tlsFiles(
@@ -575,79 +780,24 @@ function tlsFiles(
   return { certFile, keyFile, caFile };
 }
 
-/**
- * Reads a node's configuration from argv (after the role) and the environment; a flag wins over
- * its variable. Throws ConfigError naming the option and the fix.
- */
-export function loadNodeConfig(
-  roleArg: string | undefined,
-  argv: readonly string[],
-  env: Readonly<Record<string, string | undefined>>,
-): LoadResult {
-  const roleRaw = roleArg ?? env['ROLE'];
-  if (roleRaw !== 'master' && roleRaw !== 'secondary') {
-    throw new ConfigError(
-      `role must be "master" or "secondary" (first argument or ROLE); got "${roleRaw ?? ''}"`,
-    );
-  }
-  const role: Role = roleRaw;
-  const specs = OPTIONS as Record<OptionKey, OptionSpec<unknown>>;
-  let parsed: ReturnType<typeof parseArgs>;
-  try {
-    parsed = parseArgs({
-      args: [...argv],
-      strict: true,
-      allowPositionals: false,
-      options: Object.fromEntries(
-        Object.values(specs).map((spec) => [
-          spec.flag,
-          { type: spec.boolean === true ? 'boolean' : 'string' },
-        ]),
-      ),
-    });
-  } catch (error) {
-    throw new ConfigError(`${(error as Error).message}; run "rlog ${role} --help" for the options`);
-  }
-  const warnings: string[] = [];
-  const values: Record<string, unknown> = {};
-  for (const [key, spec] of Object.entries(specs)) {
-    const flagValue = parsed.values[spec.flag];
-    const raw = flagValue === undefined ? env[variableOf(spec)] : String(flagValue);
-    if (raw === undefined) {
-      values[key] = spec.defaultValue;
-      continue;
-    }
-    if (!spec.roles.includes(role)) {
-      if (raw !== '')
-        warnings.push(
-          `${describe(spec)} is for the ${spec.roles.join('/')} only; ignored on a ${role}`,
-        );
-      values[key] = spec.defaultValue;
-      continue;
-    }
-    values[key] = spec.parse(raw, spec);
-  }
-  // Each value was produced by its own option's parser (or is its default), hence this one cast.
-  const get = <K extends OptionKey>(key: K): OptionValue<K> => values[key] as OptionValue<K>;
+function commonConfig(
+  get: Getter,
+  given: (key: OptionKey) => boolean,
+  role: Role,
+  warnings: string[],
+): CommonConfig {
   const dataDir = get('dataDir');
   for (const key of ['fsync', 'fsyncIntervalMs', 'segmentBytes'] as const) {
-    const spec = specs[key];
-    if (
-      dataDir === undefined &&
-      (parsed.values[spec.flag] ?? env[variableOf(spec)]) !== undefined
-    ) {
+    if (dataDir === undefined && given(key)) {
       warnings.push(
-        `${describe(spec)} applies to a log on disk; ignored without --data-dir / DATA_DIR`,
+        `${describe(SPECS[key])} applies to a log on disk; ignored without --data-dir / DATA_DIR`,
       );
     }
   }
-  const common = {
+  const common: CommonConfig = {
     name: get('name') || (role === 'master' ? 'master' : 'secondary'),
     host: get('host'),
-    port:
-      parsed.values['port'] === undefined && env['PORT'] === undefined && role === 'secondary'
-        ? 8001
-        : get('port'),
+    port: !given('port') && role === 'secondary' ? 8001 : get('port'),
     clusterToken: get('clusterToken'),
     faultInjection: get('faultInjection'),
     logLevel: get('logLevel'),
@@ -670,6 +820,11 @@ export function loadNodeConfig(
     fsyncIntervalMs: get('fsyncIntervalMs'),
     segmentBytes: get('segmentBytes'),
   };
+  checkConnectionLimits(common);
+  return common;
+}
+
+function checkConnectionLimits(common: CommonConfig): void {
   if (common.maxInflightBodyBytes < common.maxBodyBytes) {
     throw new ConfigError(
       `--max-inflight-body-bytes / MAX_INFLIGHT_BODY_BYTES (${common.maxInflightBodyBytes}) must be at least --max-body-bytes / MAX_BODY_BYTES (${common.maxBodyBytes}), or the largest request could never be taken; raise the first or lower the second`,
@@ -680,47 +835,135 @@ export function loadNodeConfig(
       `--request-timeout-ms / REQUEST_TIMEOUT_MS (${common.requestTimeoutMs}) must be at least --headers-timeout-ms / HEADERS_TIMEOUT_MS (${common.headersTimeoutMs}): the headers are part of the request`,
     );
   }
-  if (role === 'master') {
-    const config: MasterConfig = {
-      ...common,
-      role,
-      secondaries: get('secondaries'),
-      heartbeatIntervalMs: get('heartbeatIntervalMs'),
-      suspectAfterMisses: get('suspectAfterMisses'),
-      unhealthyAfterMisses: get('unhealthyAfterMisses'),
-      replicationTimeoutMs: get('replicationTimeoutMs'),
-      maxInflightBatches: get('maxInflightBatches'),
-      maxBatchEntries: get('maxBatchEntries'),
-      maxBatchBytes: get('maxBatchBytes'),
-      retryBaseMs: get('retryBaseMs'),
-      retryMaxMs: get('retryMaxMs'),
-      maxBatchCount: get('maxBatchCount'),
-      maxWaitingAppends: get('maxWaitingAppends'),
-      maxIdempotencyKeys: get('maxIdempotencyKeys'),
-      apiToken: get('apiToken'),
-    };
-    if (config.unhealthyAfterMisses <= config.suspectAfterMisses) {
-      throw new ConfigError(
-        `--unhealthy-after-misses (${config.unhealthyAfterMisses}) must be greater than --suspect-after-misses (${config.suspectAfterMisses})`,
-      );
-    }
-    if (config.retryMaxMs < config.retryBaseMs) {
-      throw new ConfigError(
-        `--retry-max-ms (${config.retryMaxMs}) must be at least --retry-base-ms (${config.retryBaseMs})`,
-      );
-    }
-    return { config, warnings };
+}
+
+/** The master's own options, but its peers. */
+type MasterOptions = Omit<MasterConfig, keyof CommonConfig | 'role' | 'secondaries'>;
+
+function masterOptions(get: Getter): MasterOptions {
+  const options: MasterOptions = {
+    heartbeatIntervalMs: get('heartbeatIntervalMs'),
+    suspectAfterMisses: get('suspectAfterMisses'),
+    unhealthyAfterMisses: get('unhealthyAfterMisses'),
+    replicationTimeoutMs: get('replicationTimeoutMs'),
+    maxInflightBatches: get('maxInflightBatches'),
+    maxBatchEntries: get('maxBatchEntries'),
+    maxBatchBytes: get('maxBatchBytes'),
+    retryBaseMs: get('retryBaseMs'),
+    retryMaxMs: get('retryMaxMs'),
+    maxBatchCount: get('maxBatchCount'),
+    maxWaitingAppends: get('maxWaitingAppends'),
+    maxIdempotencyKeys: get('maxIdempotencyKeys'),
+    apiToken: get('apiToken'),
+  };
+  if (options.unhealthyAfterMisses <= options.suspectAfterMisses) {
+    throw new ConfigError(
+      `--unhealthy-after-misses (${options.unhealthyAfterMisses}) must be greater than --suspect-after-misses (${options.suspectAfterMisses})`,
+    );
   }
-  const masterUrl = get('masterUrl');
-  const config: SecondaryConfig = {
-    ...common,
-    role,
-    masterUrl: masterUrl === undefined ? undefined : httpUrl(masterUrl, '--master / MASTER_URL'),
+  if (options.retryMaxMs < options.retryBaseMs) {
+    throw new ConfigError(
+      `--retry-max-ms (${options.retryMaxMs}) must be at least --retry-base-ms (${options.retryBaseMs})`,
+    );
+  }
+  return options;
+}
+
+/** The secondary's own options, but its master. */
+function secondaryOptions(
+  get: Getter,
+): Omit<SecondaryConfig, keyof CommonConfig | 'role' | 'masterUrl'> {
+  return {
     delay: get('delayMs'),
     errorRate: get('errorRate'),
     maxPendingEntries: get('maxPendingEntries'),
   };
-  return { config, warnings };
+}
+
+/**
+ * FAILOVER=true: the options of both roles, PEERS for the peers (SECONDARIES and MASTER_URL were
+ * ignored), this node's entry picked by NODE_NAME.
+ */
+function failoverConfig(
+  common: CommonConfig,
+  get: Getter,
+  given: (key: OptionKey) => boolean,
+  preferredRole: Role,
+): FailoverConfig {
+  if (common.dataDir === undefined) {
+    throw new ConfigError(
+      '--failover / FAILOVER is true but --data-dir / DATA_DIR is not set: failover needs durable state (a node that forgets its vote could vote twice in one epoch); set DATA_DIR / --data-dir to a directory of its own for this node',
+    );
+  }
+  const all = get('peers');
+  const self = selfEntry(all, get('name'), preferredRole);
+  const electionTimeoutMs = get('electionTimeoutMs');
+  const master = masterOptions(get);
+  const heartbeatIntervalMs = given('heartbeatIntervalMs')
+    ? master.heartbeatIntervalMs
+    : Math.max(10, Math.floor(electionTimeoutMs / 3));
+  checkElectionTimeout(electionTimeoutMs, heartbeatIntervalMs);
+  return {
+    ...common,
+    name: self.name,
+    port: given('port') ? common.port : portOf(self.url),
+    role: 'failover',
+    preferredRole,
+    ...master,
+    heartbeatIntervalMs,
+    secondaries: all.filter((peer) => peer.name !== self.name),
+    masterUrl: undefined,
+    ...secondaryOptions(get),
+    failover: {
+      peers: all,
+      electionTimeoutMs,
+      advertisedUrl: get('advertisedUrl') ?? self.url,
+    },
+  };
+}
+
+/** This node's entry of PEERS: NODE_NAME's, else (ROLE=master) master's. */
+function selfEntry(all: readonly PeerConfig[], name: string, preferredRole: Role): PeerConfig {
+  if (all.length === 0) {
+    throw new ConfigError(
+      '--failover / FAILOVER needs --peers / PEERS, the same list on every node of all the nodes, this one included: set PEERS=master=http://127.0.0.1:8000,sub1=http://127.0.0.1:8001,sub2=http://127.0.0.1:8002 (your own names and URLs); got none',
+    );
+  }
+  const names = all.map((peer) => peer.name).join(', ');
+  const wanted = name !== '' ? name : preferredRole === 'master' ? 'master' : undefined;
+  if (wanted === undefined) {
+    throw new ConfigError(
+      `--name / NODE_NAME is not set: with --failover / FAILOVER it picks this node's entry in --peers / PEERS (${names}); set NODE_NAME to one of them`,
+    );
+  }
+  const self = all.find((peer) => peer.name === wanted);
+  if (self === undefined) {
+    throw new ConfigError(
+      `--name / NODE_NAME "${wanted}"${name === '' ? " (a master's default)" : ''} is not in --peers / PEERS (${names}): PEERS lists every node, this one included; add this node to PEERS or set NODE_NAME to its entry`,
+    );
+  }
+  return self;
+}
+
+function checkElectionTimeout(electionTimeoutMs: number, heartbeatIntervalMs: number): void {
+  if (electionTimeoutMs <= 2 * heartbeatIntervalMs) {
+    throw new ConfigError(
+      `--election-timeout-ms / ELECTION_TIMEOUT_MS (${electionTimeoutMs}) must be greater than twice --heartbeat-interval-ms / HEARTBEAT_INTERVAL_MS (${heartbeatIntervalMs}): a master heartbeats several times per election timeout, or the others elect a new one while it is alive; raise ELECTION_TIMEOUT_MS above ${2 * heartbeatIntervalMs}, or lower HEARTBEAT_INTERVAL_MS (unset, it is a third of ELECTION_TIMEOUT_MS)`,
+    );
+  }
+}
+
+/** The port a URL names, or its protocol's. */
+function portOf(url: string): number {
+  const parsed = new URL(url);
+  if (parsed.port !== '') return Number(parsed.port);
+  return parsed.protocol === 'https:' ? 443 : 80;
+}
+
+/** Every node's advertised URL by name: this node's is advertisedUrl, the others' their PEERS URL. */
+export function advertisedUrlOf(config: FailoverConfig, name: string): string | undefined {
+  if (name === config.name) return config.failover.advertisedUrl;
+  return config.failover.peers.find((peer) => peer.name === name)?.url;
 }
 
 /** The options of one role, for `--help`. */

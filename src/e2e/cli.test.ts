@@ -139,6 +139,15 @@ test('rlog --version, --help of every command, and a suggestion for an unknown o
   assert.match(master, /--heartbeat-interval-ms <value> +how often each secondary is probed/);
   assert.match(master, /\[HEARTBEAT_INTERVAL_MS\] \(default 1000\)/);
   assert.doesNotMatch(master, /--error-rate/, "a secondary's option is not in the master's help");
+  for (const [flag, variable] of [
+    ['--failover', 'FAILOVER'],
+    ['--peers <value>', 'PEERS'],
+    ['--election-timeout-ms <value>', 'ELECTION_TIMEOUT_MS'],
+    ['--advertised-url <value>', 'ADVERTISED_URL'],
+  ] as const) {
+    assert.match(master, new RegExp(`${flag} +[^[]*\\[${variable}\\]`), `${flag} in the help`);
+  }
+  assert.match(master, /With --failover the nodes of --peers elect the master/);
   assert.match(
     (await rlog(['secondary', '--help'])).stdout,
     /--error-rate <value>[\s\S]*?\[ERROR_RATE\]/,

@@ -56,6 +56,8 @@ export async function startNode(
   config: NodeConfig,
   warnings: readonly string[] = [],
 ): Promise<RunningNode> {
+  // The lead engineer wires the failover node here (issue 14).
+  if (config.role === 'failover') throw new Error('failover wiring: not yet');
   const logger = createLogger(config.name, config.role, config.logLevel, config.logFormat);
   // Read before anything starts: a missing or unreadable file stops the node with its name.
   const tls = loadTlsMaterial(config.tls);

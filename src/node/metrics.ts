@@ -1,5 +1,5 @@
 import { collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
-import type { Role } from '../config/config.js';
+import type { NodeConfig } from '../config/config.js';
 
 /**
  * prom-client's gauges that end in `_total`, which Prometheus keeps for counters (`promtool check
@@ -25,7 +25,8 @@ export class NodeMetrics {
   readonly registry = new Registry();
   readonly #fsyncSeconds: Histogram;
 
-  constructor(name: string, role: Role) {
+  /** `role`: master, secondary, or failover (a node that can be either). */
+  constructor(name: string, role: NodeConfig['role']) {
     collectDefaultMetrics({ register: this.registry });
     for (const name of GAUGES_NAMED_AS_COUNTERS) this.registry.removeSingleMetric(name);
     const info = new Gauge({
