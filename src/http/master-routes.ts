@@ -2,7 +2,15 @@ import type { FastifyInstance } from 'fastify';
 import { assert } from '../core/assert.js';
 import type { WriteConcern } from '../core/write-concern.js';
 import type { Appended, AppendedOutcome } from '../node/append-outcome.js';
-import type { MasterNode } from '../node/master-node.js';
+import type { AppendRequest, AppendResult } from '../node/append-outcome.js';
+import type { Entry } from '../core/entry.js';
+
+/** What the append routes need of a node: the fixed master, or a failover node in any role. */
+export interface AppendingNode {
+  readonly clusterSize: number;
+  append(request: AppendRequest): Promise<AppendResult>;
+  readonly messageJson: (entry: Entry) => string;
+}
 import { ApiError, invalidWriteConcern } from './api-error.js';
 import { requireToken } from './create-server.js';
 import {
@@ -54,7 +62,7 @@ function readWriteConcern(
 /** The append endpoint, `POST /logs` and its alias `POST /messages`. */
 export function registerMasterRoutes(
   app: FastifyInstance,
-  node: MasterNode,
+  node: AppendingNode,
   limits: MasterRouteLimits,
 ): void {
   const auth = requireToken(limits.apiToken, 'API_TOKEN');

@@ -1,0 +1,63 @@
+import { mkdir, open, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Rollback, RollbackStore } from '../node/failover/rollbacks.js';
+import type { Logger } from './logger.js';
+
+/** The file in DATA_DIR: one JSON line per truncation (F3), appended and fsynced. */
+export const ROLLBACK_FILE = 'rollbacks.jsonl';
+
+/**
+ * Rollbacks kept in `DATA_DIR/rollbacks.jsonl`, so that an operator can still list what a node
+ * discarded after it restarts. A line that does not parse (a torn last write) is skipped with a
+ * warning: this file is a report, the log does not depend on it.
+ */
+export class RollbackFile implements RollbackStore {
+  readonly #path: string;
+
+  constructor(
+    private readonly dataDir: string,
+    private readonly logger: Logger,
+  ) {
+    this.#path = join(dataDir, ROLLBACK_FILE);
+  }
+
+  async load(limit: number): Promise<Rollback[]> {
+    let text: string;
+    try {
+      text = await readFile(this.#path, 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw error;
+    }
+    const rollbacks: Rollback[] = [];
+    for (const line of text.split('\n')) {
+      if (line.trim() === '') continue;
+      try {
+        rollbacks.push(JSON.parse(line) as Rollback);
+      } catch {
+        this.logger.warn(
+          { event: 'rollback-line-skipped', path: this.#path },
+          `${this.#path}: a line that is not JSON was skipped (a write cut short by a crash)`,
+        );
+      }
+    }
+    let entries = 0;
+    let first = rollbacks.length;
+    while (first > 0 && entries + (rollbacks[first - 1]?.entries.length ?? 0) <= limit) {
+      first -= 1;
+      entries += rollbacks[first]?.entries.length ?? 0;
+    }
+    return rollbacks.slice(first);
+  }
+
+  async append(rollback: Rollback): Promise<void> {
+    await mkdir(this.dataDir, { recursive: true });
+    const handle = await open(this.#path, 'a');
+    try {
+      await handle.write(`${JSON.stringify(rollback)}\n`);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  }
+}
