@@ -14,13 +14,14 @@ import {
   DEFAULT_CATCH_UP_TIMEOUT_S,
   fetchHealth,
   masterUrl,
+  nodeUrls,
   progressTo,
   readLog,
   resolveNode,
   waitForCatchUp,
 } from './commands.js';
 import { followAfter, pagesAfter, startAfter } from './tail.js';
-import { entryLines, healthSummary, reconnectText } from './texts.js';
+import { entryLines, healthSummary, reconnectText, redirectText } from './texts.js';
 import {
   ReplicatedLogError,
   type Entry,
@@ -36,6 +37,8 @@ export interface AppendFlags {
   readonly key?: string;
   readonly timeoutMs?: string;
   readonly master?: string;
+  /** The cluster's node URLs, comma-separated (else RLOG_NODES). */
+  readonly nodes?: string;
   readonly apiToken?: string;
   readonly json?: boolean;
   readonly quiet?: boolean;
@@ -49,7 +52,7 @@ export async function append(messages: readonly string[], flags: AppendFlags): P
   if (process.stderr.isTTY && flags.quiet !== true)
     process.stderr.write(`appending to ${master}/logs (w=${flags.w ?? 'all'}) ...\n`);
   const answer = await appendAnswer({
-    client: clientFor(master, apiToken(flags.apiToken)),
+    client: clientFor(master, apiToken(flags.apiToken), nodeUrls(flags.nodes)),
     messages,
     options: {
       ...(w === undefined ? {} : { w }),
@@ -59,6 +62,8 @@ export async function append(messages: readonly string[], flags: AppendFlags): P
     ...progressTo(flags.quiet === true ? undefined : process.stderr),
   });
   const { outcome } = answer;
+  if (answer.redirect !== undefined && flags.quiet !== true)
+    process.stderr.write(`rlog append: ${redirectText(answer.redirect)}\n`);
   if (flags.json === true) process.stdout.write(`${JSON.stringify(answer.body)}\n`);
   else if (outcome.ok) process.stdout.write(`${outcome.text}\n`);
   else process.stderr.write(`rlog append: ${outcome.text}\n`);
@@ -225,6 +230,7 @@ export async function shell(flags: Omit<AppendFlags, 'key' | 'json'>): Promise<n
   if (timeoutMs === null) return 2;
   return runShell({
     master: masterUrl(flags.master),
+    nodes: nodeUrls(flags.nodes),
     apiToken: apiToken(flags.apiToken),
     w,
     timeoutMs,

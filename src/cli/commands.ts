@@ -44,6 +44,18 @@ export function masterUrl(flag: string | undefined, env: NodeJS.ProcessEnv = pro
   return (flag ?? env['RLOG_MASTER'] ?? DEFAULT_MASTER_URL).replace(/\/+$/, '');
 }
 
+/**
+ * The cluster's node URLs, where appends look for the master when the one they were sent to does
+ * not answer: the flag, else RLOG_NODES, comma-separated; none when empty or unset.
+ */
+export function nodeUrls(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string[] {
+  const list = flag ?? env['RLOG_NODES'] ?? '';
+  return list
+    .split(',')
+    .map((url) => url.trim().replace(/\/+$/, ''))
+    .filter((url) => url !== '');
+}
+
 /** The API token appends carry: the flag, else RLOG_API_TOKEN; none when empty or unset. */
 export function apiToken(
   flag: string | undefined,
@@ -54,13 +66,19 @@ export function apiToken(
 }
 
 /**
- * The client every command uses for the master (reads of another node use `client.at(url)`). It
- * retries what the client retries, but READ_ONLY: that lasts until a majority is back, which may
- * be long, and a person is better told at once (the text says when appends resume).
+ * The client every command uses for the master (reads of another node use `client.at(url)`). Its
+ * appends follow 421 NOT_MASTER to the master, and go on at the next of `nodes` when a node does
+ * not answer. It retries what the client retries, but READ_ONLY: that lasts until a majority is
+ * back, which may be long, and a person is better told at once (the text says when appends resume).
  */
-export function clientFor(master: string, token?: string): ReplicatedLogClient {
+export function clientFor(
+  master: string,
+  token?: string,
+  nodes: readonly string[] = [],
+): ReplicatedLogClient {
   return new ReplicatedLogClient({
     url: master,
+    nodes,
     apiToken: token,
     readTimeoutMs: READ_TIMEOUT_MS,
     retry: { shouldRetry: (failure) => failure.code !== 'READ_ONLY' },
@@ -160,6 +178,8 @@ export interface AppendAnswer {
   readonly outcome: Outcome;
   /** The master's answer as it sent it (`rlog append --json`). */
   readonly body: unknown;
+  /** Set when the append was taken elsewhere than where it was sent: `from` named `to` the master. */
+  readonly redirect?: { readonly from: string; readonly to: string };
 }
 
 /**
@@ -167,13 +187,24 @@ export interface AppendAnswer {
  * a refusal included. No answer at all (or a stop) is thrown, as the client's error.
  */
 export async function appendAnswer(request: AppendRequest): Promise<AppendAnswer> {
+  const from = request.client.masterUrl;
   try {
     const result = await appendWithProgress(request);
     const body = appendedBody(result);
-    return { outcome: appendOutcome(result.replayed ? 200 : 201, body), body };
+    const outcome = appendOutcome(result.replayed ? 200 : 201, body);
+    return {
+      outcome,
+      body,
+      ...(result.node === from ? {} : { redirect: { from, to: result.node } }),
+    };
   } catch (error) {
     if (!(error instanceof ReplicatedLogError) || error.status === undefined) throw error;
-    return { outcome: appendOutcome(error.status, error.body), body: error.body };
+    // A 421 the client did not follow (no master known, or the redirects ran out): its words.
+    const outcome =
+      error.code === 'NOT_MASTER'
+        ? { ok: false, text: error.message }
+        : appendOutcome(error.status, error.body);
+    return { outcome, body: error.body };
   }
 }
 
@@ -215,7 +246,8 @@ async function watchAppend(
   for (;;) {
     let line: ProgressLine;
     try {
-      const health = await fetchHealth(client, {
+      // The master the append found, which may not be the node it was sent to.
+      const health = await fetchHealth(client.at(client.masterUrl), {
         timeoutMs: POLL_TIMEOUT_MS,
         signal: answered,
         once: true,

@@ -19,6 +19,8 @@ function packageVersion(): string {
 
 const CLIENT_HELP = `
 Client commands find the master with --master URL, else RLOG_MASTER, else http://127.0.0.1:8000.
+An append sent to a node that is not the master follows its 421 to the master (saying so on
+stderr); with --nodes (else RLOG_NODES) it also goes on at the next node when one does not answer.
 Appends carry --api-token, else RLOG_API_TOKEN, for a master started with API_TOKEN; each append
 has an idempotency key (--key, else a new one), so its retries never store it twice.`;
 
@@ -33,6 +35,11 @@ Examples:
   rlog tail -f --node sub1        sub1's whole log, then each new entry
   rlog tail -f --since 1200       every entry after 1200, as it comes`;
 
+const nodesOption = (): Option =>
+  new Option(
+    '--nodes <urls>',
+    "the cluster's node URLs, comma-separated: appends look for the master there when a node does not answer (else RLOG_NODES)",
+  );
 const masterOption = (): Option =>
   new Option('--master <url>', "the master's URL (else RLOG_MASTER, else http://127.0.0.1:8000)");
 const tokenOption = (): Option =>
@@ -105,6 +112,7 @@ export function buildProgram(done: (code: number) => void): Command {
     )
     .option('--json', "print the master's answer as JSON")
     .addOption(masterOption())
+    .addOption(nodesOption())
     .addOption(tokenOption())
     .addOption(quietOption())
     .action(act(append));
@@ -157,6 +165,7 @@ export function buildProgram(done: (code: number) => void): Command {
     .option('-w, --w <w>', 'write concern of the appends: N, majority or all', 'all')
     .option('--timeout-ms <ms>', "each append's timeoutMs")
     .addOption(masterOption())
+    .addOption(nodesOption())
     .addOption(tokenOption())
     .addOption(quietOption())
     .addHelpText(

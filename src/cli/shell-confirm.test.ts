@@ -46,6 +46,7 @@ async function typed(lines: readonly string[]): Promise<{ output: string; posted
     };
     const done = runShell({
       master: server.url,
+      nodes: [],
       apiToken: undefined,
       w: 1,
       timeoutMs: undefined,

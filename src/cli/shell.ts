@@ -31,13 +31,22 @@ import {
   type ShellCommand,
 } from './shell-commands.js';
 import { followAfter, lastEntries, startAfter } from './tail.js';
-import { entryLines, healthSummary, nodeNames, reconnectText, type Outcome } from './texts.js';
+import {
+  entryLines,
+  healthSummary,
+  nodeNames,
+  reconnectText,
+  redirectText,
+  type Outcome,
+} from './texts.js';
 
 /** The greeting's look at the cluster is a courtesy: it must not hold up the prompt for long. */
 const GREETING_HEALTH_TIMEOUT_MS = 3000;
 
 export interface ShellOptions {
   readonly master: string;
+  /** The cluster's node URLs: appends look for the master there when a node does not answer. */
+  readonly nodes: readonly string[];
   /** Sent with every append (RLOG_API_TOKEN / --api-token), for a master with API_TOKEN. */
   readonly apiToken: string | undefined;
   readonly w: WriteConcern;
@@ -118,7 +127,7 @@ class Shell {
     private readonly interactive: boolean,
   ) {
     this.w = options.w;
-    this.client = clientFor(options.master, options.apiToken);
+    this.client = clientFor(options.master, options.apiToken, options.nodes);
   }
 
   /**
@@ -277,6 +286,9 @@ class Shell {
         options,
         ...progressTo(this.options.quiet ? undefined : this.options.errors),
       });
+      if (answer.redirect !== undefined && !this.options.quiet) {
+        this.#error(redirectText(answer.redirect));
+      }
       return answer.outcome;
     });
   }

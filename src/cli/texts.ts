@@ -63,6 +63,11 @@ export function nodeNames(health: MasterHealthView): string[] {
   return ['master', ...health.secondaries.map((peer) => peer.name)];
 }
 
+/** Which node took an append that was sent elsewhere (a secondary, or a node that is down). */
+export function redirectText(redirect: { readonly from: string; readonly to: string }): string {
+  return `the master is ${redirect.to} (not ${redirect.from}): appended there`;
+}
+
 /** One line per entry, `id<TAB>message`, as `rlog list` prints them. */
 export function entryLines(entries: readonly LogEntryView[]): string[] {
   return entries.map((entry) => `${entry.id}\t${entry.message}`);

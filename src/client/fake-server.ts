@@ -1,6 +1,8 @@
 /**
  * A tiny in-process HTTP server for the client's unit tests: each request is answered by the next
- * scripted step (an answer, a cut connection, or silence), and every request is recorded.
+ * scripted step (an answer, a cut connection, or silence), and every request is recorded. Several
+ * of them make a fake cluster: `fakeNodes(2)` listen first, then each is given its script
+ * (`answerWith`), which may name the others' URLs (`notMaster(b.url)`).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -24,11 +26,14 @@ export type Step =
 export interface FakeServer {
   readonly url: string;
   readonly requests: SeenRequest[];
+  /** Answers the next requests with `steps` instead (counted from the first request). */
+  answerWith(steps: readonly Step[]): void;
   close(): Promise<void>;
 }
 
-/** Answers with `steps` in order; past the last, the last step again. */
-export async function fakeServer(steps: readonly Step[]): Promise<FakeServer> {
+/** Answers with `steps` in order; past the last, the last step again; none: silence. */
+export async function fakeServer(given: readonly Step[] = []): Promise<FakeServer> {
+  let steps = given;
   const requests: SeenRequest[] = [];
   const silent: ServerResponse[] = [];
   const server = createServer((request, response) => {
@@ -53,7 +58,22 @@ export async function fakeServer(steps: readonly Step[]): Promise<FakeServer> {
       }
     });
   });
-  return { ...(await listenOnLoopback(server, silent)), requests };
+  const answerWith = (next: readonly Step[]): void => {
+    steps = next;
+  };
+  return { ...(await listenOnLoopback(server, silent)), requests, answerWith };
+}
+
+/** `count` fake servers, silent until each is given its steps with `answerWith`. */
+export async function fakeNodes(count: number): Promise<FakeServer[]> {
+  return Promise.all(Array.from({ length: count }, () => fakeServer()));
+}
+
+/** The URL of a loopback port nothing listens on now (a server started there and closed). */
+export async function closedUrl(): Promise<string> {
+  const server = await listenOnLoopback(createServer(), []);
+  await server.close();
+  return server.url;
 }
 
 /**
@@ -83,6 +103,17 @@ export async function listenOnLoopback(
 export const created = (id: number, message: string, status = 201): Step => ({
   status,
   body: { status: 'success', log: { id, message }, w: 3, acks: 3 },
+});
+
+/** A node that is not the master: 421 NOT_MASTER naming `master` (null: none known now). */
+export const notMaster = (master: string | null, headers?: Record<string, string>): Step => ({
+  status: 421,
+  body: {
+    status: 'error',
+    error: { code: 'NOT_MASTER', message: `not the master; the master is ${master ?? 'unknown'}` },
+    master,
+  },
+  ...(headers === undefined ? {} : { headers }),
 });
 
 export const refusal = (status: number, code: string, headers?: Record<string, string>): Step => ({

@@ -6,9 +6,9 @@
  * one. Ids are checked to follow one another: a gap or a repeat is thrown, never papered over.
  */
 import type { Readable } from 'node:stream';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { request, type Dispatcher } from 'undici';
 import { failureOf, unexpected, type Failure } from './answers.js';
+import type { Clock } from './clock.js';
 import { ReplicatedLogError } from './errors.js';
 import { parseJson, retryAfterMs, unreachableText, type HttpOutcome } from './http.js';
 import { countParam, integerIn, timeoutOption, type RetryPolicy } from './options.js';
@@ -61,6 +61,8 @@ export interface FollowContext {
   /** Bound on waiting for a stream's answer (its status and headers). */
   readonly readTimeoutMs: number;
   readonly dispatcher: Dispatcher | undefined;
+  /** How the pauses before reconnecting are waited. */
+  readonly clock: Clock;
 }
 
 export const DEFAULT_IDLE_TIMEOUT_MS = 60_000;
@@ -297,7 +299,7 @@ class Follower implements FollowIterator {
   /** Waits before reconnecting; false when stopped meanwhile. */
   async #pause(delayMs: number): Promise<boolean> {
     try {
-      await sleep(delayMs, undefined, { signal: this.#signal });
+      await this.context.clock.sleep(delayMs, this.#signal);
       return true;
     } catch {
       return !this.#stopped();

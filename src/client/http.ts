@@ -78,9 +78,34 @@ export async function send(call: HttpCall): Promise<HttpOutcome> {
   }
 }
 
+/** The system's or undici's code of a network error (ECONNREFUSED, ...), if it has one. */
+function errorCode(error: unknown): unknown {
+  return (
+    (error as { code?: unknown }).code ?? (error as { cause?: { code?: unknown } }).cause?.code
+  );
+}
+
+/** Codes of a connection that was never made: nothing of the request reached the node. */
+const NOT_CONNECTED: ReadonlySet<unknown> = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
+
+/** True when the request never reached the node (no connection): sending it elsewhere is safe. */
+export function neverConnected(outcome: HttpOutcome): boolean {
+  return (
+    outcome.kind === 'no-answer' &&
+    outcome.code === 'UNREACHABLE' &&
+    NOT_CONNECTED.has(errorCode(outcome.cause))
+  );
+}
+
 export function unreachableText(origin: string, error: unknown): string {
-  const code =
-    (error as { code?: unknown }).code ?? (error as { cause?: { code?: unknown } }).cause?.code;
+  const code = errorCode(error);
   return code === 'ECONNREFUSED'
     ? `nothing answers at ${origin}: is the node running?`
     : `cannot reach ${origin} (${typeof code === 'string' ? code : (error as Error).message}): is the node running?`;

@@ -7,6 +7,7 @@
  */
 export { ReplicatedLogClient } from './replicated-log-client.js';
 export { ReplicatedLogError, WriteConcernTimeoutError } from './errors.js';
+export type { Clock } from './clock.js';
 export type { ClientErrorCode, ReplicatedLogErrorDetails } from './errors.js';
 export type { FollowIterator, FollowOptions, Reconnect } from './follow.js';
 export type { ReplicatedLogClientOptions, RetryPolicy } from './options.js';

@@ -3,6 +3,7 @@
  * RangeError names the option, the value, the allowed range and the fix).
  */
 import type { Dispatcher } from 'undici';
+import type { Clock } from './clock.js';
 import type { ReplicatedLogError } from './errors.js';
 
 /** How failed attempts are tried again: capped exponential backoff with jitter. */
@@ -23,8 +24,24 @@ export interface RetryPolicy {
 }
 
 export interface ReplicatedLogClientOptions {
-  /** The node's URL, as `http://127.0.0.1:8000`: the master for appends, any node for reads. */
+  /**
+   * The node's URL, as `http://127.0.0.1:8000`: any node for reads; appends start there and
+   * follow `421 NOT_MASTER` to the master it names.
+   */
   readonly url: string;
+  /**
+   * The cluster's node URLs (`url` may be one of them). When the node an append is sent to does
+   * not answer, the append goes on at the next one, which names the master: so appends survive
+   * the loss of the master. Default: `url` alone.
+   */
+  readonly nodes?: readonly string[] | undefined;
+  /**
+   * `421 NOT_MASTER` answers followed (and nodes passed over that refused the connection) within
+   * one attempt of an append before it fails naming the nodes it went through. Default 5.
+   */
+  readonly maxRedirects?: number;
+  /** Where the client reads the time and how it waits (retries, Retry-After); default the real one. */
+  readonly clock?: Clock;
   /** Sent as `Authorization: Bearer <apiToken>` with appends (a master with API_TOKEN needs it). */
   readonly apiToken?: string | undefined;
   readonly retry?: Partial<RetryPolicy>;
@@ -51,6 +68,8 @@ export const APPEND_TIMEOUT_SLACK_MS = 5000;
 /** The longest `Retry-After` waited for; a node asking for more is retried after this. */
 export const MAX_RETRY_AFTER_MS = 60_000;
 export const MAX_ATTEMPTS_LIMIT = 1000;
+export const DEFAULT_MAX_REDIRECTS = 5;
+const MAX_REDIRECTS_LIMIT = 100;
 const MAX_DELAY_LIMIT_MS = 600_000;
 /** setTimeout's own limit. */
 const MAX_TIMEOUT_MS = 2_147_483_647;
@@ -71,6 +90,13 @@ export function retryPolicy(
     'it may not be below retry.baseDelayMs',
   );
   return policy;
+}
+
+/** The redirect bound, checked; the default when not given. */
+export function maxRedirectsOption(value: number | undefined): number {
+  if (value === undefined) return DEFAULT_MAX_REDIRECTS;
+  integerIn('maxRedirects', value, 0, MAX_REDIRECTS_LIMIT, '0 follows no redirect');
+  return value;
 }
 
 /** A timeout in milliseconds, or undefined when not given. */

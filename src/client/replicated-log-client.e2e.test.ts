@@ -131,6 +131,14 @@ test('reads, one entry and health of a real cluster, typed; a refusal carries co
       assert.match(error.message, /w must be an integer from 1 to 3/);
       return true;
     });
-    await assert.rejects(sub1.append('to a secondary'), { code: 'NOT_MASTER', status: 421 });
+    // A secondary answers 421 naming the master: the append follows it there, once.
+    const redirected = await sub1.append('to a secondary', { w: 'all' });
+    assert.equal(redirected.node, cluster.master.url);
+    assert.equal(redirected.entry.id, entry.id + 1);
+    assert.equal(sub1.masterUrl, cluster.master.url);
+    await assert.rejects(
+      new ReplicatedLogClient({ url: cluster.node('sub2').url, maxRedirects: 0 }).append('no'),
+      { code: 'NOT_MASTER', status: 421 },
+    );
   });
 });

@@ -1,19 +1,22 @@
 /**
  * The typed client of a replicated log: appends (single and batch) with a write concern, an
- * idempotency key made once per append and bounded retries on unknown outcomes; reads, one entry,
- * following the log (follow.ts) and health. Every failure is a ReplicatedLogError carrying the API's code and status.
+ * idempotency key made once per append, bounded retries on unknown outcomes, and `421 NOT_MASTER`
+ * followed to the master (master-route.ts); reads, one entry, following the log (follow.ts) and
+ * health, from the node given. Every failure is a ReplicatedLogError carrying the API's code and status.
  */
 import type { Dispatcher } from 'undici';
 import { failureOf, unexpected, type Verdict } from './answers.js';
-import { appendVerdict, type AppendedBody } from './append-answer.js';
+import { SYSTEM_CLOCK, type Clock } from './clock.js';
 import { follow, type FollowIterator, type FollowOptions } from './follow.js';
 import { send, type HttpOutcome } from './http.js';
 import { idempotencyKeyFor } from './idempotency-key.js';
+import { appendAttempt, MasterRoute, type RoutedAppend } from './master-route.js';
 import {
   APPEND_TIMEOUT_SLACK_MS,
   countParam,
   DEFAULT_READ_TIMEOUT_MS,
   DEFAULT_RETRY,
+  maxRedirectsOption,
   nodeUrl,
   retryPolicy,
   timeoutOption,
@@ -31,12 +34,15 @@ import { withRetries, type Done } from './retry.js';
 import type { Entry, Health } from './wire.js';
 
 export class ReplicatedLogClient {
-  /** The node this client talks to, without a trailing slash. */
+  /** The node this client reads from (and sends its first append to), without a trailing slash. */
   readonly url: string;
   readonly #options: ReplicatedLogClientOptions;
   readonly #retry: RetryPolicy;
   readonly #readTimeoutMs: number;
   readonly #dispatcher: Dispatcher | undefined;
+  readonly #route: MasterRoute;
+  readonly #maxRedirects: number;
+  readonly #clock: Clock;
 
   /** `new ReplicatedLogClient('http://127.0.0.1:8000')`, or with options. */
   constructor(options: ReplicatedLogClientOptions | string) {
@@ -48,6 +54,14 @@ export class ReplicatedLogClient {
       timeoutOption('readTimeoutMs', given.readTimeoutMs) ?? DEFAULT_READ_TIMEOUT_MS;
     timeoutOption('appendAttemptTimeoutMs', given.appendAttemptTimeoutMs);
     this.#dispatcher = given.dispatcher;
+    this.#route = new MasterRoute(this.url, given.nodes);
+    this.#maxRedirects = maxRedirectsOption(given.maxRedirects);
+    this.#clock = given.clock ?? SYSTEM_CLOCK;
+  }
+
+  /** Where appends go now: `url`, or the master a node named (or the next node) since. */
+  get masterUrl(): string {
+    return this.#route.master;
   }
 
   /** A client with the same options for another node (a secondary, to read from it). */
@@ -100,6 +114,7 @@ export class ReplicatedLogClient {
       retry: this.#retry,
       readTimeoutMs: this.#readTimeoutMs,
       dispatcher: this.#dispatcher,
+      clock: this.#clock,
     };
     return follow(context, options);
   }
@@ -127,7 +142,7 @@ export class ReplicatedLogClient {
   async #append(
     fields: { readonly message: string } | { readonly messages: readonly string[] },
     options: AppendOptions,
-  ): Promise<Done<AppendedBody> & { readonly key: string | undefined }> {
+  ): Promise<Done<RoutedAppend> & { readonly key: string | undefined }> {
     const key = idempotencyKeyFor(options.idempotencyKey);
     const body = JSON.stringify({
       ...fields,
@@ -142,13 +157,15 @@ export class ReplicatedLogClient {
       timeoutOption('attemptTimeoutMs', options.attemptTimeoutMs) ??
       this.#options.appendAttemptTimeoutMs ??
       (options.timeoutMs === undefined ? undefined : options.timeoutMs + APPEND_TIMEOUT_SLACK_MS);
-    const url = `${this.url}/logs`;
     const scope = { idempotent: key !== undefined, mutates: true, ...this.#scope(options) };
-    const done = await withRetries(scope, async () =>
-      appendVerdict(
-        await this.#send('POST', url, headers, body, timeoutMs, options),
-        `POST ${url}`,
-      ),
+    const done = await withRetries(scope, () =>
+      appendAttempt({
+        route: this.#route,
+        maxRedirects: this.#maxRedirects,
+        clock: this.#clock,
+        timeoutMs,
+        send: (node, leftMs) => this.#send('POST', `${node}/logs`, headers, body, leftMs, options),
+      }),
     );
     return { ...done, key };
   }
@@ -171,8 +188,13 @@ export class ReplicatedLogClient {
     return done.value;
   }
 
-  #scope(options: CallOptions): { policy: RetryPolicy; signal: AbortSignal | undefined } {
-    return { policy: retryPolicy(this.#retry, options.retry), signal: options.signal };
+  #scope(options: CallOptions): {
+    policy: RetryPolicy;
+    signal: AbortSignal | undefined;
+    clock: Clock;
+  } {
+    const policy = retryPolicy(this.#retry, options.retry);
+    return { policy, signal: options.signal, clock: this.#clock };
   }
 
   #send(

@@ -41,8 +41,13 @@ interface Appended {
   readonly replayed: boolean;
   /** The key sent, the caller's or the generated one; undefined with `idempotencyKey: null`. */
   readonly idempotencyKey: string | undefined;
-  /** Requests sent, retries included. */
+  /**
+   * Attempts made, retries included; the redirects of an attempt (a 421 followed to the master,
+   * a node passed over that refused the connection) are part of it.
+   */
   readonly attempts: number;
+  /** The node that answered: the client's `url`, or the master the append was redirected to. */
+  readonly node: string;
 }
 
 export interface AppendResult extends Appended {

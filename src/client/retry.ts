@@ -3,9 +3,9 @@
  * again, a pause (capped exponential backoff with jitter, or the node's `Retry-After` if longer),
  * at most `maxAttempts` attempts in all.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
 import { backoffDelayMs } from '../core/backoff.js';
 import type { Verdict } from './answers.js';
+import type { Clock } from './clock.js';
 import { ReplicatedLogError } from './errors.js';
 import { MAX_RETRY_AFTER_MS, type RetryPolicy } from './options.js';
 
@@ -16,6 +16,8 @@ export interface RetryScope {
   /** True for appends: an unanswered attempt may have stored it (`outcomeUnknown`). */
   readonly mutates: boolean;
   readonly signal: AbortSignal | undefined;
+  /** How the pauses between attempts are waited. */
+  readonly clock: Clock;
 }
 
 export interface Done<T> {
@@ -40,7 +42,7 @@ export async function withRetries<T>(
     if (policy.shouldRetry !== undefined && !policy.shouldRetry(error, attempts)) throw error;
     const delayMs = retryDelayMs(policy, attempts, verdict.retryAfterMs);
     try {
-      await sleep(delayMs, undefined, scope.signal === undefined ? {} : { signal: scope.signal });
+      await scope.clock.sleep(delayMs, scope.signal);
     } catch {
       throw new ReplicatedLogError(`stopped before retry ${attempts + 1}: ${error.message}`, {
         code: 'ABORTED',

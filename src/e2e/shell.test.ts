@@ -11,6 +11,8 @@ import { after, before, test } from 'node:test';
 import {
   annotated,
   Cluster,
+  freePort,
+  HOST,
   makeTemporaryDir,
   MAIN_JS,
   removeTemporaryDir,
@@ -186,16 +188,45 @@ test('a piped word close to a command is not appended: the script fails at that 
   });
 });
 
-test('rlog shell pointed at a secondary says where the master is', async () => {
+test('rlog shell and rlog append pointed at a secondary append at the master, and say so', async () => {
   await annotated(cluster, async () => {
+    const master = cluster.master.url;
     const sub1 = cluster.node('sub1').url;
-    const { stdout, stderr, code } = await shell(sub1, 'not here\n');
-    assert.equal(stdout, '');
+    const { stdout, stderr, code } = await shell(sub1, 'via sub1\n');
+    assert.equal(code, 0, stderr);
+    assert.match(stdout, /^appended as id \d+: held by 3 nodes \(w=3\)\n$/);
+    assert.equal(stderr, `rlog shell: the master is ${master} (not ${sub1}): appended there\n`);
+
+    const appended = rlog(['append', 'via sub1 too', '--json', '--master', sub1]);
+    assert.equal(await appended.exit, 0, appended.stderr());
     assert.equal(
-      stderr,
-      `rlog shell: line 1: this node is a secondary, which takes no appends; the master is at ${cluster.master.url}: use --master ${cluster.master.url}\n`,
+      appended.stderr(),
+      `rlog append: the master is ${master} (not ${sub1}): appended there\n`,
     );
-    assert.equal(code, 1);
+    const { log } = JSON.parse(appended.stdout()) as { log: LogEntry };
+    assert.equal(log.message, 'via sub1 too');
+  });
+});
+
+test('rlog append --nodes: a node that does not answer is passed over for the next', async () => {
+  await annotated(cluster, async () => {
+    const master = cluster.master.url;
+    const dead = `http://${HOST}:${await freePort(HOST)}`;
+    const sub2 = cluster.node('sub2').url;
+    const appended = rlog([
+      'append',
+      'past a dead node',
+      '--master',
+      dead,
+      '--nodes',
+      `${dead},${sub2}`,
+    ]);
+    assert.equal(await appended.exit, 0, appended.stderr());
+    assert.match(appended.stdout(), /^appended as id \d+: held by 3 nodes \(w=3\)\n$/);
+    assert.equal(
+      appended.stderr(),
+      `rlog append: the master is ${master} (not ${dead}): appended there\n`,
+    );
   });
 });
 
