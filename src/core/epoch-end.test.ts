@@ -53,6 +53,10 @@ test('truncationPoint: repeated questions converge on the common prefix (KIP-279
       if (cut === lastId) break;
       own.length = cut;
     }
-    assert.equal(own.length, common, `${JSON.stringify(ownList)} against ${JSON.stringify(masterList)}`);
+    assert.equal(
+      own.length,
+      common,
+      `${JSON.stringify(ownList)} against ${JSON.stringify(masterList)}`,
+    );
   }
 });

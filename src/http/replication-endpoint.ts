@@ -4,9 +4,14 @@ import type { Logger } from '../adapters/logger.js';
 import type { ReplicateBatch } from '../core/replica-log.js';
 import { decodeReplicateBody } from '../protocol/codec.js';
 import { INTERNAL_BODY_LIMIT_BYTES } from '../protocol/limits.js';
-import { HeartbeatBody, ReplicateBody } from '../protocol/messages.js';
-import { HEARTBEAT_PATH, REPLICATE_PATH } from '../protocol/paths.js';
-import type { ReplicaOutcome } from '../node/secondary-node.js';
+import {
+  EpochEndRequestBody,
+  HeartbeatBody,
+  ReplicateBody,
+  VoteRequestBody,
+} from '../protocol/messages.js';
+import { EPOCH_END_PATH, HEARTBEAT_PATH, REPLICATE_PATH, VOTE_PATH } from '../protocol/paths.js';
+import type { ReplicaOutcome, ReplicaRefusal } from '../node/secondary-node.js';
 import { InvariantError } from '../core/assert.js';
 import { stopOnInvariant, type InvariantHandler } from '../node/fatal.js';
 import { ApiError, unauthorizedError } from './api-error.js';
@@ -19,7 +24,15 @@ export interface ReplicaEndpointNode {
   /** `whenGone` resolves if the master closes the connection before the answer. */
   replicate(batch: ReplicateBatch, whenGone?: () => Promise<void>): Promise<ReplicaOutcome>;
   heartbeat(body: HeartbeatBody, whenGone?: () => Promise<void>): Promise<ReplicaOutcome>;
+  /** With failover: a candidate's vote request, a follower's question on where a log diverges. */
+  vote?(body: VoteRequestBody): Promise<EndpointOutcome>;
+  epochEnd?(body: EpochEndRequestBody): EndpointOutcome;
 }
+
+/** What a request to an internal endpoint came to: a body to answer with (200), or a refusal. */
+export type EndpointOutcome =
+  | { readonly kind: 'replied'; readonly reply: object }
+  | { readonly kind: 'refused'; readonly refusal: ReplicaRefusal };
 
 export interface ReplicationEndpointOptions {
   readonly clusterToken: string | undefined;
@@ -34,7 +47,37 @@ export type RequestInterceptor = (request: IncomingMessage, response: ServerResp
 
 interface Route {
   readonly check: ReturnType<typeof TypeCompiler.Compile>;
-  readonly handle: (body: never, whenGone: () => Promise<void>) => Promise<ReplicaOutcome>;
+  readonly handle: (body: never, whenGone: () => Promise<void>) => Promise<EndpointOutcome>;
+}
+
+/** The failover node's routes, when it is one: votes and epoch-end questions. */
+function failoverRoutes(node: ReplicaEndpointNode): [string, Route][] {
+  if (node.vote === undefined || node.epochEnd === undefined) return [];
+  const vote = (body: VoteRequestBody): Promise<EndpointOutcome> =>
+    node.vote?.(body) ?? Promise.reject(new Error('no vote handler'));
+  const epochEnd = (body: EpochEndRequestBody): EndpointOutcome | undefined =>
+    node.epochEnd?.(body);
+  return [
+    [
+      VOTE_PATH,
+      {
+        check: TypeCompiler.Compile(VoteRequestBody),
+        handle: (body: VoteRequestBody) => vote(body),
+      },
+    ],
+    [
+      EPOCH_END_PATH,
+      {
+        check: TypeCompiler.Compile(EpochEndRequestBody),
+        handle: (body: EpochEndRequestBody) => {
+          const outcome = epochEnd(body);
+          return outcome === undefined
+            ? Promise.reject(new Error('no epoch-end handler'))
+            : Promise.resolve(outcome);
+        },
+      },
+    ],
+  ];
 }
 
 /**
@@ -69,6 +112,7 @@ export function replicationEndpoint(
         handle: (body, whenGone) => node.heartbeat(body, whenGone),
       },
     ],
+    ...failoverRoutes(node),
   ]);
 
   const fail = failer(options);
@@ -132,7 +176,7 @@ export function replicationEndpoint(
         fail(response, new ApiError(400, 'INVALID_REQUEST', `${where}: ${message}`), url);
         return;
       }
-      let handled: Promise<ReplicaOutcome>;
+      let handled: Promise<EndpointOutcome>;
       try {
         // Only a request that is held asks: one listener then, none on the usual path.
         const whenGone = (): Promise<void> =>

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { SecondaryNode } from '../node/secondary-node.js';
+import type { Faults, SecondaryNode } from '../node/secondary-node.js';
 import { FaultsBody } from '../protocol/messages.js';
 import { FAULTS_PATH } from '../protocol/paths.js';
 import { ApiError } from './api-error.js';
@@ -18,8 +18,6 @@ export function registerSecondaryRoutes(
     readonly faultInjection: boolean;
   },
 ): void {
-  const auth = requireToken(options.clusterToken);
-  const guarded = auth === undefined ? {} : { onRequest: auth };
   const notMaster = (): ApiError => {
     const master = options.masterUrl ?? null;
     const where =
@@ -49,6 +47,23 @@ export function registerSecondaryRoutes(
     );
   }
 
+  registerFaultRoutes(app, node, options);
+}
+
+/** What the fault routes need of a node: its fault injection settings. */
+export interface FaultedNode {
+  readonly faults: Faults;
+  setFaults(change: FaultsBody): Faults;
+}
+
+/** `GET` and `PUT /admin/faults` (cluster token): a secondary's or a failover node's faults. */
+export function registerFaultRoutes(
+  app: FastifyInstance,
+  node: FaultedNode,
+  options: { readonly clusterToken: string | undefined; readonly faultInjection: boolean },
+): void {
+  const auth = requireToken(options.clusterToken);
+  const guarded = auth === undefined ? {} : { onRequest: auth };
   const faultsEnabled = (): void => {
     if (!options.faultInjection) {
       throw new ApiError(

@@ -9,7 +9,21 @@ import { MemoryLogStore } from '../adapters/memory-log-store.js';
 import { loadTlsMaterial, type TlsMaterial } from '../adapters/tls-material.js';
 import { FileLogStore } from '../adapters/file-store/file-log-store.js';
 import type { LogStore } from '../adapters/log-store.js';
-import type { MasterConfig, NodeConfig, SecondaryConfig } from '../config/config.js';
+import {
+  advertisedUrlOf,
+  type FailoverConfig,
+  type MasterConfig,
+  type NodeConfig,
+  type SecondaryConfig,
+} from '../config/config.js';
+import { assert } from '../core/assert.js';
+import { quorumView } from '../core/quorum.js';
+import { ElectionStateFile } from '../adapters/election-state-file.js';
+import { RollbackFile } from '../adapters/rollback-file.js';
+import { registerFailoverRoutes } from '../http/failover-routes.js';
+import { FailoverMetrics } from '../node/failover/failover-metrics.js';
+import { FailoverNode, type FailoverNodeConfig } from '../node/failover/failover-node.js';
+import type { MasterHealth } from '../node/master-node.js';
 import { createServer, type ServerOptions } from '../http/create-server.js';
 import { registerMasterRoutes } from '../http/master-routes.js';
 import { registerReadRoutes } from '../http/read-routes.js';
@@ -56,8 +70,6 @@ export async function startNode(
   config: NodeConfig,
   warnings: readonly string[] = [],
 ): Promise<RunningNode> {
-  // The lead engineer wires the failover node here (issue 14).
-  if (config.role === 'failover') throw new Error('failover wiring: not yet');
   const logger = createLogger(config.name, config.role, config.logLevel, config.logFormat);
   // Read before anything starts: a missing or unreadable file stops the node with its name.
   const tls = loadTlsMaterial(config.tls);
@@ -77,13 +89,16 @@ export async function startNode(
   const { app, stopNode } =
     config.role === 'master'
       ? await wireMaster(config, wiring)
-      : await wireSecondary(config, wiring);
+      : config.role === 'secondary'
+        ? await wireSecondary(config, wiring)
+        : await wireFailover(config, wiring);
   registerMetricsRoutes(app, metrics);
   registerApiDocsRoutes(app);
   const listened = await app.listen({
     host: config.host,
     port: config.port,
-    listenTextResolver: (url) => `${config.role} ${config.name} listening on ${https(url, tls)}`,
+    listenTextResolver: (url) =>
+      `${config.role === 'failover' ? `failover node (${config.preferredRole} first)` : config.role} ${config.name} listening on ${https(url, tls)}`,
   });
   let stopping: Promise<void> | undefined;
   return {
@@ -108,7 +123,7 @@ function warnAboutExposure(config: NodeConfig, logger: Logger): void {
     );
   }
   if (
-    config.role === 'master' &&
+    config.role !== 'secondary' &&
     config.tls !== undefined &&
     config.secondaries.some((peer) => peer.url.startsWith('http:'))
   ) {
@@ -219,6 +234,88 @@ async function wireSecondary(config: SecondaryConfig, wiring: Wiring): Promise<W
   });
   registerAdminFallback(app, config.clusterToken, 'secondary');
   return { app, stopNode: () => node.stop() };
+}
+
+async function wireFailover(config: FailoverConfig, wiring: Wiring): Promise<Wired> {
+  const { logger, store, tls } = wiring;
+  const dataDir = config.dataDir;
+  // loadNodeConfig refuses FAILOVER=true without DATA_DIR: a forgotten vote could be cast twice.
+  assert(dataDir !== undefined, 'a failover node keeps its election state in DATA_DIR');
+  const transport = new HttpReplicationTransport({
+    connectionsPerPeer: config.maxInflightBatches,
+    clusterToken: config.clusterToken,
+    ca: tls?.ca,
+  });
+  const idleHealth = (): MasterHealth => idleMasterHealth(config, node);
+  const masterObserver = new MasterMetrics(
+    wiring.metrics,
+    () =>
+      node.master ?? {
+        health: idleHealth,
+        storeWritesInFlight: 0,
+      },
+  );
+  const node: FailoverNode = new FailoverNode({
+    ...productionEdges(wiring),
+    config: failoverNodeConfig(config),
+    electionStore: new ElectionStateFile({ dataDir, logger }),
+    rollbackStore: new RollbackFile(dataDir, logger),
+    transport,
+    fatal: (error) => {
+      if (error instanceof InvariantError) stopOnInvariant(logger, error);
+      throw error;
+    },
+    masterObserver,
+    observer: new FailoverMetrics(wiring.metrics, () => node),
+  });
+  await startOrClose(node, store);
+  const app = createServer({
+    ...wiring.serverOptions,
+    intercept: replicationEndpoint(node, { clusterToken: config.clusterToken, logger }),
+  });
+  registerReadRoutes(app, node, config, { clock: systemClock, registry: wiring.metrics.registry });
+  registerMasterRoutes(app, node, {
+    maxMessageBytes: config.maxMessageBytes,
+    maxBatchCount: config.maxBatchCount,
+    apiToken: config.apiToken,
+  });
+  registerFailoverRoutes(app, node, config);
+  registerAdminFallback(app, config.clusterToken, 'secondary');
+  return { app, stopNode: () => node.stop() };
+}
+
+/** The failover node's view of its configuration: peers, advertised URLs, both roles' options. */
+function failoverNodeConfig(config: FailoverConfig): FailoverNodeConfig {
+  const { peers, electionTimeoutMs } = config.failover;
+  const advertisedUrls = new Map(
+    peers.map((peer) => [peer.name, advertisedUrlOf(config, peer.name) ?? peer.url]),
+  );
+  return {
+    self: config.name,
+    peers,
+    advertisedUrls,
+    electionTimeoutMs,
+    preferredRole: config.preferredRole,
+    master: { ...config, role: 'master' },
+    secondary: { ...config, role: 'secondary' },
+  };
+}
+
+/** What the master's gauges read while this failover node does not lead. */
+function idleMasterHealth(config: FailoverConfig, node: FailoverNode): MasterHealth {
+  const health = node.health();
+  return {
+    node: config.name,
+    role: 'master',
+    status: 'read-only',
+    readOnly: true,
+    logId: health.logId ?? '',
+    epoch: health.epoch,
+    quorum: quorumView(config.failover.peers.length, 0),
+    log: { lastId: health.log.lastId },
+    waitingAppends: 0,
+    secondaries: [],
+  };
 }
 
 /** Fastify names the address http:// whatever the server is: it did not create ours. */

@@ -86,7 +86,7 @@ export interface MasterFailover {
 }
 
 /** Why a failover master does not count an answer: the node has not taken its log yet. */
-const NOT_ACCEPTED = 'the node does not hold this epoch\'s log yet (it is comparing logs)';
+const NOT_ACCEPTED = "the node does not hold this epoch's log yet (it is comparing logs)";
 
 /** An append waiting for its write concern; `lastId` and `w` say what it waits for. */
 interface Pending {
@@ -318,7 +318,8 @@ export class MasterNode {
 
   /** Entries after `sinceId`: at most `limit`, and at most `maxBytes` of messages (at least one). */
   read(sinceId: number, limit: number, maxBytes = Infinity): Entry[] {
-    if (this.#deps.failover === undefined) return this.#deps.store.read(sinceId + 1, limit, maxBytes);
+    if (this.#deps.failover === undefined)
+      return this.#deps.store.read(sinceId + 1, limit, maxBytes);
     const shown = this.#commitId;
     if (sinceId >= shown) return [];
     return this.#deps.store.read(sinceId + 1, Math.min(limit, shown - sinceId), maxBytes);

@@ -432,7 +432,8 @@ export class SecondaryNode {
     for (const [key, keyFirstId, count] of keys) {
       if (keyFirstId < next || keyFirstId > lastId) continue;
       const keyLastId = keyFirstId + count - 1;
-      if (keyFirstId > next) writes.push(this.#deps.store.append(this.#slice(append, next, keyFirstId - 1)));
+      if (keyFirstId > next)
+        writes.push(this.#deps.store.append(this.#slice(append, next, keyFirstId - 1)));
       if (keyLastId > lastId) {
         if (keyFirstId > firstId) {
           next = keyFirstId;

@@ -64,7 +64,10 @@ export function replicaAnswer(statusCode: number, text: string): ReplicaAnswer {
 }
 
 /** A failure answer as PeerAnswer carries it (the error envelope's code and message). */
-function peerFailure(statusCode: number, text: string): {
+function peerFailure(
+  statusCode: number,
+  text: string,
+): {
   readonly ok: false;
   readonly error: string;
   readonly code?: string;
@@ -72,13 +75,19 @@ function peerFailure(statusCode: number, text: string): {
   const failure = readErrorEnvelope(text);
   return failure.code === undefined
     ? { ok: false, error: `HTTP ${statusCode}: ${failure.message}` }
-    : { ok: false, error: `HTTP ${statusCode} ${failure.code}: ${failure.message}`, code: failure.code };
+    : {
+        ok: false,
+        error: `HTTP ${statusCode} ${failure.code}: ${failure.message}`,
+        code: failure.code,
+      };
 }
 
 function parsed(text: string): Record<string, unknown> | undefined {
   try {
     const value = JSON.parse(text) as unknown;
-    return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : undefined;
+    return typeof value === 'object' && value !== null
+      ? (value as Record<string, unknown>)
+      : undefined;
   } catch {
     return undefined;
   }
@@ -103,7 +112,10 @@ export function voteAnswer(
   ) {
     return { ok: false, error: 'malformed vote answer' };
   }
-  return { ok: true, body: { epoch: body['epoch'], granted: body['granted'], preVote: body['preVote'] } };
+  return {
+    ok: true,
+    body: { epoch: body['epoch'], granted: body['granted'], preVote: body['preVote'] },
+  };
 }
 
 /** The master's answer to an epoch-end question (`EpochEndAnswerBody`), or why there is none. */

@@ -91,8 +91,18 @@ export type EpochEndOutcome =
 
 /** The node's current role object: the master of an epoch, or a follower (synced to one, or not yet). */
 type Role =
-  | { readonly kind: 'master'; readonly epoch: number; node: MasterNode | undefined; ready: Promise<void> }
-  | { readonly kind: 'follower'; node: SecondaryNode | undefined; syncedEpoch: number; syncing: boolean };
+  | {
+      readonly kind: 'master';
+      readonly epoch: number;
+      node: MasterNode | undefined;
+      ready: Promise<void>;
+    }
+  | {
+      readonly kind: 'follower';
+      node: SecondaryNode | undefined;
+      syncedEpoch: number;
+      syncing: boolean;
+    };
 
 /**
  * A node of a cluster with automatic failover (issue 14). It owns the store and the election
@@ -185,6 +195,11 @@ export class FailoverNode {
 
   get config(): FailoverNodeConfig {
     return this.#config;
+  }
+
+  /** PEERS: every node counts towards w and majorities. */
+  get clusterSize(): number {
+    return this.#config.peers.length;
   }
 
   async stop(): Promise<void> {
@@ -366,7 +381,10 @@ export class FailoverNode {
       role.epoch === body.epoch &&
       this.#election.epoch === body.epoch;
     if (!leads || this.#store.identity?.logId !== body.logId) {
-      return { kind: 'refused', refusal: this.#staleRefusal(`not the master of epoch ${body.epoch} of log ${body.logId}`) };
+      return {
+        kind: 'refused',
+        refusal: this.#staleRefusal(`not the master of epoch ${body.epoch} of log ${body.logId}`),
+      };
     }
     return { kind: 'replied', reply: masterEpochEnd(this.#store, body.lastEpoch) };
   }
@@ -377,7 +395,9 @@ export class FailoverNode {
    * Executes the election's actions in order. Persists are chained on `#saved`; sends wait for
    * it. Returns the answer to a vote request or a stale master, if the actions hold one.
    */
-  #execute(actions: readonly ElectionAction[]): Extract<ElectionAction, { kind: 'answer-vote' | 'refuse-stale' }> | undefined {
+  #execute(
+    actions: readonly ElectionAction[],
+  ): Extract<ElectionAction, { kind: 'answer-vote' | 'refuse-stale' }> | undefined {
     let answer: Extract<ElectionAction, { kind: 'answer-vote' | 'refuse-stale' }> | undefined;
     for (const action of actions) {
       switch (action.kind) {
@@ -405,7 +425,10 @@ export class FailoverNode {
     return answer;
   }
 
-  #requestVote(to: string, request: Extract<ElectionAction, { kind: 'request-vote' }>['request']): void {
+  #requestVote(
+    to: string,
+    request: Extract<ElectionAction, { kind: 'request-vote' }>['request'],
+  ): void {
     const peer = this.#peer(to);
     const body: VoteRequestBody = {
       epoch: request.epoch,
@@ -414,7 +437,6 @@ export class FailoverNode {
       lastId: request.log.lastId,
       preVote: request.preVote,
     };
-    const generation = this.#generation;
     void this.#saved
       .then(() => {
         if (this.#stopped) return undefined;
@@ -422,8 +444,7 @@ export class FailoverNode {
       })
       .then((answer) => {
         if (answer === undefined || !answer.ok || this.#stopped) return;
-        // An answer to an older campaign is still fed in: the election checks its epoch.
-        void generation;
+        // An answer to an older campaign is fed in too: the election checks its epoch.
         this.#execute(this.#election.onVoteAnswer(this.#nowMs(), to, answer.body));
       })
       .catch(this.#deps.fatal);
@@ -479,10 +500,10 @@ export class FailoverNode {
       else await previous.node?.stop();
       await this.#saved;
       await this.#store.idle();
-      if (this.#generation !== generation || this.#stopped) return;
+      if (!this.#isCurrent(generation)) return;
       node = this.#newMaster(epoch);
       await node.start();
-      if (this.#generation !== generation || this.#stopped) {
+      if (!this.#isCurrent(generation)) {
         await node.stop();
         return;
       }
@@ -535,7 +556,9 @@ export class FailoverNode {
     if (answer?.kind !== 'refuse-stale') return undefined;
     return {
       kind: 'refused',
-      refusal: this.#staleRefusal(`${from} led epoch ${epoch}; this node is in epoch ${answer.epoch}`),
+      refusal: this.#staleRefusal(
+        `${from} led epoch ${epoch}; this node is in epoch ${answer.epoch}`,
+      ),
     };
   }
 
@@ -560,8 +583,7 @@ export class FailoverNode {
     logId: string,
   ): Promise<void> {
     const generation = this.#generation;
-    const current = (): boolean =>
-      this.#generation === generation && this.#role === role && !this.#stopped;
+    const current = (): boolean => this.#isCurrent(generation) && this.#role === role;
     try {
       await role.node?.retire();
       role.node = undefined;
@@ -731,6 +753,11 @@ export class FailoverNode {
       if (this.#stopped) return;
       this.#execute(this.#election.tick(this.#nowMs()));
     });
+  }
+
+  /** No role change happened since `generation` was read, and the node still runs. */
+  #isCurrent(generation: number): boolean {
+    return this.#generation === generation && !this.#stopped;
   }
 
   #nowMs(): number {
