@@ -63,6 +63,12 @@ export interface LocalClusterOptions {
   readonly stopGraceMs?: number;
   /** Puts something between the master and `secondary`; it is closed by `stop()`. */
   readonly proxy?: (secondary: NodeProcess) => Promise<NodeProxy>;
+  /**
+   * Automatic failover (FAILOVER=true): every node gets PEERS (all nodes, itself included) and
+   * NODE_NAME instead of SECONDARIES/MASTER_URL; `master` is started with ROLE=master, so it leads
+   * epoch 1 of a fresh cluster. Needs `dataDirs` (the election state is durable); no `proxy`.
+   */
+  readonly failover?: boolean;
 }
 
 export interface ClusterStartOptions {
@@ -105,6 +111,13 @@ export class LocalCluster {
     if (!Number.isInteger(count) || count < 0 || count > MAX_SECONDARIES)
       throw new Error(`secondaries must be an integer from 0 to ${MAX_SECONDARIES}; got ${count}`);
     const names = ['master', ...Array.from({ length: count }, (_, i) => `sub${i + 1}`)];
+    if (
+      options.failover === true &&
+      (options.dataDirs === undefined || options.proxy !== undefined)
+    )
+      throw new Error(
+        'a failover cluster needs dataDirs (each node keeps its election state on disk) and takes no proxy (every node talks to every other)',
+      );
     const places = await placeAll(names, options);
     const temporary = options.dataDirs !== undefined && 'temporary' in options.dataDirs;
     const dataRoot =
@@ -129,6 +142,22 @@ export class LocalCluster {
     const masterPlace = places[0]!;
     const scheme = masterEnv['TLS_CERT'] === undefined ? 'http' : 'https';
     const masterUrl = `${scheme}://${masterPlace.host}:${masterPlace.port}`;
+    if (options.failover === true) {
+      const peers = names
+        .map((name, index) => `${name}=${scheme}://${places[index]!.host}:${places[index]!.port}`)
+        .join(',');
+      const failoverEnv = (name: string, roleEnv: Env | undefined): Env => ({
+        ...envOf(name, roleEnv),
+        FAILOVER: 'true',
+        PEERS: peers,
+        NODE_NAME: name,
+      });
+      const subs = names
+        .slice(1)
+        .map((name) => node(name, 'secondary', failoverEnv(name, options.secondaryEnv)));
+      const first = node('master', 'master', failoverEnv('master', options.masterEnv));
+      return new LocalCluster(first, subs, dataRoot, new Map(), temporary, options.stopGraceMs);
+    }
     const secondaries = names
       .slice(1)
       .map((name) =>
