@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import type { PeerConfig } from '../core/master-core.js';
 import type { FsyncPolicy } from '../adapters/file-store/file-log-store.js';
@@ -961,6 +962,16 @@ function portOf(url: string): number {
 }
 
 /** Every node's advertised URL by name: this node's is advertisedUrl, the others' their PEERS URL. */
+/**
+ * The log identity of a failover cluster, the same on every node: derived from the names in
+ * PEERS, so that whichever node leads first, and whichever is elected after it before the others
+ * ever heard from it, starts the same log (a random id would make two logs out of one cluster).
+ */
+export function failoverLogId(peers: readonly PeerConfig[]): string {
+  const names = peers.map((peer) => peer.name).sort();
+  return `peers-${createHash('sha256').update(names.join('\n')).digest('hex').slice(0, 24)}`;
+}
+
 export function advertisedUrlOf(config: FailoverConfig, name: string): string | undefined {
   if (name === config.name) return config.failover.advertisedUrl;
   return config.failover.peers.find((peer) => peer.name === name)?.url;

@@ -100,10 +100,16 @@ export class MasterCore {
   #storedId: number;
   #readOnly = false;
 
+  /**
+   * `countFromId` (failover): a secondary's acknowledgement counts towards w and the commit
+   * point only once it holds at least this id - the master's log as its epoch began - for only
+   * then has it taken the epoch as its own (its votes then protect what it holds). 0: always.
+   */
   constructor(
     private readonly config: MasterCoreConfig,
     lastId: number,
     nowMs: number,
+    private readonly countFromId = 0,
   ) {
     this.clusterSize = config.peers.length + 1;
     this.#assignedId = lastId;
@@ -169,8 +175,14 @@ export class MasterCore {
   /** Nodes (the master included) known to hold `id`. */
   acksFor(id: number): number {
     let acks = this.#storedId >= id ? 1 : 0;
-    for (const peer of this.#peers.values()) if (peer.progress.matchId >= id) acks += 1;
+    for (const peer of this.#peers.values()) if (this.#counted(peer) >= id) acks += 1;
     return acks;
+  }
+
+  /** What a secondary is known to hold, as w and the commit point count it. */
+  #counted(peer: Peer): number {
+    const matchId = peer.progress.matchId;
+    return matchId >= this.countFromId ? matchId : 0;
   }
 
   /**
@@ -191,7 +203,7 @@ export class MasterCore {
 
   /** What each other node is known to hold (its acknowledged id), by name. */
   matchIds(): { readonly name: string; readonly matchId: number }[] {
-    return [...this.#peers].map(([name, peer]) => ({ name, matchId: peer.progress.matchId }));
+    return [...this.#peers].map(([name, peer]) => ({ name, matchId: this.#counted(peer) }));
   }
 
   /**
@@ -387,7 +399,7 @@ export class MasterCore {
 
   #releaseWaiters(): void {
     const held = [this.#storedId];
-    for (const peer of this.#peers.values()) held.push(peer.progress.matchId);
+    for (const peer of this.#peers.values()) held.push(this.#counted(peer));
     for (const waiter of this.#waiters.release(heldUpToByW(held))) {
       this.#events.push({
         kind: 'released',

@@ -19,6 +19,11 @@ export interface ReplicateBatch {
 export interface FailoverStamp {
   readonly from: string;
   readonly commitId: number;
+  /**
+   * The master's last id when its epoch began: a follower takes the epoch as its accepted one
+   * (and its acknowledgements count) only once it holds at least this much of the master's log.
+   */
+  readonly startId: number;
   /** `[key, firstId, count]` of the keyed appends that start in the batch. */
   readonly keys?: readonly (readonly [string, number, number])[];
 }

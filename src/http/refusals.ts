@@ -77,6 +77,14 @@ const REFUSALS: { readonly [R in Reason]: ((refusal: RefusalOf<R>) => ApiError) 
   'injected-error': ({ errorRate }) =>
     new ApiError(500, 'INJECTED_ERROR', `injected error after storing (errorRate ${errorRate})`),
   abandoned: undefined,
+  syncing: ({ epoch, master }) =>
+    new ApiError(
+      503,
+      'SYNCING',
+      `this node is comparing its log with ${master}, master of epoch ${epoch}; it answers once its log is a prefix of the master's`,
+      { epoch },
+      RETRY_SOON,
+    ),
 };
 
 /** The HTTP answer to a refusal; undefined when no answer is to be sent. */

@@ -11,6 +11,7 @@ import { FileLogStore } from '../adapters/file-store/file-log-store.js';
 import type { LogStore } from '../adapters/log-store.js';
 import {
   advertisedUrlOf,
+  failoverLogId,
   type FailoverConfig,
   type MasterConfig,
   type NodeConfig,
@@ -295,6 +296,7 @@ function failoverNodeConfig(config: FailoverConfig): FailoverNodeConfig {
     peers,
     advertisedUrls,
     electionTimeoutMs,
+    logId: failoverLogId(peers),
     preferredRole: config.preferredRole,
     master: { ...config, role: 'master' },
     secondary: { ...config, role: 'secondary' },

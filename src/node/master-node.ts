@@ -85,8 +85,6 @@ export interface MasterFailover {
   readonly onAnswer: (peer: string, answer: ReplicaAnswer) => void;
 }
 
-/** Why a failover master does not count an answer: the node has not taken its log yet. */
-const NOT_ACCEPTED = "the node does not hold this epoch's log yet (it is comparing logs)";
 
 /** An append waiting for its write concern; `lastId` and `w` say what it waits for. */
 interface Pending {
@@ -130,6 +128,8 @@ export class MasterNode {
   readonly #visible = new VisibleEntries();
   /** With failover: entries up to here are held by a majority in this epoch. */
   #commitId = 0;
+  /** The last id when this master started: with failover, its epoch's inherited log. */
+  #startId = 0;
 
   constructor(deps: MasterDeps) {
     this.#deps = deps;
@@ -165,10 +165,12 @@ export class MasterNode {
       2 * config.maxInflightBatches * config.maxBatchBytes,
     );
     this.#recent.clear(state.lastId + 1);
+    this.#startId = state.lastId;
     this.#core = new MasterCore(
       masterCoreConfig(config.secondaries, config),
       state.lastId,
       clock.nowMs(),
+      failover === undefined ? 0 : state.lastId,
     );
     this.#log.info(
       {
@@ -446,11 +448,24 @@ export class MasterNode {
       entries =
         this.#recent.read(fromId, maxBatchEntries, maxBatchBytes) ??
         this.#deps.store.read(fromId, maxBatchEntries, maxBatchBytes);
+      entries = this.#wholeKeyedAppend(fromId, entries);
       this.#batchReads.set(fromId, entries);
     }
     const last = entries[entries.length - 1];
     assert(last !== undefined, `batch from ${fromId} must hold an entry`);
     return last.id;
+  }
+
+  /**
+   * With failover, a batch that starts with a keyed append holds all of it, even past the batch
+   * limits: a follower stores a key only with all the ids it names (a keyed append that starts
+   * later in a batch and does not fit waits for the next batch, which starts with it).
+   */
+  #wholeKeyedAppend(fromId: number, entries: Entry[]): Entry[] {
+    const keyed = this.#deps.failover?.keysStartingIn(fromId, fromId)[0];
+    const lastId = entries[entries.length - 1]?.id ?? 0;
+    if (keyed === undefined || fromId + keyed[2] - 1 <= lastId) return entries;
+    return this.#deps.store.read(fromId, keyed[2]);
   }
 
   #sendBatch(order: SendOrder): void {
@@ -477,6 +492,7 @@ export class MasterNode {
             failover: {
               from: failover.self,
               commitId: this.#commitId,
+              startId: this.#startId,
               keys: failover.keysStartingIn(fromId, toId),
             },
           }),
@@ -518,7 +534,9 @@ export class MasterNode {
       logId: this.#identity.logId,
       epoch: this.#identity.epoch,
       lastId: this.#core.lastId,
-      ...(failover === undefined ? {} : { from: failover.self, commitId: this.#commitId }),
+      ...(failover === undefined
+        ? {}
+        : { from: failover.self, commitId: this.#commitId, startId: this.#startId }),
     };
     this.#deps.transport
       .heartbeat(peer, body, this.#config.heartbeatIntervalMs)
@@ -537,16 +555,13 @@ export class MasterNode {
   }
 
   /**
-   * With failover, an answer counts only from a node that holds a prefix of this master's log
-   * (it accepted this epoch): any other report of what it holds proves nothing here (Raft's
-   * Figure 8). The election hears of every answer first.
+   * With failover, the election hears of every answer first (check-quorum, higher epochs). A
+   * node answers with what it holds only once its log is a prefix of this master's; what counts
+   * towards w and the commit point is then MasterCore's to decide (its `countFromId`).
    */
   #counted(peer: string, answer: ReplicaAnswer): ReplicaAnswer {
-    const failover = this.#deps.failover;
-    if (failover === undefined) return answer;
-    failover.onAnswer(peer, answer);
-    if (!answer.ok || answer.acceptedEpoch === failover.epoch) return answer;
-    return { ok: false, error: NOT_ACCEPTED, code: 'NOT_ACCEPTED' };
+    this.#deps.failover?.onAnswer(peer, answer);
+    return answer;
   }
 
   /** With failover: the commit point moves up as acknowledgements of this epoch come in. */

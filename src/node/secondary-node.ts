@@ -10,6 +10,7 @@ import { VisibleEntries, type VisibleListener } from './visible-entries.js';
 import type { FaultsBody, HeartbeatBody, ReplicaReplyBody } from '../protocol/messages.js';
 import type { DelayRange, SecondaryConfig } from '../config/config.js';
 import type { KeyedRange } from './shared-store.js';
+import { BATCH_ENTRIES_LIMIT } from '../protocol/limits.js';
 
 /** Faults a secondary injects into its own replication path, for demos and tests. */
 export interface Faults {
@@ -50,6 +51,11 @@ export type ReplicaRefusal =
   | { readonly reason: 'injected-error'; readonly errorRate: number }
   /** The master closed the connection while a simulated partition held the request. */
   | { readonly reason: 'abandoned' }
+  /**
+   * With failover: this node is still comparing its log with the master's (and cutting what
+   * differs); it answers with what it holds once its log is a prefix of the master's.
+   */
+  | { readonly reason: 'syncing'; readonly epoch: number; readonly master: string }
   | StorageRefusal;
 
 export type ReplicaOutcome =
@@ -138,6 +144,11 @@ export class SecondaryNode {
   #highestKnownId = 0;
   /** With failover: the highest commit point a master of this epoch announced. */
   #masterCommitId = 0;
+  /**
+   * With failover: keys of appends not stored yet, by first id. A batch carries the keys of the
+   * appends that start in it, and its entries may wait behind a gap for a later batch.
+   */
+  readonly #unstoredKeys = new Map<number, KeyedRange>();
   #retired = false;
   readonly #visible = new VisibleEntries();
 
@@ -364,10 +375,11 @@ export class SecondaryNode {
       return { kind: 'refused', refusal: { reason: 'rejected', code, message } };
     }
     this.#lastRejection = undefined;
+    this.#rememberKeys(body.failover?.keys);
     const sentUpTo = body.entries[body.entries.length - 1]?.id ?? 0;
     this.#highestKnownId = Math.max(this.#highestKnownId, sentUpTo);
     try {
-      await this.#store(outcome.append, body.failover?.keys);
+      await this.#store(outcome.append, this.#keysFor(outcome.append), body.entries[0]?.id);
     } catch (error) {
       return { kind: 'refused', refusal: storageRefusal(error) };
     }
@@ -384,7 +396,11 @@ export class SecondaryNode {
    * Stores what ReplicaLog accepted: the identity first, then the entries (in one append, or with
    * failover one per keyed append so that each key is stored with its ids).
    */
-  async #store(append: readonly Entry[], keys?: readonly KeyedRange[]): Promise<void> {
+  async #store(
+    append: readonly Entry[],
+    keys?: readonly KeyedRange[],
+    batchFirstId?: number,
+  ): Promise<void> {
     const identity = this.#replica.identity;
     if (identity !== undefined && identity !== this.#storedIdentity) {
       // Persist the identity before the first entry of a log, so a restart knows which log it holds.
@@ -401,16 +417,43 @@ export class SecondaryNode {
     const stored =
       keys === undefined || keys.length === 0
         ? await this.#appendAll(append)
-        : await this.#appendKeyed(append, keys);
+        : await this.#appendKeyed(append, keys, batchFirstId ?? append[0]!.id);
     if (stored === 0) return;
     const lastStored = first.id + stored - 1;
     this.#replica.stored(lastStored);
     this.#deps.observer?.entriesStored(stored);
     this.#visible.notify(this.lastVisibleId());
     this.#log.debug(
-      { event: 'stored', fromId: first.id, toId: lastStored },
+      { event: 'stored', fromId: first.id, toId: lastStored, keys: keys?.length ?? 0 },
       'stored replicated entries',
     );
+  }
+
+  #rememberKeys(keys: readonly KeyedRange[] | undefined): void {
+    if (keys === undefined) return;
+    const hwm = this.#replica.hwm;
+    for (const range of keys) if (range[1] > hwm) this.#unstoredKeys.set(range[1], range);
+    // Bounded like the entries they belong to: pending ones, and one batch beyond them.
+    const limit = this.#deps.config.maxPendingEntries + BATCH_ENTRIES_LIMIT;
+    if (this.#unstoredKeys.size <= limit) return;
+    const farthest = [...this.#unstoredKeys.keys()].sort((x, y) => y - x);
+    for (const firstId of farthest.slice(0, this.#unstoredKeys.size - limit)) {
+      this.#unstoredKeys.delete(firstId);
+    }
+  }
+
+  /** The keys of the appends that start in `append`, taken from those remembered. */
+  #keysFor(append: readonly Entry[]): KeyedRange[] | undefined {
+    if (this.#unstoredKeys.size === 0) return undefined;
+    const keys: KeyedRange[] = [];
+    for (const entry of append) {
+      const range = this.#unstoredKeys.get(entry.id);
+      if (range !== undefined) keys.push(range);
+    }
+    for (const firstId of this.#unstoredKeys.keys()) {
+      if (firstId <= this.#replica.hwm + append.length) this.#unstoredKeys.delete(firstId);
+    }
+    return keys;
   }
 
   async #appendAll(append: readonly Entry[]): Promise<number> {
@@ -420,11 +463,15 @@ export class SecondaryNode {
 
   /**
    * Stores `append` in runs, each keyed append with its key. A keyed append that runs past the
-   * end of `append` is left for the master's next batch, which starts where this one stops, so
-   * its key is stored with all its ids; only one that starts the batch and still does not fit
-   * (larger than a batch) is stored without its key.
+   * end of `append` is left for the master's next batch, which starts with it and holds all of it
+   * (MasterNode sends a keyed append whole), so its key is stored with all its ids; only one
+   * that starts the batch and still does not fit is stored without its key (and logged).
    */
-  async #appendKeyed(append: readonly Entry[], keys: readonly KeyedRange[]): Promise<number> {
+  async #appendKeyed(
+    append: readonly Entry[],
+    keys: readonly KeyedRange[],
+    batchFirstId: number,
+  ): Promise<number> {
     const firstId = append[0]!.id;
     const lastId = firstId + append.length - 1;
     const writes: Promise<void>[] = [];
@@ -435,7 +482,8 @@ export class SecondaryNode {
       if (keyFirstId > next)
         writes.push(this.#deps.store.append(this.#slice(append, next, keyFirstId - 1)));
       if (keyLastId > lastId) {
-        if (keyFirstId > firstId) {
+        // The master sends a keyed append whole when a batch starts with it.
+        if (keyFirstId > batchFirstId) {
           next = keyFirstId;
           await Promise.all(writes);
           return next - firstId;

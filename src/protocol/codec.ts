@@ -32,7 +32,7 @@ export function encodeReplicateBody(
   const stamp =
     failover === undefined
       ? ''
-      : `,"from":${JSON.stringify(failover.from)},"commitId":${failover.commitId}${failover.keys === undefined || failover.keys.length === 0 ? '' : `,"keys":${JSON.stringify(failover.keys)}`}`;
+      : `,"from":${JSON.stringify(failover.from)},"commitId":${failover.commitId},"startId":${failover.startId}${failover.keys === undefined || failover.keys.length === 0 ? '' : `,"keys":${JSON.stringify(failover.keys)}`}`;
   return `{"logId":${JSON.stringify(logId)},"epoch":${epoch},"fromId":${fromId},"epochs":[${epochs}],"messages":[${messages}]${stamp}}`;
 }
 
@@ -75,11 +75,10 @@ export function decodeReplicateBody(
 export function failoverStamp(body: {
   readonly from?: string;
   readonly commitId?: number;
+  readonly startId?: number;
   readonly keys?: readonly (readonly [string, number, number])[];
 }): FailoverStamp | undefined {
   if (body.from === undefined) return undefined;
-  const commitId = body.commitId ?? 0;
-  return body.keys === undefined
-    ? { from: body.from, commitId }
-    : { from: body.from, commitId, keys: body.keys };
+  const stamp = { from: body.from, commitId: body.commitId ?? 0, startId: body.startId ?? 0 };
+  return body.keys === undefined ? stamp : { ...stamp, keys: body.keys };
 }

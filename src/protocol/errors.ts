@@ -16,6 +16,8 @@ export type ReplicaErrorCode =
   | 'STORAGE_FULL'
   | 'STORAGE_FAILED'
   | 'STORAGE_UNAVAILABLE'
+  /** With failover: the node is comparing its log with a new master's; retry shortly. */
+  | 'SYNCING'
   | 'INTERNAL_ERROR';
 
 /** Every failure, between nodes as in the public API: `{status:"error", error:{code, message}}`. */

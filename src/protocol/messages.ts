@@ -20,6 +20,7 @@ const NodeName = Type.String({ minLength: 1, maxLength: 63 });
 const FailoverFields = {
   from: Type.Optional(NodeName),
   commitId: Type.Optional(Id),
+  startId: Type.Optional(Id),
 };
 
 /** `[key, firstId, count]`: the append `firstId..firstId+count-1` was made with this key. */

@@ -52,7 +52,15 @@ export class SafetyChecker {
   #clientAckedId = 0;
   checks = 0;
 
-  constructor(private readonly fail: Fail) {}
+  /**
+   * `survivingW`: the least write concern whose acknowledgement no failure can undo (1 with the
+   * fixed master; a majority with failover, where a minority write may be rolled back in the open,
+   * F3). Only those acknowledgements order later appends (G7).
+   */
+  constructor(
+    private readonly fail: Fail,
+    private readonly survivingW = 1,
+  ) {}
 
   get clientAckedId(): number {
     return this.#clientAckedId;
@@ -167,6 +175,20 @@ export class SafetyChecker {
   ): void {
     if (ids.length !== operation.messages.length)
       this.#fail(5, `${operation.messages[0]} answered with ${ids.length} ids`);
+    // With failover, what was answered below a surviving w may be rolled back in the open (F3):
+    // its ids promise nothing, but its acknowledgement must still be honest (G9).
+    const survives = this.survivingW === 1 || (acknowledged && w >= this.survivingW);
+    if (survives) this.#checkIds(operation, ids);
+    if (acknowledged) {
+      if (acks < w)
+        this.#fail(9, `${operation.messages[0]} acknowledged with ${acks} acks < w=${w}`);
+      if (w >= this.survivingW)
+        this.#clientAckedId = Math.max(this.#clientAckedId, ids[ids.length - 1] ?? 0);
+    }
+  }
+
+  /** G3 (the answer agrees with what is shown), G5 (a key maps to one id), G7 (time order). */
+  #checkIds(operation: CheckedOperation, ids: readonly number[]): void {
     for (const [index, id] of ids.entries()) {
       const shown = this.#messageAt.get(id);
       if (shown !== undefined && shown !== operation.messages[index])
@@ -189,11 +211,6 @@ export class SafetyChecker {
         7,
         `${operation.messages[0]} got id ${firstId}, but id ${operation.ackedBeforeInvokeId} was acknowledged before it was sent`,
       );
-    }
-    if (acknowledged) {
-      if (acks < w)
-        this.#fail(9, `${operation.messages[0]} acknowledged with ${acks} acks < w=${w}`);
-      this.#clientAckedId = Math.max(this.#clientAckedId, ids[ids.length - 1] ?? 0);
     }
   }
 

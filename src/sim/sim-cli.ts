@@ -1,12 +1,17 @@
 /* eslint-disable no-console -- a command-line tool: its output is the point */
 import { runSimulation, type SimulationStats } from './simulation.js';
+import { runFailoverSimulation } from './failover-simulation.js';
 import { SimViolation } from './sim-violation.js';
 
 /**
  * Runs the deterministic simulation over a range of seeds.
  *
- *   node dist/sim/sim-cli.js [--seeds N] [--from S0] [--seed S] [--verbose] [--stop-on-first]
+ *   node dist/sim/sim-cli.js [--seeds N] [--from S0] [--seed S] [--failover] [--verbose] [--stop-on-first]
  *   SEED=S npm run sim                   (replays one seed, printing its recent trace on failure)
+ *   SEED=S npm run sim -- --failover     (the same for a failover cluster's seed)
+ *
+ * Without `--failover` it runs the fixed master's simulation (simulation.ts); with it, the
+ * failover cluster's (failover-simulation.ts).
  *
  * Every failing seed is printed with the guarantee it broke and a one-line replay command; the
  * summary counts seeds, steps, fault events and client operations checked.
@@ -17,6 +22,7 @@ interface Args {
   readonly verbose: boolean;
   /** Stop at the first failing seed (the mutants runner asks whether a bug is caught at all). */
   readonly stopOnFirst: boolean;
+  readonly failover: boolean;
 }
 
 function parseArgs(argv: readonly string[]): Args {
@@ -24,6 +30,7 @@ function parseArgs(argv: readonly string[]): Args {
   let count = 200;
   let verbose = false;
   let stopOnFirst = false;
+  let failover = false;
   const envSeed = process.env['SEED'];
   if (envSeed !== undefined && envSeed !== '') {
     from = Number(envSeed);
@@ -39,18 +46,19 @@ function parseArgs(argv: readonly string[]): Args {
       from = value;
       count = 1;
       verbose = true;
-    } else if (flag === '--verbose' || flag === '--stop-on-first') {
+    } else if (flag === '--verbose' || flag === '--stop-on-first' || flag === '--failover') {
       if (flag === '--verbose') verbose = true;
+      else if (flag === '--failover') failover = true;
       else stopOnFirst = true;
       continue;
     } else
       throw new Error(
-        `unknown argument ${flag}; use --seeds N, --from S0, --seed S, --verbose, --stop-on-first`,
+        `unknown argument ${flag}; use --seeds N, --from S0, --seed S, --failover, --verbose, --stop-on-first`,
       );
     if (!Number.isSafeInteger(value) || value < 0) throw new Error(`${flag} needs an integer`);
     index += 1;
   }
-  return { from, count, verbose, stopOnFirst };
+  return { from, count, verbose, stopOnFirst, failover };
 }
 
 async function main(): Promise<void> {
@@ -71,7 +79,7 @@ async function main(): Promise<void> {
   for (let seed = args.from; seed < args.from + args.count; seed++) {
     let stats: SimulationStats;
     try {
-      stats = await runSimulation({ seed });
+      stats = await (args.failover ? runFailoverSimulation : runSimulation)({ seed });
     } catch (error) {
       total.seeds += 1;
       failures.push(seed);
@@ -81,7 +89,7 @@ async function main(): Promise<void> {
       } else {
         console.log(`FAIL seed ${seed}: ${String(error)}`);
       }
-      console.log(`  replay: SEED=${seed} npm run sim`);
+      console.log(`  replay: SEED=${seed} npm run sim${args.failover ? ' -- --failover' : ''}`);
       if (args.stopOnFirst) break;
       continue;
     }

@@ -16,14 +16,26 @@ export type AppendAnswer =
       readonly w: number;
       readonly acks: number;
     }
-  | { readonly kind: 'refused'; readonly code: string };
+  | {
+      readonly kind: 'refused';
+      readonly code: string;
+      /** NOT_MASTER: where the master is (a node name), or null while none is known. */
+      readonly master?: string | null;
+    };
 
 /** The master as a client reaches it. */
 export interface AppendTarget {
   readonly name: string;
   readonly clusterSize: number;
-  /** POST /logs: false when no process listens (connection refused). */
-  serveAppend(request: AppendRequest, respond: (answer: AppendAnswer) => void): boolean;
+  /**
+   * POST /logs to `node` (the master's name unless `nodeFor` says otherwise): false when no
+   * process listens (connection refused).
+   */
+  serveAppend(request: AppendRequest, respond: (answer: AppendAnswer) => void, node: string): boolean;
+  /** With failover: where this client sends its next append (the master it believes in). */
+  nodeFor?(client: string): string;
+  /** With failover: a NOT_MASTER answer named the master (or none: try another node). */
+  redirected?(client: string, master: string | null): void;
 }
 
 export interface ClientConfig {
@@ -35,7 +47,7 @@ export interface ClientConfig {
 }
 
 /** Refusals a careful client retries (the master said Retry-After: nothing was stored). */
-const RETRIED_REFUSALS = new Set(['OVERLOADED', 'STORAGE_UNAVAILABLE']);
+const RETRIED_REFUSALS = new Set(['OVERLOADED', 'STORAGE_UNAVAILABLE', 'NOT_MASTER']);
 
 /** One logical append: what the checker tracks and what the history records. */
 export interface ClientOperation extends CheckedOperation {
@@ -173,16 +185,22 @@ export class SimClient {
 
   #attempt(operation: ClientOperation, done: () => void): void {
     operation.attempts += 1;
+    const node = this.master.nodeFor?.(this.name) ?? this.master.name;
     this.network.request<AppendAnswer>(
       this.name,
-      this.master.name,
+      node,
       this.config.requestTimeoutMs,
-      (respond) => this.master.serveAppend(operation.request, respond),
+      (respond) => this.master.serveAppend(operation.request, respond, node),
       (delivery) => {
         if (delivery.kind === 'answer') {
-          this.#answered(operation, delivery.answer, done);
+          const answer = delivery.answer;
+          if (answer.kind === 'refused' && answer.master !== undefined)
+            this.master.redirected?.(this.name, answer.master);
+          this.#answered(operation, answer, done);
           return;
         }
+        // Connection refused or no answer: with failover, the master may be gone; ask another.
+        this.master.redirected?.(this.name, null);
         operation.refusedOnly = false;
         const retry =
           operation.idempotencyKey !== undefined && operation.attempts < this.config.maxAttempts;

@@ -26,10 +26,10 @@ export interface SimWorld {
 }
 
 /** A node's log lines go to the run's trace, without timestamps (a run is a function of its seed). */
-function simLogger(world: SimWorld, name: string): Logger {
+export function simLogger(world: SimWorld, name: string): Logger {
   return pino(
     {
-      level: 'info',
+      level: process.env['SIM_LOG_LEVEL'] ?? 'info',
       base: null,
       timestamp: false,
       formatters: { level: (label) => ({ level: label }) },
@@ -47,7 +47,7 @@ function simLogger(world: SimWorld, name: string): Logger {
  * network and clock. `start` is a process start (a new object, state recovered from the disk),
  * `crash` a kill -9 (the object and every event of its lifetime are gone).
  */
-abstract class SimProcess<
+export abstract class SimProcess<
   N extends { lastVisibleId(): number; read(sinceId: number, limit: number): Entry[] },
 > implements NodeView {
   diskFaults: DiskFaults = HEALTHY_DISK;

@@ -359,7 +359,7 @@ class Simulation implements Cluster, AppendTarget, SimWorld {
   }
 
   /** POST /logs on the master: the real node's append, answered as the HTTP layer would. */
-  serveAppend(request: AppendRequest, respond: (answer: AppendAnswer) => void): boolean {
+  serveAppend(request: AppendRequest, respond: (answer: AppendAnswer) => void, _node: string): boolean {
     const node = this.master.node;
     if (node === undefined) return false;
     node

@@ -4,7 +4,7 @@ import type { Logger } from '../../adapters/logger.js';
 import type { LogStore } from '../../adapters/log-store.js';
 import type { PeerTransport, ReplicaAnswer } from '../../adapters/replication-transport.js';
 import type { MasterConfig, SecondaryConfig } from '../../config/config.js';
-import { assert } from '../../core/assert.js';
+import { assert, InvariantError } from '../../core/assert.js';
 import type { ElectionAction, ElectionRole } from '../../core/election-actions.js';
 import { Election } from '../../core/election.js';
 import type { Entry } from '../../core/entry.js';
@@ -31,7 +31,7 @@ import {
 } from '../secondary-node.js';
 import { SharedStore } from '../shared-store.js';
 import { VisibleEntries, type VisibleListener } from '../visible-entries.js';
-import { masterEpochEnd, syncWithMaster } from './follower-sync.js';
+import { masterEpochEnd, syncWithMaster, type SyncResult } from './follower-sync.js';
 import { failoverHealth, type FailoverHealth } from './failover-health.js';
 import { RollbackList, type Rollback, type RollbackStore } from './rollbacks.js';
 
@@ -43,6 +43,8 @@ export interface FailoverNodeConfig {
   /** What clients are told to reach each node at (ADVERTISED_URL), by name. */
   readonly advertisedUrls: ReadonlyMap<string, string>;
   readonly electionTimeoutMs: number;
+  /** The cluster's log identity (failoverLogId): a master starting a log gives it this id. */
+  readonly logId: string;
   /** ROLE: `master` makes a node with no election state the master of epoch 1. */
   readonly preferredRole: 'master' | 'secondary';
   /** The options of the node's two roles; `master.secondaries` are the other peers. */
@@ -123,6 +125,8 @@ export class FailoverNode {
   readonly #transportForMaster: PeerTransport;
   #election!: Election;
   #role: Role = { kind: 'follower', node: undefined, syncedEpoch: 0, syncing: false };
+  /** Resolves once every SecondaryNode retired so far has finished what it was applying. */
+  #retirements: Promise<void> = Promise.resolve();
   /** Bumped at every role change: async work of an older role stops when it sees the change. */
   #generation = 0;
   /** The tail of the election-state saves: whatever is sent after a persist waits for it. */
@@ -208,7 +212,8 @@ export class FailoverNode {
     this.#cancelTimer?.();
     const role = this.#role;
     if (role.kind === 'master') await role.node?.stop();
-    else await role.node?.retire();
+    else if (role.node !== undefined) this.#retire(role.node);
+    await this.#retirements;
     await this.#saved.catch(() => undefined);
     await this.#deps.transport.close();
   }
@@ -334,8 +339,8 @@ export class FailoverNode {
     const refused = this.#masterContact(stamp.from, batch.epoch);
     if (refused !== undefined) return refused;
     const follower = this.#followerFor(batch.epoch, stamp.from, batch.logId);
-    if (follower === undefined) return this.#statusReply();
-    return this.#stamped(await follower.replicate(batch, whenGone));
+    if (follower === undefined) return this.#syncing(batch.epoch, stamp.from);
+    return this.#answered(await follower.replicate(batch, whenGone), batch.epoch, stamp.startId);
   }
 
   async heartbeat(body: HeartbeatBody, whenGone?: WhenGone): Promise<ReplicaOutcome> {
@@ -343,8 +348,8 @@ export class FailoverNode {
     const refused = this.#masterContact(body.from, body.epoch);
     if (refused !== undefined) return refused;
     const follower = this.#followerFor(body.epoch, body.from, body.logId);
-    if (follower === undefined) return this.#statusReply();
-    return this.#stamped(await follower.heartbeat(body, whenGone));
+    if (follower === undefined) return this.#syncing(body.epoch, body.from);
+    return this.#answered(await follower.heartbeat(body, whenGone), body.epoch, body.startId ?? 0);
   }
 
   async vote(body: VoteRequestBody): Promise<VoteOutcome> {
@@ -469,7 +474,7 @@ export class FailoverNode {
     if (role.syncedEpoch !== change.epoch && role.node !== undefined) {
       const node = role.node;
       this.#role = { kind: 'follower', node: undefined, syncedEpoch: 0, syncing: false };
-      void node.retire().catch(this.#deps.fatal);
+      this.#retire(node);
     }
   }
 
@@ -496,8 +501,10 @@ export class FailoverNode {
     let node: MasterNode | undefined;
     const role: Role = { kind: 'master', epoch, node: undefined, ready: Promise.resolve() };
     const ready = (async () => {
-      if (previous.kind === 'follower') await previous.node?.retire();
-      else await previous.node?.stop();
+      if (previous.kind === 'follower' && previous.node !== undefined) this.#retire(previous.node);
+      else if (previous.kind === 'master') await previous.node?.stop();
+      // Every follower of an earlier epoch has stored what it was storing, and stores nothing more.
+      await this.#retirements;
       await this.#saved;
       await this.#store.idle();
       if (!this.#isCurrent(generation)) return;
@@ -525,7 +532,8 @@ export class FailoverNode {
       transport: this.#transportForMaster,
       clock: deps.clock,
       random: deps.random,
-      newId: deps.newId,
+      // The only id a master makes is a new log's: a failover cluster has one, from PEERS.
+      newId: () => this.#config.logId,
       logger: deps.logger,
       fatal: deps.fatal,
       ...(deps.masterObserver === undefined ? {} : { observer: deps.masterObserver }),
@@ -585,20 +593,12 @@ export class FailoverNode {
     const generation = this.#generation;
     const current = (): boolean => this.#isCurrent(generation) && this.#role === role;
     try {
-      await role.node?.retire();
+      if (role.node !== undefined) this.#retire(role.node);
       role.node = undefined;
+      await this.#retirements;
       await this.#store.idle();
       if (!current()) return;
-      const result = await syncWithMaster(this.#store, this.#deps.transport, {
-        master: this.#peer(master),
-        logId,
-        epoch,
-        commitId: this.#commitId,
-        timeoutMs: this.#config.electionTimeoutMs,
-        current,
-        nowMs: () => this.#deps.clock.nowMs(),
-      });
-      for (const rollback of result.rollbacks) await this.#reportRollback(rollback);
+      const result = await this.#compareLogs(epoch, master, logId, current);
       if (result.kind === 'failed') {
         this.#log.warn(
           { event: 'sync-failed', master, epoch, reason: result.reason },
@@ -613,14 +613,37 @@ export class FailoverNode {
     }
   }
 
-  /** This log is a prefix of the master's: accept its epoch (durably), then follow it. */
+  /** syncWithMaster; a storage error (a failed truncation) fails this attempt, not the node. */
+  async #compareLogs(
+    epoch: number,
+    master: string,
+    logId: string,
+    current: () => boolean,
+  ): Promise<SyncResult> {
+    try {
+      return await syncWithMaster(this.#store, this.#deps.transport, {
+        master: this.#peer(master),
+        logId,
+        epoch,
+        commitId: this.#commitId,
+        timeoutMs: this.#config.electionTimeoutMs,
+        current,
+        nowMs: () => this.#deps.clock.nowMs(),
+        report: (rollback) => this.#reportRollback(rollback),
+      });
+    } catch (error) {
+      if (error instanceof InvariantError) throw error;
+      const reason = error instanceof Error ? error.message : String(error);
+      return { kind: 'failed', reason };
+    }
+  }
+
+  /** This log is a prefix of the master's: follow it (its epoch is accepted once caught up). */
   async #startFollowing(
     role: Extract<Role, { kind: 'follower' }>,
     epoch: number,
     master: string,
   ): Promise<void> {
-    this.#execute(this.#election.acceptMasterLog(epoch));
-    await this.#saved;
     if (this.#role !== role || this.#election.epoch !== epoch) return;
     const node = this.#newSecondary();
     await node.start();
@@ -637,6 +660,13 @@ export class FailoverNode {
       { event: 'log-accepted', master, epoch, lastId: this.#store.lastId() },
       `holds a prefix (1..${this.#store.lastId()}) of the log of ${master}, master of epoch ${epoch}`,
     );
+  }
+
+  /** Retires `node` (its epoch is over); the next role object waits for `#retirements`. */
+  #retire(node: SecondaryNode): void {
+    const retired = node.retire();
+    retired.catch(this.#deps.fatal);
+    this.#retirements = Promise.all([this.#retirements, retired]).then(() => undefined);
   }
 
   #newSecondary(): SecondaryNode {
@@ -671,7 +701,7 @@ export class FailoverNode {
         count: rollback.entries.length,
         keys: rollback.keys.map(([key]) => key),
       },
-      `discarded entries ${rollback.fromId}..${rollback.toId} (${rollback.entries.length}), which the master of epoch ${rollback.epoch} does not hold; listed at GET /admin/rollbacks`,
+      `discarding entries ${rollback.fromId}..${rollback.toId} (${rollback.entries.length}), which the master of epoch ${rollback.epoch} does not hold; listed at GET /admin/rollbacks`,
     );
     await this.#deps.rollbackStore.append(rollback);
   }
@@ -683,6 +713,7 @@ export class FailoverNode {
       `commit point ${commitId} beyond the log's end ${this.#store.lastId()}`,
     );
     this.#commitId = commitId;
+    this.#log.debug({ event: 'committed', commitId }, `entries up to ${commitId} are committed`);
     this.#visible.notify(commitId);
   }
 
@@ -699,18 +730,28 @@ export class FailoverNode {
     return { kind: 'replied', reply: { ...outcome.reply, ...this.#epochs() } };
   }
 
-  /** What this node holds, while it has not taken the master's log yet: a master does not count it. */
-  #statusReply(): ReplicaOutcome {
-    return {
-      kind: 'replied',
-      reply: {
-        logId: this.#store.identity?.logId ?? null,
-        incarnation: this.incarnation,
-        hwm: this.#store.lastId(),
-        pending: 0,
-        ...this.#epochs(),
-      },
-    };
+  /** While this log is not a prefix of the master's yet: no report of what it holds. */
+  #syncing(epoch: number, master: string): ReplicaOutcome {
+    return { kind: 'refused', refusal: { reason: 'syncing', epoch, master } };
+  }
+
+  /**
+   * A secondary's answer in `epoch`. Once it holds the master's log as the epoch began (up to
+   * `startId`), the epoch becomes this node's accepted one - durably, before the answer goes out:
+   * from then on the master counts this node's acknowledgements, and its votes protect them.
+   */
+  async #answered(outcome: ReplicaOutcome, epoch: number, startId: number): Promise<ReplicaOutcome> {
+    const state = this.#election.state;
+    if (
+      outcome.kind === 'replied' &&
+      outcome.reply.hwm >= startId &&
+      state.acceptedEpoch < epoch &&
+      state.epoch === epoch
+    ) {
+      this.#execute(this.#election.acceptMasterLog(epoch));
+      await this.#saved;
+    }
+    return this.#stamped(outcome);
   }
 
   #epochs(): { epoch: number; acceptedEpoch: number } {

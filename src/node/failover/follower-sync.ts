@@ -18,11 +18,17 @@ export interface SyncRequest {
   /** False once the node moved on (another epoch or master): the comparison stops. */
   readonly current: () => boolean;
   readonly nowMs: () => number;
+  /**
+   * Told of each truncation before it happens, and awaited: the report (log line, metric, the
+   * rollbacks file) is durable first, so that a crash during the truncation loses nothing
+   * silently (F3). A crash after the report and before the cut reports the same entries again.
+   */
+  readonly report: (rollback: Rollback) => Promise<void>;
 }
 
 export type SyncResult =
-  | { readonly kind: 'synced'; readonly rollbacks: readonly Rollback[] }
-  | { readonly kind: 'failed'; readonly reason: string; readonly rollbacks: readonly Rollback[] };
+  | { readonly kind: 'synced' }
+  | { readonly kind: 'failed'; readonly reason: string };
 
 /**
  * Makes this node's log a prefix of the master's (KIP-101): asks the master where its entries of
@@ -35,52 +41,56 @@ export async function syncWithMaster(
   transport: PeerTransport,
   request: SyncRequest,
 ): Promise<SyncResult> {
-  const rollbacks: Rollback[] = [];
   const held = store.identity?.logId;
   if (store.lastId() > 0 && held !== undefined && held !== request.logId) {
     return {
       kind: 'failed',
       reason: `this node holds entries of log ${held}, the master of epoch ${request.epoch} leads log ${request.logId}; start it with an empty DATA_DIR to join`,
-      rollbacks,
     };
   }
   for (let round = 0; round < MAX_SYNC_ROUNDS; round++) {
     const lastId = store.lastId();
-    if (lastId === 0) return { kind: 'synced', rollbacks };
+    if (lastId === 0) return { kind: 'synced' };
     const lastEpoch = epochAt(store, lastId);
     const body = { logId: request.logId, epoch: request.epoch, lastEpoch };
     const answer = await transport.epochEnd(request.master, body, request.timeoutMs);
-    if (!answer.ok) return { kind: 'failed', reason: answer.error, rollbacks };
-    if (!request.current()) return { kind: 'failed', reason: 'the node moved on', rollbacks };
+    if (!answer.ok) return { kind: 'failed', reason: answer.error };
+    if (!request.current()) return { kind: 'failed', reason: 'the node moved on' };
     assert(
       answer.body.epoch <= lastEpoch,
       `asked for the end of epoch ${lastEpoch}, the master answered epoch ${answer.body.epoch}`,
     );
     const cut = truncationPoint(lastId, answer.body, (id) => epochAt(store, id));
-    if (cut === lastId) return { kind: 'synced', rollbacks };
-    rollbacks.push(await truncate(store, cut, request));
+    if (cut === lastId) return { kind: 'synced' };
+    await truncate(store, cut, request);
   }
-  return { kind: 'failed', reason: `no common prefix after ${MAX_SYNC_ROUNDS} rounds`, rollbacks };
+  return { kind: 'failed', reason: `no common prefix after ${MAX_SYNC_ROUNDS} rounds` };
 }
 
-async function truncate(store: SharedStore, cut: number, request: SyncRequest): Promise<Rollback> {
+/** Reports the entries after `cut`, then removes them (never below the commit point). */
+async function truncate(store: SharedStore, cut: number, request: SyncRequest): Promise<void> {
   assert(
     cut >= request.commitId,
     `truncating after ${cut}, below the commit point ${request.commitId}: a committed entry would be lost (F1)`,
   );
-  const keys = store.keysStartingIn(cut + 1, store.lastId());
+  const lastId = store.lastId();
   const fromId = cut + 1;
-  const entries = await store.truncateAfter(cut);
-  assert(store.lastId() === cut, `the log ends at ${store.lastId()} after truncating to ${cut}`);
-  return {
+  const entries = store.read(fromId, lastId - cut);
+  assert(entries.length === lastId - cut, `entries ${fromId}..${lastId} are in the store`);
+  await request.report({
     atMs: request.nowMs(),
     epoch: request.epoch,
     master: request.master.name,
     fromId,
-    toId: fromId + entries.length - 1,
+    toId: lastId,
     entries,
-    keys,
-  };
+    keys: store.keysStartingIn(fromId, lastId),
+  });
+  const removed = await store.truncateAfter(cut);
+  assert(
+    removed.length === entries.length && store.lastId() === cut,
+    `truncating after ${cut} removed ${removed.length} entries, ${entries.length} were reported; the log ends at ${store.lastId()}`,
+  );
 }
 
 /** The epoch of entry `id`, which the store holds. */

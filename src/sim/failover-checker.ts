@@ -1,0 +1,162 @@
+import { majorityOf } from '../core/quorum.js';
+import { guaranteeLabel } from './sim-violation.js';
+
+/** What the checker reads of one failover process. */
+export interface FailoverView {
+  readonly name: string;
+  readonly up: boolean;
+  /** What GET /logs shows now: ids 1..n (empty while down). */
+  shownLength(): number;
+  shownEntry(index: number): { readonly id: number; readonly message: string } | undefined;
+  shownLog(): readonly { readonly id: number; readonly message: string }[];
+  /** The message this node's disk durably holds at `id`, if any. */
+  durableMessage(id: number): string | undefined;
+}
+
+export type Fail = (guarantee: string, details: string) => never;
+
+/**
+ * The failover contract, checked against the real nodes as the simulation runs:
+ * - F2: at most one node is master in any epoch (checked at every role change).
+ * - Guarantee 3 and F4: an entry any node has shown never changes or disappears: every node
+ *   shows a prefix of one log (`#shown`), checked at the frontier after every step and whole at
+ *   each observation; F5: shown ids are dense.
+ * - F1: an append acknowledged with a majority write concern is that log's entry at its id, and
+ *   a majority of nodes durably hold every shown entry (what makes it survive any failover).
+ */
+export class FailoverChecker {
+  /** The one log every node shows a prefix of: message by id - 1. */
+  readonly #shown: string[] = [];
+  /** The master of each epoch, as the nodes announced it. */
+  readonly #masters = new Map<number, string>();
+  /** Majority-acknowledged entries: message by id. */
+  readonly #majorityAcked = new Map<number, string>();
+  readonly #majority: number;
+
+  constructor(
+    private readonly clusterSize: number,
+    private readonly fail: Fail,
+  ) {
+    this.#majority = majorityOf(clusterSize);
+  }
+
+  get shownLength(): number {
+    return this.#shown.length;
+  }
+
+  get majorityAckedCount(): number {
+    return this.#majorityAcked.size;
+  }
+
+  /** F2: `node` became master of `epoch`. */
+  masterElected(node: string, epoch: number): void {
+    const known = this.#masters.get(epoch);
+    if (known !== undefined && known !== node) {
+      this.fail('F2 one master per epoch', `${node} and ${known} are both master of epoch ${epoch}`);
+    }
+    this.#masters.set(epoch, node);
+  }
+
+  get epochs(): number {
+    return this.#masters.size;
+  }
+
+  /** A client got a success answer for `ids`, with `w` nodes holding them. */
+  acknowledged(ids: readonly number[], messages: readonly string[], w: number): void {
+    if (w < this.#majority) return;
+    ids.forEach((id, index) => {
+      const message = messages[index] ?? '';
+      const known = this.#majorityAcked.get(id);
+      if (known !== undefined && known !== message) {
+        this.fail(
+          guaranteeLabel(1),
+          `id ${id} acknowledged (w=${w}) for ${message}, and before for ${known}`,
+        );
+      }
+      this.#majorityAcked.set(id, message);
+      this.#agree(id, message, `acknowledged with w=${w}`);
+    });
+  }
+
+  /** After every step: each node's last shown entry is the log's entry at its id. */
+  checkFrontier(views: readonly FailoverView[]): void {
+    for (const view of views) {
+      if (!view.up) continue;
+      const length = view.shownLength();
+      if (length === 0) continue;
+      const entry = view.shownEntry(length - 1);
+      if (entry?.id !== length) {
+        this.fail('F5 dense ids', `${view.name} shows ${length} entries, the last has id ${entry?.id}`);
+      }
+      this.#show(view.name, length, entry.message);
+    }
+  }
+
+  /** Now and then: every node's whole shown log, and majorities holding every shown entry. */
+  checkWhole(views: readonly FailoverView[]): void {
+    for (const view of views) {
+      if (!view.up) continue;
+      const log = view.shownLog();
+      log.forEach((entry, index) => {
+        if (entry.id !== index + 1) {
+          this.fail('F5 dense ids', `${view.name} shows id ${entry.id} at position ${index + 1}`);
+        }
+        this.#show(view.name, entry.id, entry.message);
+      });
+    }
+    this.#shown.forEach((message, index) => {
+      const id = index + 1;
+      const holders = views.filter((view) => view.durableMessage(id) === message).length;
+      if (holders < this.#majority) {
+        this.fail(
+          'F1 majority writes survive',
+          `entry ${id} (${message}) was shown, but only ${holders} of ${this.clusterSize} nodes hold it durably`,
+        );
+      }
+    });
+    for (const [id, message] of this.#majorityAcked) {
+      if (id > this.#shown.length) continue;
+      this.#agree(id, message, 'acknowledged by a majority');
+    }
+  }
+
+  /** After healing: every majority-acknowledged entry is shown, at its id, by every node. */
+  checkFinal(views: readonly FailoverView[]): void {
+    for (const [id, message] of this.#majorityAcked) {
+      for (const view of views) {
+        const entry = view.shownEntry(id - 1);
+        if (entry?.message !== message) {
+          this.fail(
+            'F1 majority writes survive',
+            `${view.name} shows ${entry?.message ?? 'nothing'} at id ${id}, acknowledged by a majority for ${message}`,
+          );
+        }
+      }
+    }
+  }
+
+  #show(node: string, id: number, message: string): void {
+    const known = this.#shown[id - 1];
+    if (known === undefined) {
+      if (id > this.#shown.length + 1) {
+        // A node shows further than anyone checked yet: its earlier entries come in checkWhole.
+        return;
+      }
+      this.#shown.push(message);
+      return;
+    }
+    if (known !== message) {
+      this.fail(
+        'G3/F4 shown entries never change',
+        `${node} shows ${message} at id ${id}, where ${known} was shown before`,
+      );
+    }
+  }
+
+  #agree(id: number, message: string, why: string): void {
+    const shown = this.#shown[id - 1];
+    if (shown !== undefined && shown !== message) {
+      this.fail(guaranteeLabel(1), `entry ${id} ${why} is ${message}, but ${shown} is shown there`);
+    }
+  }
+}
