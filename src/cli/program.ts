@@ -72,7 +72,7 @@ export function buildProgram(done: (code: number) => void): Command {
   program
     .command('cluster')
     .description(
-      'master + N secondaries on consecutive ports, their logs in one terminal (npm start)',
+      'master + N secondaries on consecutive ports, their logs in one terminal, failover on (npm start)',
     )
     .option('--secondaries <n>', 'number of secondaries, 0 to 64', '2')
     .option('--base-port <port>', "the master's port; secondaries take the next ones", '8000')
@@ -82,9 +82,19 @@ export function buildProgram(done: (code: number) => void): Command {
       "each node's log in DIR/<node name>, kept across runs",
       '.rlog-data',
     )
-    .option('--in-memory', 'keep the logs in memory instead')
+    .option(
+      '--in-memory',
+      'keep the logs in memory instead (with failover: in a temporary directory removed on exit)',
+    )
+    .option(
+      '--no-failover',
+      "a fixed master (the course's setup) instead of electing one when the master dies",
+    )
     .option('--fsync <policy>', "always, interval or never (the nodes' FSYNC)")
-    .option('--heartbeat-interval-ms <ms>', "the master's probe interval")
+    .option(
+      '--heartbeat-interval-ms <ms>',
+      "the master's probe interval (with failover: every node's, as any may lead)",
+    )
     .option('--log-level <level>', 'debug, info, warn or error')
     .option('--json', "print the nodes' JSON log lines as they are")
     .action(act(cluster));
