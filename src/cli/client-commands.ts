@@ -75,6 +75,7 @@ export interface ListFlags {
   readonly since?: string;
   readonly limit?: string;
   readonly master?: string;
+  readonly nodes?: string;
   readonly json?: boolean;
 }
 
@@ -82,7 +83,7 @@ export async function list(flags: ListFlags): Promise<number> {
   const since = wholeNumberFlag('list', '--since', flags.since);
   const limit = wholeNumberFlag('list', '--limit', flags.limit);
   if (since === null || limit === null) return 2;
-  const node = await resolveNode(clientFor(masterUrl(flags.master)), flags.node);
+  const node = await resolveNode(clusterClient(flags), flags.node);
   let entries;
   try {
     entries = await readLog(node, {
@@ -106,6 +107,7 @@ export interface TailFlags {
   readonly lines?: string;
   readonly node?: string;
   readonly master?: string;
+  readonly nodes?: string;
   readonly json?: boolean;
   readonly quiet?: boolean;
 }
@@ -124,7 +126,7 @@ export async function tail(flags: TailFlags): Promise<number> {
     return 2;
   }
   const start = since !== undefined ? { after: since } : lines !== undefined ? { lines } : {};
-  const node = await resolveNode(clientFor(masterUrl(flags.master)), flags.node);
+  const node = await resolveNode(clusterClient(flags), flags.node);
   const show = (entry: Entry): string =>
     flags.json === true ? JSON.stringify(entry) : entryLines([entry]).join('');
   try {
@@ -183,13 +185,23 @@ async function writeLine(stream: Writable, text: string, signal?: AbortSignal): 
   await once(stream, 'drain', signal === undefined ? {} : { signal });
 }
 
+/** The client of a read-only command: --master (or its default), and --nodes to find the master. */
+function clusterClient(flags: {
+  readonly master?: string;
+  readonly nodes?: string;
+}): ReplicatedLogClient {
+  return clientFor(masterUrl(flags.master), undefined, nodeUrls(flags.nodes));
+}
+
 export async function health(flags: {
   readonly master?: string;
+  readonly nodes?: string;
   readonly json?: boolean;
 }): Promise<number> {
-  const client = clientFor(masterUrl(flags.master));
+  const client = clusterClient(flags);
   if (flags.json === true) {
-    process.stdout.write(`${JSON.stringify(await client.health(), null, 2)}\n`);
+    const { health } = await client.findMaster();
+    process.stdout.write(`${JSON.stringify(health, null, 2)}\n`);
     return 0;
   }
   process.stdout.write(`${healthSummary(await fetchHealth(client))}\n`);
@@ -199,6 +211,7 @@ export async function health(flags: {
 export async function wait(flags: {
   readonly timeoutS?: string;
   readonly master?: string;
+  readonly nodes?: string;
   readonly quiet?: boolean;
 }): Promise<number> {
   const raw = flags.timeoutS ?? String(DEFAULT_CATCH_UP_TIMEOUT_S);
@@ -209,7 +222,7 @@ export async function wait(flags: {
     );
     return 2;
   }
-  const outcome = await waitForCatchUp(clientFor(masterUrl(flags.master)), {
+  const outcome = await waitForCatchUp(clusterClient(flags), {
     timeoutS,
     ...progressTo(flags.quiet === true ? undefined : process.stderr),
   });

@@ -14,6 +14,8 @@ export interface ClusterFlags {
   readonly host: string;
   readonly dataDir: string;
   readonly inMemory?: boolean;
+  /** False with --no-failover. */
+  readonly failover: boolean;
   readonly fsync?: string;
   readonly heartbeatIntervalMs?: string;
   readonly logLevel?: string;
@@ -55,6 +57,7 @@ export async function cluster(flags: ClusterFlags): Promise<number> {
     env,
     masterEnv,
     dataDir: flags.inMemory === true ? undefined : resolve(flags.dataDir),
+    failover: flags.failover,
   });
 }
 

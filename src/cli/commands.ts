@@ -10,6 +10,7 @@ import {
   type AppendOptions,
   type AppendResult,
   type BatchAppendResult,
+  type Health,
   type WriteConcern,
 } from '../client/index.js';
 import { CliError } from './cli-error.js';
@@ -90,7 +91,12 @@ export function isClientFailure(error: unknown): error is ReplicatedLogError | C
   return error instanceof ReplicatedLogError || error instanceof CliError;
 }
 
-/** The master's /health; a secondary's URL is refused with the master's URL as the fix. */
+/**
+ * The master's /health, wherever the master is now: found through the /health of the client's
+ * node and of its `nodes` (client.findMaster), so the URL of a secondary, or with failover of
+ * any live node, leads to it; the client's appends go there too. Fails with NOT_MASTER during an
+ * election, and with a CliError for a master just elected that does not list the others yet.
+ */
 export async function fetchHealth(
   client: ReplicatedLogClient,
   options: {
@@ -99,30 +105,48 @@ export async function fetchHealth(
     readonly once?: boolean;
   } = {},
 ): Promise<MasterHealthView> {
-  const health = await client.health({
+  const found = await client.findMaster({
     ...(options.timeoutMs === undefined ? {} : { attemptTimeoutMs: options.timeoutMs }),
     ...(options.signal === undefined ? {} : { signal: options.signal }),
     ...(options.once === true ? { retry: ONE_ATTEMPT } : {}),
   });
-  if (health.role !== 'master') {
-    const url = health.master.url;
+  const view = masterView(found.health);
+  if (view === undefined)
     throw new CliError(
-      typeof url === 'string'
-        ? `${client.url} is a ${health.role}, not the master; the master is at ${url}: use --master ${url}`
-        : `${client.url} is not a master (its /health says role "${health.role}"): give the master's URL with --master`,
+      `the master at ${found.url} was just elected and does not list the other nodes yet: ask again in a moment`,
     );
-  }
-  return health;
+  return view;
 }
 
-/** The client of a node given by name (`master`, `sub1`, ... as the master's /health knows them) or URL. */
+/** A master's /health as the CLI reads it; undefined when it does not list the others (yet). */
+function masterView(health: Health): MasterHealthView | undefined {
+  if (health.role !== 'master') return undefined;
+  const { quorum, secondaries } = health;
+  if (quorum === undefined || secondaries === undefined) return undefined;
+  return {
+    node: health.node,
+    role: 'master',
+    status: health.status,
+    readOnly: health.readOnly,
+    quorum,
+    log: health.log,
+    secondaries,
+    ...('failover' in health ? { failover: { epoch: health.epoch } } : {}),
+  };
+}
+
+/**
+ * The client of a node given by name (`master` or the master's own name: the master now; `sub1`,
+ * ... as the master's /health knows them) or URL.
+ */
 export async function resolveNode(
   client: ReplicatedLogClient,
   node: string | undefined,
 ): Promise<ReplicatedLogClient> {
-  if (node === undefined || node === 'master') return client;
-  if (/^https?:\/\//.test(node)) return client.at(node);
+  if (node !== undefined && /^https?:\/\//.test(node)) return client.at(node);
   const health = await fetchHealth(client);
+  const master = client.at(client.masterUrl);
+  if (node === undefined || node === 'master' || node === health.node) return master;
   const found = health.secondaries.find((candidate) => candidate.name === node);
   if (found === undefined) {
     throw new CliError(
@@ -275,9 +299,18 @@ async function pause(ms: number, signal: AbortSignal): Promise<boolean> {
   }
 }
 
+/** What `rlog wait` waits through: no answer yet, an election, a master not ready yet. */
+function waitable(error: unknown): error is ReplicatedLogError | CliError {
+  return (
+    error instanceof CliError ||
+    (error instanceof ReplicatedLogError && (error.unreachable || error.code === 'NOT_MASTER'))
+  );
+}
+
 /**
  * Polls the master's /health until every secondary is Healthy with lag 0, or `timeoutS` passes.
- * A master that does not answer yet is waited for too (as right after `rlog cluster` starts).
+ * A master that does not answer yet is waited for too (as right after `rlog cluster` starts), and
+ * with failover one not elected yet (the nodes are asked where the master is at every poll).
  */
 export async function waitForCatchUp(
   client: ReplicatedLogClient,
@@ -295,7 +328,7 @@ export async function waitForCatchUp(
       if (state.done) return { ok: true, text: state.line.text };
       line = state.line;
     } catch (error) {
-      if (!(error instanceof ReplicatedLogError && error.unreachable)) throw error;
+      if (!waitable(error)) throw error;
       const text = `waiting for the master: ${error.message}`;
       line = { text, key: text };
     }

@@ -18,9 +18,11 @@ function packageVersion(): string {
 }
 
 const CLIENT_HELP = `
-Client commands find the master with --master URL, else RLOG_MASTER, else http://127.0.0.1:8000.
-An append sent to a node that is not the master follows its 421 to the master (saying so on
-stderr); with --nodes (else RLOG_NODES) it also goes on at the next node when one does not answer.
+Client commands ask --master URL (else RLOG_MASTER, else http://127.0.0.1:8000) and the nodes of
+--nodes (else RLOG_NODES) where the master is now: any live node's /health names it, so with
+failover they find the new master after an election. An append sent to a node that is not the
+master follows its 421 to the master (saying so on stderr); with --nodes it also goes on at the
+next node when one does not answer.
 Appends carry --api-token, else RLOG_API_TOKEN, for a master started with API_TOKEN; each append
 has an idempotency key (--key, else a new one), so its retries never store it twice.`;
 
@@ -38,10 +40,13 @@ Examples:
 const nodesOption = (): Option =>
   new Option(
     '--nodes <urls>',
-    "the cluster's node URLs, comma-separated: appends look for the master there when a node does not answer (else RLOG_NODES)",
+    "the cluster's node URLs, comma-separated: where to look for the master when the --master node does not answer or is not the master (else RLOG_NODES)",
   );
 const masterOption = (): Option =>
-  new Option('--master <url>', "the master's URL (else RLOG_MASTER, else http://127.0.0.1:8000)");
+  new Option(
+    '--master <url>',
+    'a node of the cluster, the master or any other (else RLOG_MASTER, else http://127.0.0.1:8000)',
+  );
 const tokenOption = (): Option =>
   new Option('--api-token <token>', 'for a master with API_TOKEN (else RLOG_API_TOKEN)');
 const quietOption = (): Option =>
@@ -67,7 +72,7 @@ export function buildProgram(done: (code: number) => void): Command {
   program
     .command('cluster')
     .description(
-      'master + N secondaries on consecutive ports, their logs in one terminal (npm start)',
+      'master + N secondaries on consecutive ports, their logs in one terminal, failover on (npm start)',
     )
     .option('--secondaries <n>', 'number of secondaries, 0 to 64', '2')
     .option('--base-port <port>', "the master's port; secondaries take the next ones", '8000')
@@ -77,9 +82,19 @@ export function buildProgram(done: (code: number) => void): Command {
       "each node's log in DIR/<node name>, kept across runs",
       '.rlog-data',
     )
-    .option('--in-memory', 'keep the logs in memory instead')
+    .option(
+      '--in-memory',
+      'keep the logs in memory instead (with failover: in a temporary directory removed on exit)',
+    )
+    .option(
+      '--no-failover',
+      "a fixed master (the course's setup) instead of electing one when the master dies",
+    )
     .option('--fsync <policy>', "always, interval or never (the nodes' FSYNC)")
-    .option('--heartbeat-interval-ms <ms>', "the master's probe interval")
+    .option(
+      '--heartbeat-interval-ms <ms>',
+      "the master's probe interval (with failover: every node's, as any may lead)",
+    )
     .option('--log-level <level>', 'debug, info, warn or error')
     .option('--json', "print the nodes' JSON log lines as they are")
     .action(act(cluster));
@@ -120,11 +135,12 @@ export function buildProgram(done: (code: number) => void): Command {
   program
     .command('list')
     .description("a node's log, one entry per line: id<TAB>message")
-    .option('--node <name|url>', 'master (default), sub1, ... or a URL')
+    .option('--node <name|url>', 'master (the master now, default), sub1, ... or a URL')
     .option('--since <id>', 'only entries after this id')
     .option('--limit <n>', 'at most this many entries')
     .option('--json', 'print the entries as JSON')
     .addOption(masterOption())
+    .addOption(nodesOption())
     .action(act(list));
 
   program
@@ -133,9 +149,10 @@ export function buildProgram(done: (code: number) => void): Command {
     .option('-f, --follow', 'keep printing each new entry as the node gets it, until Ctrl-C')
     .option('--since <id>', 'start after this id (default: the whole log)')
     .option('-n, --lines <n>', 'start with the last N entries instead')
-    .option('--node <name|url>', 'master (default), sub1, ... or a URL')
+    .option('--node <name|url>', 'master (the master now, default), sub1, ... or a URL')
     .option('--json', 'print each entry as JSON, one per line')
     .addOption(masterOption())
+    .addOption(nodesOption())
     .addOption(new Option('-q, --quiet', 'no line on stderr when -f reconnects'))
     .addHelpText('after', TAIL_HELP)
     .action(act(tail));
@@ -145,15 +162,17 @@ export function buildProgram(done: (code: number) => void): Command {
     .description("the cluster's health as the master sees it")
     .option('--json', "print the master's /health as JSON")
     .addOption(masterOption())
+    .addOption(nodesOption())
     .action(act(health));
 
   program
     .command('wait')
     .description(
-      'wait until every secondary is Healthy with lag 0 (exit 0), or the timeout (exit 1)',
+      'wait until a master is elected and every other node is Healthy with lag 0 (exit 0), or the timeout (exit 1)',
     )
     .option('--timeout-s <s>', 'give up after this long', String(DEFAULT_CATCH_UP_TIMEOUT_S))
     .addOption(masterOption())
+    .addOption(nodesOption())
     .addOption(quietOption())
     .action(act(wait));
 

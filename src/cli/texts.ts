@@ -24,6 +24,8 @@ export interface MasterHealthView {
   readonly quorum: { readonly size: number; readonly required: number; readonly healthy: number };
   readonly log: { readonly lastId: number };
   readonly secondaries: readonly PeerView[];
+  /** Set on a node started with FAILOVER=true: the epoch it leads. */
+  readonly failover?: { readonly epoch: number };
 }
 
 export interface LogEntryView {
@@ -46,8 +48,9 @@ export interface Outcome {
 /** `rlog health`'s summary: the master's line, then one line per secondary. */
 export function healthSummary(health: MasterHealthView): string {
   const { quorum } = health;
+  const epoch = health.failover === undefined ? '' : ` (master, epoch ${health.failover.epoch})`;
   const lines = [
-    `${health.node}: ${health.status}, last id ${health.log.lastId}, quorum ${quorum.healthy}/${quorum.size} healthy (${quorum.required} needed)`,
+    `${health.node}${epoch}: ${health.status}, last id ${health.log.lastId}, quorum ${quorum.healthy}/${quorum.size} healthy (${quorum.required} needed)`,
   ];
   for (const peer of health.secondaries) {
     const contact = peer.lastContactMs === null ? 'never' : `${peer.lastContactMs} ms ago`;
@@ -60,7 +63,8 @@ export function healthSummary(health: MasterHealthView): string {
 
 /** Every node name the master knows, itself first (what `list NAME` accepts). */
 export function nodeNames(health: MasterHealthView): string[] {
-  return ['master', ...health.secondaries.map((peer) => peer.name)];
+  const names = [health.node, ...health.secondaries.map((peer) => peer.name)];
+  return names.includes('master') ? names : ['master', ...names];
 }
 
 /** Which node took an append that was sent elsewhere (a secondary, or a node that is down). */

@@ -9,6 +9,7 @@ export { ReplicatedLogClient } from './replicated-log-client.js';
 export { ReplicatedLogError, WriteConcernTimeoutError } from './errors.js';
 export type { Clock } from './clock.js';
 export type { ClientErrorCode, ReplicatedLogErrorDetails } from './errors.js';
+export type { FoundMaster } from './find-master.js';
 export type { FollowIterator, FollowOptions, Reconnect } from './follow.js';
 export type { ReplicatedLogClientOptions, RetryPolicy } from './options.js';
 export { DEFAULT_RETRY } from './options.js';
@@ -23,6 +24,7 @@ export type {
   Entry,
   ErrorBody,
   ErrorCode,
+  FailoverHealth,
   Health,
   MasterHealth,
   PeerHealth,

@@ -28,6 +28,11 @@ export class MasterRoute {
     return this.#master;
   }
 
+  /** The cluster's nodes as given: `url` first, then `nodes`. */
+  get nodes(): readonly string[] {
+    return this.#nodes;
+  }
+
   moveTo(url: string): void {
     this.#master = url;
   }

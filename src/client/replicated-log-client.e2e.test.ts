@@ -116,7 +116,7 @@ test('reads, one entry and health of a real cluster, typed; a refusal carries co
     assert.equal(health.role, 'master');
     assert.equal(health.log.lastId, entry.id);
     assert.deepEqual(
-      health.secondaries.map((peer) => peer.name),
+      health.secondaries?.map((peer) => peer.name),
       ['sub1', 'sub2'],
     );
     const sub1 = client.at(cluster.node('sub1').url);

@@ -7,6 +7,7 @@
 import type { Dispatcher } from 'undici';
 import { failureOf, unexpected, type Verdict } from './answers.js';
 import { SYSTEM_CLOCK, type Clock } from './clock.js';
+import { findMaster, type FoundMaster } from './find-master.js';
 import { follow, type FollowIterator, type FollowOptions } from './follow.js';
 import { send, type HttpOutcome } from './http.js';
 import { idempotencyKeyFor } from './idempotency-key.js';
@@ -129,14 +130,30 @@ export class ReplicatedLogClient {
     );
   }
 
-  /** The node's GET /health: a master's (with its secondaries) or a secondary's. */
+  /**
+   * The node's GET /health: a master's (with its secondaries), a secondary's, or with failover a
+   * node's in any role (`candidate` during an election).
+   */
   async health(options: CallOptions = {}): Promise<Health> {
     return this.#get('/health', options, (status, body) => {
-      const role = (body as Partial<Health> | null)?.role;
-      return role === 'master' || role === 'secondary'
+      const role = (body as { role?: unknown } | null)?.role;
+      return role === 'master' || role === 'secondary' || role === 'candidate'
         ? { ok: true, value: body as Health }
         : unexpected('/health', status, body);
     });
+  }
+
+  /**
+   * The master now, found through the /health of `masterUrl` and every one of `nodes` (asked at
+   * once), then of the master they name: the node that says it is master (find-master.ts). Appends
+   * go there from then on. Fails with NOT_MASTER when nodes answered but none is master (an
+   * election), or with the first node's error when none answered.
+   */
+  async findMaster(options: CallOptions = {}): Promise<FoundMaster> {
+    const asked = [...new Set([this.#route.master, ...this.#route.nodes])];
+    const found = await findMaster(asked, (url) => this.at(url).health(options));
+    this.#route.moveTo(found.url);
+    return found;
   }
 
   async #append(

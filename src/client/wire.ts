@@ -15,8 +15,9 @@ import type {
   WriteConcernTimeoutAnswer,
 } from '../http/response-schemas.js';
 import type { WriteConcern } from '../core/write-concern.js';
+import type { FailoverHealth } from '../node/failover/failover-health.js';
 
-export type { ErrorCode, WriteConcern };
+export type { ErrorCode, FailoverHealth, WriteConcern };
 
 /** One log entry: `{ id, message }`, ids from 1 without gaps. */
 export type Entry = Static<typeof EntryAnswer>;
@@ -27,8 +28,11 @@ export type MasterHealth = Static<typeof MasterHealthAnswer>;
 /** A secondary's `GET /health`. */
 export type SecondaryHealth = Static<typeof SecondaryHealthAnswer>;
 
-/** Any node's `GET /health`; `role` tells which. */
-export type Health = MasterHealth | SecondaryHealth;
+/**
+ * Any node's `GET /health`; `role` tells which, and `failover: true` a node started with
+ * FAILOVER=true (its role may change; `master` names the master it knows, or null).
+ */
+export type Health = MasterHealth | SecondaryHealth | FailoverHealth;
 
 /** One secondary as the master's health describes it. */
 export type PeerHealth = MasterHealth['secondaries'][number];

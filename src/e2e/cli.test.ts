@@ -1,7 +1,8 @@
 /**
  * The `rlog` command as a person uses it: `rlog cluster` (what `npm start` runs) gives three
- * healthy nodes, an append shows up on all three, the client commands work against it, and
- * Ctrl-C stops every node.
+ * healthy nodes with failover on (so the master is found through /health, as clients do), an
+ * append shows up on all three, the client commands work against it, and Ctrl-C stops every
+ * node; `--no-failover` keeps the fixed master.
  */
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
@@ -57,6 +58,29 @@ async function ready(cluster: RunningCluster): Promise<void> {
 
 const base = await consecutiveFreePorts(3, HOST);
 const masterUrl = `http://${HOST}:${base}`;
+const nodeUrls = [0, 1, 2].map((i) => `http://${HOST}:${base + i}`);
+
+/** The node that says it is master, once the other two are Healthy to it (bounded wait). */
+async function currentMaster(): Promise<{ url: string; health: MasterHealth }> {
+  return waitFor(
+    async () => {
+      for (const url of nodeUrls) {
+        // Any node's /health: a failover node's role changes.
+        const health = await request<MasterHealth | { role: string }>(`${url}/health`).catch(
+          () => undefined,
+        );
+        if (health?.status !== 200 || !('secondaries' in health.body)) continue;
+        const peers = health.body.secondaries;
+        if (peers.length === 2 && peers.every((peer) => peer.status === 'Healthy'))
+          return { url, health: health.body };
+      }
+      return undefined;
+    },
+    15_000,
+    'a master that sees both other nodes Healthy',
+    100,
+  );
+}
 const workDir = await mkdtemp(join(tmpdir(), 'rlog-cli-'));
 const running: ChildProcess[] = [];
 after(async () => {
@@ -68,38 +92,39 @@ const output = first.output;
 
 test('rlog cluster: three healthy nodes on consecutive ports, one append visible on all', async () => {
   await ready(first);
-  assert.match(output.join(''), /logs in .*\.rlog-data\/<node>/);
-  const health = await request<MasterHealth>(`${masterUrl}/health`);
-  assert.equal(health.status, 200);
-  assert.equal(health.body.node, 'master');
+  const text = output.join('');
+  assert.match(text, /logs in .*\.rlog-data\/<node>/);
+  assert.match(text, /failover: if the master dies, the others elect a new one/);
+  const { url, health } = await currentMaster();
+  // The greeting names the master it found, and its epoch (the master may have moved since).
+  const greeted = /cluster ready \(failover on\): master (\S+) (\S+) \(epoch (\d+)\)/.exec(text);
+  assert.ok(greeted, text);
+  assert.ok(nodeUrls.includes(greeted[2] ?? ''), greeted[0]);
+  assert.ok(Number(greeted[3]) >= 1, greeted[0]);
+  // Every other node, by its name and URL in PEERS.
+  const names = ['master', 'sub1', 'sub2'];
   assert.deepEqual(
-    health.body.secondaries.map((peer) => [peer.name, peer.url]),
-    [
-      ['sub1', `http://${HOST}:${base + 1}`],
-      ['sub2', `http://${HOST}:${base + 2}`],
-    ],
-  );
-  await waitFor(
-    async () =>
-      (await request<MasterHealth>(`${masterUrl}/health`)).body.secondaries.every(
-        (peer) => peer.status === 'Healthy' && peer.lastContactMs !== null,
-      ),
-    5000,
-    'both secondaries Healthy',
+    health.secondaries.map((peer) => [peer.name, peer.url]),
+    names.map((name, i) => [name, nodeUrls[i]]).filter(([name]) => name !== health.node),
   );
 
   // The README's first curl: no w means "all", so the answer comes once all three hold it.
-  const answer = await request<{ acks: number; log: LogEntry }>(`${masterUrl}/logs`, {
+  const answer = await request<{ acks: number; log: LogEntry }>(`${url}/logs`, {
     method: 'POST',
     json: { message: 'hi' },
   });
   assert.equal(answer.status, 201, answer.text);
   assert.equal(answer.body.acks, 3);
-  for (let i = 0; i < 3; i++) {
-    const log = await request<LogEntry[]>(`http://${HOST}:${base + i}/logs`);
-    assert.deepEqual(log.body, [{ id: 1, message: 'hi' }]);
+  for (const node of nodeUrls) {
+    await waitFor(
+      async () =>
+        JSON.stringify((await request<LogEntry[]>(`${node}/logs`)).body) ===
+        JSON.stringify([{ id: 1, message: 'hi' }]),
+      5000,
+      `${node} to show entry 1`,
+    );
   }
-  assert.match(output.join(''), /master\s+INFO\s+master master listening/);
+  assert.match(text, /master\s+INFO\s+failover node \(\w+ first\) master listening/);
 });
 
 test('a second rlog cluster on the same ports says they are taken and starts nothing', async () => {
@@ -116,8 +141,8 @@ test('a second rlog cluster on the same ports says they are taken and starts not
     ),
   );
   assert.doesNotMatch(second.stdout, /cluster ready/);
-  const health = await request<MasterHealth>(`${masterUrl}/health`);
-  assert.equal(health.body.quorum.healthy, 3, 'the running cluster is untouched');
+  const { health } = await currentMaster();
+  assert.equal(health.quorum.healthy, 3, 'the running cluster is untouched');
 });
 
 test('rlog --version, --help of every command, and a suggestion for an unknown one', async () => {
@@ -183,12 +208,25 @@ test('rlog append, list and health talk to the cluster', async () => {
   const json = await rlog(['list', '--json', '--since', '1', '--master', masterUrl]);
   assert.deepEqual(JSON.parse(json.stdout), [{ id: 2, message: 'from the cli' }]);
 
-  const health = await rlog(['health'], env);
-  assert.match(health.stdout, /^master: ok, last id 2, quorum 3\/3 healthy \(2 needed\)$/m);
-  assert.match(health.stdout, /^ {2}sub1 +Healthy +acked 2, lag 0/m);
+  // Asked at a node that may be a secondary now: health is the master's, found through /health.
+  const { health: now } = await currentMaster();
+  const asked = rlog(['health', '--master', nodeUrls.find((url) => url !== masterUrl) ?? '']);
+  const health = await asked;
+  assert.match(
+    health.stdout,
+    new RegExp(
+      `^${now.node} \\(master, epoch \\d+\\): ok, last id 2, quorum 3/3 healthy \\(2 needed\\)$`,
+      'm',
+    ),
+  );
+  assert.match(health.stdout, /^ {2}\w+ +Healthy +acked 2, lag 0/m);
+  const waited = await rlog(['wait', '--timeout-s', '10', '--master', nodeUrls[2] ?? '']);
+  assert.match(waited.stdout, /^caught up: every secondary is Healthy and holds id 2$/m);
 
   await assert.rejects(rlog(['list', '--node', 'sub9'], env), (error: { stderr: string }) =>
-    /no node named "sub9"; the master knows: master, sub1, sub2/.test(error.stderr),
+    /no node named "sub9"; the master knows: (master|sub1|sub2), (master|sub1|sub2), (master|sub1|sub2)$/m.test(
+      error.stderr,
+    ),
   );
   await assert.rejects(rlog(['append', 'x', '-w', '7'], env), (error: { stderr: string }) =>
     /400 INVALID_REQUEST: w must be an integer from 1 to 3/.test(error.stderr),
@@ -238,11 +276,18 @@ test("rlog cluster keeps each node's log in .rlog-data/<node>: a restart finds i
     { id: 1, message: 'hi' },
     { id: 2, message: 'from the cli' },
   ];
-  for (let i = 0; i < 3; i++) {
-    const log = await request<LogEntry[]>(`http://${HOST}:${base + i}/logs`);
-    assert.deepEqual(log.body, expected, `node on port ${base + i}`);
+  // Each node shows what a majority holds: the restarted nodes have it again once a master leads.
+  for (const node of nodeUrls) {
+    await waitFor(
+      async () =>
+        JSON.stringify((await request<LogEntry[]>(`${node}/logs`)).body) ===
+        JSON.stringify(expected),
+      15_000,
+      `${node} to show both entries again`,
+    );
   }
-  const next = await request<{ log: LogEntry }>(`${masterUrl}/logs`, {
+  const { url } = await currentMaster();
+  const next = await request<{ log: LogEntry }>(`${url}/logs`, {
     json: { message: 'after restart' },
   });
   assert.equal(next.status, 201, next.text);
@@ -251,18 +296,37 @@ test("rlog cluster keeps each node's log in .rlog-data/<node>: a restart finds i
   assert.equal(await again.exit, 0);
 });
 
-test('rlog cluster --in-memory keeps nothing on disk', async () => {
+test('rlog cluster --in-memory --no-failover keeps nothing on disk, with the fixed master', async () => {
   const memoryDir = await mkdtemp(join(tmpdir(), 'rlog-cli-memory-'));
   try {
-    const cluster = startCluster(memoryDir, ['--in-memory']);
+    const cluster = startCluster(memoryDir, ['--in-memory', '--no-failover']);
     await ready(cluster);
-    assert.match(cluster.output.join(''), /logs in memory/);
+    assert.match(cluster.output.join(''), /cluster ready: master http\S+, sub1 .*logs in memory/);
     const answer = await request<{ log: LogEntry }>(`${masterUrl}/logs`, {
       json: { message: 'm' },
     });
     assert.equal(answer.body.log.id, 1);
+    const health = await request<{ failover?: boolean }>(`${masterUrl}/health`);
+    assert.equal(health.body.failover, undefined, 'a fixed master');
     cluster.kill('SIGINT');
     assert.equal(await cluster.exit, 0);
+    assert.deepEqual(await readdir(memoryDir), []);
+  } finally {
+    await rm(memoryDir, { recursive: true, force: true });
+  }
+});
+
+test('rlog cluster --in-memory with failover: a temporary data root, removed on exit', async () => {
+  const memoryDir = await mkdtemp(join(tmpdir(), 'rlog-cli-memory-'));
+  try {
+    const cluster = startCluster(memoryDir, ['--in-memory']);
+    await ready(cluster);
+    const root = /logs in (\S+)\/<node>, removed on exit/.exec(cluster.output.join(''))?.[1];
+    assert.ok(root !== undefined, cluster.output.join(''));
+    assert.deepEqual((await readdir(root)).sort(), ['master', 'sub1', 'sub2']);
+    cluster.kill('SIGINT');
+    assert.equal(await cluster.exit, 0);
+    await assert.rejects(readdir(root), `${root} is removed`);
     assert.deepEqual(await readdir(memoryDir), []);
   } finally {
     await rm(memoryDir, { recursive: true, force: true });

@@ -5,7 +5,8 @@
  * - dclint on the compose file;
  * - the Dockerfile, parsed: stages, user, healthcheck, command, environment;
  * - the image's start command and healthcheck, run as plain processes with each service's
- *   resolved environment, in the order depends_on gives: a w=3 append reaches all three nodes.
+ *   resolved environment, in the order depends_on gives (none: with failover the three start
+ *   together): they elect a master, and a w=3 append sent to it reaches all three nodes.
  *
  * docker-compose missing is a failure that says how to install it, not a skip: where no Docker
  * engine runs (docker.test.ts then skips), this file is the only check of the compose file, and a
@@ -46,12 +47,12 @@ import {
   type AppendBody,
   type LogEntry,
   type MasterHealth,
-  type SecondaryHealth,
 } from './harness.js';
 
 const LOOPBACK = '127.0.0.1';
 const TOKEN = `test-${randomBytes(8).toString('hex')}`;
 const SECONDARY_NAMES = ['sub1', 'sub2'];
+const NODE_NAMES = ['master', ...SECONDARY_NAMES];
 const PUBLISHED_PORTS: Readonly<Record<string, number>> = { master: 8000, sub1: 8001, sub2: 8002 };
 /** docker stop waits this long after the stop signal before it kills. */
 const DOCKER_STOP_GRACE_MS = 10_000;
@@ -167,43 +168,35 @@ describe('docker-compose.yml, as docker-compose config resolves it', () => {
     assert.equal(sources.size, 3, 'no two nodes share a volume');
   });
 
-  it('starts sub1 and sub2 first, the master once both are healthy', () => {
-    assert.deepEqual(service('master').dependsOn, {
-      sub1: 'service_healthy',
-      sub2: 'service_healthy',
-    });
-    for (const name of SECONDARY_NAMES) assert.deepEqual(service(name).dependsOn, {}, name);
-    assert.deepEqual(startOrder(project()), ['sub1', 'sub2', 'master']);
+  it('starts the three together: with failover no node waits for another', () => {
+    for (const name of NODE_NAMES) assert.deepEqual(service(name).dependsOn, {}, name);
   });
 
-  it('gives each node an environment its own configuration loader accepts, without a warning', () => {
-    const masterEnv = containerEnv('master');
-    const master = loadNodeConfig(undefined, [], masterEnv);
-    assert.deepEqual(master.warnings, [], 'master: options of the other role or without effect');
-    assert.equal(master.config.role, 'master');
-    assert.equal(master.config.name, 'master');
-    assert.equal(master.config.host, '0.0.0.0');
-    assert.equal(master.config.clusterToken, TOKEN, 'master: CLUSTER_TOKEN from the shell');
-    assert.equal(master.config.dataDir, '/data');
-    assert.equal(master.config.fsync, 'always');
-    assert.equal(master.config.logFormat, 'pretty', 'master: readable lines in docker compose up');
-    assert.deepEqual(
-      master.config.secondaries,
-      SECONDARY_NAMES.map((name) => ({ name, url: `http://${name}:${PUBLISHED_PORTS[name]}` })),
-      'master: SECONDARIES names each secondary by its service name and port',
-    );
-    for (const name of SECONDARY_NAMES) {
+  it('gives each node a failover environment its own configuration loader accepts, without a warning', () => {
+    const peers = NODE_NAMES.map((name) => ({
+      name,
+      url: `http://${name}:${PUBLISHED_PORTS[name]}`,
+    }));
+    for (const name of NODE_NAMES) {
       const loaded = loadNodeConfig(undefined, [], containerEnv(name));
-      assert.deepEqual(loaded.warnings, [], `${name}: options of the other role or without effect`);
+      assert.deepEqual(loaded.warnings, [], `${name}: options without effect`);
       const config = loaded.config;
-      assert.ok(config.role === 'secondary', `${name}: ROLE=secondary`);
+      assert.ok(config.role === 'failover', `${name}: FAILOVER=true`);
       assert.equal(config.name, name);
-      assert.equal(config.clusterToken, TOKEN, `${name}: the same CLUSTER_TOKEN`);
-      assert.equal(config.masterUrl, `http://master:${PUBLISHED_PORTS['master']}`);
-      assert.equal(config.faultInjection, true, `${name}: fault injection on, for demos`);
+      assert.deepEqual(config.failover.peers, peers, `${name}: PEERS names every node by service`);
+      assert.equal(
+        config.failover.advertisedUrl,
+        `http://localhost:${PUBLISHED_PORTS[name]}`,
+        `${name}: ADVERTISED_URL is its published port`,
+      );
+      assert.equal(config.host, '0.0.0.0');
+      assert.equal(config.clusterToken, TOKEN, `${name}: CLUSTER_TOKEN from the shell`);
       assert.equal(config.dataDir, '/data');
+      assert.equal(config.fsync, 'always');
+      assert.equal(config.faultInjection, true, `${name}: fault injection on, for demos`);
       assert.equal(config.logFormat, 'pretty', `${name}: readable lines in docker compose up`);
     }
+    assert.equal(containerEnv('master')['ROLE'], 'master', 'master leads the first epoch');
   });
 });
 
@@ -470,7 +463,7 @@ describe('the image run as plain processes with the compose environment', () => 
     for (const dir of dataDirs) removeTemporaryDir(dir);
   });
 
-  it('starts in depends_on order, each healthy by the image healthcheck; w=3 reaches all three', async () => {
+  it('starts in depends_on order, each healthy by the image healthcheck; they elect a master, w=3 reaches all three', async () => {
     const final = finalStage(dockerfile());
     const command = execForm(lastInstruction(final, 'CMD')?.args ?? '');
     assert.ok(command, 'CMD in exec form');
@@ -554,42 +547,52 @@ describe('the image run as plain processes with the compose environment', () => 
       }
 
       const url = (name: string): string => `http://${LOOPBACK}:${ports.get(name)}`;
+      // The master the nodes elected (`master` leads epoch 1, but may have stepped down while it
+      // was alone), once it sees the other two Healthy.
+      const masterHealth = await waitFor(
+        async () => {
+          for (const name of order) {
+            const answer = await request<MasterHealth | { role: string }>(`${url(name)}/health`);
+            if (answer.status !== 200 || !('secondaries' in answer.body)) continue;
+            const { secondaries } = answer.body;
+            if (secondaries.length === 2 && secondaries.every((p) => p.status === 'Healthy'))
+              return answer.body;
+          }
+          return false;
+        },
+        20_000,
+        'a master that sees both other nodes Healthy',
+        100,
+      );
+      const master = masterHealth.node;
+      const others = order.filter((name) => name !== master);
+      assert.deepEqual(
+        masterHealth.secondaries.map((peer) => [peer.name, peer.url]),
+        others.map((name) => [name, url(name)]),
+      );
       const message = `through the compose environment ${TOKEN}`;
-      const appended = await request<AppendBody>(`${url('master')}/logs`, {
+      const appended = await request<AppendBody>(`${url(master)}/logs`, {
         json: { message, w: 3, timeoutMs: 10_000 },
       });
       assert.equal(appended.status, 201, appended.text);
       assert.equal(appended.body.acks, 3, appended.text);
       const entry: LogEntry = { id: appended.body.log.id, message };
       for (const name of order) {
-        const log = await request<LogEntry[]>(`${url(name)}/logs`);
-        assert.equal(log.status, 200, `${name}: GET /logs`);
-        assert.deepEqual(log.body, [entry], `${name} holds the entry, and only it`);
-      }
-
-      await waitFor(
-        async () => {
-          const answer = await request<MasterHealth>(`${url('master')}/health`);
-          return (
-            answer.status === 200 &&
-            answer.body.secondaries.length === SECONDARY_NAMES.length &&
-            answer.body.secondaries.every((peer) => peer.status === 'Healthy') &&
-            answer.body
-          );
-        },
-        10_000,
-        'the master /health to show both secondaries Healthy',
-        100,
-      ).then((masterHealth) => {
-        assert.deepEqual(
-          masterHealth.secondaries.map((peer) => [peer.name, peer.url, peer.ackedId]),
-          SECONDARY_NAMES.map((name) => [name, url(name), entry.id]),
+        await waitFor(
+          async () => {
+            const log = await request<LogEntry[]>(`${url(name)}/logs`);
+            return log.status === 200 && JSON.stringify(log.body) === JSON.stringify([entry]);
+          },
+          5000,
+          `${name} to hold the entry, and only it`,
+          100,
         );
-        assert.equal(masterHealth.readOnly, false);
-      });
-      for (const name of SECONDARY_NAMES) {
-        const answer = await request<SecondaryHealth>(`${url(name)}/health`);
-        assert.equal(answer.body.master.url, url('master'), `${name}: MASTER_URL`);
+      }
+      for (const name of others) {
+        const answer = await request<{ master: { name: string; url: string } | null }>(
+          `${url(name)}/health`,
+        );
+        assert.deepEqual(answer.body.master, { name: master, url: url(master) }, `${name}: PEERS`);
         // FAULT_INJECTION and CLUSTER_TOKEN of the compose file in force: /admin/faults is on,
         // behind the token.
         const anonymous = await request(`${url(name)}/admin/faults`);
@@ -603,8 +606,7 @@ describe('the image run as plain processes with the compose environment', () => 
         assert.ok(readdirSync(dataDirs[index]!).length > 0, `${name} keeps its log in DATA_DIR`);
       }
 
-      // docker stop: the stop signal, then a kill after the grace period. Compose stops the
-      // master first (it depends on the others).
+      // docker stop: the stop signal, then a kill after the grace period, one node after the other.
       const signal = lastInstruction(final, 'STOPSIGNAL')?.args ?? 'SIGTERM';
       for (const node of [...running].reverse()) {
         node.child.kill(signal as NodeJS.Signals);

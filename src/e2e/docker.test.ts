@@ -1,9 +1,12 @@
 /**
  * docker-compose.yml on a real Docker engine (`npm run test:docker`; part of `npm test`): the
- * image built from the Dockerfile, the three containers started by Compose, and faults made with
- * Docker's own commands: `stop`/`start` of a secondary, `kill` of the master, `network
- * disconnect`/`connect`. Every wait is a bounded poll; the project (containers, network,
- * volumes) is removed with `down -v` at the end, whatever happened.
+ * image built from the Dockerfile, the three containers started by Compose with failover on, and
+ * faults made with Docker's own commands: `stop`/`start` of a secondary, `kill` of the master
+ * under w="majority" appends (a new master takes them; the old one rejoins as a secondary, and
+ * every acknowledged entry is on every node at its id, once), `network disconnect`/`connect`.
+ * The master is always found through the nodes' /health, as a client finds it. Every wait is a
+ * bounded poll; the project (containers, network, volumes) is removed with `down -v` at the end,
+ * whatever happened.
  *
  * Where no engine can run (no docker client, no dockerd, not root, dockerd fails to start), every
  * test skips with the reason, also printed on stderr. CI installs and starts what it needs
@@ -14,6 +17,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it, type TestContext } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { buildTestCluster, DockerCompose, engineUnavailable } from './docker-cluster.js';
 import {
   makeTemporaryDir,
@@ -24,7 +28,6 @@ import {
   type AppendBody,
   type ErrorBody,
   type LogEntry,
-  type MasterHealth,
   type HttpAnswer,
   type PeerHealth,
   type RequestOptions,
@@ -37,8 +40,28 @@ const NODES = ['master', ...SECONDARIES] as const;
 /** The compose file's network, as docker-compose.yml names it. */
 const NETWORK = 'rlog';
 const UP_TIMEOUT_MS = 5 * 60_000;
-/** Starts, restarts and health transitions: heartbeats are 1 s, Docker's healthcheck 5 s. */
+/** Starts, restarts and health transitions: heartbeats are 0.5 s, Docker's healthcheck 5 s. */
 const SETTLE_MS = 90_000;
+/** The bound on the wait for a new master's first acknowledged append after a kill (FAILOVER.md asks 3 s). */
+const FAILOVER_BOUND_MS = 15_000;
+
+/** A failover node's /health, as far as this test reads it. */
+interface NodeHealth {
+  readonly node: string;
+  readonly role: 'master' | 'secondary' | 'candidate';
+  readonly epoch: number;
+  readonly failover?: boolean;
+  readonly readOnly: boolean;
+  readonly master: { readonly name: string; readonly url: string } | null;
+  readonly waitingAppends?: number;
+  readonly secondaries?: readonly PeerHealth[];
+}
+
+/** The master now: its service name and its /health (with the other nodes). */
+interface Leader {
+  readonly name: string;
+  readonly health: NodeHealth & { readonly secondaries: readonly PeerHealth[] };
+}
 
 interface State {
   skipReason: string | undefined;
@@ -101,37 +124,63 @@ function step(name: string, body: () => Promise<void>): void {
   });
 }
 
-async function masterHealth(): Promise<MasterHealth> {
-  const answer = await request<MasterHealth>(`${url('master')}/health`, { timeoutMs: 3000 });
-  assert.equal(answer.status, 200, answer.text);
-  return answer.body;
+async function healthOf(node: string): Promise<NodeHealth | undefined> {
+  const answer = await request<NodeHealth>(`${url(node)}/health`, { timeoutMs: 3000 }).catch(
+    () => undefined,
+  );
+  return answer?.status === 200 ? answer.body : undefined;
 }
 
-function peer(health: MasterHealth, name: string): PeerHealth {
-  const found = health.secondaries.find((p) => p.name === name);
-  assert.ok(found, `master /health has no ${name}`);
+/** The node that says it is master (the highest epoch if two do), asked at once; undefined: none. */
+async function leaderNow(nodes: readonly string[] = NODES): Promise<Leader | undefined> {
+  const answers = await Promise.all(nodes.map(healthOf));
+  let best: Leader | undefined;
+  for (const [index, health] of answers.entries()) {
+    if (health?.role !== 'master' || health.secondaries === undefined) continue;
+    if (best === undefined || health.epoch > best.health.epoch)
+      best = { name: nodes[index]!, health: { ...health, secondaries: health.secondaries } };
+  }
+  return best;
+}
+
+async function leader(): Promise<Leader> {
+  const found = await leaderNow();
+  assert.ok(found, 'no node says it is master');
   return found;
 }
 
-/** Waits for the master to see every secondary Healthy and take appends. */
-async function allHealthy(): Promise<MasterHealth> {
+function peer(health: Leader['health'], name: string): PeerHealth {
+  const found = health.secondaries.find((p) => p.name === name);
+  assert.ok(found, `the master's /health has no ${name}`);
+  return found;
+}
+
+/** Waits for a master that sees every other node Healthy and takes appends. */
+async function allHealthy(): Promise<Leader> {
   return waitFor(
     async () => {
-      const health = await masterHealth();
-      return health.secondaries.every((p) => p.status === 'Healthy') && !health.readOnly && health;
+      const found = await leaderNow();
+      const { health } = found ?? {};
+      return (
+        health !== undefined &&
+        health.secondaries.length === NODES.length - 1 &&
+        health.secondaries.every((p) => p.status === 'Healthy') &&
+        !health.readOnly &&
+        found
+      );
     },
     SETTLE_MS,
-    'the master to see sub1 and sub2 Healthy',
+    'a master that sees both other nodes Healthy',
     250,
   );
 }
 
-async function append(message: string, w: number): Promise<AppendBody> {
-  const answer = await request<AppendBody>(`${url('master')}/logs`, {
+async function append(node: string, message: string, w: number): Promise<AppendBody> {
+  const answer = await request<AppendBody>(`${url(node)}/logs`, {
     json: { message, w, timeoutMs: 30_000 },
     timeoutMs: 60_000,
   });
-  assert.equal(answer.status, 201, `w=${w} append of "${message}": ${answer.text}`);
+  assert.equal(answer.status, 201, `w=${w} append of "${message}" at ${node}: ${answer.text}`);
   return answer.body;
 }
 
@@ -151,6 +200,52 @@ async function logsEqual(nodes: readonly string[], expected: readonly LogEntry[]
       250,
     );
   }
+}
+
+/** An append a node acknowledged: the entry, who took it, and when (ms since the epoch). */
+interface Ack {
+  readonly entry: LogEntry;
+  readonly node: string;
+  readonly atMs: number;
+}
+
+/**
+ * A client appending "load N" with w="majority", one after the other, each with its own
+ * idempotency key that its retries keep (so a retry on a new master never makes a second entry):
+ * at the master it found through /health, looked for again after any failure or refusal.
+ */
+function startWriter(): { readonly acks: Ack[]; stop(): Promise<void> } {
+  const acks: Ack[] = [];
+  const control = { stopping: false };
+  const appendOnce = async (index: number): Promise<void> => {
+    const message = `load ${index}`;
+    while (!control.stopping) {
+      const target = (await leaderNow())?.name;
+      const answer =
+        target === undefined
+          ? undefined
+          : await request<AppendBody>(`${url(target)}/logs`, {
+              json: { message, w: 'majority', timeoutMs: 5000 },
+              headers: { 'idempotency-key': `${PROJECT}-load-${index}` },
+              timeoutMs: 8000,
+            }).catch(() => undefined);
+      if (target !== undefined && (answer?.status === 201 || answer?.status === 200)) {
+        acks.push({ entry: { id: answer.body.log.id, message }, node: target, atMs: Date.now() });
+        return;
+      }
+      await sleep(100);
+    }
+  };
+  const loop = (async (): Promise<void> => {
+    for (let index = 0; !control.stopping; index++) await appendOnce(index);
+  })();
+  return {
+    acks,
+    stop: async () => {
+      control.stopping = true;
+      await loop;
+    },
+  };
 }
 
 async function inspect(service: string, format: string): Promise<string> {
@@ -209,10 +304,14 @@ describe('docker-compose.yml on a Docker engine', () => {
   after(tearDown);
 
   step('starts the three nodes healthy by the image healthcheck, as the node user', async () => {
-    const health = await allHealthy();
+    const { name, health } = await allHealthy();
+    assert.equal(health.failover, true, 'failover on');
     assert.deepEqual(
       health.secondaries.map((p) => [p.name, p.url]),
-      SECONDARIES.map((name, i) => [name, `http://${name}:${8001 + i}`]),
+      NODES.map((node, i) => [node, `http://${node}:${8000 + i}`]).filter(
+        ([node]) => node !== name,
+      ),
+      'PEERS names each node by its service name and port',
     );
     for (const node of NODES) {
       await waitFor(
@@ -224,64 +323,121 @@ describe('docker-compose.yml on a Docker engine', () => {
       assert.equal(await inspect(node, '{{.Config.User}}'), 'node', `${node}: USER`);
     }
     // LOG_FORMAT=pretty in the compose file: readable lines, not JSON.
-    const lines = await cluster().compose(['logs', '--no-color', 'master']);
-    assert.match(lines, /\d\d:\d\d:\d\d\.\d{3} master INFO {2}master-started: /, lines);
+    const lines = await cluster().compose(['logs', '--no-color', name]);
+    assert.match(
+      lines,
+      new RegExp(`\\d\\d:\\d\\d:\\d\\d\\.\\d{3} ${name} INFO {2}master-started: `),
+      lines,
+    );
     assert.doesNotMatch(lines, /\|\s*\{"level"/, 'no JSON lines');
   });
 
   step('replicates an append to all three', async () => {
-    const body = await append('hello from the containers', 3);
+    const { name } = await leader();
+    const body = await append(name, 'hello from the containers', 3);
     assert.equal(body.acks, 3);
     await logsEqual(NODES, [{ id: body.log.id, message: 'hello from the containers' }]);
   });
 
-  step('stop sub2: a w=3 append waits while w=1 answers; start sub2 completes it', async () => {
-    await cluster().compose(['stop', 'sub2'], 60_000);
-    const waiting = track(
-      request<AppendBody>(`${url('master')}/logs`, {
-        json: { message: 'needs sub2', w: 3 },
-        timeoutMs: 4 * SETTLE_MS,
-      }),
-    );
-    await waitFor(
-      async () => (await masterHealth()).waitingAppends >= 1,
-      SETTLE_MS,
-      'the master to count the w=3 append as waiting',
-      100,
-    );
-    const quick = await append('w=1 while sub2 is stopped', 1);
-    assert.equal(quick.acks >= 1, true);
-    // sub1 holds both: with sub2 up, the w=3 append would have been answered by now.
-    await waitFor(
-      async () => (await logOf('sub1')).length === quick.log.id,
-      SETTLE_MS,
-      'sub1 to hold both new entries',
-      100,
-    );
-    assert.equal(waiting.settled(), false, 'the w=3 append answered without sub2');
-    await cluster().compose(['start', 'sub2'], 60_000);
-    const answered = await waiting.promise;
-    assert.equal(answered.status, 201, answered.text);
-    assert.equal(answered.body.acks, 3);
-    await logsEqual(NODES, await logOf('master'));
-  });
-
-  step('kill the master, start it: the log is kept on its volume', async () => {
-    const before = await logOf('master');
-    assert.ok(before.length >= 3, `${before.length} entries`);
-    await cluster().compose(['kill', 'master'], 60_000);
-    assert.equal(await inspect('master', '{{.State.Running}}'), 'false', 'killed');
-    await cluster().compose(['start', 'master'], 60_000);
-    await allHealthy();
-    assert.deepEqual(await logOf('master'), before, 'the master kept its log');
-    const after = await append('after the restart', 3);
-    assert.equal(after.log.id, before.length + 1);
-    await logsEqual(NODES, [...before, { id: after.log.id, message: 'after the restart' }]);
-  });
+  step(
+    'stop a secondary: a w=3 append waits while w=1 answers; start it completes it',
+    async () => {
+      const { name } = await allHealthy();
+      const stopped = NODES.filter((node) => node !== name).at(-1)!;
+      const other = NODES.find((node) => node !== name && node !== stopped)!;
+      await cluster().compose(['stop', stopped], 60_000);
+      const waiting = track(
+        request<AppendBody>(`${url(name)}/logs`, {
+          json: { message: `needs ${stopped}`, w: 3 },
+          timeoutMs: 4 * SETTLE_MS,
+        }),
+      );
+      await waitFor(
+        async () => ((await leader()).health.waitingAppends ?? 0) >= 1,
+        SETTLE_MS,
+        'the master to count the w=3 append as waiting',
+        100,
+      );
+      const quick = await append(name, `w=1 while ${stopped} is stopped`, 1);
+      assert.equal(quick.acks >= 1, true);
+      // The other secondary holds both: with the stopped one up, the w=3 append would be answered.
+      await waitFor(
+        async () => (await logOf(other)).length === quick.log.id,
+        SETTLE_MS,
+        `${other} to show both new entries`,
+        100,
+      );
+      assert.equal(waiting.settled(), false, `the w=3 append answered without ${stopped}`);
+      await cluster().compose(['start', stopped], 60_000);
+      const answered = await waiting.promise;
+      assert.equal(answered.status, 201, answered.text);
+      assert.equal(answered.body.acks, 3);
+      await logsEqual(NODES, await logOf(name));
+    },
+  );
 
   step(
-    'network disconnect: Suspected, Unhealthy, read-only when both are cut; connect heals',
+    'kill the master under w=majority appends: a new master takes them; started, the old one rejoins as a secondary; every acknowledged entry on every node at its id, once',
     async () => {
+      const old = await allHealthy();
+      const before = await logOf(old.name);
+      const writer = startWriter();
+      try {
+        await waitFor(() => writer.acks.length >= 3, SETTLE_MS, '3 appends acknowledged', 50);
+        const killedAtMs = Date.now();
+        await cluster().compose(['kill', old.name], 60_000);
+        assert.equal(await inspect(old.name, '{{.State.Running}}'), 'false', 'killed');
+        const first = await waitFor(
+          () => writer.acks.find((ack) => ack.node !== old.name && ack.atMs >= killedAtMs),
+          FAILOVER_BOUND_MS,
+          'a new master to acknowledge a w=majority append',
+          50,
+        );
+        const elected = await leader();
+        assert.ok(elected.health.epoch > old.health.epoch, 'a new epoch');
+        process.stderr.write(
+          `docker.test: kill of ${old.name} (epoch ${old.health.epoch}) -> first w=majority append acknowledged by ${first.node} (epoch ${elected.health.epoch}) ${first.atMs - killedAtMs} ms later\n`,
+        );
+        await cluster().compose(['start', old.name], 60_000);
+        await waitFor(
+          async () => {
+            const health = await healthOf(old.name);
+            return (
+              health?.role === 'secondary' &&
+              health.epoch > old.health.epoch &&
+              health.master !== null
+            );
+          },
+          SETTLE_MS,
+          `${old.name} to rejoin as a secondary of the new epoch`,
+          250,
+        );
+        const ackedBefore = writer.acks.length;
+        await waitFor(
+          () => writer.acks.length >= ackedBefore + 2,
+          SETTLE_MS,
+          'appends acknowledged with the old master back',
+          50,
+        );
+      } finally {
+        await writer.stop();
+      }
+      const { name } = await allHealthy();
+      const log = await logOf(name);
+      await logsEqual(NODES, log);
+      assert.deepEqual(log.slice(0, before.length), before, 'the entries before the kill');
+      for (const { entry } of writer.acks)
+        assert.deepEqual(log[entry.id - 1], entry, `acknowledged entry ${entry.id} at its id`);
+      const messages = log.map((entry) => entry.message);
+      assert.equal(new Set(messages).size, messages.length, 'no message twice');
+    },
+  );
+
+  step(
+    'network disconnect: a cut secondary turns Suspected, Unhealthy; both cut, appends are refused; connect heals',
+    async () => {
+      const { name } = await allHealthy();
+      const [first, second] = NODES.filter((node) => node !== name);
       const network = cluster().networkName(NETWORK);
       const cut = async (node: string): Promise<void> => {
         await cluster().docker([
@@ -291,16 +447,19 @@ describe('docker-compose.yml on a Docker engine', () => {
           await cluster().containerId(node),
         ]);
       };
-      await cut('sub1');
+      await cut(first!);
       const seen: string[] = [];
+      const masterHealth = async (): Promise<NodeHealth | undefined> => healthOf(name);
       await waitFor(
         async () => {
-          const status = peer(await masterHealth(), 'sub1').status;
+          const health = await masterHealth();
+          if (health?.role !== 'master' || health.secondaries === undefined) return false;
+          const status = peer({ ...health, secondaries: health.secondaries }, first!).status;
           if (seen.at(-1) !== status) seen.push(status);
           return status === 'Unhealthy';
         },
         SETTLE_MS,
-        'the master to see sub1 Unhealthy',
+        `the master to see ${first} Unhealthy`,
         100,
       );
       assert.deepEqual(
@@ -308,32 +467,37 @@ describe('docker-compose.yml on a Docker engine', () => {
         ['Suspected', 'Unhealthy'],
         seen.join(' → '),
       );
-      assert.equal((await masterHealth()).readOnly, false, 'sub2 and the master are a majority');
-      await append('sub1 cut off', 2);
+      assert.equal((await masterHealth())?.readOnly, false, 'the master and one more: a majority');
+      await append(name, `${first} cut off`, 2);
 
-      await cut('sub2');
+      // Both cut: the master hears no majority and steps down within an election timeout (or
+      // stays master read-only for that moment): either way no append is taken.
+      await cut(second!);
       await waitFor(
-        async () => (await masterHealth()).readOnly,
+        async () => {
+          const health = await masterHealth();
+          return health !== undefined && (health.role !== 'master' || health.readOnly);
+        },
         SETTLE_MS,
-        'the master to turn read-only',
+        'the master to step down or turn read-only',
         100,
       );
-      const refused = await request<ErrorBody>(`${url('master')}/logs`, {
+      const refused = await request<ErrorBody>(`${url(name)}/logs`, {
         json: { message: 'no quorum', w: 1 },
         timeoutMs: 10_000,
       });
-      assert.equal(refused.status, 503, refused.text);
-      assert.equal(refused.body.error.code, 'READ_ONLY');
+      assert.ok([421, 503].includes(refused.status), refused.text);
+      assert.ok(['NOT_MASTER', 'READ_ONLY'].includes(refused.body.error.code), refused.text);
 
-      for (const node of SECONDARIES) {
+      for (const node of [first!, second!]) {
         const id = await cluster().containerId(node);
-        // The service name is the node's address on the network (SECONDARIES, MASTER_URL).
+        // The service name is the node's address on the network (PEERS).
         await cluster().docker(['network', 'connect', '--alias', node, network, id]);
       }
-      await allHealthy();
-      const healed = await append('healed', 3);
-      assert.equal(healed.acks, 3);
-      await logsEqual(NODES, await logOf('master'));
+      const healed = await allHealthy();
+      const answer = await append(healed.name, 'healed', 3);
+      assert.equal(answer.acks, 3);
+      await logsEqual(NODES, await logOf(healed.name));
     },
   );
 });
