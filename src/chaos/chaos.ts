@@ -397,17 +397,26 @@ export interface Entry {
   readonly message: string;
 }
 
-/** Reads every node's log periodically into observations (sharing unchanged entry objects). */
+/**
+ * Reads every node's log periodically into observations (sharing unchanged entry objects). With
+ * `markRestarts` (failover nodes, whose commit point is not durable), the first read after a
+ * node's restart is marked `afterRestart`.
+ */
 export class Observer {
   readonly observations: LogObservation[] = [];
   errors = 0;
   readonly #previous = new Map<string, readonly Entry[]>();
+  /** The node's start count at its previous read. */
+  readonly #startsSeen = new Map<string, number>();
   /** One read at a time per node, so observations of a node are in the order the node served them. */
   readonly #locks = new Map<string, Promise<unknown>>();
   #stopping = false;
   #loops: Promise<void> = Promise.resolve();
 
-  constructor(private readonly nodes: readonly NodeProcess[]) {}
+  constructor(
+    private readonly nodes: readonly NodeProcess[],
+    private readonly options: { readonly markRestarts?: boolean } = {},
+  ) {}
 
   start(intervalMs: number, endAt: number): void {
     this.#loops = Promise.all(
@@ -438,6 +447,7 @@ export class Observer {
 
   async #observe(node: NodeProcess): Promise<readonly Entry[] | undefined> {
     let entries: Entry[];
+    const starts = node.starts;
     try {
       const answer = await request<Entry[]>(`${node.url}/logs`, { timeoutMs: 3000 });
       if (answer.status !== 200 || !Array.isArray(answer.body)) {
@@ -457,7 +467,15 @@ export class Observer {
       if (mine.id === before.id && mine.message === before.message) entries[i] = before;
     }
     this.#previous.set(node.name, entries);
-    this.observations.push({ node: node.name, at, entries });
+    const seen = this.#startsSeen.get(node.name);
+    this.#startsSeen.set(node.name, starts);
+    const restarted = this.options.markRestarts === true && seen !== undefined && seen !== starts;
+    this.observations.push({
+      node: node.name,
+      at,
+      entries,
+      ...(restarted ? { afterRestart: true } : {}),
+    });
     return entries;
   }
 }
