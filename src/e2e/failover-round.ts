@@ -50,6 +50,8 @@ export interface KillRound {
   readonly epochAfter: number;
   /** From the kill -9 to the first append acknowledged by another node. */
   readonly killToAckMs: number;
+  /** From the kill -9 until another node's GET /health said master, status ok (polled: 100 ms). */
+  readonly killToMasterMs: number;
   /** From the killed node's restart until every node converged. */
   readonly rejoinMs: number;
   /** The killed node's role once converged (a node that comes back does not depose: F7). */
@@ -179,11 +181,14 @@ async function killRound(
   );
   const killedAt = performance.now();
   await master.kill();
+  const others = nodes.filter((node) => node !== master);
+  const elected = waitForMaster(others, step, options.signal).then(() => performance.now());
   const ack = await waitFor(
     () => load.firstAcknowledgementAfter(killedAt, master.url),
     step,
     `round ${round}: an append acknowledged by another node after the kill of ${master.name}`,
   );
+  const electedAt = await elected;
   const next = await waitForMaster(nodes, step, options.signal);
   const restartedAt = performance.now();
   await master.start(START_TIMEOUT_MS);
@@ -202,6 +207,7 @@ async function killRound(
     newMaster: next.node.name,
     epochAfter: next.health.epoch,
     killToAckMs: ack.at - killedAt,
+    killToMasterMs: electedAt - killedAt,
     rejoinMs: performance.now() - restartedAt,
     rejoinedAs: (await healthOf(master))?.role ?? 'no answer',
   };
