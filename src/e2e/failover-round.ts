@@ -16,7 +16,13 @@ import { Observer } from '../chaos/chaos.js';
 import { Prng } from '../core/prng.js';
 import { LocalCluster } from '../launcher/cluster.js';
 import type { Env, NodeProcess } from '../launcher/node-process.js';
-import { failoverRecord, healthOf, waitForConvergence, waitForMaster } from './failover-cluster.js';
+import {
+  describe,
+  failoverRecord,
+  healthOf,
+  waitForConvergence,
+  waitForMaster,
+} from './failover-cluster.js';
 import { FailoverLoad } from './failover-load.js';
 import { waitFor } from './harness.js';
 
@@ -154,6 +160,14 @@ export async function runFailoverRounds(
       failures: { ...load.failures },
     };
     return { rounds, history, violations, figures, diagnostics: cluster.dump(40) };
+  } catch (error) {
+    // What the nodes said and did, for the one who reads the failure.
+    const state = await describe(cluster.nodes).catch(() => 'no state');
+    const failures = JSON.stringify(load?.failures ?? {});
+    throw new Error(
+      `${(error as Error).message}\nnodes now: ${state}\nappend errors: ${failures}\n${cluster.dump(60)}`,
+      { cause: error },
+    );
   } finally {
     await load?.stop(0);
     await observer?.stop();
