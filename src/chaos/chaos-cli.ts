@@ -1,6 +1,6 @@
 /**
  * `npm run chaos -- [--duration-s 30] [--seed N] [--clients 8] [--netns auto|on|off]
- * [--schedule random|round-robin] [--faults kind,kind,...] [--quiet] [--in-memory]`
+ * [--schedule random|round-robin] [--faults kind,kind,...] [--quiet] [--in-memory] [--failover]`
  *
  * Runs a real-process fault-injection session (see chaos.ts), prints a summary of operations and
  * faults and every violation the history checker found. Exit code 0: no violation; 1: violations,
@@ -15,7 +15,7 @@ function out(line: string): void {
 
 function usage(message: string): never {
   process.stderr.write(
-    `${message}\nusage: npm run chaos -- [--duration-s 30] [--seed N] [--clients 8] [--netns auto|on|off] [--schedule random|round-robin] [--faults ${FAULT_KINDS.join(',')}] [--quiet] [--in-memory (negative control: kill -9 must lose entries)]\n`,
+    `${message}\nusage: npm run chaos -- [--duration-s 30] [--seed N] [--clients 8] [--netns auto|on|off] [--schedule random|round-robin] [--faults ${FAULT_KINDS.join(',')}] [--quiet] [--in-memory (negative control: kill -9 must lose entries)] [--failover (failover nodes; kill -9, SIGSTOP and /admin/faults partition of the current master; clients on every node; F1-F5 checked)]\n`,
   );
   process.exit(2);
 }
@@ -42,6 +42,7 @@ async function main(): Promise<void> {
         faults: { type: 'string' },
         quiet: { type: 'boolean' },
         'in-memory': { type: 'boolean' },
+        failover: { type: 'boolean' },
         help: { type: 'boolean' },
       },
       strict: true,
@@ -82,6 +83,7 @@ async function main(): Promise<void> {
     netns,
     schedule,
     inMemory: values['in-memory'] === true,
+    failover: values.failover === true,
     ...(faults === undefined ? {} : { faults }),
     log: (line) => {
       if (values.quiet !== true) out(`[${((Date.now() - start) / 1000).toFixed(1)}s] ${line}`);

@@ -7,13 +7,22 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { FAULT_KINDS, NETNS_FAULTS, formatSummary, runChaos } from './chaos.js';
+import {
+  CURRENT_MASTER_FAULTS,
+  FAILOVER_FAULTS,
+  FAULT_KINDS,
+  NETNS_FAULTS,
+  formatSummary,
+  runChaos,
+} from './chaos.js';
 
 test(
   'chaos (loopback, seed 42, every fault kind): no violation, convergence',
   { timeout: 150_000 },
   async (t) => {
-    const kinds = FAULT_KINDS.filter((kind) => !NETNS_FAULTS.includes(kind));
+    const kinds = FAULT_KINDS.filter(
+      (kind) => !NETNS_FAULTS.includes(kind) && !CURRENT_MASTER_FAULTS.includes(kind),
+    );
     const result = await runChaos({
       durationMs: 16_000,
       seed: 42,
@@ -36,5 +45,35 @@ test(
       assert.ok(result.faults[kind] >= 1, `${kind} never happened\n${failure}`);
     assert.ok(result.operations.ok > 0, `no append was acknowledged\n${failure}`);
     assert.ok(result.observations > 0, failure);
+  },
+);
+
+test(
+  'chaos with failover (seed 14): kill -9, SIGSTOP and partition of the current master, clients on every node; F1–F5 hold, convergence',
+  { timeout: 150_000 },
+  async (t) => {
+    const result = await runChaos({
+      durationMs: 12_000,
+      seed: 14,
+      clients: 6,
+      netns: 'off',
+      failover: true,
+      schedule: 'round-robin',
+      faults: FAILOVER_FAULTS,
+      maxConcurrentFaults: 1,
+      holdMs: [1500, 3500],
+      gapMs: [300, 800],
+      settleTimeoutMs: 60_000,
+    });
+    const summary = formatSummary(result);
+    for (const line of summary.split('\n')) t.diagnostic(line);
+    const failure = `${summary}\n${result.diagnostics}`;
+    assert.deepEqual(result.violations, [], failure);
+    assert.ok(result.converged, failure);
+    assert.deepEqual(result.nemesisErrors, [], failure);
+    for (const kind of CURRENT_MASTER_FAULTS)
+      assert.ok(result.faults[kind] >= 1, `${kind} never happened\n${failure}`);
+    assert.ok(result.history.failover !== undefined, failure);
+    assert.ok(result.operations.ok > 0, `no append was acknowledged\n${failure}`);
   },
 );

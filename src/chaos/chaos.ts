@@ -18,6 +18,7 @@ import { ClientLoad, type ClientStats } from './clients.js';
 import { FaultProxy, type FaultProxyStats } from './fault-proxy.js';
 import { NetnsLab, netnsSupport, type PartitionMode } from './netns.js';
 import { Prng } from '../core/prng.js';
+import { failoverRecord, masterNow } from '../e2e/failover-cluster.js';
 
 export const FAULT_KINDS = [
   'kill-secondary',
@@ -31,11 +32,36 @@ export const FAULT_KINDS = [
   'proxy-delay',
   'iptables-partition',
   'iptables-one-way',
+  'kill-current-master',
+  'pause-current-master',
+  'partition-current-master',
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 /** Fault kinds that need network namespaces. */
 export const NETNS_FAULTS: readonly FaultKind[] = ['iptables-partition', 'iptables-one-way'];
+
+/** Fault kinds aimed at whichever node is master now (found through GET /health): failover only. */
+export const CURRENT_MASTER_FAULTS: readonly FaultKind[] = [
+  'kill-current-master',
+  'pause-current-master',
+  'partition-current-master',
+];
+
+/**
+ * The kinds a failover run can use: no fault proxy can sit between failover nodes (each talks to
+ * every other), and the iptables ones are written for one master; partitions go through the
+ * nodes' own fault injection (PUT /admin/faults {"partitioned": true}).
+ */
+export const FAILOVER_FAULTS: readonly FaultKind[] = [
+  ...CURRENT_MASTER_FAULTS,
+  'kill-secondary',
+  'pause-secondary',
+  'partition-admin',
+];
+
+/** The stand-in target of the current-master kinds: one such fault at a time. */
+const CURRENT_MASTER = 'current-master';
 
 export interface ChaosOptions {
   /** How long the clients and the nemesis run (the heal and checks come after). */
@@ -65,6 +91,11 @@ export interface ChaosOptions {
    * entries and the checker must report violations.
    */
   readonly inMemory?: boolean;
+  /**
+   * Automatic failover: three or more failover nodes (no fault proxy), clients pinned to different
+   * nodes, the current-master fault kinds, and the history checked against F1–F5 too.
+   */
+  readonly failover?: boolean;
   /** Progress lines (default: none). */
   readonly log?: (line: string) => void;
 }
@@ -166,6 +197,31 @@ export async function startChaosCluster(
   };
 }
 
+/**
+ * Failover nodes (FAILOVER=true, PEERS of all, durable, fault injection on), no proxy: with
+ * failover every node talks to every other, so faults go through each node's /admin/faults.
+ */
+export async function startFailoverChaosCluster(secondaryCount: number): Promise<ChaosCluster> {
+  const local = await LocalCluster.launch(
+    {
+      secondaries: secondaryCount,
+      failover: true,
+      env: { LOG_LEVEL: 'warn', FAULT_INJECTION: 'true', FSYNC: 'always' },
+      dataDirs: { temporary: 'rlog-chaos-failover-' },
+    },
+    { timeoutMs: START_TIMEOUT_MS },
+  );
+  const nodes = local.nodes;
+  return {
+    local,
+    master: local.master,
+    secondaries: local.secondaries,
+    nodes,
+    proxies: new Map(),
+    lab: undefined,
+  };
+}
+
 /** In network namespaces: the node's own address, and `ip netns exec` into its namespace. */
 function placeIn(lab: NetnsLab, name: string): NodePlacement {
   return { host: lab.ipOf(name), port: NODE_PORT_IN_NETNS, wrap: lab.wrap(name) };
@@ -242,6 +298,7 @@ class Nemesis {
 
   #targets(kind: FaultKind): string[] {
     if (kind === 'kill-master' || kind === 'pause-master') return ['master'];
+    if (CURRENT_MASTER_FAULTS.includes(kind)) return [CURRENT_MASTER];
     return this.cluster.secondaries.map((sub) => sub.name);
   }
 
@@ -300,6 +357,7 @@ class Nemesis {
   /** Applies a fault; returns how to heal it and a description of its parameters. */
   async #apply(kind: FaultKind, target: string): Promise<[() => Promise<void>, string]> {
     const cluster = this.cluster;
+    if (target === CURRENT_MASTER) return this.#applyToMaster(kind);
     const node = cluster.nodes.find((candidate) => candidate.name === target)!;
     const proxy = cluster.proxies.get(target);
     switch (kind) {
@@ -352,6 +410,10 @@ class Nemesis {
           `reply delay 0-${max} ms`,
         ];
       }
+      case 'kill-current-master':
+      case 'pause-current-master':
+      case 'partition-current-master':
+        throw new Error(`${kind} is aimed at the current master, not at ${target}`);
       case 'iptables-partition':
       case 'iptables-one-way': {
         const lab = cluster.lab;
@@ -364,6 +426,30 @@ class Nemesis {
         return [() => lab.heal(target), `iptables DROP ${mode}`];
       }
     }
+  }
+
+  /** A current-master kind, on whichever node GET /health says is master now (if any). */
+  async #applyToMaster(kind: FaultKind): Promise<[() => Promise<void>, string]> {
+    const found = await masterNow(this.cluster.nodes);
+    if (found === undefined) return [() => Promise.resolve(), 'no master now: nothing done'];
+    const node = found.node;
+    const where = `${node.name}, epoch ${found.health.epoch}`;
+    if (kind === 'kill-current-master') {
+      await node.kill();
+      return [() => restart(node), `kill -9 of ${where}`];
+    }
+    if (kind === 'pause-current-master') {
+      node.pause();
+      return [
+        () => {
+          node.resume();
+          return Promise.resolve();
+        },
+        `SIGSTOP of ${where}`,
+      ];
+    }
+    await setFaults(node, { partitioned: true });
+    return [() => setFaults(node, { partitioned: false }), `/admin/faults partitioned: ${where}`];
   }
 }
 
@@ -397,17 +483,26 @@ export interface Entry {
   readonly message: string;
 }
 
-/** Reads every node's log periodically into observations (sharing unchanged entry objects). */
+/**
+ * Reads every node's log periodically into observations (sharing unchanged entry objects). With
+ * `markRestarts` (failover nodes, whose commit point is not durable), the first read after a
+ * node's restart is marked `afterRestart`.
+ */
 export class Observer {
   readonly observations: LogObservation[] = [];
   errors = 0;
   readonly #previous = new Map<string, readonly Entry[]>();
+  /** The node's start count at its previous read. */
+  readonly #startsSeen = new Map<string, number>();
   /** One read at a time per node, so observations of a node are in the order the node served them. */
   readonly #locks = new Map<string, Promise<unknown>>();
   #stopping = false;
   #loops: Promise<void> = Promise.resolve();
 
-  constructor(private readonly nodes: readonly NodeProcess[]) {}
+  constructor(
+    private readonly nodes: readonly NodeProcess[],
+    private readonly options: { readonly markRestarts?: boolean } = {},
+  ) {}
 
   start(intervalMs: number, endAt: number): void {
     this.#loops = Promise.all(
@@ -438,6 +533,7 @@ export class Observer {
 
   async #observe(node: NodeProcess): Promise<readonly Entry[] | undefined> {
     let entries: Entry[];
+    const starts = node.starts;
     try {
       const answer = await request<Entry[]>(`${node.url}/logs`, { timeoutMs: 3000 });
       if (answer.status !== 200 || !Array.isArray(answer.body)) {
@@ -457,7 +553,15 @@ export class Observer {
       if (mine.id === before.id && mine.message === before.message) entries[i] = before;
     }
     this.#previous.set(node.name, entries);
-    this.observations.push({ node: node.name, at, entries });
+    const seen = this.#startsSeen.get(node.name);
+    this.#startsSeen.set(node.name, starts);
+    const restarted = this.options.markRestarts === true && seen !== undefined && seen !== starts;
+    this.observations.push({
+      node: node.name,
+      at,
+      entries,
+      ...(restarted ? { afterRestart: true } : {}),
+    });
     return entries;
   }
 }
@@ -489,8 +593,13 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   const random = new Prng(options.seed);
   let lab: NetnsLab | undefined;
   let netnsNote: string | undefined;
+  const failover = options.failover === true;
   const mode = options.netns ?? 'off';
-  if (mode !== 'off') {
+  if (failover && mode === 'on')
+    throw new Error(
+      '--netns on with --failover: the iptables faults are written for a fixed master; use --netns off',
+    );
+  if (mode !== 'off' && !failover) {
     const support = await netnsSupport();
     if (support.ok) {
       lab = await NetnsLab.create(['master', ...secondaryNames(options.secondaries ?? 2)]);
@@ -502,20 +611,20 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       log(`netns: not used (${support.reason})`);
     }
   }
-  const enabled = (options.faults ?? FAULT_KINDS).filter(
-    (kind) => lab !== undefined || !NETNS_FAULTS.includes(kind),
-  );
+  const enabled = enabledKinds(options, lab !== undefined);
   if (enabled.length === 0) throw new Error('no fault kind enabled');
   let cluster: ChaosCluster | undefined;
   const observer = { current: undefined as Observer | undefined };
   let load: ClientLoad | undefined;
   try {
-    cluster = await startChaosCluster(
-      options.secondaries ?? 2,
-      lab,
-      options.inMemory !== true,
-      random.fork(0x9e37),
-    );
+    cluster = failover
+      ? await startFailoverChaosCluster(options.secondaries ?? 2)
+      : await startChaosCluster(
+          options.secondaries ?? 2,
+          lab,
+          options.inMemory !== true,
+          random.fork(0x9e37),
+        );
     log(
       `cluster: ${cluster.nodes.map((node) => `${node.name}=${node.url}`).join(' ')}; proxies ${[
         ...cluster.proxies,
@@ -531,9 +640,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       prefix: `chaos-${options.seed}-${Date.now().toString(36)}`,
       random: random.fork(1),
       maxPerClient: 1_000_000,
+      ...(failover ? { urls: cluster.nodes.map((node) => node.url) } : {}),
     });
     load = clients;
-    const obs = new Observer(cluster.nodes);
+    const obs = new Observer(cluster.nodes, { markRestarts: failover });
     observer.current = obs;
     const runStart = performance.now();
     const endAt = runStart + options.durationMs;
@@ -568,9 +678,12 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     const history: History = {
       appends: clients.operations,
       observations: obs.observations,
-      master: cluster.master.name,
+      master: failover
+        ? ((await masterNow(cluster.nodes))?.node.name ?? cluster.master.name)
+        : cluster.master.name,
       nodes: cluster.nodes.map((node) => node.name),
       healed: true,
+      ...(failover ? { failover: await failoverRecord(cluster.nodes) } : {}),
     };
     const violations = checkHistory(history);
     const masterLast = [...obs.observations].reverse().find((o) => o.node === 'master');
@@ -609,6 +722,27 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   }
 }
 
+/** The kinds asked for (default all that apply): with failover those of FAILOVER_FAULTS only. */
+function enabledKinds(options: ChaosOptions, netns: boolean): FaultKind[] {
+  if (options.failover === true) {
+    const kinds = options.faults ?? FAILOVER_FAULTS;
+    const unusable = kinds.filter((kind) => !FAILOVER_FAULTS.includes(kind));
+    if (unusable.length > 0)
+      throw new Error(
+        `with failover the fault kinds are ${FAILOVER_FAULTS.join(', ')}; ${unusable.join(', ')} cannot be used (no fault proxy between failover nodes)`,
+      );
+    return [...kinds];
+  }
+  const failoverOnly = (options.faults ?? []).filter((kind) =>
+    CURRENT_MASTER_FAULTS.includes(kind),
+  );
+  if (failoverOnly.length > 0)
+    throw new Error(`${failoverOnly.join(', ')} need failover (--failover)`);
+  return (options.faults ?? FAULT_KINDS).filter(
+    (kind) => (netns || !NETNS_FAULTS.includes(kind)) && !CURRENT_MASTER_FAULTS.includes(kind),
+  );
+}
+
 function secondaryNames(count: number): string[] {
   return Array.from({ length: count }, (_, i) => `sub${i + 1}`);
 }
@@ -625,7 +759,10 @@ async function healEverything(cluster: ChaosCluster, nemesis: Nemesis): Promise<
       nemesis.errors.push(`final heal: ${(error as Error).message}`);
     }
   }
-  for (const sub of cluster.secondaries) {
+  // A failover node can be partitioned whatever its role; a fixed master has no faults.
+  const faulted =
+    cluster.proxies.size === 0 && cluster.lab === undefined ? cluster.nodes : cluster.secondaries;
+  for (const sub of faulted) {
     try {
       await setFaults(sub, { partitioned: false, errorRate: 0, delayMs: 0 });
     } catch (error) {

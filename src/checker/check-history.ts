@@ -1,3 +1,4 @@
+import { checkFailover, lostMessages, majorityAcknowledged } from './check-failover.js';
 import type { AppendOperation, History, LogObservation, Violation } from './history.js';
 
 /** Where the history says an append's entries are: from its answer, or where a node showed them. */
@@ -15,6 +16,10 @@ interface Placed {
  * What a history cannot show is left to the checks that see inside (the simulator checks
  * "acknowledged means held" on the real node states after every step); here it is judged from
  * what the nodes were observed to show.
+ *
+ * With `history.failover`, the failover guarantees F1–F5 are judged on the final logs and the
+ * rollbacks too, and an entry acknowledged with `w` below a majority that no final log holds
+ * counts as rolled back (F3 requires it listed) rather than lost: its id may hold another entry.
  */
 export function checkHistory(history: History): Violation[] {
   const violations: Violation[] = [];
@@ -30,15 +35,19 @@ export function checkHistory(history: History): Violation[] {
     for (const message of operation.messages) operationOf.set(message, index);
   }
   const observations = [...history.observations].sort((a, b) => a.at - b.at);
+  const failover = history.failover;
+  const lost = failover === undefined ? new Set<string>() : lostMessages(history.appends, failover);
 
   checkAnswers(history.appends, report);
-  checkObservations(observations, operationOf, history.appends, report);
-  const placed = placeEntries(history.appends, observations, operationOf);
+  checkObservations(observations, operationOf, history.appends, lost, report);
+  const placed = placeEntries(history.appends, observations, operationOf, lost);
   checkKeys(history.appends, report);
   checkOrder(history.appends, placed, report);
   checkAcknowledgedKept(history, observations, report);
   checkMonotonicReads(observations, report);
   if (history.healed) checkConvergence(history, observations, report);
+  if (failover !== undefined)
+    checkFailover(history.appends, observations, failover, history.healed, report);
   return violations;
 }
 
@@ -83,6 +92,8 @@ function checkObservations(
   observations: readonly LogObservation[],
   operationOf: ReadonlyMap<string, number>,
   appends: readonly AppendOperation[],
+  /** Messages rolled back with failover: their answered ids may hold other entries. */
+  lost: ReadonlySet<string>,
   report: Report,
 ): void {
   /** The message first seen at each id, and where. */
@@ -170,6 +181,7 @@ function checkObservations(
     if (outcome.kind !== 'ok' && outcome.kind !== 'stored') continue;
     for (const [i, id] of outcome.ids.entries()) {
       const shown = shownAt.get(id);
+      if (lost.has(operation.messages[i] ?? '')) continue;
       if (shown !== undefined && shown.message !== operation.messages[i]) {
         report(
           'agreement',
@@ -185,6 +197,7 @@ function placeEntries(
   appends: readonly AppendOperation[],
   observations: readonly LogObservation[],
   operationOf: ReadonlyMap<string, number>,
+  lost: ReadonlySet<string>,
 ): Placed[] {
   const placed = new Map<string, Placed>();
   for (const [index, operation] of appends.entries()) {
@@ -192,7 +205,8 @@ function placeEntries(
     if (outcome.kind !== 'ok' && outcome.kind !== 'stored') continue;
     for (const [i, id] of outcome.ids.entries()) {
       const message = operation.messages[i];
-      if (message !== undefined) placed.set(message, { operation: index, message, id });
+      if (message !== undefined && !lost.has(message))
+        placed.set(message, { operation: index, message, id });
     }
   }
   for (const observation of observations) {
@@ -285,6 +299,9 @@ function checkOrder(
 /** The answered ids that must be kept: acknowledged, and stored (504) with `storedMustBeKept`. */
 function mustBeKept(history: History, operation: AppendOperation): readonly number[] {
   const outcome = operation.outcome;
+  const failover = history.failover;
+  if (outcome.kind === 'ok' && failover !== undefined)
+    return majorityAcknowledged(operation, failover.clusterSize) ? outcome.ids : [];
   if (outcome.kind === 'ok') return outcome.ids;
   if (outcome.kind === 'stored' && history.storedMustBeKept === true) return outcome.ids;
   return [];
@@ -324,6 +341,7 @@ function checkMonotonicReads(observations: readonly LogObservation[], report: Re
     if (
       before !== undefined &&
       observation.afterVolatileRestart !== true &&
+      observation.afterRestart !== true &&
       observation.entries.length < before.entries.length
     ) {
       report(

@@ -54,6 +54,32 @@ export interface LogObservation {
    * does not keep its log (in memory): monotonic reads are only required within one lifetime.
    */
   readonly afterVolatileRestart?: boolean;
+  /**
+   * True when the node restarted since its previous observation and shows only what it knows to
+   * be committed (a failover node): its commit point is not durable, so it shows less until it
+   * hears from a master. Monotonic reads are then required within one lifetime; that nothing
+   * shown is ever undone is checked against the final logs instead (F4).
+   */
+  readonly afterRestart?: boolean;
+}
+
+/** One entry of a node's log as `GET /logs` (or `GET /admin/rollbacks`) shows it. */
+export interface LoggedEntry {
+  readonly id: number;
+  readonly message: string;
+}
+
+/**
+ * What a run with automatic failover adds for the failover guarantees F1–F5: the cluster's size, every
+ * node's log at the end, and what every node lists at `GET /admin/rollbacks`.
+ */
+export interface FailoverRecord {
+  /** Nodes in PEERS: an append acknowledged with `w` of at least a majority of them must survive. */
+  readonly clusterSize: number;
+  /** Every node's log at the end of the run (its `GET /logs` once converged), by node name. */
+  readonly finalLogs: Readonly<Record<string, readonly LoggedEntry[]>>;
+  /** Every entry a node listed at `GET /admin/rollbacks` at the end, with that node's name. */
+  readonly rolledBack: readonly (LoggedEntry & { readonly node: string })[];
 }
 
 export interface History {
@@ -73,6 +99,11 @@ export interface History {
    * the durability tests. Off (the default): only acknowledged entries must be kept.
    */
   readonly storedMustBeKept?: boolean;
+  /**
+   * A run with automatic failover (F1–F5). Then `master` is the master at the end, acknowledged
+   * appends with `w` below a majority may be lost (rolled back, F3), and `finalLogs` are judged.
+   */
+  readonly failover?: FailoverRecord;
 }
 
 /** The guarantees of docs/GUARANTEES.md the checker can judge from a history. */
@@ -86,7 +117,15 @@ export type GuaranteeName =
   | 'order-respects-time'
   | 'monotonic-reads'
   | 'honest-write-concern'
-  | 'convergence';
+  | 'convergence'
+  /** F1: an append acknowledged with a majority `w` is at its id in every node's final log. */
+  | 'majority-writes-survive'
+  /** F3: an acknowledged (or stored) entry that is gone is listed at some node's rollbacks. */
+  | 'minority-losses-in-the-open'
+  /** F4: an entry a read showed is at that id in the final logs. */
+  | 'reads-never-undone'
+  /** F5: the final logs are dense 1..n and each a prefix of another (equal once healed). */
+  | 'dense-agreeing-logs';
 
 export interface Violation {
   readonly guarantee: GuaranteeName;
