@@ -6,7 +6,9 @@
  * it and watches it catch up; its screenshots go to test-artifacts/. The second, on a cluster
  * without tokens, checks the pictures (the space-time diagram, the charts) against what it made
  * the cluster do, and the page at phone width; its screenshots are checked in memory and written
- * to docs/ only with UPDATE_SCREENSHOTS=1 (they are the README's pictures).
+ * to docs/ only with UPDATE_SCREENSHOTS=1 (they are the README's pictures). The third runs three
+ * failover nodes: the page of a secondary shows the master and the epoch, kills the master with
+ * its button, and shows the new master in a higher epoch.
  */
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -14,6 +16,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
+import { LocalCluster } from '../launcher/cluster.js';
 import { annotated, Cluster, request } from './harness.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -555,6 +558,111 @@ test(
           .locator('.request.ok', { hasText: 'id 7, held by 3 nodes' })
           .waitFor({ timeout: WAIT_MS });
         assert.deepEqual(pageErrors, [], 'no script or policy errors on the page');
+      });
+    } finally {
+      await browser?.close();
+      await cluster.stop();
+    }
+  },
+);
+
+/**
+ * The master and its epoch once every node agrees on them (a fresh cluster may hold an election
+ * or two while its nodes start one after the other); `without` is a node killed on purpose.
+ */
+async function settledMaster(
+  cluster: LocalCluster,
+  without?: string,
+): Promise<{ name: string; epoch: number }> {
+  const deadline = Date.now() + 2 * WAIT_MS;
+  let seen = '';
+  for (;;) {
+    const answers = await Promise.all(
+      cluster.nodes
+        .filter((node) => node.name !== without)
+        .map(async (node) => {
+          const health = await request<{
+            role?: string;
+            epoch?: number;
+            master?: { name: string };
+          }>(`${node.url}/health`, { timeoutMs: 1000 }).catch(() => undefined);
+          return { name: node.name, ...health?.body };
+        }),
+    );
+    const master = answers.find((answer) => answer.role === 'master');
+    if (
+      master?.epoch !== undefined &&
+      answers.every(
+        (answer) => answer.epoch === master.epoch && answer.master?.name === master.name,
+      )
+    )
+      return { name: master.name, epoch: master.epoch };
+    seen = JSON.stringify(answers);
+    if (Date.now() > deadline) throw new Error(`the nodes agree on no master: ${seen}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+test(
+  'dashboard with failover: the page of a secondary kills the master and shows the next one',
+  { timeout: 60_000 },
+  async () => {
+    const exits: string[] = [];
+    const cluster = await LocalCluster.launch({
+      secondaries: 2,
+      failover: true,
+      onExit: (name, how) => exits.push(`${name}: ${how}`),
+      dataDirs: { temporary: 'rlog-dashboard-failover-' },
+      env: { FAULT_INJECTION: 'true', CLUSTER_TOKEN: TOKEN },
+    });
+    let browser: Browser | undefined;
+    try {
+      const master = await settledMaster(cluster);
+      const secondary = cluster.nodes.find((node) => node.name !== master.name);
+      assert.ok(secondary !== undefined);
+      browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+      const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+      const pageErrors: string[] = [];
+      page.on('pageerror', (error) => pageErrors.push(error.message));
+
+      await page.goto(`${secondary.url}/`);
+      await textIs(page.locator('#connection'), 'Live', 'connection');
+      await textIs(
+        page.locator('#banner'),
+        `Master: ${master.name} · epoch ${master.epoch}`,
+        'banner before the kill',
+      );
+      assert.equal(await page.locator('#cluster-nodes tr').count(), 3);
+      await textIs(
+        page.locator(`#cluster-nodes tr.is-master th`),
+        master.name,
+        'the master highlighted',
+      );
+
+      await page.getByRole('textbox', { name: 'Cluster token' }).fill(TOKEN);
+      await page.getByRole('button', { name: `Kill ${master.name}` }).click();
+      await page
+        .locator(`#cluster-nodes tr[data-node="${master.name}"].unreachable`)
+        .waitFor({ timeout: WAIT_MS });
+      const banner = page.locator('#banner', { hasText: /^Master: \S+ · epoch \d+$/ });
+      const deadline = Date.now() + 2 * WAIT_MS;
+      let shown = '';
+      for (;;) {
+        shown = (await banner.textContent({ timeout: WAIT_MS }).catch(() => null)) ?? '';
+        const [, name, epoch] = /^Master: (\S+) · epoch (\d+)$/.exec(shown) ?? [];
+        if (name !== undefined && name !== master.name && Number(epoch) > master.epoch) break;
+        if (Date.now() > deadline)
+          throw new Error(`no new master on the page; the banner shows "${shown}"`);
+        await page.waitForTimeout(100);
+      }
+      const elected = await settledMaster(cluster, master.name);
+      assert.equal(shown, `Master: ${elected.name} · epoch ${elected.epoch}`);
+      assert.ok((await page.locator('#elections li').count()) > 0, 'elections are listed');
+      assert.deepEqual(pageErrors, [], 'no script or policy errors on the page');
+    } catch (error) {
+      const ended = `ended: ${exits.join(', ') || 'none'}`;
+      throw new Error(`${String(error)}\n${ended}\n--- node output ---\n${cluster.dump()}`, {
+        cause: error,
       });
     } finally {
       await browser?.close();

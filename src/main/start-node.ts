@@ -38,7 +38,11 @@ import { MasterNode } from '../node/master-node.js';
 import { NodeMetrics } from '../node/metrics.js';
 import { SecondaryMetrics } from '../node/secondary-metrics.js';
 import { SecondaryNode } from '../node/secondary-node.js';
+import { processFaults } from '../adapters/process-faults.js';
+import { registerProcessFaultRoutes } from '../http/process-fault-routes.js';
+import { registerClusterDashboard } from '../web/cluster-routes.js';
 import { registerDashboard } from '../web/dashboard-routes.js';
+import { observeFailoverBoth, RoleChangeFeed } from '../web/role-change-feed.js';
 import { observeBoth, ReplicationTimeline } from '../web/replication-timeline.js';
 
 export interface RunningNode {
@@ -256,6 +260,8 @@ async function wireFailover(config: FailoverConfig, wiring: Wiring): Promise<Wir
         storeWritesInFlight: 0,
       },
   );
+  // The dashboard's elections list: the node's first role change can come at its start.
+  const roleChanges = new RoleChangeFeed(systemClock);
   const node: FailoverNode = new FailoverNode({
     ...productionEdges(wiring),
     config: failoverNodeConfig(config),
@@ -267,7 +273,7 @@ async function wireFailover(config: FailoverConfig, wiring: Wiring): Promise<Wir
       throw error;
     },
     masterObserver,
-    observer: new FailoverMetrics(wiring.metrics, () => node),
+    observer: observeFailoverBoth(new FailoverMetrics(wiring.metrics, () => node), roleChanges),
   });
   await startOrClose(node, store);
   const app = createServer({
@@ -281,6 +287,20 @@ async function wireFailover(config: FailoverConfig, wiring: Wiring): Promise<Wir
     apiToken: config.apiToken,
   });
   registerFailoverRoutes(app, node, config);
+  // The dashboard, served by every node: the whole cluster, and Kill/Stop for any node.
+  registerProcessFaultRoutes(app, processFaults(logger), {
+    node: config.name,
+    clusterToken: config.clusterToken,
+    faultInjection: config.faultInjection,
+  });
+  registerClusterDashboard(app, {
+    node,
+    feed: roleChanges,
+    clock: systemClock,
+    clusterToken: config.clusterToken,
+    ca: tls?.ca,
+    logger,
+  });
   registerAdminFallback(app, config.clusterToken, 'secondary');
   return { app, stopNode: () => node.stop() };
 }

@@ -136,3 +136,16 @@ export const EpochEndAnswerBody = Type.Object({
   endId: Id,
 });
 export type EpochEndAnswerBody = Static<typeof EpochEndAnswerBody>;
+
+/** The longest `POST /admin/stop` freezes a node for: long enough for elections, not a hang. */
+export const MAX_STOP_MS = 60_000;
+
+/**
+ * `POST /admin/stop` on a failover node (fault injection on): how long the process stops
+ * answering anything, as if it had got SIGSTOP and, `durationMs` later, SIGCONT.
+ */
+export const StopBody = Type.Object(
+  { durationMs: Type.Integer({ minimum: 1, maximum: MAX_STOP_MS }) },
+  { additionalProperties: false },
+);
+export type StopBody = Static<typeof StopBody>;

@@ -21,3 +21,9 @@ export const EPOCH_END_PATH = '/internal/epoch-end';
 
 /** A secondary's fault injection: `GET` reads it, `PUT` changes it (`FaultsBody`). */
 export const FAULTS_PATH = '/admin/faults';
+
+/** A failover node with fault injection on ends its own process at once (kill -9). */
+export const KILL_PATH = '/admin/kill';
+
+/** A failover node with fault injection on freezes for a while (SIGSTOP, then SIGCONT). */
+export const STOP_PATH = '/admin/stop';

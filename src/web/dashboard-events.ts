@@ -4,7 +4,16 @@ import type { Clock } from '../adapters/clock.js';
 import type { Logger } from '../adapters/logger.js';
 import { repeatEvery } from '../adapters/repeat.js';
 import { ApiError } from '../http/api-error.js';
-import type { DashboardHub, HubSnapshot } from './dashboard-hub.js';
+
+/** A state as sent: its JSON, serialized once however many pages receive it. */
+interface Snapshot {
+  readonly json: string;
+}
+
+/** What the streams need of a hub (the master's DashboardHub, a failover node's ClusterHub). */
+export interface SnapshotSource {
+  subscribe(listener: (snapshot: Snapshot) => void): () => void;
+}
 
 export interface EventStreamOptions {
   /** Pages connected at once; one more gets 503 OVERLOADED. */
@@ -24,7 +33,7 @@ export const DEFAULT_EVENT_STREAM_OPTIONS: EventStreamOptions = {
 interface Client {
   readonly response: ServerResponse;
   /** A state that waits for the socket to drain; only the newest is kept. */
-  waiting: HubSnapshot | undefined;
+  waiting: Snapshot | undefined;
 }
 
 /**
@@ -37,7 +46,7 @@ export class DashboardEvents {
   readonly #clients = new Map<Client, () => void>();
 
   constructor(
-    private readonly hub: DashboardHub,
+    private readonly hub: SnapshotSource,
     private readonly logger: Logger,
     /** Paces the heartbeats. */
     private readonly clock: Clock,
@@ -112,7 +121,7 @@ export class DashboardEvents {
     for (const close of [...this.#clients.values()]) close();
   }
 
-  #send(client: Client, snapshot: HubSnapshot): void {
+  #send(client: Client, snapshot: Snapshot): void {
     if (client.response.writableNeedDrain) {
       client.waiting = snapshot;
       return;

@@ -1,7 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Clock } from '../adapters/clock.js';
 import type { Logger } from '../adapters/logger.js';
-import { ApiError } from '../http/api-error.js';
 import type { TimelineView } from './client/dashboard-wire.js';
 import {
   DEFAULT_EVENT_STREAM_OPTIONS,
@@ -11,7 +10,7 @@ import {
 import { DashboardHub, type DashboardMaster, type HubOptions } from './dashboard-hub.js';
 import { DEFAULT_PROXY_TIMEOUT_MS, registerFaultsProxy } from './faults-proxy.js';
 import { secondaryCaller, type CallSecondary } from './secondary-client.js';
-import { DEFAULT_ASSETS_DIR, loadAssets, sendAsset } from './static-assets.js';
+import { registerPageRoutes } from './page-routes.js';
 
 export interface DashboardDeps {
   readonly node: DashboardMaster;
@@ -35,16 +34,6 @@ export interface DashboardDeps {
   readonly events?: Partial<EventStreamOptions>;
   readonly proxyTimeoutMs?: number;
 }
-
-/**
- * The page may run only its own script and style and talk only to this master; with log
- * messages on it (anyone's text), that is what keeps a crafted message from running as code.
- */
-const PAGE_HEADERS = {
-  'content-security-policy':
-    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
-  'referrer-policy': 'no-referrer',
-};
 
 /**
  * The master's web dashboard: `GET /` (the page) and `/assets/*` (its files), the live state as
@@ -76,25 +65,10 @@ export function registerDashboard(app: FastifyInstance, deps: DashboardDeps): vo
     done();
   });
 
-  const assetsDir = deps.assetsDir ?? DEFAULT_ASSETS_DIR;
-  const assets = loadAssets(assetsDir, deps.logger);
-  app.get('/', (request, reply) => {
-    const page = assets.get('index.html');
-    if (page === undefined) {
-      throw new ApiError(
-        503,
-        'DASHBOARD_NOT_BUILT',
-        `the dashboard's files are not in ${assetsDir}; build the master with npm run build`,
-      );
-    }
-    return sendAsset(request, reply, page, PAGE_HEADERS);
-  });
-  app.get<{ Params: { file: string } }>('/assets/:file', (request, reply) => {
-    const asset = assets.get(request.params.file);
-    if (asset === undefined) {
-      throw new ApiError(404, 'NOT_FOUND', `no dashboard file ${request.params.file}`);
-    }
-    return sendAsset(request, reply, asset);
+  registerPageRoutes(app, {
+    page: 'index.html',
+    logger: deps.logger,
+    ...(deps.assetsDir === undefined ? {} : { assetsDir: deps.assetsDir }),
   });
 
   app.get('/dashboard/state', async (_request, reply) => {

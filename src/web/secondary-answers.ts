@@ -1,4 +1,5 @@
 import type { FaultInjection, FaultSettings, TailEntry } from './client/dashboard-wire.js';
+import type { NodeSample } from './cluster-state.js';
 import { toTailEntry } from './dashboard-state.js';
 
 /**
@@ -60,6 +61,27 @@ export function readSecondaryHealth(text: string): SecondaryHealthSample {
   const logId = typeof body['logId'] === 'string' ? body['logId'] : '';
   const incarnation = typeof body['incarnation'] === 'string' ? body['incarnation'] : '';
   return { lastId, pending, logKey: `${logId}/${incarnation}`, incarnation };
+}
+
+/** A failover node's `GET /health` answer (role, epoch, master, log), as the cluster view needs. */
+export function readFailoverHealth(text: string): Extract<NodeSample, { kind: 'reachable' }> {
+  const body = parse(text, 'GET /health');
+  const log = isRecord(body) ? body['log'] : undefined;
+  if (!isRecord(body) || body['failover'] !== true || !isRecord(log)) {
+    throw new UnexpectedAnswer('GET /health did not answer as a failover node (failover: true)');
+  }
+  const { role, epoch, master } = body;
+  if (role !== 'master' && role !== 'secondary' && role !== 'candidate') {
+    throw new UnexpectedAnswer(`GET /health has role ${JSON.stringify(role)}, not a failover role`);
+  }
+  const { lastId, commitId } = log;
+  if (!isCount(epoch) || !isCount(lastId) || !isCount(commitId)) {
+    throw new UnexpectedAnswer(
+      'GET /health has no non-negative integer epoch, lastId and commitId',
+    );
+  }
+  const masterName = isRecord(master) && typeof master['name'] === 'string' ? master['name'] : null;
+  return { kind: 'reachable', role, epoch, masterName, lastId, commitId };
 }
 
 /** A `GET /logs?since=...` answer: consecutive entries, each message cut for display. */

@@ -9,7 +9,7 @@ import { clusterTokenHeaders, internalRequestHeaders } from '../protocol/headers
  */
 
 export interface SecondaryCall {
-  readonly method: 'GET' | 'PUT';
+  readonly method: 'GET' | 'PUT' | 'POST';
   /** Path and query, such as `/logs?since=4&limit=30`. */
   readonly path: string;
   /** JSON text to send. */
