@@ -36,7 +36,11 @@ export type PeerAnswer<T> =
  * a follower asks the master where its log diverges.
  */
 export interface PeerTransport extends ReplicationTransport {
-  vote(peer: PeerConfig, body: VoteRequestBody, timeoutMs: number): Promise<PeerAnswer<VoteAnswerBody>>;
+  vote(
+    peer: PeerConfig,
+    body: VoteRequestBody,
+    timeoutMs: number,
+  ): Promise<PeerAnswer<VoteAnswerBody>>;
   epochEnd(
     peer: PeerConfig,
     body: EpochEndRequestBody,

@@ -24,6 +24,8 @@ export interface FailoverStamp {
    * (and its acknowledgements count) only once it holds at least this much of the master's log.
    */
   readonly startId: number;
+  /** The URL clients reach the master at (its ADVERTISED_URL), for 421 answers elsewhere. */
+  readonly url?: string;
   /** `[key, firstId, count]` of the keyed appends that start in the batch. */
   readonly keys?: readonly (readonly [string, number, number])[];
 }

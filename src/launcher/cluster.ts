@@ -88,6 +88,8 @@ export class LocalCluster {
     readonly proxies: ReadonlyMap<string, NodeProxy>,
     private readonly temporaryRoot: boolean,
     private readonly stopGraceMs: number | undefined,
+    /** Failover: every node starts at once (each waits for the others on its own). */
+    private readonly failover = false,
   ) {}
 
   /** Creates and starts a cluster; on a failed start, stops what started and throws. */
@@ -156,7 +158,15 @@ export class LocalCluster {
         .slice(1)
         .map((name) => node(name, 'secondary', failoverEnv(name, options.secondaryEnv)));
       const first = node('master', 'master', failoverEnv('master', options.masterEnv));
-      return new LocalCluster(first, subs, dataRoot, new Map(), temporary, options.stopGraceMs);
+      return new LocalCluster(
+        first,
+        subs,
+        dataRoot,
+        new Map(),
+        temporary,
+        options.stopGraceMs,
+        true,
+      );
     }
     const secondaries = names
       .slice(1)
@@ -187,7 +197,12 @@ export class LocalCluster {
     const down = new Set(options.down ?? []);
     const startNode = (node: NodeProcess): Promise<void> =>
       node.start(options.timeoutMs, options.signal);
-    await Promise.all(this.secondaries.filter((sub) => !down.has(sub.name)).map(startNode));
+    const subs = this.secondaries.filter((sub) => !down.has(sub.name));
+    if (this.failover) {
+      await Promise.all([this.master, ...subs].map(startNode));
+      return;
+    }
+    await Promise.all(subs.map(startNode));
     await startNode(this.master);
   }
 

@@ -79,12 +79,13 @@ export interface MasterDeps {
  */
 export interface MasterFailover {
   readonly self: string;
+  /** Where clients reach this node (ADVERTISED_URL): followers name it in their 421 answers. */
+  readonly url: string;
   readonly epoch: number;
   readonly commitId: number;
   readonly keysStartingIn: (fromId: number, toId: number) => KeyedRange[];
   readonly onAnswer: (peer: string, answer: ReplicaAnswer) => void;
 }
-
 
 /** An append waiting for its write concern; `lastId` and `w` say what it waits for. */
 interface Pending {
@@ -493,6 +494,7 @@ export class MasterNode {
               from: failover.self,
               commitId: this.#commitId,
               startId: this.#startId,
+              url: failover.url,
               keys: failover.keysStartingIn(fromId, toId),
             },
           }),
@@ -536,7 +538,12 @@ export class MasterNode {
       lastId: this.#core.lastId,
       ...(failover === undefined
         ? {}
-        : { from: failover.self, commitId: this.#commitId, startId: this.#startId }),
+        : {
+            from: failover.self,
+            commitId: this.#commitId,
+            startId: this.#startId,
+            url: failover.url,
+          }),
     };
     this.#deps.transport
       .heartbeat(peer, body, this.#config.heartbeatIntervalMs)

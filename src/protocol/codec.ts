@@ -32,7 +32,7 @@ export function encodeReplicateBody(
   const stamp =
     failover === undefined
       ? ''
-      : `,"from":${JSON.stringify(failover.from)},"commitId":${failover.commitId},"startId":${failover.startId}${failover.keys === undefined || failover.keys.length === 0 ? '' : `,"keys":${JSON.stringify(failover.keys)}`}`;
+      : `,"from":${JSON.stringify(failover.from)},"commitId":${failover.commitId},"startId":${failover.startId}${failover.url === undefined ? '' : `,"url":${JSON.stringify(failover.url)}`}${failover.keys === undefined || failover.keys.length === 0 ? '' : `,"keys":${JSON.stringify(failover.keys)}`}`;
   return `{"logId":${JSON.stringify(logId)},"epoch":${epoch},"fromId":${fromId},"epochs":[${epochs}],"messages":[${messages}]${stamp}}`;
 }
 
@@ -76,9 +76,15 @@ export function failoverStamp(body: {
   readonly from?: string;
   readonly commitId?: number;
   readonly startId?: number;
+  readonly url?: string;
   readonly keys?: readonly (readonly [string, number, number])[];
 }): FailoverStamp | undefined {
   if (body.from === undefined) return undefined;
-  const stamp = { from: body.from, commitId: body.commitId ?? 0, startId: body.startId ?? 0 };
+  const stamp = {
+    from: body.from,
+    commitId: body.commitId ?? 0,
+    startId: body.startId ?? 0,
+    ...(body.url === undefined ? {} : { url: body.url }),
+  };
   return body.keys === undefined ? stamp : { ...stamp, keys: body.keys };
 }

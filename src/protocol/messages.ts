@@ -21,6 +21,7 @@ const FailoverFields = {
   from: Type.Optional(NodeName),
   commitId: Type.Optional(Id),
   startId: Type.Optional(Id),
+  url: Type.Optional(Type.String({ minLength: 1, maxLength: 2048 })),
 };
 
 /** `[key, firstId, count]`: the append `firstId..firstId+count-1` was made with this key. */

@@ -52,7 +52,10 @@ export class FailoverChecker {
   masterElected(node: string, epoch: number): void {
     const known = this.#masters.get(epoch);
     if (known !== undefined && known !== node) {
-      this.fail('F2 one master per epoch', `${node} and ${known} are both master of epoch ${epoch}`);
+      this.fail(
+        'F2 one master per epoch',
+        `${node} and ${known} are both master of epoch ${epoch}`,
+      );
     }
     this.#masters.set(epoch, node);
   }
@@ -78,7 +81,10 @@ export class FailoverChecker {
     });
   }
 
-  /** After every step: each node's last shown entry is the log's entry at its id. */
+  /**
+   * After every step: each node's last shown entry is the log's entry at its id, and a majority
+   * of nodes hold it durably.
+   */
   checkFrontier(views: readonly FailoverView[]): void {
     for (const view of views) {
       if (!view.up) continue;
@@ -86,9 +92,24 @@ export class FailoverChecker {
       if (length === 0) continue;
       const entry = view.shownEntry(length - 1);
       if (entry?.id !== length) {
-        this.fail('F5 dense ids', `${view.name} shows ${length} entries, the last has id ${entry?.id}`);
+        this.fail(
+          'F5 dense ids',
+          `${view.name} shows ${length} entries, the last has id ${entry?.id}`,
+        );
       }
       this.#show(view.name, length, entry.message);
+      this.#heldByMajority(views, length, entry.message);
+    }
+  }
+
+  /** Shown means committed: a majority of nodes hold the entry durably (F1's foundation). */
+  #heldByMajority(views: readonly FailoverView[], id: number, message: string): void {
+    const holders = views.filter((view) => view.durableMessage(id) === message).length;
+    if (holders < this.#majority) {
+      this.fail(
+        'F1 majority writes survive',
+        `entry ${id} (${message}) is shown, but only ${holders} of ${this.clusterSize} nodes hold it durably`,
+      );
     }
   }
 
@@ -105,14 +126,7 @@ export class FailoverChecker {
       });
     }
     this.#shown.forEach((message, index) => {
-      const id = index + 1;
-      const holders = views.filter((view) => view.durableMessage(id) === message).length;
-      if (holders < this.#majority) {
-        this.fail(
-          'F1 majority writes survive',
-          `entry ${id} (${message}) was shown, but only ${holders} of ${this.clusterSize} nodes hold it durably`,
-        );
-      }
+      this.#heldByMajority(views, index + 1, message);
     });
     for (const [id, message] of this.#majorityAcked) {
       if (id > this.#shown.length) continue;

@@ -13,6 +13,8 @@ import { SimPeerTransport, type PeerServer } from './sim-transport.js';
 export interface FailoverEvents {
   roleChanged(node: string, change: RoleChange): void;
   rolledBack(node: string, rollback: Rollback): void;
+  /** `node` granted its vote (not a pre-vote) in `epoch`. */
+  voted(node: string, epoch: number): void;
 }
 
 /**
@@ -65,6 +67,9 @@ export class FailoverProcess extends SimProcess<FailoverNode> {
         },
         rolledBack: (rollback) => {
           this.events.rolledBack(name, rollback);
+        },
+        voteAnswered: (vote) => {
+          if (!vote.preVote && vote.verdict === 'granted') this.events.voted(name, vote.epoch);
         },
       },
     });

@@ -10,7 +10,12 @@ import { FailoverNemesis, type FailoverCluster } from './failover-nemesis.js';
 import { FailoverProcess, failoverNodeConfigOf } from './failover-process.js';
 import { SafetyChecker } from './safety-checker.js';
 import { Scheduler } from './scheduler.js';
-import { SimClient, type AppendAnswer, type AppendTarget, type ClientConfig } from './sim-client.js';
+import {
+  SimClient,
+  type AppendAnswer,
+  type AppendTarget,
+  type ClientConfig,
+} from './sim-client.js';
 import { SimNetwork } from './sim-network.js';
 import type { SimWorld } from './sim-nodes.js';
 import { SimViolation } from './sim-violation.js';
@@ -28,7 +33,8 @@ function settled(): Promise<void> {
 /** FNV-1a over the trace (as in simulation.ts): equal seeds give equal hashes. */
 function hashOf(hash: number, text: string): number {
   let next = hash;
-  for (let i = 0; i < text.length; i++) next = Math.imul(next ^ text.charCodeAt(i), 0x01000193) >>> 0;
+  for (let i = 0; i < text.length; i++)
+    next = Math.imul(next ^ text.charCodeAt(i), 0x01000193) >>> 0;
   return next;
 }
 
@@ -77,7 +83,9 @@ class FailoverSimulation implements SimWorld, FailoverCluster, AppendTarget {
     const size = prng.pick([3, 3, 5]);
     const names = Array.from({ length: size }, (_, index) => `n${index + 1}`);
     const env = this.#env(names);
-    this.#checker = new FailoverChecker(size, (guarantee, details) => this.#fail(guarantee, details));
+    this.#checker = new FailoverChecker(size, (guarantee, details) =>
+      this.#fail(guarantee, details),
+    );
     this.#safety = new SafetyChecker(
       (guarantee, details) => this.#fail(guarantee, details),
       majorityOf(size),
@@ -91,9 +99,14 @@ class FailoverSimulation implements SimWorld, FailoverCluster, AppendTarget {
           roleChanged: (node, change) => {
             this.#roleChanged(node, change);
           },
+          voted: (node, epoch) => {
+            this.#crashAfterVote(node, epoch);
+          },
           rolledBack: (node, rollback) => {
             this.#rollbacks.push({ node, rollback });
-            this.note(`${node} rolled back ${rollback.fromId}..${rollback.toId} in epoch ${rollback.epoch}`);
+            this.note(
+              `${node} rolled back ${rollback.fromId}..${rollback.toId} in epoch ${rollback.epoch}`,
+            );
           },
         }),
       );
@@ -154,9 +167,18 @@ class FailoverSimulation implements SimWorld, FailoverCluster, AppendTarget {
       const name = `client${index + 1}`;
       // Clients start at different nodes: some on each side of a partition.
       this.#guess.set(name, prng.pick(this.processes).name);
-      return new SimClient(name, this.scheduler, this.network, prng, this, safety, config, (line) => {
-        this.note(line);
-      });
+      return new SimClient(
+        name,
+        this.scheduler,
+        this.network,
+        prng,
+        this,
+        safety,
+        config,
+        (line) => {
+          this.note(line);
+        },
+      );
     });
   }
 
@@ -238,6 +260,25 @@ class FailoverSimulation implements SimWorld, FailoverCluster, AppendTarget {
     this.note(`restart ${process.name} holding ${process.disk.lastId}`);
   }
 
+  /**
+   * Now and then, a node that just granted its vote dies at once and comes back soon after: if
+   * its vote was not durable before the answer left (it must be), it may vote again in the same
+   * epoch, for another candidate, and two masters share it (F2).
+   */
+  #crashAfterVote(node: string, epoch: number): void {
+    if (this.scheduler.nowMs >= this.#faultPhaseMs || !this.prng.chance(0.5)) return;
+    const process = this.processes.find((candidate) => candidate.name === node);
+    if (process === undefined) return;
+    this.scheduler.after(0, undefined, () => {
+      if (!process.up) return;
+      this.note(`fault crash-after-vote ${node} (epoch ${epoch})`);
+      this.crash(process);
+      this.scheduler.after(this.prng.int(1, 30), undefined, () => {
+        if (!process.up) this.restart(process);
+      });
+    });
+  }
+
   // ---- the world, as nodes and clients see it ---------------------------------------------
 
   #serving(name: string): FailoverNode | undefined {
@@ -250,11 +291,16 @@ class FailoverSimulation implements SimWorld, FailoverCluster, AppendTarget {
 
   redirected(client: string, master: string | null): void {
     const next =
-      master ?? this.prng.pick(this.processes.filter((p) => p.name !== this.#guess.get(client))).name;
+      master ??
+      this.prng.pick(this.processes.filter((p) => p.name !== this.#guess.get(client))).name;
     this.#guess.set(client, next);
   }
 
-  serveAppend(request: AppendRequest, respond: (answer: AppendAnswer) => void, node: string): boolean {
+  serveAppend(
+    request: AppendRequest,
+    respond: (answer: AppendAnswer) => void,
+    node: string,
+  ): boolean {
     const target = this.#serving(node);
     if (target === undefined) return false;
     target
@@ -273,7 +319,10 @@ class FailoverSimulation implements SimWorld, FailoverCluster, AppendTarget {
       const code = refusalError(result.refusal)?.code ?? 'INTERNAL_ERROR';
       if (result.refusal.reason !== 'not-master') return { kind: 'refused', code };
       const url = result.refusal.master;
-      const master = url === null ? null : (this.processes.find((p) => url.includes(`//${p.name}.`))?.name ?? null);
+      const master =
+        url === null
+          ? null
+          : (this.processes.find((p) => url.includes(`//${p.name}.`))?.name ?? null);
       return { kind: 'refused', code, master };
     }
     const ids = result.entries.map((entry) => entry.id);
@@ -326,13 +375,18 @@ class FailoverSimulation implements SimWorld, FailoverCluster, AppendTarget {
   #checkLiveness(): void {
     const master = this.currentMaster();
     const node = master?.node;
-    if (master === undefined || node === undefined) this.#fail('F6 failover', 'no master after healing');
+    if (master === undefined || node === undefined)
+      this.#fail('F6 failover', 'no master after healing');
     const masterHealth = node.health();
-    if (masterHealth.readOnly) this.#fail('F6 failover', `${master.name} is master but read-only after healing`);
+    if (masterHealth.readOnly)
+      this.#fail('F6 failover', `${master.name} is master but read-only after healing`);
     const length = node.lastVisibleId();
     const lastId = node.health().log.lastId;
     if (length !== lastId)
-      this.#fail('G11 convergence', `${master.name} shows ${length} of the ${lastId} entries it holds after healing`);
+      this.#fail(
+        'G11 convergence',
+        `${master.name} shows ${length} of the ${lastId} entries it holds after healing`,
+      );
     for (const process of this.processes) {
       const shown = process.node?.lastVisibleId();
       const epoch = process.node?.epoch;
@@ -351,16 +405,23 @@ class FailoverSimulation implements SimWorld, FailoverCluster, AppendTarget {
   #checkOperations(): void {
     const shown = new Map<string, number>();
     for (const entry of this.processes[0]?.shownLog() ?? []) {
-      if (shown.has(entry.message)) this.#fail('G5 no duplicates', `${entry.message} is shown twice`);
+      if (shown.has(entry.message))
+        this.#fail('G5 no duplicates', `${entry.message} is shown twice`);
       shown.set(entry.message, entry.id);
     }
-    const rolledBack = new Set(this.#rollbacks.flatMap(({ rollback }) => rollback.entries.map((e) => e.message)));
+    const rolledBack = new Set(
+      this.#rollbacks.flatMap(({ rollback }) => rollback.entries.map((e) => e.message)),
+    );
     for (const client of this.#clients) {
       for (const operation of client.operations) {
         const outcome = operation.outcome;
-        if (outcome === undefined) this.#fail('G12', `${operation.messages[0]} never got an outcome`);
+        if (outcome === undefined)
+          this.#fail('G12', `${operation.messages[0]} never got an outcome`);
         if (operation.afterHealing && outcome.kind !== 'ok') {
-          this.#fail('F6 failover', `${operation.messages[0]} sent after healing ended ${outcome.kind}`);
+          this.#fail(
+            'F6 failover',
+            `${operation.messages[0]} sent after healing ended ${outcome.kind}`,
+          );
         }
         if (outcome.kind !== 'ok' && outcome.kind !== 'stored') continue;
         outcome.ids.forEach((id, index) => {
@@ -389,7 +450,10 @@ class FailoverSimulation implements SimWorld, FailoverCluster, AppendTarget {
   }
 
   #fail(guarantee: string, details: string): never {
-    throw new SimViolation(guarantee, this.#position(), details, [this.#configLine, ...this.#trace]);
+    throw new SimViolation(guarantee, this.#position(), details, [
+      this.#configLine,
+      ...this.#trace,
+    ]);
   }
 
   #stats(): SimulationStats {
@@ -397,12 +461,19 @@ class FailoverSimulation implements SimWorld, FailoverCluster, AppendTarget {
     for (const client of this.#clients) {
       for (const { outcome } of client.operations) {
         const label =
-          outcome === undefined ? 'pending' : outcome.kind === 'refused' ? `refused ${outcome.code}` : outcome.kind;
+          outcome === undefined
+            ? 'pending'
+            : outcome.kind === 'refused'
+              ? `refused ${outcome.code}`
+              : outcome.kind;
         outcomes[label] = (outcomes[label] ?? 0) + 1;
       }
     }
     outcomes['elections'] = this.#elections;
-    outcomes['rolled-back entries'] = this.#rollbacks.reduce((sum, { rollback }) => sum + rollback.entries.length, 0);
+    outcomes['rolled-back entries'] = this.#rollbacks.reduce(
+      (sum, { rollback }) => sum + rollback.entries.length,
+      0,
+    );
     return {
       seed: this.#options.seed,
       steps: this.scheduler.steps,

@@ -72,7 +72,13 @@ function buildMutant(mutant: Mutant): string {
 function runMutant(mutant: Mutant, seeds: number): Promise<Verdict> {
   const started = performance.now();
   const dist = buildMutant(mutant);
-  const args = [join(dist, 'sim', 'sim-cli.js'), '--seeds', String(seeds), '--stop-on-first'];
+  const args = [
+    join(dist, 'sim', 'sim-cli.js'),
+    '--seeds',
+    String(seeds),
+    '--stop-on-first',
+    ...(mutant.failover === true ? ['--failover'] : []),
+  ];
   return new Promise((resolve) => {
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
     let output = '';

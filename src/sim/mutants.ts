@@ -13,6 +13,8 @@ export interface Mutant {
   readonly file: string;
   readonly find: string;
   readonly replace: string;
+  /** Run against the failover cluster's simulation (`sim-cli --failover`). */
+  readonly failover?: true;
 }
 
 export const MUTANTS: readonly Mutant[] = [
@@ -80,5 +82,52 @@ export const MUTANTS: readonly Mutant[] = [
     find: "if (refusal !== undefined) return { kind: 'refused', refusal };",
     replace:
       "if (refusal !== undefined) { if (refusal.reason === 'overloaded') void this.#store(request, w, deadlineMs); return { kind: 'refused', refusal }; }",
+  },
+  // The failover contract (issue 14): each runs against the failover cluster's simulation.
+  {
+    id: 'vote-without-log-check',
+    description:
+      'a node grants its vote (and pre-vote) to a candidate whose log is less complete than its own',
+    file: 'core/vote',
+    find: 'export function isAtLeastAsComplete(candidate: LogPosition, voter: LogPosition): boolean {',
+    replace:
+      'export function isAtLeastAsComplete(candidate: LogPosition, voter: LogPosition): boolean { if (candidate !== voter) return true;',
+    failover: true,
+  },
+  {
+    id: 'old-epoch-ack-counted',
+    description:
+      "a follower takes the new master's epoch as its own (its acknowledgement counts, its votes rank it) before it holds the master's log as the epoch began",
+    file: 'node/failover/failover-node',
+    find: 'outcome.reply.hwm >= startId &&',
+    replace: '',
+    failover: true,
+  },
+  {
+    id: 'old-entries-committed-by-count',
+    description:
+      'a new master counts its whole inherited log as committed (a majority voted for it), before a majority holds it in its epoch',
+    file: 'node/master-node',
+    find: 'this.#commitId = Math.min(failover?.commitId ?? 0, state.lastId);',
+    replace: 'this.#commitId = failover === undefined ? 0 : state.lastId;',
+    failover: true,
+  },
+  {
+    id: 'truncate-below-commit',
+    description:
+      "the master answers where the epoch before a follower's last one ends: the follower cuts entries it shares with the master, committed ones too",
+    file: 'core/epoch-end',
+    find: 'if (epochAt(middle) <= epoch) low = middle;',
+    replace: 'if (epochAt(middle) < epoch) low = middle;',
+    failover: true,
+  },
+  {
+    id: 'vote-not-fsynced',
+    description:
+      'a vote (or a new epoch) is sent before it is durable: a node that crashes may vote twice in one epoch',
+    file: 'node/failover/failover-node',
+    find: 'this.#saved = this.#saved.then(() => this.#deps.electionStore.save(state));',
+    replace: 'void this.#deps.electionStore.save(state).catch(() => undefined);',
+    failover: true,
   },
 ];

@@ -31,7 +31,11 @@ export interface AppendTarget {
    * POST /logs to `node` (the master's name unless `nodeFor` says otherwise): false when no
    * process listens (connection refused).
    */
-  serveAppend(request: AppendRequest, respond: (answer: AppendAnswer) => void, node: string): boolean;
+  serveAppend(
+    request: AppendRequest,
+    respond: (answer: AppendAnswer) => void,
+    node: string,
+  ): boolean;
   /** With failover: where this client sends its next append (the master it believes in). */
   nodeFor?(client: string): string;
   /** With failover: a NOT_MASTER answer named the master (or none: try another node). */

@@ -49,7 +49,8 @@ export class SimReplicationTransport implements ReplicationTransport {
   replicate(peer: PeerConfig, batch: OutgoingBatch, timeoutMs: number): Promise<ReplicaAnswer> {
     const { logId, epoch, entries, failover } = batch;
     // As the wire carries it: the entries and, from a failover master, its stamp.
-    const body = failover === undefined ? { logId, epoch, entries } : { logId, epoch, entries, failover };
+    const body =
+      failover === undefined ? { logId, epoch, entries } : { logId, epoch, entries, failover };
     return this.#exchange(peer.name, timeoutMs, (node) => node.replicate(body));
   }
 
@@ -101,7 +102,11 @@ function toAnswer(outcome: ReplicaOutcome): ReplicaAnswer | undefined {
   }
   const error = refusalError(outcome.refusal);
   if (error === undefined) return undefined;
-  const failed = { ok: false as const, error: `HTTP ${error.statusCode}: ${error.message}`, code: error.code };
+  const failed = {
+    ok: false as const,
+    error: `HTTP ${error.statusCode}: ${error.message}`,
+    code: error.code,
+  };
   const epoch = error.extra['epoch'];
   return typeof epoch === 'number' ? { ...failed, epoch } : failed;
 }
@@ -121,7 +126,11 @@ export class SimPeerTransport extends SimReplicationTransport implements PeerTra
     super(net, self, peers, onFatal);
   }
 
-  vote(peer: PeerConfig, body: VoteRequestBody, timeoutMs: number): Promise<PeerAnswer<VoteAnswerBody>> {
+  vote(
+    peer: PeerConfig,
+    body: VoteRequestBody,
+    timeoutMs: number,
+  ): Promise<PeerAnswer<VoteAnswerBody>> {
     return this.#ask(peer.name, timeoutMs, (node) => node.vote(body));
   }
 
@@ -162,7 +171,9 @@ export class SimPeerTransport extends SimReplicationTransport implements PeerTra
           return true;
         },
         (delivery) => {
-          settle(delivery.kind === 'answer' ? delivery.answer : { ok: false, error: delivery.error });
+          settle(
+            delivery.kind === 'answer' ? delivery.answer : { ok: false, error: delivery.error },
+          );
         },
       );
     });

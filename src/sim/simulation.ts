@@ -359,7 +359,11 @@ class Simulation implements Cluster, AppendTarget, SimWorld {
   }
 
   /** POST /logs on the master: the real node's append, answered as the HTTP layer would. */
-  serveAppend(request: AppendRequest, respond: (answer: AppendAnswer) => void, _node: string): boolean {
+  serveAppend(
+    request: AppendRequest,
+    respond: (answer: AppendAnswer) => void,
+    _node: string,
+  ): boolean {
     const node = this.master.node;
     if (node === undefined) return false;
     node

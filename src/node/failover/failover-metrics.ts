@@ -19,6 +19,7 @@ const ROLES = ['master', 'secondary', 'candidate'] as const;
 export class FailoverMetrics implements FailoverObserver {
   readonly #roleChanges: Counter<'to' | 'reason'>;
   readonly #rolledBack: Counter;
+  readonly #votes: Counter<'kind' | 'verdict'>;
 
   constructor(metrics: NodeMetrics, source: () => FailoverMetricsSource) {
     const registers = [metrics.registry];
@@ -31,6 +32,12 @@ export class FailoverMetrics implements FailoverObserver {
     this.#rolledBack = new Counter({
       name: 'rlog_rolled_back_entries_total',
       help: 'Entries this node discarded because the master of a later epoch does not hold them (listed at GET /admin/rollbacks).',
+      registers,
+    });
+    this.#votes = new Counter({
+      name: 'rlog_votes_total',
+      help: 'Vote and pre-vote requests this node answered, by kind (vote, pre-vote) and verdict (granted, log-behind, master-alive, voted-for-another, stale-epoch).',
+      labelNames: ['kind', 'verdict'],
       registers,
     });
     new Gauge({
@@ -63,6 +70,10 @@ export class FailoverMetrics implements FailoverObserver {
 
   roleChanged(change: RoleChange): void {
     this.#roleChanges.inc({ to: change.to, reason: change.reason });
+  }
+
+  voteAnswered(vote: { readonly preVote: boolean; readonly verdict: string }): void {
+    this.#votes.inc({ kind: vote.preVote ? 'pre-vote' : 'vote', verdict: vote.verdict });
   }
 
   rolledBack(rollback: Rollback): void {

@@ -56,6 +56,13 @@ export interface FailoverNodeConfig {
 export interface FailoverObserver {
   roleChanged?(change: RoleChange): void;
   rolledBack?(rollback: Rollback): void;
+  /** This node answered a vote or pre-vote request (the answer is on its way). */
+  voteAnswered?(vote: {
+    readonly candidate: string;
+    readonly epoch: number;
+    readonly preVote: boolean;
+    readonly verdict: string;
+  }): void;
 }
 
 export interface RoleChange {
@@ -90,6 +97,12 @@ export type VoteOutcome =
 export type EpochEndOutcome =
   | { readonly kind: 'replied'; readonly reply: EpochEndAnswerBody }
   | { readonly kind: 'refused'; readonly refusal: ReplicaRefusal };
+
+/**
+ * Election timeouts a node waits, on its very first start (no election state yet) and not
+ * started as master, before it may start an election: the configured master leads epoch 1.
+ */
+const FIRST_START_GRACE_TIMEOUTS = 2;
 
 /** The node's current role object: the master of an epoch, or a follower (synced to one, or not yet). */
 type Role =
@@ -134,10 +147,14 @@ export class FailoverNode {
   /** Entries up to here are committed (never goes down; a truncation below it is fatal). */
   #commitId = 0;
   #faults: Faults;
+  /** ADVERTISED_URL of the other nodes, as each stamped its requests while master. */
+  readonly #learnedUrls = new Map<string, string>();
   #cancelTimer: (() => void) | undefined;
   #timerAtMs = Infinity;
   #stopped = false;
   #elections = 0;
+  /** On a first start, no election before this time (see FIRST_START_GRACE_TIMEOUTS). */
+  #quietUntilMs = 0;
 
   constructor(deps: FailoverDeps) {
     this.#deps = deps;
@@ -193,6 +210,10 @@ export class FailoverNode {
     );
     if (initial.epoch === 0 && config.preferredRole === 'master') {
       this.#execute(this.#election.bootstrap(this.#nowMs()));
+    } else if (initial.epoch === 0) {
+      // A cluster's very first start: give the node started as master (ROLE=master) time to
+      // come up and lead epoch 1, rather than race it with an election of our own.
+      this.#quietUntilMs = this.#nowMs() + FIRST_START_GRACE_TIMEOUTS * config.electionTimeoutMs;
     }
     this.#scheduleTick();
   }
@@ -229,7 +250,8 @@ export class FailoverNode {
     }
     const master = this.#election.masterName;
     const known = master !== null && master !== this.#config.self;
-    const retryAfterS = Math.max(1, Math.ceil(this.#config.electionTimeoutMs / 1000));
+    // An election takes about one election timeout; clients ask again soon (the least header value).
+    const retryAfterS = 1;
     return {
       kind: 'refused',
       refusal: {
@@ -336,6 +358,7 @@ export class FailoverNode {
   async replicate(batch: ReplicateBatch, whenGone?: WhenGone): Promise<ReplicaOutcome> {
     const stamp = batch.failover;
     if (stamp === undefined) return this.#unstamped();
+    this.#learnUrl(stamp.from, stamp.url);
     const refused = this.#masterContact(stamp.from, batch.epoch);
     if (refused !== undefined) return refused;
     const follower = this.#followerFor(batch.epoch, stamp.from, batch.logId);
@@ -345,6 +368,7 @@ export class FailoverNode {
 
   async heartbeat(body: HeartbeatBody, whenGone?: WhenGone): Promise<ReplicaOutcome> {
     if (body.from === undefined) return this.#unstamped();
+    this.#learnUrl(body.from, body.url);
     const refused = this.#masterContact(body.from, body.epoch);
     if (refused !== undefined) return refused;
     const follower = this.#followerFor(body.epoch, body.from, body.logId);
@@ -365,6 +389,12 @@ export class FailoverNode {
     assert(answer?.kind === 'answer-vote', 'a vote request is answered');
     // The vote (or the epoch it raised) is on disk before the candidate hears of it.
     await this.#saved;
+    this.#deps.observer?.voteAnswered?.({
+      candidate: body.candidate,
+      epoch: body.epoch,
+      preVote: body.preVote,
+      verdict: answer.verdict,
+    });
     this.#log.info(
       {
         event: 'vote-answered',
@@ -539,6 +569,7 @@ export class FailoverNode {
       ...(deps.masterObserver === undefined ? {} : { observer: deps.masterObserver }),
       failover: {
         self: this.#config.self,
+        url: this.#advertised(this.#config.self),
         epoch,
         commitId: this.#commitId,
         keysStartingIn: (fromId, toId) => this.#store.keysStartingIn(fromId, toId),
@@ -740,7 +771,11 @@ export class FailoverNode {
    * `startId`), the epoch becomes this node's accepted one - durably, before the answer goes out:
    * from then on the master counts this node's acknowledgements, and its votes protect them.
    */
-  async #answered(outcome: ReplicaOutcome, epoch: number, startId: number): Promise<ReplicaOutcome> {
+  async #answered(
+    outcome: ReplicaOutcome,
+    epoch: number,
+    startId: number,
+  ): Promise<ReplicaOutcome> {
     const state = this.#election.state;
     if (
       outcome.kind === 'replied' &&
@@ -783,7 +818,7 @@ export class FailoverNode {
 
   #scheduleTick(): void {
     if (this.#stopped) return;
-    const next = this.#election.nextTickMs();
+    const next = Math.max(this.#election.nextTickMs(), this.#quietUntilMs);
     if (next >= this.#timerAtMs) return;
     this.#cancelTimer?.();
     this.#timerAtMs = next;
@@ -815,8 +850,18 @@ export class FailoverNode {
     return name !== this.#config.self && this.#config.peers.some((peer) => peer.name === name);
   }
 
+  /**
+   * What clients are told to reach `name` at: its own ADVERTISED_URL as it sent it (a master
+   * stamps every request with it), else the configured one, else its PEERS URL.
+   */
   #advertised(name: string): string {
-    return this.#config.advertisedUrls.get(name) ?? this.#peer(name).url;
+    return (
+      this.#learnedUrls.get(name) ?? this.#config.advertisedUrls.get(name) ?? this.#peer(name).url
+    );
+  }
+
+  #learnUrl(name: string, url: string | undefined): void {
+    if (url !== undefined && this.#isOtherPeer(name)) this.#learnedUrls.set(name, url);
   }
 
   #maxListedEntries(): number {

@@ -27,8 +27,7 @@ export interface SyncRequest {
 }
 
 export type SyncResult =
-  | { readonly kind: 'synced' }
-  | { readonly kind: 'failed'; readonly reason: string };
+  { readonly kind: 'synced' } | { readonly kind: 'failed'; readonly reason: string };
 
 /**
  * Makes this node's log a prefix of the master's (KIP-101): asks the master where its entries of
