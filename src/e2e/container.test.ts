@@ -592,7 +592,13 @@ describe('the image run as plain processes with the compose environment', () => 
         const answer = await request<{ master: { name: string; url: string } | null }>(
           `${url(name)}/health`,
         );
-        assert.deepEqual(answer.body.master, { name: master, url: url(master) }, `${name}: PEERS`);
+        // The master stamps its requests with its ADVERTISED_URL (the compose file's published
+        // port), and that is what the others tell clients - not the URL they reach it at.
+        assert.deepEqual(
+          answer.body.master,
+          { name: master, url: `http://localhost:${PUBLISHED_PORTS[master]}` },
+          `${name}: the master's ADVERTISED_URL`,
+        );
         // FAULT_INJECTION and CLUSTER_TOKEN of the compose file in force: /admin/faults is on,
         // behind the token.
         const anonymous = await request(`${url(name)}/admin/faults`);
