@@ -23,12 +23,18 @@ export function createLogger(
   role: string,
   level: LogLevel,
   format: LogFormat = 'json',
+  /**
+   * A node whose role changes (failover) says its role and epoch on every line, as they are
+   * when the line is written; the fixed role goes in `base` otherwise.
+   */
+  describe?: () => { readonly role: string; readonly epoch: number },
 ): Logger {
   const stdout = pino.destination({ dest: 1, sync: true });
   return pino(
     {
       level,
-      base: { node, role },
+      base: describe === undefined ? { node, role } : { node },
+      ...(describe === undefined ? {} : { mixin: () => ({ ...describe() }) }),
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
     },

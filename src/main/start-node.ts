@@ -75,7 +75,15 @@ export async function startNode(
   config: NodeConfig,
   warnings: readonly string[] = [],
 ): Promise<RunningNode> {
-  const logger = createLogger(config.name, config.role, config.logLevel, config.logFormat);
+  // A failover node's role and epoch change: each line says them as they are then.
+  let describeNode = (): { role: string; epoch: number } => ({ role: 'starting', epoch: 0 });
+  const logger = createLogger(
+    config.name,
+    config.role,
+    config.logLevel,
+    config.logFormat,
+    config.role === 'failover' ? () => describeNode() : undefined,
+  );
   // Read before anything starts: a missing or unreadable file stops the node with its name.
   const tls = loadTlsMaterial(config.tls);
   for (const warning of warnings) logger.warn({ event: 'config-ignored' }, warning);
@@ -96,7 +104,9 @@ export async function startNode(
       ? await wireMaster(config, wiring)
       : config.role === 'secondary'
         ? await wireSecondary(config, wiring)
-        : await wireFailover(config, wiring);
+        : await wireFailover(config, wiring, (node) => {
+            describeNode = () => node.describe();
+          });
   registerMetricsRoutes(app, metrics);
   registerApiDocsRoutes(app);
   const listened = await app.listen({
@@ -241,7 +251,11 @@ async function wireSecondary(config: SecondaryConfig, wiring: Wiring): Promise<W
   return { app, stopNode: () => node.stop() };
 }
 
-async function wireFailover(config: FailoverConfig, wiring: Wiring): Promise<Wired> {
+async function wireFailover(
+  config: FailoverConfig,
+  wiring: Wiring,
+  made: (node: FailoverNode) => void,
+): Promise<Wired> {
   const { logger, store, tls } = wiring;
   const dataDir = config.dataDir;
   // loadNodeConfig refuses FAILOVER=true without DATA_DIR: a forgotten vote could be cast twice.
@@ -275,6 +289,7 @@ async function wireFailover(config: FailoverConfig, wiring: Wiring): Promise<Wir
     masterObserver,
     observer: observeFailoverBoth(new FailoverMetrics(wiring.metrics, () => node), roleChanges),
   });
+  made(node);
   await startOrClose(node, store);
   const app = createServer({
     ...wiring.serverOptions,

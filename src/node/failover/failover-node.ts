@@ -308,6 +308,17 @@ export class FailoverNode {
     });
   }
 
+  /** The role and epoch for this node's log lines (safe before `start`). */
+  describe(): { role: string; epoch: number } {
+    const election = this.#election as Election | undefined;
+    if (election === undefined) return { role: 'starting', epoch: 0 };
+    const role = election.role;
+    return {
+      role: role === 'follower' ? 'secondary' : role === 'master' ? 'master' : 'candidate',
+      epoch: election.epoch,
+    };
+  }
+
   /** The master's role object while this node leads and has started it. */
   get master(): MasterNode | undefined {
     const role = this.#role;
