@@ -6,8 +6,26 @@ import { Value } from '@sinclair/typebox/value';
 import fc from 'fast-check';
 import { renderApiPage } from './api-docs-page.js';
 import { jsonSchema, openApiDocument } from './openapi.js';
-import { FaultsBody } from '../protocol/messages.js';
+import { FRESH_ELECTION_STATE } from '../core/election-state.js';
+import { Election } from '../core/election.js';
+import { failoverHealth } from '../node/failover/failover-health.js';
+import type { Rollback } from '../node/failover/rollbacks.js';
+import { FaultsBody, StopBody } from '../protocol/messages.js';
+import {
+  FailoverHealthAnswer,
+  ProcessFaultAnswer,
+  RollbacksAnswer,
+} from './failover-response-schemas.js';
 import { AppendBody, EntryParams, MAX_URL_INTEGER, ReadQuery } from './schemas.js';
+
+/** The parts of a JSON Schema these tests read. */
+interface JsonSchema {
+  readonly type?: string;
+  readonly $ref?: string;
+  readonly anyOf?: readonly JsonSchema[];
+  readonly oneOf?: readonly JsonSchema[];
+  readonly properties?: Record<string, JsonSchema>;
+}
 
 describe('openApiDocument', () => {
   const document = openApiDocument('1.2.3');
@@ -33,7 +51,12 @@ describe('openApiDocument', () => {
     assert.deepEqual(Object.keys(document.paths).sort(), [
       '/',
       '/admin/faults',
+      '/admin/kill',
+      '/admin/nodes/{name}/kill',
+      '/admin/nodes/{name}/stop',
+      '/admin/rollbacks',
       '/admin/secondaries/{name}/faults',
+      '/admin/stop',
       '/dashboard/events',
       '/dashboard/state',
       '/docs',
@@ -85,6 +108,85 @@ describe('openApiDocument', () => {
       assert.equal(accepts(spelling), false, JSON.stringify(spelling));
     }
     assert.ok(accepts(String(MAX_URL_INTEGER)) && !accepts(String(MAX_URL_INTEGER + 1)));
+  });
+
+  it('describes NOT_MASTER with a nullable master and Retry-After', () => {
+    const notMaster = document.paths['/logs']?.['post']?.responses['421'];
+    const headers = notMaster?.['headers'] as Record<string, unknown> | undefined;
+    assert.ok(headers !== undefined && 'Retry-After' in headers);
+    const error = (document.components['schemas'] as Record<string, JsonSchema>)['Error'];
+    const master = error?.properties?.['master'];
+    assert.deepEqual(
+      master?.anyOf?.map((option) => option.type),
+      ['string', 'null'],
+    );
+  });
+
+  it("describes a failover node's health as the node builds it, and the rollbacks and kill answers", () => {
+    const election = new Election({
+      self: 'n1',
+      peers: ['n1', 'n2', 'n3'],
+      electionTimeoutMs: 1000,
+      random: () => 0.5,
+      initial: FRESH_ELECTION_STATE,
+      lastId: () => 0,
+      nowMs: 0,
+    });
+    const health = failoverHealth({
+      self: 'n1',
+      election,
+      masterUrl: (name) => `http://${name}.example:8000`,
+      logId: null,
+      lastId: 0,
+      commitId: 0,
+      incarnation: 'i-1',
+      role: { kind: 'follower', node: undefined },
+      faults: { delayMs: 0, errorRate: 0, partitioned: false },
+      rolledBackEntries: 0,
+    });
+    assert.ok(
+      Value.Check(FailoverHealthAnswer, health),
+      JSON.stringify([...Value.Errors(FailoverHealthAnswer, health)]),
+    );
+    const withMaster = {
+      ...health,
+      role: 'master',
+      status: 'read-only',
+      master: { name: 'n1', url: 'http://n1.example:8000' },
+    };
+    assert.ok(Value.Check(FailoverHealthAnswer, withMaster));
+    assert.ok(
+      !Value.Check(FailoverHealthAnswer, { ...health, role: 'follower' }),
+      'the role is as /health names it',
+    );
+    const rollback: Rollback = {
+      atMs: 1234.5,
+      epoch: 3,
+      master: 'n2',
+      fromId: 7,
+      toId: 8,
+      entries: [
+        { id: 7, epoch: 2, message: 'a' },
+        { id: 8, epoch: 2, message: 'b' },
+      ],
+      keys: [['key-7', 7, 2]],
+    };
+    const listed = JSON.parse(
+      JSON.stringify({ rolledBackEntries: 2, rollbacks: [rollback] }),
+    ) as unknown;
+    assert.ok(Value.Check(RollbacksAnswer, listed));
+    assert.ok(Value.Check(ProcessFaultAnswer, { node: 'n1', fault: 'stop', durationMs: 5000 }));
+    const schemas = document.components['schemas'] as Record<string, JsonSchema>;
+    assert.deepEqual(schemas['FailoverHealth'], jsonSchema(FailoverHealthAnswer));
+    assert.deepEqual(schemas['StopRequest'], jsonSchema(StopBody));
+    const health200 = document.paths['/health']?.['get']?.responses['200'] as unknown as {
+      content: { 'application/json': { schema: JsonSchema } };
+    };
+    assert.ok(
+      health200.content['application/json'].schema.oneOf?.some(
+        (option) => option.$ref === '#/components/schemas/FailoverHealth',
+      ),
+    );
   });
 
   it('writes TypeBox tuples as JSON Schema 2020-12 prefixItems', () => {

@@ -1,5 +1,6 @@
 import type { TObject, TSchema } from '@sinclair/typebox';
-import { FaultsBody } from '../protocol/messages.js';
+import { FaultsBody, StopBody } from '../protocol/messages.js';
+import { FAILOVER_RESPONSE_SCHEMAS } from './failover-response-schemas.js';
 import { RESPONSE_SCHEMAS } from './response-schemas.js';
 import {
   AppendBody,
@@ -103,7 +104,15 @@ const APPEND = [{ apiToken: [] }, {}];
 const HEADERS_TOO_LARGE = answer(
   'INVALID_REQUEST: the request line and headers are over MAX_HEADER_BYTES; send fewer or shorter headers',
 );
-const MASTER_ONLY = answer('NOT_FOUND: sent to a secondary, which has no dashboard');
+const MASTER_ONLY = answer(
+  'NOT_FOUND: sent to a secondary of a fixed master, which has no dashboard (with failover every node has it)',
+);
+/** Only failover nodes (FAILOVER=true) serve these. */
+const FAILOVER_ONLY = 'Failover nodes only (FAILOVER=true); 404 NOT_FOUND elsewhere.';
+const UNAUTHORIZED = answer('UNAUTHORIZED: the cluster token is missing or wrong');
+const FAULTS_OFF = answer(
+  'FAULT_INJECTION_DISABLED (start the node with FAULT_INJECTION=true), or NOT_FOUND on a node without failover',
+);
 
 function readOperations(base: string, alias: boolean): Paths {
   const note = alias ? ` Alias of \`/logs\`, as most course clients call it.` : '';
@@ -160,7 +169,12 @@ function readOperations(base: string, alias: boolean): Paths {
           '401': answer('UNAUTHORIZED: the master has API_TOKEN and the request does not carry it'),
           '403': answer('CROSS_SITE_REQUEST: a browser page of another origin'),
           '413': answer('MESSAGE_TOO_LARGE: message, batch or body over its limit (named)'),
-          '421': answer('NOT_MASTER: sent to a secondary; `master` names the master'),
+          '421': {
+            ...answer(
+              "NOT_MASTER: this node is not the master; `master` is the master's URL (with failover its ADVERTISED_URL), or null with Retry-After while no master is known (an election)",
+            ),
+            headers: RETRY_AFTER,
+          },
           '503': {
             ...answer('READ_ONLY (no quorum), OVERLOADED or SHUTTING_DOWN: nothing was stored'),
             headers: RETRY_AFTER,
@@ -221,6 +235,94 @@ function readOperations(base: string, alias: boolean): Paths {
   };
 }
 
+/** The routes only a failover node serves: its rollbacks and its process faults. */
+function failoverOperations(): Paths {
+  const accepted = answer(
+    'accepted: the fault follows once this answer is written',
+    ref('ProcessFault'),
+  );
+  const name = parameters(SecondaryParams, 'path');
+  const forwarded =
+    "Forwarded to that node's own route with the cluster token; its answer comes back as it is. For the dashboard's buttons.";
+  const unreachable = answer('SECONDARY_UNREACHABLE: no usable answer from that node in time');
+  return {
+    '/admin/rollbacks': {
+      get: {
+        operationId: 'rollbacks',
+        summary: 'Entries this node discarded',
+        description: `Every truncation this node made because the master of a later epoch did not hold the entries (a deposed master's last appends, never a majority-acknowledged one), with the entries and their idempotency keys, for an operator to replay; reported before the cut and kept in DATA_DIR/rollbacks.jsonl (the newest 10,000 entries). ${FAILOVER_ONLY}`,
+        tags: ['failover'],
+        security: ADMIN,
+        responses: {
+          '200': answer('the rollbacks, oldest first', ref('Rollbacks')),
+          '401': UNAUTHORIZED,
+          '404': answer('NOT_FOUND: not a failover node'),
+        },
+      },
+    },
+    '/admin/kill': {
+      post: {
+        operationId: 'kill',
+        summary: 'Kill this node (kill -9)',
+        description: `Ends the process at once, nothing flushed or closed, as kill -9 would; the answer comes first. Needs FAULT_INJECTION=true. ${FAILOVER_ONLY}`,
+        tags: ['failover'],
+        security: ADMIN,
+        responses: { '202': accepted, '401': UNAUTHORIZED, '404': FAULTS_OFF },
+      },
+    },
+    '/admin/stop': {
+      post: {
+        operationId: 'stop',
+        summary: 'Freeze this node for a while (SIGSTOP, then SIGCONT)',
+        description: `The process answers nothing and runs no timer for durationMs, then goes on; the answer comes first. Needs FAULT_INJECTION=true. ${FAILOVER_ONLY}`,
+        tags: ['failover'],
+        security: ADMIN,
+        requestBody: { required: true, content: json(ref('StopRequest')) },
+        responses: {
+          '202': accepted,
+          '400': answer('INVALID_REQUEST: durationMs is not an integer from 1 to 60000'),
+          '401': UNAUTHORIZED,
+          '404': FAULTS_OFF,
+        },
+      },
+    },
+    '/admin/nodes/{name}/kill': {
+      post: {
+        operationId: 'killNode',
+        summary: 'Kill a node of the cluster, through this one',
+        description: `${forwarded} ${FAILOVER_ONLY}`,
+        tags: ['failover'],
+        security: ADMIN,
+        parameters: name,
+        responses: {
+          '202': accepted,
+          '401': UNAUTHORIZED,
+          '404': answer('NOT_FOUND (no such node in PEERS) or FAULT_INJECTION_DISABLED'),
+          '502': unreachable,
+        },
+      },
+    },
+    '/admin/nodes/{name}/stop': {
+      post: {
+        operationId: 'stopNode',
+        summary: 'Freeze a node of the cluster for a while, through this one',
+        description: `${forwarded} ${FAILOVER_ONLY}`,
+        tags: ['failover'],
+        security: ADMIN,
+        parameters: name,
+        requestBody: { required: true, content: json(ref('StopRequest')) },
+        responses: {
+          '202': accepted,
+          '400': answer('INVALID_REQUEST: durationMs is not an integer from 1 to 60000'),
+          '401': UNAUTHORIZED,
+          '404': answer('NOT_FOUND (no such node in PEERS) or FAULT_INJECTION_DISABLED'),
+          '502': unreachable,
+        },
+      },
+    },
+  };
+}
+
 /** Every operation, with the answer any request can get added to its own. */
 function withCommonAnswers(paths: Paths): Paths {
   const add = (operation: Operation): Operation => ({
@@ -239,8 +341,13 @@ function withCommonAnswers(paths: Paths): Paths {
 
 export function openApiDocument(version: string): OpenApiDocument {
   const schemas: JsonObject = { AppendRequest: jsonSchema(AppendBody) };
-  for (const [name, schema] of Object.entries(RESPONSE_SCHEMAS)) schemas[name] = jsonSchema(schema);
+  for (const [name, schema] of Object.entries({
+    ...RESPONSE_SCHEMAS,
+    ...FAILOVER_RESPONSE_SCHEMAS,
+  }))
+    schemas[name] = jsonSchema(schema);
   schemas['FaultsRequest'] = jsonSchema(FaultsBody);
+  schemas['StopRequest'] = jsonSchema(StopBody);
   return {
     openapi: '3.1.0',
     info: {
@@ -256,21 +363,26 @@ export function openApiDocument(version: string): OpenApiDocument {
       { name: 'operations', description: 'health, metrics and this document' },
       { name: 'faults', description: 'fault injection on secondaries, for demos and tests' },
       { name: 'dashboard', description: 'the live web page on the master' },
+      {
+        name: 'failover',
+        description: 'automatic failover (FAILOVER=true): rollbacks, process faults',
+      },
     ],
     paths: withCommonAnswers({
       ...readOperations('/logs', false),
       ...readOperations('/messages', true),
+      ...failoverOperations(),
       '/health': {
         get: {
           operationId: 'health',
           summary: 'Health of this node',
           description:
-            "Answers 200 whenever the node is up, read-only included. The master adds the quorum and each secondary's health, acknowledged id and lag.",
+            "Answers 200 whenever the node is up, read-only included. The master adds the quorum and each secondary's health, acknowledged id and lag. A failover node answers FailoverHealth whatever its role: role (master, secondary, candidate), epoch, the master it knows (or null), the commit point it shows up to, and the entries it rolled back.",
           tags: ['operations'],
           security: OPEN,
           responses: {
             '200': answer('this node', {
-              oneOf: [ref('MasterHealth'), ref('SecondaryHealth')],
+              oneOf: [ref('MasterHealth'), ref('SecondaryHealth'), ref('FailoverHealth')],
             }),
           },
         },
