@@ -280,6 +280,7 @@ async function wireFailover(
     ...productionEdges(wiring),
     config: failoverNodeConfig(config),
     electionStore: new ElectionStateFile({ dataDir, logger }),
+    wallClockMs: Date.now,
     rollbackStore: new RollbackFile(dataDir, logger),
     transport,
     fatal: (error) => {

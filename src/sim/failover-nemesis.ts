@@ -57,7 +57,7 @@ export class FailoverNemesis {
     this.network.healAll();
     for (const process of this.cluster.processes) {
       process.diskFaults = HEALTHY_DISK;
-      process.node?.setFaults({ errorRate: 0, delayMs: 0 });
+      process.node?.setFaults({ errorRate: 0, delayMs: 0, partitioned: false });
       if (this.scheduler.isPaused(process.name)) this.scheduler.resume(process.name);
       if (!process.up) this.cluster.restart(process);
     }
@@ -95,6 +95,7 @@ export class FailoverNemesis {
       ['slow-disk', (target) => this.#slowDisk(target)],
       ['error-500', (target) => this.#errors500(target)],
       ['delay', (target) => this.#delay(target)],
+      ['partitioned', (target) => this.#partitioned(target)],
     ];
   }
 
@@ -237,6 +238,17 @@ export class FailoverNemesis {
     this.#later(() => {
       node.setFaults({ errorRate: 0 });
     }, `error-500 ${target.name}`);
+    return target.name;
+  }
+
+  /** The node's own fault injection (PUT /admin/faults {"partitioned":true}), as chaos runs use it. */
+  #partitioned(target: FailoverProcess): string | undefined {
+    const node = target.node;
+    if (node === undefined) return undefined;
+    node.setFaults({ partitioned: true });
+    this.#later(() => {
+      node.setFaults({ partitioned: false });
+    }, `partitioned ${target.name}`);
     return target.name;
   }
 

@@ -57,6 +57,7 @@ export class FailoverProcess extends SimProcess<FailoverNode> {
       rollbackStore: MEMORY_ROLLBACKS,
       transport: new SimPeerTransport(world.network, name, this.peers, world.fatal),
       clock: simClock(world.scheduler, name),
+      wallClockMs: () => world.scheduler.nowMs,
       random: () => world.prng.float(),
       newId: () => `${name}-${world.prng.hex(12)}`,
       logger: simLogger(world, name),

@@ -81,6 +81,8 @@ export interface FailoverDeps {
   readonly rollbackStore: RollbackStore;
   readonly transport: PeerTransport;
   readonly clock: Clock;
+  /** Wall-clock time (ms since the Unix epoch) for the records an operator reads: rollbacks. */
+  readonly wallClockMs: () => number;
   readonly random: () => number;
   readonly newId: () => string;
   readonly logger: Logger;
@@ -103,6 +105,9 @@ export type EpochEndOutcome =
  * started as master, before it may start an election: the configured master leads epoch 1.
  */
 const FIRST_START_GRACE_TIMEOUTS = 2;
+
+/** No answer at all: the request's sender times out, as across a real partition. */
+const ABANDONED = { kind: 'refused', refusal: { reason: 'abandoned' } } as const;
 
 /** The node's current role object: the master of an epoch, or a follower (synced to one, or not yet). */
 type Role =
@@ -135,7 +140,12 @@ export class FailoverNode {
   readonly #store: SharedStore;
   readonly #rollbacks = new RollbackList();
   readonly #visible = new VisibleEntries();
-  readonly #transportForMaster: PeerTransport;
+  /**
+   * How this node reaches the others, in every role: the transport, cut while fault injection
+   * partitions the node. A master's stop closes its transport; this one is shared by every
+   * role, so its close does nothing (the node's stop closes the real one).
+   */
+  readonly #peers: PeerTransport;
   #election!: Election;
   #role: Role = { kind: 'follower', node: undefined, syncedEpoch: 0, syncing: false };
   /** Resolves once every SecondaryNode retired so far has finished what it was applying. */
@@ -171,15 +181,7 @@ export class FailoverNode {
       errorRate: secondary.errorRate,
       partitioned: false,
     };
-    const transport = deps.transport;
-    // A master's stop closes its transport; this one is shared by every role, so it stays open.
-    this.#transportForMaster = {
-      replicate: (peer, batch, timeoutMs) => transport.replicate(peer, batch, timeoutMs),
-      heartbeat: (peer, body, timeoutMs) => transport.heartbeat(peer, body, timeoutMs),
-      vote: (peer, body, timeoutMs) => transport.vote(peer, body, timeoutMs),
-      epochEnd: (peer, body, timeoutMs) => transport.epochEnd(peer, body, timeoutMs),
-      close: () => Promise.resolve(),
-    };
+    this.#peers = this.#partitionable(deps.transport);
   }
 
   async start(): Promise<void> {
@@ -350,23 +352,58 @@ export class FailoverNode {
     return this.#faults;
   }
 
-  /** Fault injection acts on this node's handling of requests from a master. */
+  /**
+   * Fault injection. `partitioned` cuts this node from the other nodes in every role: requests
+   * from them get no answer, its own requests to them fail (clients still reach it). `delayMs`
+   * and `errorRate` act on its handling of a master's requests while it follows one.
+   */
   setFaults(change: FaultsBody): Faults {
+    const before = this.#faults;
+    this.#faults = {
+      delayMs: change.delayMs ?? before.delayMs,
+      errorRate: change.errorRate ?? before.errorRate,
+      partitioned: change.partitioned ?? before.partitioned,
+    };
     const role = this.#role;
-    this.#faults =
-      role.kind === 'follower' && role.node !== undefined
-        ? role.node.setFaults(change)
-        : {
-            delayMs: change.delayMs ?? this.#faults.delayMs,
-            errorRate: change.errorRate ?? this.#faults.errorRate,
-            partitioned: change.partitioned ?? this.#faults.partitioned,
-          };
+    if (role.kind === 'follower' && role.node !== undefined) {
+      const { delayMs, errorRate } = change;
+      role.node.setFaults({
+        ...(delayMs === undefined ? {} : { delayMs }),
+        ...(errorRate === undefined ? {} : { errorRate }),
+      });
+    }
+    if (this.#faults.partitioned !== before.partitioned) {
+      this.#log.warn(
+        { event: 'faults-changed', faults: this.#faults },
+        this.#faults.partitioned
+          ? 'partitioned by fault injection: no answers to the other nodes, no requests to them'
+          : 'partition by fault injection healed',
+      );
+    }
     return this.#faults;
+  }
+
+  /** The transport as this node uses it: failing at once while partitioned, never closed by a role. */
+  #partitionable(transport: PeerTransport): PeerTransport {
+    const cut = { ok: false as const, error: 'partitioned by fault injection: nothing is sent' };
+    const open = (): boolean => !this.#faults.partitioned;
+    return {
+      replicate: (peer, batch, timeoutMs) =>
+        open() ? transport.replicate(peer, batch, timeoutMs) : Promise.resolve(cut),
+      heartbeat: (peer, body, timeoutMs) =>
+        open() ? transport.heartbeat(peer, body, timeoutMs) : Promise.resolve(cut),
+      vote: (peer, body, timeoutMs) =>
+        open() ? transport.vote(peer, body, timeoutMs) : Promise.resolve(cut),
+      epochEnd: (peer, body, timeoutMs) =>
+        open() ? transport.epochEnd(peer, body, timeoutMs) : Promise.resolve(cut),
+      close: () => Promise.resolve(),
+    };
   }
 
   // ---- Requests from other nodes ---------------------------------------------------------
 
   async replicate(batch: ReplicateBatch, whenGone?: WhenGone): Promise<ReplicaOutcome> {
+    if (this.#faults.partitioned) return ABANDONED;
     const stamp = batch.failover;
     if (stamp === undefined) return this.#unstamped();
     this.#learnUrl(stamp.from, stamp.url);
@@ -378,6 +415,7 @@ export class FailoverNode {
   }
 
   async heartbeat(body: HeartbeatBody, whenGone?: WhenGone): Promise<ReplicaOutcome> {
+    if (this.#faults.partitioned) return ABANDONED;
     if (body.from === undefined) return this.#unstamped();
     this.#learnUrl(body.from, body.url);
     const refused = this.#masterContact(body.from, body.epoch);
@@ -388,6 +426,7 @@ export class FailoverNode {
   }
 
   async vote(body: VoteRequestBody): Promise<VoteOutcome> {
+    if (this.#faults.partitioned) return ABANDONED;
     if (!this.#isOtherPeer(body.candidate)) return this.#strangerRefusal(body.candidate);
     const request = {
       epoch: body.epoch,
@@ -420,6 +459,7 @@ export class FailoverNode {
   }
 
   epochEnd(body: EpochEndRequestBody): EpochEndOutcome {
+    if (this.#faults.partitioned) return ABANDONED;
     const role = this.#role;
     const leads =
       role.kind === 'master' &&
@@ -486,7 +526,7 @@ export class FailoverNode {
     void this.#saved
       .then(() => {
         if (this.#stopped) return undefined;
-        return this.#deps.transport.vote(peer, body, this.#config.electionTimeoutMs);
+        return this.#peers.vote(peer, body, this.#config.electionTimeoutMs);
       })
       .then((answer) => {
         if (answer === undefined || !answer.ok || this.#stopped) return;
@@ -570,7 +610,7 @@ export class FailoverNode {
     return new MasterNode({
       config: this.#config.master,
       store: this.#store,
-      transport: this.#transportForMaster,
+      transport: this.#peers,
       clock: deps.clock,
       random: deps.random,
       // The only id a master makes is a new log's: a failover cluster has one, from PEERS.
@@ -663,14 +703,14 @@ export class FailoverNode {
     current: () => boolean,
   ): Promise<SyncResult> {
     try {
-      return await syncWithMaster(this.#store, this.#deps.transport, {
+      return await syncWithMaster(this.#store, this.#peers, {
         master: this.#peer(master),
         logId,
         epoch,
         commitId: this.#commitId,
         timeoutMs: this.#config.electionTimeoutMs,
         current,
-        nowMs: () => this.#deps.clock.nowMs(),
+        nowMs: () => this.#deps.wallClockMs(),
         report: (rollback) => this.#reportRollback(rollback),
       });
     } catch (error) {
@@ -726,7 +766,7 @@ export class FailoverNode {
     });
     const delayMs: number | [number, number] =
       typeof faults.delayMs === 'number' ? faults.delayMs : [faults.delayMs[0], faults.delayMs[1]];
-    node.setFaults({ delayMs, errorRate: faults.errorRate, partitioned: faults.partitioned });
+    node.setFaults({ delayMs, errorRate: faults.errorRate });
     return node;
   }
 

@@ -17,6 +17,7 @@ export interface SyncRequest {
   readonly timeoutMs: number;
   /** False once the node moved on (another epoch or master): the comparison stops. */
   readonly current: () => boolean;
+  /** Wall-clock time, for the rollback's `atMs`. */
   readonly nowMs: () => number;
   /**
    * Told of each truncation before it happens, and awaited: the report (log line, metric, the
