@@ -33,7 +33,12 @@ import { SharedStore } from '../shared-store.js';
 import { VisibleEntries, type VisibleListener } from '../visible-entries.js';
 import { masterEpochEnd, syncWithMaster, type SyncResult } from './follower-sync.js';
 import { failoverHealth, type FailoverHealth } from './failover-health.js';
-import { RollbackList, type Rollback, type RollbackStore } from './rollbacks.js';
+import {
+  MAX_LISTED_ROLLBACK_ENTRIES,
+  RollbackList,
+  type Rollback,
+  type RollbackStore,
+} from './rollbacks.js';
 
 /** What a failover node is built from (FAILOVER=true; see FailoverConfig in config.ts). */
 export interface FailoverNodeConfig {
@@ -187,7 +192,7 @@ export class FailoverNode {
   async start(): Promise<void> {
     const state = await this.#store.open();
     const initial = await this.#deps.electionStore.load();
-    for (const rollback of await this.#deps.rollbackStore.load(this.#maxListedEntries()))
+    for (const rollback of await this.#deps.rollbackStore.load(MAX_LISTED_ROLLBACK_ENTRIES))
       this.#rollbacks.add(rollback);
     const { config } = this;
     this.#election = new Election({
@@ -913,9 +918,5 @@ export class FailoverNode {
 
   #learnUrl(name: string, url: string | undefined): void {
     if (url !== undefined && this.#isOtherPeer(name)) this.#learnedUrls.set(name, url);
-  }
-
-  #maxListedEntries(): number {
-    return 10_000;
   }
 }
