@@ -1,6 +1,6 @@
 import { mkdir, open, readFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Rollback, RollbackStore } from '../node/failover/rollbacks.js';
+import { RollbackList, type Rollback, type RollbackStore } from '../node/failover/rollbacks.js';
 import type { Logger } from './logger.js';
 
 /** The file in DATA_DIR: one JSON line per truncation (F3), appended and fsynced. */
@@ -41,13 +41,10 @@ export class RollbackFile implements RollbackStore {
         );
       }
     }
-    let entries = 0;
-    let first = rollbacks.length;
-    while (first > 0 && entries + (rollbacks[first - 1]?.entries.length ?? 0) <= limit) {
-      first -= 1;
-      entries += rollbacks[first]?.entries.length ?? 0;
-    }
-    return rollbacks.slice(first);
+    // The same bound as the node's list: a rollback over the limit alone is still listed.
+    const kept = new RollbackList(limit);
+    for (const rollback of rollbacks) kept.add(rollback);
+    return [...kept.list()];
   }
 
   async append(rollback: Rollback): Promise<void> {
