@@ -1,6 +1,6 @@
-import { mkdir, open, readFile } from 'node:fs/promises';
+import { mkdir, open, readFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Rollback, RollbackStore } from '../node/failover/rollbacks.js';
+import { RollbackList, type Rollback, type RollbackStore } from '../node/failover/rollbacks.js';
 import type { Logger } from './logger.js';
 
 /** The file in DATA_DIR: one JSON line per truncation (F3), appended and fsynced. */
@@ -41,23 +41,31 @@ export class RollbackFile implements RollbackStore {
         );
       }
     }
-    let entries = 0;
-    let first = rollbacks.length;
-    while (first > 0 && entries + (rollbacks[first - 1]?.entries.length ?? 0) <= limit) {
-      first -= 1;
-      entries += rollbacks[first]?.entries.length ?? 0;
-    }
-    return rollbacks.slice(first);
+    // The same bound as the node's list: a rollback over the limit alone is still listed.
+    const kept = new RollbackList(limit);
+    for (const rollback of rollbacks) kept.add(rollback);
+    return [...kept.list()];
   }
 
   async append(rollback: Rollback): Promise<void> {
     await mkdir(this.dataDir, { recursive: true });
-    const handle = await open(this.#path, 'a');
+    const handle = await open(this.#path, 'a+');
     try {
-      await handle.write(`${JSON.stringify(rollback)}\n`);
+      // After a torn last line, start on a line of its own: glued to it, this one would be lost too.
+      const line = `${JSON.stringify(rollback)}\n`;
+      await handle.write((await endsLine(handle)) ? line : `\n${line}`);
       await handle.sync();
     } finally {
       await handle.close();
     }
   }
+}
+
+/** Whether the file is empty or ends with a newline (a whole last line). */
+async function endsLine(handle: FileHandle): Promise<boolean> {
+  const { size } = await handle.stat();
+  if (size === 0) return true;
+  const last = Buffer.alloc(1);
+  await handle.read(last, 0, 1, size - 1);
+  return last[0] === 0x0a;
 }

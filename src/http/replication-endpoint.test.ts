@@ -5,7 +5,12 @@ import { after, before, describe, it } from 'node:test';
 import { pino } from 'pino';
 import { InvariantError } from '../core/assert.js';
 import type { InvariantContext } from '../node/fatal.js';
-import { replicationEndpoint, type ReplicaEndpointNode } from './replication-endpoint.js';
+import {
+  replicationEndpoint,
+  type EndpointOutcome,
+  type ReplicaEndpointNode,
+} from './replication-endpoint.js';
+import type { EpochEndRequestBody, VoteRequestBody } from '../protocol/messages.js';
 import type { ReplicateBatch } from '../core/replica-log.js';
 import type { ReplicaOutcome, ReplicaRefusal } from '../node/secondary-node.js';
 
@@ -214,4 +219,234 @@ void describe('replicationEndpoint', () => {
     assert.equal(other.status, 299);
     assert.equal(passedOn, before + 1);
   });
+});
+
+/** A failover node stand-in: answers votes and epoch-end questions with the outcome it is given. */
+class FakeFailoverNode extends FakeNode {
+  readonly votes: VoteRequestBody[] = [];
+  readonly questions: EpochEndRequestBody[] = [];
+  voteOutcome: EndpointOutcome = {
+    kind: 'replied',
+    reply: { epoch: 4, granted: true, preVote: false },
+  };
+  epochEndOutcome: EndpointOutcome = { kind: 'replied', reply: { epoch: 2, endId: 9 } };
+
+  vote(body: VoteRequestBody): Promise<EndpointOutcome> {
+    this.votes.push(body);
+    return Promise.resolve(this.voteOutcome);
+  }
+
+  epochEnd(body: EpochEndRequestBody): EndpointOutcome {
+    this.questions.push(body);
+    return this.epochEndOutcome;
+  }
+}
+
+/** A loopback server with the endpoint of `node` in front of a router that answers 299. */
+async function serve(node: ReplicaEndpointNode): Promise<{ origin: string; server: Server }> {
+  const intercept = replicationEndpoint(node, {
+    clusterToken: TOKEN,
+    logger: pino({ level: 'silent' }),
+  });
+  const server = createServer((request, response) => {
+    if (intercept(request, response)) return;
+    request.resume();
+    response.writeHead(299).end();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
+}
+
+async function postTo(
+  origin: string,
+  path: string,
+  body: string,
+  token: string | null = TOKEN,
+): Promise<{ status: number; headers: Headers; json: unknown }> {
+  const response = await fetch(`${origin}${path}`, {
+    method: 'POST',
+    headers: token === null ? {} : { authorization: `Bearer ${token}` },
+    body,
+  });
+  const text = await response.text();
+  return {
+    status: response.status,
+    headers: response.headers,
+    json: text === '' ? undefined : (JSON.parse(text) as unknown),
+  };
+}
+
+const VOTE = { epoch: 4, candidate: 'n2', acceptedEpoch: 3, lastId: 10, preVote: false };
+const EPOCH_END = { logId: 'L', epoch: 4, lastEpoch: 3 };
+
+void describe('replicationEndpoint without failover', () => {
+  const nodes: { name: string; node: () => ReplicaEndpointNode }[] = [
+    { name: 'a secondary', node: () => new FakeNode() },
+    {
+      name: 'a node with vote but no epochEnd',
+      node: () => {
+        const node = new FakeNode() as FakeNode & Pick<ReplicaEndpointNode, 'vote'>;
+        node.vote = () => Promise.reject(new Error('must not be called'));
+        return node;
+      },
+    },
+  ];
+  for (const { name, node } of nodes) {
+    void it(`passes /internal/vote and /internal/epoch-end on for ${name}`, async () => {
+      const { origin, server } = await serve(node());
+      try {
+        for (const [path, body] of [
+          ['/internal/vote', VOTE],
+          ['/internal/epoch-end', EPOCH_END],
+        ] as const) {
+          const answer = await postTo(origin, path, JSON.stringify(body));
+          assert.equal(answer.status, 299, path);
+        }
+      } finally {
+        server.closeAllConnections();
+        await new Promise((resolve) => server.close(resolve));
+      }
+    });
+  }
+});
+
+void describe('replicationEndpoint on a failover node', () => {
+  const node = new FakeFailoverNode();
+  let origin: string;
+  let server: Server;
+
+  before(async () => {
+    ({ origin, server } = await serve(node));
+  });
+
+  after(async () => {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  void it('hands a vote request to the node and answers its reply', async () => {
+    const answer = await postTo(origin, '/internal/vote', JSON.stringify(VOTE));
+    assert.equal(answer.status, 200);
+    assert.deepEqual(answer.json, { epoch: 4, granted: true, preVote: false });
+    assert.deepEqual(node.votes.at(-1), VOTE);
+  });
+
+  void it('hands an epoch-end question to the node and answers its reply', async () => {
+    const answer = await postTo(origin, '/internal/epoch-end?from=n3', JSON.stringify(EPOCH_END));
+    assert.equal(answer.status, 200);
+    assert.deepEqual(answer.json, { epoch: 2, endId: 9 });
+    assert.deepEqual(node.questions.at(-1), EPOCH_END);
+  });
+
+  void it('refuses a request without the cluster token with 401', async () => {
+    const votes = node.votes.length;
+    const questions = node.questions.length;
+    for (const [path, body] of [
+      ['/internal/vote', VOTE],
+      ['/internal/epoch-end', EPOCH_END],
+    ] as const) {
+      const answer = await postTo(origin, path, JSON.stringify(body), null);
+      assert.equal(answer.status, 401, path);
+    }
+    assert.equal(node.votes.length, votes);
+    assert.equal(node.questions.length, questions);
+  });
+
+  const badBodies: { path: string; body: unknown }[] = [
+    { path: '/internal/vote', body: {} },
+    { path: '/internal/vote', body: { ...VOTE, epoch: 0 } },
+    { path: '/internal/vote', body: { ...VOTE, candidate: '' } },
+    { path: '/internal/vote', body: { ...VOTE, acceptedEpoch: -1 } },
+    { path: '/internal/vote', body: { ...VOTE, lastId: 1.5 } },
+    { path: '/internal/vote', body: { ...VOTE, preVote: 'no' } },
+    { path: '/internal/vote', body: { epoch: 4, candidate: 'n2', acceptedEpoch: 3, lastId: 1 } },
+    { path: '/internal/vote', body: 'not an object' },
+    { path: '/internal/epoch-end', body: {} },
+    { path: '/internal/epoch-end', body: { ...EPOCH_END, logId: '' } },
+    { path: '/internal/epoch-end', body: { ...EPOCH_END, epoch: 0 } },
+    { path: '/internal/epoch-end', body: { ...EPOCH_END, lastEpoch: -1 } },
+    { path: '/internal/epoch-end', body: { logId: 'L', epoch: 4 } },
+  ];
+  void it('answers 400 INVALID_REQUEST to a body that does not match, reaching no node', async () => {
+    const votes = node.votes.length;
+    const questions = node.questions.length;
+    for (const { path, body } of badBodies) {
+      const text = JSON.stringify(body);
+      const answer = await postTo(origin, path, text);
+      assert.equal(answer.status, 400, `${path} ${text}`);
+      assert.equal(
+        (answer.json as { error?: { code?: string } }).error?.code,
+        'INVALID_REQUEST',
+        `${path} ${text}`,
+      );
+    }
+    const notJson = await postTo(origin, '/internal/vote', '{');
+    assert.equal(notJson.status, 400);
+    assert.equal(node.votes.length, votes);
+    assert.equal(node.questions.length, questions);
+  });
+
+  const refusals: {
+    name: string;
+    path: string;
+    body: unknown;
+    set: (outcome: EndpointOutcome) => void;
+    outcome: EndpointOutcome;
+    status: number;
+    extra: Record<string, unknown>;
+    retryAfter: string | null;
+  }[] = [
+    {
+      name: 'a vote refused while syncing',
+      path: '/internal/vote',
+      body: VOTE,
+      set: (outcome) => (node.voteOutcome = outcome),
+      outcome: { kind: 'refused', refusal: { reason: 'syncing', epoch: 5, master: 'n1' } },
+      status: 503,
+      extra: { epoch: 5 },
+      retryAfter: '1',
+    },
+    {
+      name: 'an epoch-end question rejected with an epoch',
+      path: '/internal/epoch-end',
+      body: EPOCH_END,
+      set: (outcome) => (node.epochEndOutcome = outcome),
+      outcome: {
+        kind: 'refused',
+        refusal: { reason: 'rejected', code: 'STALE_EPOCH', message: 'not master', epoch: 6 },
+      },
+      status: 409,
+      extra: { epoch: 6 },
+      retryAfter: null,
+    },
+    {
+      name: 'an epoch-end question refused while overloaded',
+      path: '/internal/epoch-end',
+      body: EPOCH_END,
+      set: (outcome) => (node.epochEndOutcome = outcome),
+      outcome: {
+        kind: 'refused',
+        refusal: { reason: 'overloaded', queue: 'replication', inProgress: 9, limit: 9 },
+      },
+      status: 503,
+      extra: {},
+      retryAfter: '1',
+    },
+  ];
+  for (const { name, path, body, set, outcome, status, extra, retryAfter } of refusals) {
+    void it(`answers ${name} through the refusal table`, async () => {
+      set(outcome);
+      try {
+        const answer = await postTo(origin, path, JSON.stringify(body));
+        assert.equal(answer.status, status);
+        assert.equal(answer.headers.get('retry-after'), retryAfter);
+        const json = answer.json as Record<string, unknown>;
+        assert.equal(json['status'], 'error');
+        for (const [field, value] of Object.entries(extra)) assert.deepEqual(json[field], value);
+      } finally {
+        node.voteOutcome = { kind: 'replied', reply: { epoch: 4, granted: true, preVote: false } };
+        node.epochEndOutcome = { kind: 'replied', reply: { epoch: 2, endId: 9 } };
+      }
+    });
+  }
 });

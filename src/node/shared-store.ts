@@ -47,25 +47,37 @@ export class SharedStore implements LogStore {
     return this.#identity;
   }
 
-  async setIdentity(identity: LogIdentity): Promise<void> {
-    await this.#tracked(this.#inner.setIdentity(identity));
-    this.#identity = identity;
+  // Each write updates this wrapper's state before it stops counting as in flight, so that
+  // `idle()` resolves on a state that has every settled write in it.
+
+  setIdentity(identity: LogIdentity): Promise<void> {
+    return this.#tracked(
+      this.#inner.setIdentity(identity).then(() => {
+        this.#identity = identity;
+      }),
+    );
   }
 
-  async append(entries: readonly Entry[], idempotencyKey?: string): Promise<void> {
-    await this.#tracked(this.#inner.append(entries, idempotencyKey));
-    const first = entries[0];
-    if (idempotencyKey !== undefined && first !== undefined) {
-      this.#remember(idempotencyKey, { firstId: first.id, count: entries.length });
-    }
+  append(entries: readonly Entry[], idempotencyKey?: string): Promise<void> {
+    return this.#tracked(
+      this.#inner.append(entries, idempotencyKey).then(() => {
+        const first = entries[0];
+        if (idempotencyKey !== undefined && first !== undefined) {
+          this.#remember(idempotencyKey, { firstId: first.id, count: entries.length });
+        }
+      }),
+    );
   }
 
-  async truncateAfter(lastKeptId: number): Promise<Entry[]> {
-    const removed = await this.#tracked(this.#inner.truncateAfter(lastKeptId));
-    for (const [key, append] of this.#keys) {
-      if (append.firstId + append.count - 1 > lastKeptId) this.#forget(key, append);
-    }
-    return removed;
+  truncateAfter(lastKeptId: number): Promise<Entry[]> {
+    return this.#tracked(
+      this.#inner.truncateAfter(lastKeptId).then((removed) => {
+        for (const [key, append] of this.#keys) {
+          if (append.firstId + append.count - 1 > lastKeptId) this.#forget(key, append);
+        }
+        return removed;
+      }),
+    );
   }
 
   /** The keyed appends whose first id is in `fromId..toId`, in id order. */

@@ -49,7 +49,9 @@ export function replicaAnswer(statusCode: number, text: string): ReplicaAnswer {
     if (
       typeof reply.incarnation !== 'string' ||
       !Number.isSafeInteger(reply.hwm) ||
-      reply.hwm < 0
+      reply.hwm < 0 ||
+      (reply.epoch !== undefined && !isCount(reply.epoch)) ||
+      (reply.acceptedEpoch !== undefined && !isCount(reply.acceptedEpoch))
     ) {
       return { ok: false, error: 'malformed reply from secondary' };
     }

@@ -19,7 +19,10 @@ export interface Rollback {
 
 /** Where rollbacks are kept beyond the process: DATA_DIR/rollbacks.jsonl in production. */
 export interface RollbackStore {
-  /** Those kept, oldest first, at most `limit` entries' worth. */
+  /**
+   * The newest kept, oldest first, at most `limit` entries' worth, as RollbackList bounds them:
+   * the newest is listed even when it alone is over `limit`.
+   */
   load(limit: number): Promise<Rollback[]>;
   /** Resolves once `rollback` is durable. */
   append(rollback: Rollback): Promise<void>;
