@@ -22,6 +22,8 @@ import { SimViolation } from './sim-violation.js';
 import type { SimulationOptions, SimulationStats } from './simulation.js';
 
 const OBSERVE_EVERY_MS = 500;
+/** Timers fire at their time; a step may land just after it. */
+const TIMER_SLACK_MS = 5;
 const TRACE_LINES = Number(process.env['SIM_TRACE_LINES'] ?? 80);
 /** After healing, each client sends one last append that must succeed. */
 const FINAL_APPENDS_AFTER_HEAL_MS = 6000;
@@ -71,6 +73,12 @@ class FailoverSimulation implements SimWorld, FailoverCluster, AppendTarget {
   #hash = 0x811c9dc5;
   #fatalError: { error: unknown } | undefined;
   #elections = 0;
+  /** When each node became master (this process of it), while it is. */
+  readonly #masterSinceMs = new Map<string, number>();
+  /** Nodes paused at the last step, and when each was last resumed. */
+  readonly #paused = new Set<string>();
+  readonly #resumedAtMs = new Map<string, number>();
+  readonly #electionTimeoutMs: number;
   #lastWholeCheckMs = 0;
 
   constructor(options: SimulationOptions) {
@@ -113,6 +121,7 @@ class FailoverSimulation implements SimWorld, FailoverCluster, AppendTarget {
     }
     this.#clients = this.#makeClients();
     const electionTimeoutMs = Number(env['ELECTION_TIMEOUT_MS']);
+    this.#electionTimeoutMs = electionTimeoutMs;
     this.#nemesis = new FailoverNemesis(
       this,
       this.scheduler,
@@ -222,6 +231,7 @@ class FailoverSimulation implements SimWorld, FailoverCluster, AppendTarget {
       this.#hash = hashOf(this.#hash, String(scheduler.nowMs));
       this.#checker.checkFrontier(this.#views());
       this.#safety.checkStep(this.processes, undefined);
+      this.#checkQuorumBound();
       if (scheduler.nowMs - this.#lastWholeCheckMs >= OBSERVE_EVERY_MS) {
         this.#lastWholeCheckMs = scheduler.nowMs;
         this.#checker.checkWhole(this.#views());
@@ -245,6 +255,7 @@ class FailoverSimulation implements SimWorld, FailoverCluster, AppendTarget {
   }
 
   crash(process: FailoverProcess): void {
+    this.#masterSinceMs.delete(process.name);
     const before = process.disk.lastId;
     process.crash();
     const outcome = process.disk.crash(this.scheduler.nowMs, this.prng);
@@ -343,6 +354,45 @@ class FailoverSimulation implements SimWorld, FailoverCluster, AppendTarget {
     if (change.to === 'master') {
       this.#elections += 1;
       this.#checker.masterElected(node, change.epoch);
+      this.#masterSinceMs.set(node, this.scheduler.nowMs);
+    } else {
+      this.#masterSinceMs.delete(node);
+    }
+  }
+
+  /**
+   * F2's bound: a running master that has not heard from a majority (itself included) for one
+   * election timeout no longer leads. What it heard is what the network delivered to it: the last
+   * answer from each other node since it became master.
+   */
+  #checkQuorumBound(): void {
+    const nowMs = this.scheduler.nowMs;
+    for (const process of this.processes) {
+      const paused = this.scheduler.isPaused(process.name);
+      if (paused) this.#paused.add(process.name);
+      else if (this.#paused.delete(process.name)) this.#resumedAtMs.set(process.name, nowMs);
+    }
+    for (const process of this.processes) {
+      const sinceMs = this.#masterSinceMs.get(process.name);
+      const node = process.node;
+      if (sinceMs === undefined || node?.electionRole !== 'master') continue;
+      // A paused process's time stands still; resumed, its overdue timers run first.
+      if (this.#paused.has(process.name)) continue;
+      if (nowMs <= (this.#resumedAtMs.get(process.name) ?? -Infinity) + TIMER_SLACK_MS) continue;
+      const heard = [nowMs];
+      for (const other of this.processes) {
+        if (other === process) continue;
+        const answeredAtMs = this.network.lastAnswerAtMs(other.name, process.name) ?? sinceMs;
+        heard.push(Math.max(sinceMs, answeredAtMs));
+      }
+      heard.sort((a, b) => b - a);
+      const quorumHeardAtMs = heard[majorityOf(this.processes.length) - 1] ?? sinceMs;
+      if (nowMs > quorumHeardAtMs + this.#electionTimeoutMs + TIMER_SLACK_MS) {
+        this.#fail(
+          'F2 a master without a majority stops',
+          `${process.name} still leads epoch ${node.epoch} ${nowMs - quorumHeardAtMs} ms after it last heard from a majority (election timeout ${this.#electionTimeoutMs} ms)`,
+        );
+      }
     }
   }
 

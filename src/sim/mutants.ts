@@ -130,4 +130,13 @@ export const MUTANTS: readonly Mutant[] = [
     replace: 'void this.#deps.electionStore.save(state).catch(() => undefined);',
     failover: true,
   },
+  {
+    id: 'no-check-quorum',
+    description:
+      'a master counts only itself as heard from: cut off from the majority, it leads on (F2)',
+    file: 'core/election',
+    find: 'return times[this.#majority - 1] ?? Number.NEGATIVE_INFINITY;',
+    replace: 'return times[0] ?? Number.NEGATIVE_INFINITY;',
+    failover: true,
+  },
 ];
