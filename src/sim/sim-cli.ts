@@ -72,6 +72,8 @@ async function main(): Promise<void> {
     duplicated: 0,
     operations: 0,
     storeFailures: 0,
+    elections: 0,
+    rolledBack: 0,
   };
   const kinds = new Map<string, number>();
   const failures: number[] = [];
@@ -100,6 +102,8 @@ async function main(): Promise<void> {
     total.duplicated += stats.messagesDuplicated;
     total.operations += stats.operations;
     total.storeFailures += stats.storeFailures;
+    total.elections += stats.outcomes['elections'] ?? 0;
+    total.rolledBack += stats.outcomes['rolled-back entries'] ?? 0;
     for (const [kind, count] of Object.entries(stats.faultKinds))
       kinds.set(kind, (kinds.get(kind) ?? 0) + count);
     if (args.verbose) console.log(JSON.stringify(stats));
@@ -115,6 +119,11 @@ async function main(): Promise<void> {
       `fault events ${total.faults} (+ ${total.dropped} messages dropped, ${total.duplicated} duplicated), ` +
       `client ops ${total.operations}, violations ${failures.length}, wall ${wallS.toFixed(1)} s`,
   );
+  if (args.failover) {
+    console.log(
+      `masters elected ${total.elections}, entries rolled back (and reported) ${total.rolledBack}`,
+    );
+  }
   const byKind = [...kinds].sort(([a], [b]) => a.localeCompare(b));
   console.log(
     `faults by kind: ${byKind.map(([kind, count]) => `${kind} ${count}`).join(', ')}; store writes failed ${total.storeFailures}`,
