@@ -27,6 +27,8 @@ export type Fail = (guarantee: string, details: string) => never;
 export class FailoverChecker {
   /** The one log every node shows a prefix of: message by id - 1. */
   readonly #shown: string[] = [];
+  /** Each node's vote in each epoch, by `node@epoch`. */
+  readonly #votes = new Map<string, string>();
   /** The master of each epoch, as the nodes announced it. */
   readonly #masters = new Map<number, string>();
   /** Majority-acknowledged entries: message by id. */
@@ -46,6 +48,22 @@ export class FailoverChecker {
 
   get majorityAckedCount(): number {
     return this.#majorityAcked.size;
+  }
+
+  /**
+   * F2's foundation: `node` granted its vote in `epoch` to `candidate` - never to two candidates
+   * in one epoch, whatever crashes happen between (the vote is durable before it is sent).
+   */
+  voted(node: string, epoch: number, candidate: string): void {
+    const key = `${node}@${epoch}`;
+    const known = this.#votes.get(key);
+    if (known !== undefined && known !== candidate) {
+      this.fail(
+        'F2 one vote per epoch',
+        `${node} voted for ${candidate} in epoch ${epoch}, after voting for ${known} in it`,
+      );
+    }
+    this.#votes.set(key, candidate);
   }
 
   /** F2: `node` became master of `epoch`. */

@@ -13,8 +13,8 @@ import { SimPeerTransport, type PeerServer } from './sim-transport.js';
 export interface FailoverEvents {
   roleChanged(node: string, change: RoleChange): void;
   rolledBack(node: string, rollback: Rollback): void;
-  /** `node` granted its vote (not a pre-vote) in `epoch`. */
-  voted(node: string, epoch: number): void;
+  /** `node` granted its vote (not a pre-vote) in `epoch` to `candidate`. */
+  voted(node: string, epoch: number, candidate: string): void;
 }
 
 /**
@@ -70,7 +70,8 @@ export class FailoverProcess extends SimProcess<FailoverNode> {
           this.events.rolledBack(name, rollback);
         },
         voteAnswered: (vote) => {
-          if (!vote.preVote && vote.verdict === 'granted') this.events.voted(name, vote.epoch);
+          if (!vote.preVote && vote.verdict === 'granted')
+            this.events.voted(name, vote.epoch, vote.candidate);
         },
       },
     });

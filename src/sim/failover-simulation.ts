@@ -107,7 +107,8 @@ class FailoverSimulation implements SimWorld, FailoverCluster, AppendTarget {
           roleChanged: (node, change) => {
             this.#roleChanged(node, change);
           },
-          voted: (node, epoch) => {
+          voted: (node, epoch, candidate) => {
+            this.#checker.voted(node, epoch, candidate);
             this.#crashAfterVote(node, epoch);
           },
           rolledBack: (node, rollback) => {
