@@ -19,6 +19,7 @@ import {
 import { SimNetwork } from './sim-network.js';
 import type { SimWorld } from './sim-nodes.js';
 import { SimViolation } from './sim-violation.js';
+import { settled, TraceHash } from './sim-trace.js';
 import type { SimulationOptions, SimulationStats } from './simulation.js';
 
 const OBSERVE_EVERY_MS = 500;
@@ -27,18 +28,6 @@ const TIMER_SLACK_MS = 5;
 const TRACE_LINES = Number(process.env['SIM_TRACE_LINES'] ?? 80);
 /** After healing, each client sends one last append that must succeed. */
 const FINAL_APPENDS_AFTER_HEAL_MS = 6000;
-
-function settled(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
-}
-
-/** FNV-1a over the trace (as in simulation.ts): equal seeds give equal hashes. */
-function hashOf(hash: number, text: string): number {
-  let next = hash;
-  for (let i = 0; i < text.length; i++)
-    next = Math.imul(next ^ text.charCodeAt(i), 0x01000193) >>> 0;
-  return next;
-}
 
 /** One failover run: the seed picks the cluster (3 or 5 nodes), timings, clients and faults. */
 export function runFailoverSimulation(options: SimulationOptions): Promise<SimulationStats> {
@@ -70,7 +59,7 @@ class FailoverSimulation implements SimWorld, FailoverCluster, AppendTarget {
   readonly #faultPhaseMs: number;
   readonly #settleMs: number;
   readonly #configLine: string;
-  #hash = 0x811c9dc5;
+  readonly #hash = new TraceHash();
   #fatalError: { error: unknown } | undefined;
   #elections = 0;
   /** When each node became master (this process of it), while it is. */
@@ -139,7 +128,7 @@ class FailoverSimulation implements SimWorld, FailoverCluster, AppendTarget {
       },
     );
     this.#configLine = `config failover ${JSON.stringify({ names, ...env })}`;
-    this.#hash = hashOf(this.#hash, this.#configLine);
+    this.#hash.addString(this.#configLine);
   }
 
   #env(names: readonly string[]): Record<string, string> {
@@ -229,7 +218,7 @@ class FailoverSimulation implements SimWorld, FailoverCluster, AppendTarget {
     while (scheduler.step(endMs)) {
       await settled();
       if (this.#fatalError !== undefined) throw this.#fatalError.error;
-      this.#hash = hashOf(this.#hash, String(scheduler.nowMs));
+      this.#hash.addNumber(scheduler.nowMs);
       this.#checker.checkFrontier(this.#views());
       this.#safety.checkStep(this.processes, undefined);
       this.#checkQuorumBound();
@@ -491,7 +480,7 @@ class FailoverSimulation implements SimWorld, FailoverCluster, AppendTarget {
 
   note(line: string): void {
     const stamped = `${this.scheduler.nowMs}ms ${line}`;
-    this.#hash = hashOf(this.#hash, stamped);
+    this.#hash.addString(stamped);
     this.#trace.push(stamped);
     if (this.#trace.length > TRACE_LINES) this.#trace.shift();
   }
@@ -536,7 +525,7 @@ class FailoverSimulation implements SimWorld, FailoverCluster, AppendTarget {
       operations: this.#clients.reduce((sum, client) => sum + client.operations.length, 0),
       entries: this.#checker.shownLength,
       simulatedMs: this.scheduler.nowMs,
-      traceHash: this.#hash.toString(16).padStart(8, '0'),
+      traceHash: this.#hash.hex,
       outcomes,
       detectionChecks: 0,
     };

@@ -19,6 +19,7 @@ import { SimDisk, type FsyncPolicy } from './sim-disk.js';
 import { SimNetwork } from './sim-network.js';
 import { MasterProcess, SecondaryProcess, type SimWorld } from './sim-nodes.js';
 import { guaranteeLabel, SimViolation } from './sim-violation.js';
+import { settled, TraceHash } from './sim-trace.js';
 
 export interface SimulationOptions {
   readonly seed: number;
@@ -74,35 +75,9 @@ function secondaryConfig(name: string, maxPendingEntries: number): SecondaryConf
   return config;
 }
 
-/** FNV-1a over the trace, so that a replay can be compared with its original cheaply. */
-class TraceHash {
-  #hash = 0x811c9dc5;
-
-  addNumber(value: number): void {
-    this.#hash = Math.imul(this.#hash ^ (value | 0), 0x01000193) >>> 0;
-  }
-
-  addString(text: string): void {
-    for (let i = 0; i < text.length; i++) this.addNumber(text.charCodeAt(i));
-  }
-
-  get hex(): string {
-    return this.#hash.toString(16).padStart(8, '0');
-  }
-}
-
 /** One run: a seed in, stats out, or a SimViolation naming the guarantee, seed and step. */
 export function runSimulation(options: SimulationOptions): Promise<SimulationStats> {
   return new Simulation(options).run();
-}
-
-/**
- * Lets every promise continuation the last step started run to its end: setImmediate fires only
- * once the microtask queue is empty. Nothing else runs meanwhile (the world has no real I/O), so
- * a run stays a function of its seed.
- */
-function settled(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
 }
 
 class Simulation implements Cluster, AppendTarget, SimWorld {
