@@ -1,9 +1,11 @@
 /**
- * `npm run bench`: starts a no-op HTTP server and a local in-memory cluster (master + 2
- * secondaries) as child processes, drives each scenario with the closed-loop generator at each
- * client count, and prints appends/s and latency percentiles, each also as a ratio to the no-op
- * server measured by the same generator in the same run: absolute figures drift with whatever
- * else the machine is doing, the ratios much less.
+ * `npm run bench`: starts a no-op HTTP server, then for each run a fresh server to measure — our
+ * cluster (master + 2 secondaries) on a fixed master or with failover, and, where installed, the
+ * anchors Redis (1 master + 2 replicas, XADD + WAIT) and etcd (3 members, a put per append) — and
+ * drives each with the same closed-loop generator at each client count. Prints appends/s and
+ * latency percentiles, each also as a ratio to the no-op server measured in the same run, then
+ * issue 15's targets as ratios measured in that run: absolute figures drift with whatever else
+ * the machine is doing, the ratios much less.
  */
 import { mkdirSync } from 'node:fs';
 import os from 'node:os';
@@ -11,21 +13,45 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { environment, formatCount, formatMs, gitCommit, writeResults } from './bench-results.js';
-import type { LocalCluster } from '../launcher/cluster.js';
 import { NodeProcess } from '../launcher/node-process.js';
 import { freePortsIn } from '../launcher/ports.js';
-import { HEALTH_TIMEOUT_MS, HOST, startBenchCluster, type PortRange } from './bench-cluster.js';
+import { HEALTH_TIMEOUT_MS, HOST, type PortRange } from './bench-cluster.js';
+import {
+  ANCHORS,
+  BATCH_SIZE,
+  MESSAGE_BYTES,
+  NOOP,
+  NOOP_BATCH,
+  OUR_IDS,
+  requestBody,
+  scenarioById,
+  SCENARIOS,
+  type Scenario,
+  type WriteConcern,
+} from './bench-scenarios.js';
+import { anchorMissing, startServer, type RunServer, type Watched } from './bench-servers.js';
 import { runLoad, type LoadResult } from './load-generator.js';
 import { runBenchTool } from './bench-tool.js';
 import { processCpuMs } from './process-cpu.js';
 import { summarizeRounds, type RoundSummary } from './rounds.js';
+import { evaluate, formatTargets, issue15Targets, type TargetResult } from './targets.js';
+
+const ANCHOR_IDS = ANCHORS.map((scenario) => scenario.id);
+const MODES = ['fixed', 'failover', 'both'] as const;
+type Mode = (typeof MODES)[number];
 
 const USAGE = `Usage: node dist/bench/bench.js [options]   (npm run bench -- [options])
 
   --duration-s S     measured seconds per run (default 5; --quick: 2)
   --warmup-s S       warm-up seconds before each run, not counted (default 1; --quick: 0.5)
   --clients LIST     concurrent clients, comma-separated (default 1,16,64; --quick: 1,64)
-  --scenarios LIST   of w1, w2, wall, batch, wall-fsync (default all; --quick: w1,wall,batch,wall-fsync)
+  --scenarios LIST   of ${OUR_IDS.join(', ')} (ours) and ${ANCHOR_IDS.join(', ')} (the anchors),
+                     comma-separated (default all; --quick: w1, wall, batch, wall-fsync and the
+                     anchors). An anchor whose binary is missing is skipped with a note.
+  --mode MODE        where our scenarios run: fixed (the course's fixed master, in memory but
+                     wall-fsync), failover (3 failover nodes, as npm start runs them: on disk,
+                     FSYNC=never but wall-fsync, rows labelled "fo ... nofsync") or both
+                     (default both; --quick: fixed)
   --json FILE        also write the results there (they always go to bench-results/)
   --repeat N         rounds of the whole plan (default 1); the table shows each figure's median
                      over the rounds and the range of the throughput ratio, the JSON every run
@@ -33,51 +59,26 @@ const USAGE = `Usage: node dist/bench/bench.js [options]   (npm run bench -- [op
                      --env MAX_INFLIGHT_BATCHES=8 --env MAX_BATCH_ENTRIES=256
   --cpu-prof DIR     every node and no-op server writes a V8 CPU profile into DIR/<run>/
                      (open in Chrome DevTools or speedscope); profiling slows the runs
-  --quick            the short run: about 40 s
+  --quick            the short run: about a minute
   -h, --help         this text`;
 
 /** The bench keeps to its own port range, clear of the nodes' defaults (8000...). */
 const PORTS: PortRange = { min: 9100, max: 9199 };
-const MESSAGE_BYTES = 100;
-const BATCH_SIZE = 100;
 const SECONDARY_COUNT = 2;
 const REQUEST_TIMEOUT_MS = 10_000;
-/** Every run may also spend this on starting and stopping a cluster; used for the time budget. */
+/** Every run may also spend this on starting and stopping its servers; used for the time budget. */
 const RUN_OVERHEAD_MS = 2 * HEALTH_TIMEOUT_MS;
 const GENERATOR_WARMUP_MS = 1000;
-/** Typical time to start a fresh cluster and stop it again, for the announced run time. */
-const CLUSTER_START_STOP_MS = 1800;
+/** Typical time to start fresh servers and stop them again, for the announced run time. */
+const START_STOP_MS: Readonly<Record<Scenario['server'], number>> = {
+  noop: 0,
+  cluster: 1800,
+  failover: 3000,
+  redis: 1000,
+  etcd: 2500,
+};
 
 const NOOP_ENTRY = fileURLToPath(new URL('./noop-server.js', import.meta.url));
-
-type WriteConcern = number | 'all' | 'majority';
-
-interface Scenario {
-  readonly id: string;
-  readonly label: string;
-  readonly w: WriteConcern;
-  readonly messagesPerRequest: number;
-  /** Every node keeps its log on disk (a fresh temporary DATA_DIR) with FSYNC=always. */
-  readonly durable?: true;
-}
-
-const SCENARIOS: readonly Scenario[] = [
-  { id: 'w1', label: 'w=1', w: 1, messagesPerRequest: 1 },
-  { id: 'w2', label: 'w=2', w: 2, messagesPerRequest: 1 },
-  { id: 'wall', label: 'w=all', w: 'all', messagesPerRequest: 1 },
-  // w=3 is every node of this 3-node cluster, as w=all; written as a number as the issue does.
-  { id: 'batch', label: `batch ${BATCH_SIZE} w=3`, w: 3, messagesPerRequest: BATCH_SIZE },
-  { id: 'wall-fsync', label: 'w=all fsync', w: 'all', messagesPerRequest: 1, durable: true },
-];
-
-/** The baselines: the same bodies as the scenarios, sent to the no-op server. */
-const NOOP: Scenario = { id: 'noop', label: 'no-op', w: 1, messagesPerRequest: 1 };
-const NOOP_BATCH: Scenario = {
-  id: 'noop-batch',
-  label: `no-op batch ${BATCH_SIZE}`,
-  w: 3,
-  messagesPerRequest: BATCH_SIZE,
-};
 
 interface BenchOptions {
   readonly durationS: number;
@@ -90,6 +91,9 @@ interface BenchOptions {
   readonly nodeEnv: Readonly<Record<string, string>>;
   readonly quick: boolean;
   readonly repeat: number;
+  readonly mode: Mode;
+  /** Anchors asked for but not installed here, each with the note saying how to add it. */
+  readonly skipped: readonly string[];
 }
 
 interface Ratios {
@@ -113,7 +117,7 @@ interface RunRecord extends LoadResult {
   readonly label: string;
   /** Which round of `--repeat` it belongs to, from 1. */
   readonly round: number;
-  readonly target: 'noop' | 'cluster';
+  readonly target: Scenario['server'];
   readonly w: WriteConcern;
   readonly messagesPerRequest: number;
   /** The no-op run this one is compared with (absent for the no-op runs themselves). */
@@ -145,6 +149,7 @@ function parseOptions(argv: readonly string[]): BenchOptions | undefined {
       env: { type: 'string', multiple: true },
       quick: { type: 'boolean', default: false },
       repeat: { type: 'string' },
+      mode: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -171,24 +176,27 @@ function parseOptions(argv: readonly string[]): BenchOptions | undefined {
     }
     return value;
   });
-  const scenarios = (
-    values.scenarios ?? (quick ? 'w1,wall,batch,wall-fsync' : SCENARIOS.map((s) => s.id).join(','))
-  )
-    .split(',')
-    .map((item) => {
-      const scenario = SCENARIOS.find((candidate) => candidate.id === item.trim());
-      if (scenario === undefined) {
-        throw new UsageError(
-          `--scenarios takes ${SCENARIOS.map((s) => s.id).join(', ')}, comma-separated; got "${item}"`,
-        );
-      }
-      return scenario;
-    });
+  const mode = (values.mode ?? (quick ? 'fixed' : 'both')) as Mode;
+  if (!MODES.includes(mode))
+    throw new UsageError(`--mode takes ${MODES.join(', ')}; got "${values.mode ?? ''}"`);
+  const quickIds = ['w1', 'wall', 'batch', 'wall-fsync', ...ANCHOR_IDS];
+  const ids =
+    values.scenarios?.split(',').map((item) => item.trim()) ??
+    (quick ? quickIds : [...OUR_IDS, ...ANCHOR_IDS]);
+  for (const id of ids) {
+    if (!OUR_IDS.includes(id) && !ANCHOR_IDS.includes(id))
+      throw new UsageError(
+        `--scenarios takes ${[...OUR_IDS, ...ANCHOR_IDS].join(', ')}, comma-separated; got "${id}"`,
+      );
+  }
+  const { scenarios, skipped } = planScenarios(new Set(ids), mode);
   return {
     durationS,
     warmupS,
     clients: [...new Set(clients)],
-    scenarios: [...new Set(scenarios)],
+    scenarios,
+    mode,
+    skipped,
     jsonPath: values.json,
     cpuProfileDir: values['cpu-prof'] === undefined ? undefined : resolve(values['cpu-prof']),
     nodeEnv: Object.fromEntries(
@@ -212,6 +220,28 @@ function parseOptions(argv: readonly string[]): BenchOptions | undefined {
   };
 }
 
+/**
+ * Our scenarios among `ids` in each mode asked for (the fixed master's first), then the anchors
+ * whose binaries are installed; the notes of those that are not.
+ */
+function planScenarios(
+  ids: ReadonlySet<string>,
+  mode: Mode,
+): { scenarios: Scenario[]; skipped: string[] } {
+  const servers = new Set<Scenario['server']>(['redis', 'etcd']);
+  if (mode !== 'failover') servers.add('cluster');
+  if (mode !== 'fixed') servers.add('failover');
+  const scenarios: Scenario[] = [];
+  const skipped = new Set<string>();
+  for (const scenario of SCENARIOS) {
+    if (!servers.has(scenario.server) || !ids.has(scenario.id.replace(/^fo-/, ''))) continue;
+    const missing = anchorMissing(scenario);
+    if (missing === undefined) scenarios.push(scenario);
+    else skipped.add(missing);
+  }
+  return { scenarios, skipped: [...skipped] };
+}
+
 /** Where the children of the current run write CPU profiles (`--cpu-prof`), if anywhere. */
 let cpuProfileRunDir: string | undefined;
 
@@ -228,7 +258,7 @@ interface CpuSample {
 }
 
 /** CPU time used so far by the generator (this process) and by each child, in ms. */
-function sampleCpu(watched: readonly NodeProcess[]): CpuSample {
+function sampleCpu(watched: readonly Watched[]): CpuSample {
   const byProcess = new Map<string, number>();
   const own = process.cpuUsage();
   byProcess.set('generator', (own.user + own.system) / 1000);
@@ -267,18 +297,6 @@ async function startNoop(signal: AbortSignal): Promise<{ child: NodeProcess; ori
   });
   await child.start(HEALTH_TIMEOUT_MS, signal);
   return { child, origin: child.url };
-}
-
-function requestBody(scenario: Scenario): string {
-  const message = `bench ${'x'.repeat(MESSAGE_BYTES - 6)}`;
-  const body =
-    scenario.messagesPerRequest === 1
-      ? { message, w: scenario.w }
-      : {
-          messages: Array.from({ length: scenario.messagesPerRequest }, () => message),
-          w: scenario.w,
-        };
-  return JSON.stringify(body);
 }
 
 function ratio(value: number, baseline: number): number {
@@ -377,32 +395,235 @@ function cpuTable(records: readonly RunRecord[]): string | undefined {
   ].join('\n');
 }
 
+function baselinesFor(scenarios: readonly Scenario[]): Scenario[] {
+  return scenarios.some((scenario) => scenario.messagesPerRequest > 1)
+    ? [NOOP, NOOP_BATCH]
+    : [NOOP];
+}
+
+/** Says what the bench will do and about how long it will take, and which anchors it skips. */
+function announce(options: BenchOptions): void {
+  const perClients = [...baselinesFor(options.scenarios), ...options.scenarios];
+  const rounds = options.repeat * options.clients.length;
+  const runCount = rounds * perClients.length;
+  const runMs = (options.warmupS + options.durationS) * 1000;
+  const startStopMs = perClients.reduce((sum, scenario) => sum + START_STOP_MS[scenario.server], 0);
+  const estimatedMs = GENERATOR_WARMUP_MS + runCount * runMs + rounds * startStopMs + 1000;
+  const loadAvg = os.loadavg();
+  process.stderr.write(
+    `bench: ${runCount} runs of ${options.warmupS} s warm-up + ${options.durationS} s, ` +
+      `${MESSAGE_BYTES}-byte messages, mode ${options.mode}, ${os.cpus().length} CPUs, load average ${loadAvg.map((v) => v.toFixed(2)).join(' ')}; ` +
+      `about ${Math.ceil(estimatedMs / 1000)} s\n`,
+  );
+  for (const note of options.skipped) process.stderr.write(`bench: ${note}\n`);
+}
+
+interface RunContext {
+  readonly options: BenchOptions;
+  readonly signal: AbortSignal;
+  readonly noop: NodeProcess;
+  readonly runNo: number;
+  readonly runCount: number;
+  readonly round: number;
+  readonly clients: number;
+}
+
+/** CPU is sampled over the measured seconds only, as the generator counts them. */
+async function measure(
+  server: RunServer,
+  scenario: Scenario,
+  context: RunContext,
+): Promise<{ result: LoadResult; cpu: CpuShare[] }> {
+  const { options } = context;
+  const samples: { start?: CpuSample } = {};
+  const timer = setTimeout(() => {
+    samples.start = sampleCpu(server.watched);
+  }, options.warmupS * 1000);
+  try {
+    const result = await runLoad({
+      ...server.target,
+      messagesPerRequest: scenario.messagesPerRequest,
+      clients: context.clients,
+      durationMs: options.durationS * 1000,
+      warmupMs: options.warmupS * 1000,
+      requestTimeoutMs: REQUEST_TIMEOUT_MS,
+      signal: context.signal,
+    });
+    const end = sampleCpu(server.watched);
+    const cpu = samples.start === undefined ? [] : cpuShares(samples.start, end, result.requests);
+    return { result, cpu };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** One run: a fresh server (but the shared no-op), the load, the server stopped; its record. */
+async function runOne(
+  scenario: Scenario,
+  context: RunContext,
+  baselines: ReadonlyMap<string, LoadResult>,
+): Promise<RunRecord> {
+  const { options, signal, clients, round } = context;
+  if (scenario.server !== 'noop')
+    cpuProfileRunDir = profileDir(options, `${context.runNo}-${scenario.id}-${clients}c-r${round}`);
+  const server = await startServer(scenario, {
+    ports: PORTS,
+    taken: [context.noop.port],
+    signal,
+    nodeEnv: options.nodeEnv,
+    nodeArgs: profileArgs,
+    noop: context.noop,
+  });
+  const linesBefore = new Map(server.nodes.map((node) => [node, node.lineCount]));
+  const notes: string[] = [];
+  let measured: { result: LoadResult; cpu: CpuShare[] };
+  try {
+    measured = await measure(server, scenario, context);
+    for (const child of server.watched) {
+      if (!child.running) notes.push(`${child.name} exited (${child.exitText ?? '?'})`);
+    }
+  } finally {
+    await server.stop();
+  }
+  signal.throwIfAborted();
+  if (!context.noop.running) throw new Error(context.noop.report());
+  const nodeLines = server.nodes.flatMap((node) =>
+    node.linesSince(linesBefore.get(node) ?? 0).map((line) => `${node.name}: ${line}`),
+  );
+  const baselineId = scenario.messagesPerRequest > 1 ? NOOP_BATCH.id : NOOP.id;
+  const baseline = scenario.server === 'noop' ? undefined : baselines.get(baselineId);
+  const { result, cpu } = measured;
+  return {
+    scenario: scenario.id,
+    label: scenario.label,
+    round,
+    target: scenario.server,
+    w: scenario.w,
+    messagesPerRequest: scenario.messagesPerRequest,
+    ...result,
+    ...(baseline === undefined ? {} : { baseline: baselineId, vsNoop: compare(result, baseline) }),
+    nodeLogLines: server.nodes.reduce(
+      (sum, node) => sum + node.lineCount - (linesBefore.get(node) ?? 0),
+      0,
+    ),
+    nodeLogSamples: nodeLines.slice(0, 5),
+    notes,
+    cpu,
+  };
+}
+
+function profileDir(options: BenchOptions, run: string): string | undefined {
+  if (options.cpuProfileDir === undefined) return undefined;
+  const dir = join(options.cpuProfileDir, run);
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+/** Every round and client count: the baselines first, measured close in time to the rest. */
+async function runAll(
+  options: BenchOptions,
+  signal: AbortSignal,
+  noop: NodeProcess,
+): Promise<RunRecord[]> {
+  const perClients = [...baselinesFor(options.scenarios), ...options.scenarios];
+  const runCount = options.repeat * options.clients.length * perClients.length;
+  const records: RunRecord[] = [];
+  for (let round = 1; round <= options.repeat; round++) {
+    for (const clients of options.clients) {
+      const baselines = new Map<string, LoadResult>();
+      for (const scenario of perClients) {
+        signal.throwIfAborted();
+        const context = {
+          options,
+          signal,
+          noop,
+          runNo: records.length + 1,
+          runCount,
+          round,
+          clients,
+        };
+        const record = await runOne(scenario, context, baselines);
+        if (scenario.server === 'noop') baselines.set(scenario.id, record);
+        records.push(record);
+        progress(record, context);
+      }
+    }
+  }
+  return records;
+}
+
+function progress(record: RunRecord, context: RunContext): void {
+  const width = String(context.runCount).length;
+  process.stderr.write(
+    `  [${String(context.runNo).padStart(width)}/${context.runCount}] ${record.label.padEnd(20)} ` +
+      `${String(record.clients).padStart(3)} clients: ${formatCount(record.throughput)} appends/s, ` +
+      `p99 ${formatMs(record.p99Ms)} ms, ${record.errors} errors\n`,
+  );
+  for (const sample of record.errorSamples) process.stderr.write(`        error: ${sample}\n`);
+  for (const note of record.notes) process.stderr.write(`        ${note}\n`);
+}
+
+/** Issue 15's targets for each mode measured, from the table's rows (medians over the rounds). */
+function targetsOf(options: BenchOptions, summaries: readonly RoundSummary[]): TargetResult[] {
+  const byKey = new Map(summaries.map((row) => [`${row.label}\u0000${row.clients}`, row]));
+  const find = (id: string, clients: number): RoundSummary | undefined => {
+    const scenario = scenarioById(id);
+    return scenario === undefined ? undefined : byKey.get(`${scenario.label}\u0000${clients}`);
+  };
+  const labelOf = (id: string): string => scenarioById(id)?.label ?? id;
+  const prefixes =
+    options.mode === 'both' ? ['', 'fo-'] : options.mode === 'fixed' ? [''] : ['fo-'];
+  return prefixes.flatMap((prefix) => evaluate(issue15Targets(prefix, labelOf), find));
+}
+
+function printTargets(results: readonly TargetResult[], skipped: readonly string[]): void {
+  process.stdout.write(
+    `Issue 15's targets, as ratios of figures measured in this run (medians over the rounds):\n${formatTargets(results)}\n`,
+  );
+  for (const note of skipped) process.stdout.write(`(${note})\n`);
+  process.stdout.write('\n');
+}
+
+function printHeader(
+  options: BenchOptions,
+  loadAvgStart: readonly number[],
+  finishedAt: Date,
+): void {
+  const loadAvgEnd = os.loadavg();
+  process.stdout.write(
+    `\nreplicated-log bench, ${finishedAt.toISOString()}: ${options.durationS} s per run after ${options.warmupS} s warm-up, ` +
+      `${MESSAGE_BYTES}-byte messages, 3 nodes on ${HOST} (mode ${options.mode}: fixed master in memory, ` +
+      `failover "fo" rows on disk), anchors ${ANCHOR_IDS.filter((id) => options.scenarios.some((s) => s.id === id)).join(', ') || 'none'}\n` +
+      `node ${process.version}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model.trim() ?? '?'}), ` +
+      `load average ${loadAvgStart[0]?.toFixed(2) ?? '?'} at start, ${loadAvgEnd[0]?.toFixed(2) ?? '?'} at end\n\n`,
+  );
+}
+
+function printLegend(records: readonly RunRecord[]): void {
+  process.stdout.write(
+    'appends/s counts messages (100 per request for batch). "vs" is the ratio to the no-op server at\n' +
+      'the same client count with the same body (batch against "no-op batch"): for appends/s higher\n' +
+      'is better (1.0 = as fast as a server that does nothing), for latencies lower is better.\n' +
+      'redis: XADD + WAIT n 0 pipelined on one connection per client; etcd: a put through its JSON\n' +
+      'gateway to the leader. The generator, the no-op server and the servers share this machine:\n' +
+      'compare ratios across runs, not absolute figures.\n',
+  );
+  const logged = records.filter((record) => record.nodeLogLines > 0);
+  if (logged.length === 0) return;
+  process.stdout.write(
+    `nodes logged warnings during: ${logged.map((r) => `${r.label}/${r.clients} (${r.nodeLogLines} lines)`).join(', ')}\n`,
+  );
+  for (const record of logged) {
+    for (const sample of record.nodeLogSamples) process.stdout.write(`  ${sample.slice(0, 300)}\n`);
+  }
+}
+
 async function bench(options: BenchOptions, signal: AbortSignal): Promise<number> {
   const startedAt = new Date();
   const loadAvgStart = os.loadavg();
-  const withBatch = options.scenarios.some((scenario) => scenario.messagesPerRequest > 1);
-  const baselines = withBatch ? [NOOP, NOOP_BATCH] : [NOOP];
-  const runCount =
-    options.repeat * options.clients.length * (baselines.length + options.scenarios.length);
-  const runMs = (options.warmupS + options.durationS) * 1000;
-  const clusterRuns = options.repeat * options.clients.length * options.scenarios.length;
-  const estimatedMs =
-    GENERATOR_WARMUP_MS + runCount * runMs + clusterRuns * CLUSTER_START_STOP_MS + 1000;
-  process.stderr.write(
-    `bench: ${runCount} runs of ${options.warmupS} s warm-up + ${options.durationS} s, ` +
-      `${MESSAGE_BYTES}-byte messages, ${os.cpus().length} CPUs, load average ${loadAvgStart.map((v) => v.toFixed(2)).join(' ')}; ` +
-      `about ${Math.ceil(estimatedMs / 1000)} s\n`,
-  );
-
-  const profileDir = (run: string): string | undefined => {
-    if (options.cpuProfileDir === undefined) return undefined;
-    const dir = join(options.cpuProfileDir, run);
-    mkdirSync(dir, { recursive: true });
-    return dir;
-  };
-  cpuProfileRunDir = profileDir('noop');
+  announce(options);
+  cpuProfileRunDir = profileDir(options, 'noop');
   const noop = await startNoop(signal);
-  const noopPort = Number(new URL(noop.origin).port);
   // The first run of a process would otherwise also warm up the generator itself (JIT, undici),
   // and that first run is the one-client baseline everything is divided by.
   await runLoad({
@@ -416,121 +637,11 @@ async function bench(options: BenchOptions, signal: AbortSignal): Promise<number
     requestTimeoutMs: REQUEST_TIMEOUT_MS,
     signal,
   });
-  const records: RunRecord[] = [];
-  let runNo = 0;
-  const rounds = Array.from({ length: options.repeat }, (_, index) => index + 1);
-  for (const [round, clients] of rounds.flatMap((round) =>
-    options.clients.map((clients) => [round, clients] as const),
-  )) {
-    // Baselines first within each client count, so they are measured close in time to what
-    // they are compared with.
-    const baselineResults = new Map<string, LoadResult>();
-    const plan = [
-      ...baselines.map((scenario) => ({ scenario, target: 'noop' as const })),
-      ...options.scenarios.map((scenario) => ({ scenario, target: 'cluster' as const })),
-    ];
-    for (const { scenario, target } of plan) {
-      signal.throwIfAborted();
-      runNo += 1;
-      const notes: string[] = [];
-      // A fresh cluster per run: the in-memory log starts empty, and no run inherits another's
-      // backlog of replication.
-      if (target === 'cluster')
-        cpuProfileRunDir = profileDir(`${runNo}-${scenario.id}-${clients}c-r${round}`);
-      const cluster: LocalCluster | undefined =
-        target === 'cluster'
-          ? await startBenchCluster({
-              ports: PORTS,
-              taken: [noopPort],
-              secondaries: SECONDARY_COUNT,
-              signal,
-              durable: scenario.durable === true,
-              nodeEnv: options.nodeEnv,
-              nodeArgs: profileArgs,
-            })
-          : undefined;
-      const watched = cluster?.nodes ?? [noop.child];
-      const linesBefore = watched.reduce((sum, child) => sum + child.lineCount, 0);
-      const linesBeforeByChild = new Map(watched.map((child) => [child, child.lineCount]));
-      let result: LoadResult;
-      // CPU is sampled over the measured seconds only, as the generator counts them.
-      const cpuSamples: { start?: CpuSample; end?: CpuSample } = {};
-      const cpuTimer = setTimeout(() => {
-        cpuSamples.start = sampleCpu(watched);
-      }, options.warmupS * 1000);
-      try {
-        result = await runLoad({
-          origin: cluster?.master.url ?? noop.origin,
-          path: '/logs',
-          body: requestBody(scenario),
-          messagesPerRequest: scenario.messagesPerRequest,
-          clients,
-          durationMs: options.durationS * 1000,
-          warmupMs: options.warmupS * 1000,
-          requestTimeoutMs: REQUEST_TIMEOUT_MS,
-          signal,
-        });
-        cpuSamples.end = sampleCpu(watched);
-        for (const child of watched) {
-          if (!child.running) notes.push(`${child.name} exited (${child.exitText ?? '?'})`);
-        }
-      } finally {
-        clearTimeout(cpuTimer);
-        await cluster?.stop();
-      }
-      const cpu =
-        cpuSamples.start === undefined
-          ? []
-          : cpuShares(cpuSamples.start, cpuSamples.end, result.requests);
-      signal.throwIfAborted();
-      const nodeLogLines = watched.reduce((sum, child) => sum + child.lineCount, 0) - linesBefore;
-      const nodeLogSamples = watched
-        .flatMap((child) =>
-          child
-            .linesSince(linesBeforeByChild.get(child) ?? 0)
-            .map((line) => `${child.name}: ${line}`),
-        )
-        .slice(0, 5);
-      if (!noop.child.running) throw new Error(noop.child.report());
-      const baselineId = scenario.messagesPerRequest > 1 ? NOOP_BATCH.id : NOOP.id;
-      const baseline = target === 'cluster' ? baselineResults.get(baselineId) : undefined;
-      if (target === 'noop') baselineResults.set(scenario.id, result);
-      const record: RunRecord = {
-        scenario: scenario.id,
-        label: scenario.label,
-        round,
-        target,
-        w: scenario.w,
-        messagesPerRequest: scenario.messagesPerRequest,
-        ...result,
-        ...(baseline === undefined
-          ? {}
-          : { baseline: baselineId, vsNoop: compare(result, baseline) }),
-        nodeLogLines,
-        nodeLogSamples,
-        notes,
-        cpu,
-      };
-      records.push(record);
-      process.stderr.write(
-        `  [${String(runNo).padStart(String(runCount).length)}/${runCount}] ${scenario.label.padEnd(16)} ` +
-          `${String(clients).padStart(3)} clients: ${formatCount(result.throughput)} appends/s, ` +
-          `p99 ${formatMs(result.p99Ms)} ms, ${result.errors} errors\n`,
-      );
-      for (const sample of result.errorSamples) process.stderr.write(`        error: ${sample}\n`);
-      for (const note of notes) process.stderr.write(`        ${note}\n`);
-    }
-  }
+  const records = await runAll(options, signal, noop.child);
   await noop.child.stop();
 
   const finishedAt = new Date();
-  const loadAvgEnd = os.loadavg();
-  process.stdout.write(
-    `\nreplicated-log bench, ${finishedAt.toISOString()}: ${options.durationS} s per run after ${options.warmupS} s warm-up, ` +
-      `${MESSAGE_BYTES}-byte messages, 3 in-memory nodes on ${HOST}\n` +
-      `node ${process.version}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model.trim() ?? '?'}), ` +
-      `load average ${loadAvgStart[0]?.toFixed(2) ?? '?'} at start, ${loadAvgEnd[0]?.toFixed(2) ?? '?'} at end\n\n`,
-  );
+  printHeader(options, loadAvgStart, finishedAt);
   const summaries = summarizeRounds(records);
   if (options.repeat > 1) {
     process.stdout.write(
@@ -538,37 +649,25 @@ async function bench(options: BenchOptions, signal: AbortSignal): Promise<number
     );
   }
   process.stdout.write(`${table(summaries, options.repeat > 1)}\n\n`);
+  const targets = targetsOf(options, summaries);
+  printTargets(targets, options.skipped);
   const cpuText = cpuTable(records);
   if (cpuText !== undefined) process.stdout.write(`${cpuText}\n\n`);
-  process.stdout.write(
-    'appends/s counts messages (100 per request for batch). "vs" is the ratio to the no-op server at\n' +
-      'the same client count with the same body (batch against "no-op batch"): for appends/s higher\n' +
-      'is better (1.0 = as fast as a server that does nothing), for latencies lower is better.\n' +
-      'The generator, the no-op server and the nodes share this machine: compare ratios across\n' +
-      'runs, not absolute figures.\n',
-  );
-  const logged = records.filter((record) => record.nodeLogLines > 0);
-  if (logged.length > 0) {
-    process.stdout.write(
-      `nodes logged warnings during: ${logged.map((r) => `${r.label}/${r.clients} (${r.nodeLogLines} lines)`).join(', ')}\n`,
-    );
-    for (const record of logged) {
-      for (const sample of record.nodeLogSamples)
-        process.stdout.write(`  ${sample.slice(0, 300)}\n`);
-    }
-  }
+  printLegend(records);
 
   const report = {
-    schema: 'replicated-log-bench/1',
+    schema: 'replicated-log-bench/2',
     startedAt: startedAt.toISOString(),
     finishedAt: finishedAt.toISOString(),
     ...gitCommit(),
-    environment: environment(loadAvgStart, loadAvgEnd),
+    environment: environment(loadAvgStart, os.loadavg()),
     options: {
       durationS: options.durationS,
       warmupS: options.warmupS,
       clients: options.clients,
       scenarios: options.scenarios.map((scenario) => scenario.id),
+      mode: options.mode,
+      skippedAnchors: options.skipped,
       quick: options.quick,
       nodeEnv: options.nodeEnv,
       messageBytes: MESSAGE_BYTES,
@@ -578,6 +677,7 @@ async function bench(options: BenchOptions, signal: AbortSignal): Promise<number
     },
     results: records,
     medians: summaries,
+    targets,
   };
   const text = `${JSON.stringify(report, null, 2)}\n`;
   const paths = writeResults('bench', startedAt, text, options.jsonPath);
@@ -592,9 +692,10 @@ runBenchTool(
     parse: parseOptions,
     budgetMs: (options) => {
       // Every step is bounded on its own; the watchdog bounds their sum too, in case one is not.
-      const baselines = options.scenarios.some((s) => s.messagesPerRequest > 1) ? 2 : 1;
       const runCount =
-        options.repeat * options.clients.length * (options.scenarios.length + baselines);
+        options.repeat *
+        options.clients.length *
+        (options.scenarios.length + baselinesFor(options.scenarios).length);
       const runMs =
         (options.warmupS + options.durationS) * 1000 + REQUEST_TIMEOUT_MS + RUN_OVERHEAD_MS;
       return runCount * runMs + 60_000;

@@ -4,12 +4,40 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from 'undici';
 import { LatencyHistogram } from './histogram.js';
 
-export interface LoadOptions {
+/**
+ * One client's connection, with one request in flight at a time: what differs between the
+ * servers the generator drives (HTTP through undici, Redis through RESP). The closed loop, the
+ * windows, the histogram and the counting are the generator's alone.
+ */
+export interface LoadConnection {
+  /**
+   * Sends the request and waits for its whole answer: resolves undefined when it succeeded, or a
+   * short text saying why when the server answered with a failure; rejects when no answer came.
+   */
+  send(): Promise<string | undefined>;
+  /** Ends the connection at once; a request in flight rejects. */
+  close(): Promise<void>;
+}
+
+/**
+ * Opens one client's connection (it may connect lazily, on the first send). `signal` aborts when
+ * the run is over: a request still in flight must then reject. `requestTimeoutMs` bounds the wait
+ * for one answer.
+ */
+export type Connect = (signal: AbortSignal, requestTimeoutMs: number) => LoadConnection;
+
+/** The HTTP target: a POST of the same body on each request. */
+export interface HttpTarget {
   /** Scheme, host and port of the server, e.g. http://127.0.0.1:9110. */
   readonly origin: string;
   readonly path: string;
   /** Sent as is with every request; encoded once, so the generator's own cost stays flat. */
   readonly body: string | Uint8Array;
+}
+
+export type LoadOptions = LoadRunOptions & (HttpTarget | { readonly connect: Connect });
+
+export interface LoadRunOptions {
   /** How many appends one successful request stands for (100 for a batch append). */
   readonly messagesPerRequest: number;
   /** Concurrent clients, each with its own keep-alive connection and one request in flight. */
@@ -78,8 +106,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     );
   }
   const requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
-  const body = typeof options.body === 'string' ? Buffer.from(options.body) : options.body;
-  const headers = { 'content-type': 'application/json' };
+  const connect = 'connect' in options ? options.connect : httpConnect(options);
   const histogram = new LatencyHistogram();
   const errorSamples = new Set<string>();
   let requests = 0;
@@ -105,16 +132,8 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     abort.abort(options.signal?.reason);
   };
   options.signal?.addEventListener('abort', onCallerAbort, { once: true });
-  // A Client per loop, with pipelining 1: exactly one connection and one request per client (a
-  // Pool would be free to share connections between loops).
-  const clients = Array.from(
-    { length: options.clients },
-    () =>
-      new Client(options.origin, {
-        pipelining: 1,
-        headersTimeout: requestTimeoutMs,
-        bodyTimeout: requestTimeoutMs,
-      }),
+  const clients = Array.from({ length: options.clients }, () =>
+    connect(abort.signal, requestTimeoutMs),
   );
 
   const startedAtMs = performance.now();
@@ -124,27 +143,15 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
 
   // A function, not the property read inline: it changes while the loop awaits.
   const stopped = (): boolean => abort.signal.aborted;
-  const loop = async (client: Client): Promise<void> => {
+  const loop = async (client: LoadConnection): Promise<void> => {
     while (!stopped() && performance.now() < measureUntilMs) {
       const sentAtMs = performance.now();
       let ok = false;
       let failure: string | undefined;
       let answered = true;
       try {
-        const response = await client.request({
-          path: options.path,
-          method: 'POST',
-          headers,
-          body,
-          signal: abort.signal,
-        });
-        if (response.statusCode >= 200 && response.statusCode < 300) {
-          await response.body.dump({ limit: MAX_RESPONSE_BYTES });
-          ok = true;
-        } else {
-          const text = await response.body.text();
-          failure = `HTTP ${response.statusCode}: ${text.slice(0, 200)}`;
-        }
+        failure = await client.send();
+        ok = failure === undefined;
       } catch (error) {
         // Aborted by the drain deadline or the caller, not the server's fault: not counted.
         if (stopped()) return;
@@ -179,8 +186,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   } finally {
     abort.abort(new Error('run over'));
     options.signal?.removeEventListener('abort', onCallerAbort);
-    // destroy, not close: a request still in flight after the drain must not hold the run open.
-    await Promise.allSettled(clients.map((client) => client.destroy()));
+    await Promise.allSettled(clients.map((client) => client.close()));
   }
 
   const endMs = Math.min(stoppedAtMs ?? measureUntilMs, measureUntilMs);
@@ -201,6 +207,36 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     meanMs: ms(histogram.meanUs),
     maxMs: ms(histogram.maxUs),
     errorSamples: [...errorSamples],
+  };
+}
+
+/**
+ * HTTP: an undici Client per loop, with pipelining 1: exactly one connection and one request per
+ * client (a Pool would be free to share connections between loops). The body is encoded once.
+ */
+export function httpConnect(target: HttpTarget): Connect {
+  const body = typeof target.body === 'string' ? Buffer.from(target.body) : target.body;
+  const headers = { 'content-type': 'application/json' };
+  return (signal, requestTimeoutMs) => {
+    const client = new Client(target.origin, {
+      pipelining: 1,
+      headersTimeout: requestTimeoutMs,
+      bodyTimeout: requestTimeoutMs,
+    });
+    const request = { path: target.path, method: 'POST' as const, headers, body, signal };
+    return {
+      send: async () => {
+        const response = await client.request(request);
+        if (response.statusCode >= 200 && response.statusCode < 300) {
+          await response.body.dump({ limit: MAX_RESPONSE_BYTES });
+          return undefined;
+        }
+        const text = await response.body.text();
+        return `HTTP ${response.statusCode}: ${text.slice(0, 200)}`;
+      },
+      // destroy, not close: a request still in flight after the drain must not hold the run open.
+      close: () => client.destroy(),
+    };
   };
 }
 
