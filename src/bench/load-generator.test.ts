@@ -175,4 +175,50 @@ describe('runLoad', () => {
       await close(server);
     }
   });
+
+  it('drives any connection: one per client, one request in flight, answered failures counted', async () => {
+    let opened = 0;
+    let closed = 0;
+    let inFlight = 0;
+    let mostInFlight = 0;
+    let sent = 0;
+    const result = await runLoad({
+      connect: (signal) => {
+        opened += 1;
+        let busy = false;
+        return {
+          send: async () => {
+            assert.equal(busy, false, 'a second request on a connection with one in flight');
+            assert.equal(signal.aborted, false);
+            busy = true;
+            inFlight += 1;
+            mostInFlight = Math.max(mostInFlight, inFlight);
+            await new Promise((resolve) => setTimeout(resolve, 1));
+            inFlight -= 1;
+            busy = false;
+            sent += 1;
+            // Every third request is answered with a failure.
+            return sent % 3 === 0 ? 'WAIT 2 0 answered 1' : undefined;
+          },
+          close: () => {
+            closed += 1;
+            return Promise.resolve();
+          },
+        };
+      },
+      messagesPerRequest: 1,
+      clients: 3,
+      durationMs: 300,
+      warmupMs: 0,
+    });
+    assert.equal(opened, 3);
+    assert.equal(closed, 3);
+    assert.ok(mostInFlight <= 3, `${mostInFlight} requests in flight for 3 clients`);
+    assert.ok(
+      result.errors > 0 && result.errors < result.requests,
+      `${result.errors} of ${result.requests}`,
+    );
+    assert.deepEqual(result.errorSamples, ['WAIT 2 0 answered 1']);
+    assertConsistent(result, 1);
+  });
 });
