@@ -555,7 +555,7 @@ async function runAll(
 function progress(record: RunRecord, context: RunContext): void {
   const width = String(context.runCount).length;
   process.stderr.write(
-    `  [${String(context.runNo).padStart(width)}/${context.runCount}] ${record.label.padEnd(20)} ` +
+    `  [${String(context.runNo).padStart(width)}/${context.runCount}] ${record.label.padEnd(24)} ` +
       `${String(record.clients).padStart(3)} clients: ${formatCount(record.throughput)} appends/s, ` +
       `p99 ${formatMs(record.p99Ms)} ms, ${record.errors} errors\n`,
   );

@@ -133,7 +133,7 @@ export function formatTargets(results: readonly TargetResult[]): string {
       const head = `${result.name.padEnd(width)}  `;
       const bound = `target ${result.comparison} ${rate ? show(result.bound) : result.bound.toFixed(1)}`;
       if (result.measured === undefined)
-        return `${head}-       ${bound}  not measured (${result.missing ?? '?'})`;
+        return `${head}${'-'.padStart(8)}  ${bound}  not measured (${result.missing ?? '?'})`;
       return `${head}${show(result.measured).padStart(8)}  ${bound}  ${result.met === true ? '✓ met' : '✗ MISSED'}`;
     })
     .join('\n');

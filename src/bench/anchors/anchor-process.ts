@@ -22,8 +22,8 @@ process.once('exit', () => {
 
 /** The executable's path on PATH, or undefined when it is not installed. */
 export function findExecutable(name: string): string | undefined {
-  const dirs = (process.env['PATH'] ?? '/usr/bin:/bin').split(delimiter);
-  for (const dir of [...dirs, '/usr/sbin', '/usr/bin']) {
+  for (const dir of (process.env['PATH'] ?? '/usr/bin:/bin').split(delimiter)) {
+    if (dir === '') continue;
     const path = join(dir, name);
     try {
       accessSync(path, constants.X_OK);
