@@ -349,7 +349,8 @@ function idleMasterHealth(config: FailoverConfig, node: FailoverNode): MasterHea
     readOnly: true,
     logId: health.logId ?? '',
     epoch: health.epoch,
-    quorum: quorumView(config.failover.peers.length, 0),
+    // The node itself is the one healthy node it can vouch for: it leads nothing.
+    quorum: quorumView(config.failover.peers.length, 1),
     log: { lastId: health.log.lastId },
     waitingAppends: 0,
     secondaries: [],
