@@ -228,3 +228,63 @@ void describe('appendEndpoint', () => {
     assert.equal(slash.status, 404);
   });
 });
+
+void describe('appendEndpoint while the server closes', () => {
+  void it('answers an append on a connection kept alive from before with 503 SHUTTING_DOWN', async () => {
+    const logger = pino({ level: 'silent' });
+    const limits = { maxBodyBytes: 200, maxMessageBytes: 50, maxBatchCount: 4 };
+    const seen: AppendRequest[] = [];
+    const app = createServer({
+      logger,
+      clock: systemClock,
+      maxBodyBytes: 200,
+      maxMessageBytes: 50,
+      routes: appendEndpoint(fakeNode(seen), limits, { logger }),
+    });
+    let release = (): void => undefined;
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let entered = (): void => undefined;
+    const inFlight = new Promise<void>((resolve) => {
+      entered = resolve;
+    });
+    app.get('/slow', async () => {
+      entered();
+      await released;
+      return { slow: true };
+    });
+    let closingStarted = (): void => undefined;
+    const closingSeen = new Promise<void>((resolve) => {
+      closingStarted = resolve;
+    });
+    app.addHook('preClose', (done) => {
+      closingStarted();
+      done();
+    });
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const socket = connect({ host: '127.0.0.1', port: (app.server.address() as AddressInfo).port });
+    socket.setEncoding('utf8');
+    let received = '';
+    socket.on('data', (chunk: string) => {
+      received += chunk;
+    });
+    socket.on('error', () => undefined);
+    try {
+      socket.write('GET /slow HTTP/1.1\r\nHost: x\r\n\r\n');
+      await inFlight;
+      const closed = app.close();
+      await closingSeen;
+      // Behind the request in flight, on the same connection: a client's next append.
+      socket.write('POST /logs HTTP/1.1\r\nHost: x\r\nContent-Length: 15\r\n\r\n{"message":"a"}');
+      release();
+      await once(socket, 'close');
+      await closed;
+      assert.match(received, /^HTTP\/1.1 200 [^]*HTTP\/1.1 503 [^]*"code":"SHUTTING_DOWN"/);
+      assert.deepEqual(seen, [], 'nothing was appended');
+    } finally {
+      release();
+      socket.destroy();
+    }
+  });
+});
