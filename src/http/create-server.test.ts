@@ -9,7 +9,8 @@ import { pino } from 'pino';
 import { assert, InvariantError } from '../core/assert.js';
 import type { InvariantContext, InvariantHandler } from '../node/fatal.js';
 import { FaultsBody } from '../protocol/messages.js';
-import { createServer, isBlank } from './create-server.js';
+import { createServer } from './create-server.js';
+import { isBlank } from './json-body.js';
 
 void describe('isBlank', () => {
   void it('is true for an empty body and JSON whitespace only', () => {

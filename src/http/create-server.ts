@@ -20,6 +20,7 @@ import { stopOnInvariant, type InvariantHandler } from '../node/fatal.js';
 import { ApiError, describeValue, unauthorizedError, type TokenKind } from './api-error.js';
 import { knownApiError } from './refusals.js';
 import { BodyBudget } from './body-budget.js';
+import { bodyTooLarge, parseJsonBody } from './json-body.js';
 import { sendApiError } from './send-json.js';
 import { INTERNAL_BODY_LIMIT_BYTES } from '../protocol/limits.js';
 import { INTERNAL_PATH_PREFIX } from '../protocol/paths.js';
@@ -34,6 +35,11 @@ export interface ServerOptions {
   readonly limits?: ConnectionLimits;
   /** Requests it answers never reach fastify: the replication endpoint of secondaries. */
   readonly intercept?: RequestInterceptor;
+  /**
+   * Public routes served on node:http before fastify (the append endpoint, master-routes.ts):
+   * like fastify's, refused with 503 SHUTTING_DOWN once the server closes.
+   */
+  readonly routes?: RequestInterceptor;
   /** Serve HTTPS with this certificate and key; absent: plain HTTP. */
   readonly tls?: { readonly cert: string; readonly key: string } | undefined;
   /**
@@ -79,6 +85,7 @@ const TIMEOUT_CHECK_INTERVAL_MS = 250;
  */
 export function createServer(options: ServerOptions): FastifyInstance {
   const intercept = options.intercept;
+  const routes = options.routes;
   const limits = options.limits ?? DEFAULT_CONNECTION_LIMITS;
   const budget = new BodyBudget(limits.maxInflightBodyBytes, options.clock);
   const onInvariant =
@@ -147,7 +154,7 @@ export function createServer(options: ServerOptions): FastifyInstance {
         normalizeContentType(request);
         if (intercept !== undefined && intercept(request, response)) return;
         if (closing) refuseClosing(request, response);
-        else handler(request, response);
+        else if (routes === undefined || !routes(request, response)) handler(request, response);
       };
       const tls = options.tls;
       const server =
@@ -190,23 +197,14 @@ export function createServer(options: ServerOptions): FastifyInstance {
   });
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => {
-    const text = body as string;
-    if (isBlank(text)) {
-      done(null, undefined);
+    let parsed: unknown;
+    try {
+      parsed = parseJsonBody(body as string);
+    } catch (error) {
+      done(error as ApiError, undefined);
       return;
     }
-    try {
-      done(null, JSON.parse(text));
-    } catch {
-      done(
-        new ApiError(
-          400,
-          'INVALID_REQUEST',
-          'body is not valid JSON; send a JSON object such as {"message":"hi"}',
-        ),
-        undefined,
-      );
-    }
+    done(null, parsed);
   });
 
   app.setNotFoundHandler((request, reply) => {
@@ -360,16 +358,6 @@ function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
   }
 }
 
-/** Whether a body is empty or only whitespace, without copying it as `trim()` would. */
-export function isBlank(text: string): boolean {
-  for (let index = 0; index < text.length; index++) {
-    const code = text.charCodeAt(index);
-    // JSON's whitespace: space, tab, line feed, carriage return.
-    if (code !== 0x20 && code !== 0x09 && code !== 0x0a && code !== 0x0d) return false;
-  }
-  return true;
-}
-
 function toApiError(error: unknown, request: FastifyRequest, options: ServerOptions): ApiError {
   const known = knownApiError(error);
   if (known !== undefined) return known;
@@ -381,12 +369,7 @@ function toApiError(error: unknown, request: FastifyRequest, options: ServerOpti
     message?: string;
   };
   if (fastifyError.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-    const length = request.headers['content-length'];
-    return new ApiError(
-      413,
-      'MESSAGE_TOO_LARGE',
-      `request body${length === undefined ? '' : ` of ${length} bytes`} is over the limit of ${options.maxBodyBytes} bytes (MAX_BODY_BYTES); a message may be at most ${options.maxMessageBytes} bytes (MAX_MESSAGE_BYTES); split the batch or shorten the message`,
-    );
+    return bodyTooLarge(request.headers['content-length'], options);
   }
   if (fastifyError.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
     // normalizeContentType leaves fastify no header it cannot parse; should one get through, it
@@ -401,7 +384,7 @@ function toApiError(error: unknown, request: FastifyRequest, options: ServerOpti
     return new ApiError(
       400,
       'INVALID_REQUEST',
-      `${fastifyError.validationContext ?? 'request'}: ${describeValidation(error, request.url, routeSchema(request, fastifyError.validationContext))}`,
+      `${fastifyError.validationContext ?? 'request'}: ${describeValidation(error, routeSchema(request, fastifyError.validationContext))}`,
     );
   }
   const status = fastifyError.statusCode;
@@ -426,7 +409,7 @@ function routeSchema(request: FastifyRequest, context: string | undefined): unkn
 }
 
 /** What ajv's first error says, naming the field (and for an unknown field, the allowed ones). */
-function describeValidation(error: unknown, url: string, schema: unknown): string {
+function describeValidation(error: unknown, schema: unknown): string {
   const first = (error as { validation: ValidationIssue[] }).validation[0];
   if (first === undefined) return 'is invalid';
   const missing = first.params?.['missingProperty'];
@@ -437,10 +420,7 @@ function describeValidation(error: unknown, url: string, schema: unknown): strin
     return `${path === '' ? '' : `${path}: `}unknown field ${describeValue(unknownField)}${allowed.length === 0 ? '; remove it' : `; the allowed fields are ${allowed.join(', ')}`}`;
   }
   const field = typeof missing === 'string' ? missing : path;
-  if (field === '') {
-    const append = url.startsWith('/logs') || url.startsWith('/messages');
-    return append ? 'must be a JSON object such as {"message":"hi"}' : 'must be a JSON object';
-  }
+  if (field === '') return 'must be a JSON object';
   if (first.keyword === 'pattern')
     return `${field} must be a non-negative integer of at most 15 digits`;
   return `${field} ${first.message ?? 'is invalid'}`;

@@ -1,7 +1,15 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
-import type { Appended } from '../node/append-outcome.js';
-import { answerJson } from './master-routes.js';
+import { once } from 'node:events';
+import { connect, type AddressInfo } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import type { FastifyInstance } from 'fastify';
+import { pino } from 'pino';
+import { systemClock } from '../adapters/clock.js';
+import { InvariantError } from '../core/assert.js';
+import type { Appended, AppendRequest } from '../node/append-outcome.js';
+import { plainMessageJson } from '../protocol/entry-json.js';
+import { createServer } from './create-server.js';
+import { answerJson, appendEndpoint, type AppendingNode } from './master-routes.js';
 
 const entries = [
   { id: 7, epoch: 1, message: 'a "quoted" \\ message\n' },
@@ -49,5 +57,234 @@ void describe('answerJson', () => {
     const error = body['error'] as { code: string; message: string };
     assert.equal(error.code, 'WRITE_CONCERN_TIMEOUT');
     assert.match(error.message, /only 1 of the 3 nodes/);
+  });
+});
+
+/** A node whose append answers as its first message says (see `append`). */
+function fakeNode(seen: AppendRequest[]): AppendingNode {
+  let nextId = 1;
+  return {
+    clusterSize: 3,
+    messageJson: plainMessageJson,
+    append(request) {
+      seen.push(request);
+      const first = request.messages[0];
+      if (first === 'broken') return Promise.reject(new InvariantError('the log went backwards'));
+      if (first === 'election') {
+        return Promise.resolve({
+          kind: 'refused',
+          refusal: { reason: 'not-master', master: null, retryAfterS: 2 },
+        });
+      }
+      const entries = request.messages.map((message) => ({ id: nextId++, epoch: 1, message }));
+      return Promise.resolve({ kind: 'appended', outcome: 'created', entries, w: 3, acks: 3 });
+    },
+  };
+}
+
+/** One raw request, and everything the server sent until it closed the connection. */
+async function rawExchange(port: number, text: string): Promise<string> {
+  const socket = connect({ host: '127.0.0.1', port });
+  socket.setEncoding('utf8');
+  let received = '';
+  socket.on('data', (chunk: string) => {
+    received += chunk;
+  });
+  socket.on('error', () => undefined);
+  socket.end(text);
+  await once(socket, 'close');
+  return received;
+}
+
+void describe('appendEndpoint', () => {
+  const seen: AppendRequest[] = [];
+  const broken: string[] = [];
+  let app: FastifyInstance;
+  let origin: string;
+  let port: number;
+
+  before(async () => {
+    const logger = pino({ level: 'silent' });
+    const limits = { maxBodyBytes: 200, maxMessageBytes: 50, maxBatchCount: 4, apiToken: 's3' };
+    const onInvariant = (error: InvariantError): void => {
+      broken.push(error.message);
+    };
+    app = createServer({
+      logger,
+      clock: systemClock,
+      maxBodyBytes: 200,
+      maxMessageBytes: 50,
+      routes: appendEndpoint(fakeNode(seen), limits, { logger, onInvariant }),
+    });
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    port = (app.server.address() as AddressInfo).port;
+    origin = `http://127.0.0.1:${port}`;
+  });
+
+  after(async () => {
+    await app.close();
+  });
+
+  const auth = { authorization: 'Bearer s3' };
+  const post = (path: string, body: string, headers: Record<string, string> = auth) =>
+    fetch(`${origin}${path}`, { method: 'POST', body, headers });
+
+  void it('answers an append with its entry, its Location, and the w of the query', async () => {
+    seen.length = 0;
+    const answer = await post('/messages?w=2', '{"message":"hi"}', {
+      ...auth,
+      'content-type': 'text/plain',
+      'idempotency-key': 'k-1',
+    });
+    assert.equal(answer.status, 201);
+    assert.match(answer.headers.get('location') ?? '', /^\/messages\/\d+$/);
+    assert.match(answer.headers.get('content-type') ?? '', /^application\/json; charset=utf-8$/);
+    const body = (await answer.json()) as { status: string; log: { message: string } };
+    assert.equal(body.log.message, 'hi');
+    assert.deepEqual(seen, [
+      { messages: ['hi'], messageBytes: [2], w: 2, timeoutMs: undefined, idempotencyKey: 'k-1' },
+    ]);
+  });
+
+  void it('refuses without the API token before reading the body', async () => {
+    // The body is announced and never sent: the 401 must not wait for it.
+    const text = await rawExchange(
+      port,
+      'POST /logs HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\nConnection: close\r\n\r\n',
+    );
+    assert.match(text, /^HTTP\/1.1 401 /);
+    assert.match(text, /www-authenticate: Bearer/i);
+    assert.match(text, /"code":"UNAUTHORIZED"/);
+  });
+
+  for (const [name, body, status, message] of [
+    [
+      'a body that is no object',
+      '[1]',
+      400,
+      'body: must be a JSON object such as {"message":"hi"}',
+    ],
+    ['a field of the wrong type', '{"messages":["a",2]}', 400, 'body: messages.1 must be string'],
+    ['a timeoutMs below 0', '{"message":"a","timeoutMs":-1}', 400, 'body: timeoutMs must be >= 0'],
+    ['an empty batch', '{"messages":[]}', 400, 'body: messages must NOT have fewer than 1 items'],
+    ['a message over the limit', `{"message":"${'x'.repeat(51)}"}`, 413, 'over the limit of 50'],
+  ] as const) {
+    void it(`refuses ${name} with ${status}, keeping the connection`, async () => {
+      const answer = await post('/logs', body);
+      assert.equal(answer.status, status);
+      assert.notEqual(answer.headers.get('connection'), 'close');
+      const error = ((await answer.json()) as { error: { message: string } }).error;
+      assert.ok(error.message.includes(message), error.message);
+    });
+  }
+
+  void it('refuses a repeated w in the query, and a repeated Idempotency-Key', async () => {
+    const twice = await post('/logs?w=1&w=2', '{"message":"a"}');
+    assert.equal(twice.status, 400);
+    assert.match(await twice.text(), /querystring: w must be string/);
+    const text = await rawExchange(
+      port,
+      'POST /logs HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer s3\r\nIdempotency-Key: a\r\nIdempotency-Key: b\r\nContent-Length: 15\r\nConnection: close\r\n\r\n{"message":"a"}',
+    );
+    assert.match(text, /^HTTP\/1.1 400 [^]*Idempotency-Key must be 1 to 128/);
+  });
+
+  void it('refuses a body that is not JSON or too large, and closes the connection', async () => {
+    const notJson = await post('/logs', 'nope');
+    assert.equal(notJson.status, 400);
+    assert.equal(notJson.headers.get('connection'), 'close');
+    const declared = await post('/logs', `{"message":"${'x'.repeat(300)}"}`);
+    assert.equal(declared.status, 413);
+    assert.equal(declared.headers.get('connection'), 'close');
+    assert.match(await declared.text(), /request body of 314 bytes is over the limit of 200 bytes/);
+    const chunked = await rawExchange(
+      port,
+      `POST /logs HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer s3\r\nTransfer-Encoding: chunked\r\n\r\n12c\r\n${'x'.repeat(300)}\r\n0\r\n\r\n`,
+    );
+    assert.match(
+      chunked,
+      /^HTTP\/1.1 413 [^]*connection: close[^]*request body is over the limit/i,
+    );
+  });
+
+  void it('answers a refusal through the refusal table: 421 with Retry-After', async () => {
+    const answer = await post('/logs', '{"message":"election"}');
+    assert.equal(answer.status, 421);
+    assert.equal(answer.headers.get('retry-after'), '2');
+    const body = (await answer.json()) as { error: { code: string }; master: null };
+    assert.deepEqual([body.error.code, body.master], ['NOT_MASTER', null]);
+  });
+
+  void it('gives a broken invariant to onInvariant and no answer', async () => {
+    broken.length = 0;
+    await assert.rejects(post('/logs', '{"message":"broken"}'));
+    assert.deepEqual(broken, ['the log went backwards']);
+  });
+
+  void it('leaves other methods and paths to fastify', async () => {
+    const put = await fetch(`${origin}/logs`, { method: 'PUT', body: '{}', headers: auth });
+    assert.equal(put.status, 404);
+    const slash = await post('/logs/', '{"message":"a"}');
+    assert.equal(slash.status, 404);
+  });
+});
+
+void describe('appendEndpoint while the server closes', () => {
+  void it('answers an append on a connection kept alive from before with 503 SHUTTING_DOWN', async () => {
+    const logger = pino({ level: 'silent' });
+    const limits = { maxBodyBytes: 200, maxMessageBytes: 50, maxBatchCount: 4 };
+    const seen: AppendRequest[] = [];
+    const app = createServer({
+      logger,
+      clock: systemClock,
+      maxBodyBytes: 200,
+      maxMessageBytes: 50,
+      routes: appendEndpoint(fakeNode(seen), limits, { logger }),
+    });
+    let release = (): void => undefined;
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let entered = (): void => undefined;
+    const inFlight = new Promise<void>((resolve) => {
+      entered = resolve;
+    });
+    app.get('/slow', async () => {
+      entered();
+      await released;
+      return { slow: true };
+    });
+    let closingStarted = (): void => undefined;
+    const closingSeen = new Promise<void>((resolve) => {
+      closingStarted = resolve;
+    });
+    app.addHook('preClose', (done) => {
+      closingStarted();
+      done();
+    });
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const socket = connect({ host: '127.0.0.1', port: (app.server.address() as AddressInfo).port });
+    socket.setEncoding('utf8');
+    let received = '';
+    socket.on('data', (chunk: string) => {
+      received += chunk;
+    });
+    socket.on('error', () => undefined);
+    try {
+      socket.write('GET /slow HTTP/1.1\r\nHost: x\r\n\r\n');
+      await inFlight;
+      const closed = app.close();
+      await closingSeen;
+      // Behind the request in flight, on the same connection: a client's next append.
+      socket.write('POST /logs HTTP/1.1\r\nHost: x\r\nContent-Length: 15\r\n\r\n{"message":"a"}');
+      release();
+      await once(socket, 'close');
+      await closed;
+      assert.match(received, /^HTTP\/1.1 200 [^]*HTTP\/1.1 503 [^]*"code":"SHUTTING_DOWN"/);
+      assert.deepEqual(seen, [], 'nothing was appended');
+    } finally {
+      release();
+      socket.destroy();
+    }
   });
 });

@@ -1,30 +1,34 @@
-import type { FastifyInstance } from 'fastify';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { assert } from '../core/assert.js';
 import type { WriteConcern } from '../core/write-concern.js';
 import type { Appended, AppendedOutcome } from '../node/append-outcome.js';
 import type { AppendRequest, AppendResult } from '../node/append-outcome.js';
 import type { Entry } from '../core/entry.js';
-
-/** What the append routes need of a node: the fixed master, or a failover node in any role. */
-export interface AppendingNode {
-  readonly clusterSize: number;
-  append(request: AppendRequest): Promise<AppendResult>;
-  readonly messageJson: (entry: Entry) => string;
-}
-import { ApiError, invalidWriteConcern } from './api-error.js';
-import { requireToken } from './create-server.js';
+import { ApiError, invalidWriteConcern, unauthorizedError } from './api-error.js';
+import { appendTarget, checkAppendBody, checkAppendQuery } from './append-request.js';
 import {
   entriesJson,
   entryJson,
   plainMessageJson,
   type MessageJson,
 } from '../protocol/entry-json.js';
-import { AppendBody, AppendQuery } from './schemas.js';
+import type { AppendBody } from './schemas.js';
 import { isWellFormed } from '../protocol/well-formed.js';
+import { readJsonBody, type BodyLimits } from './json-body.js';
 import { appendRefusalError } from './refusals.js';
+import type { RequestInterceptor } from './replication-endpoint.js';
+import { requestFailer, type FailureOptions, type RequestFailer } from './request-failure.js';
+import { sendJsonText } from './send-json.js';
+import { tokenChecker } from './token.js';
 
-export interface MasterRouteLimits {
-  readonly maxMessageBytes: number;
+/** What the append endpoint needs of a node: the fixed master, or a failover node in any role. */
+export interface AppendingNode {
+  readonly clusterSize: number;
+  append(request: AppendRequest): Promise<AppendResult>;
+  readonly messageJson: (entry: Entry) => string;
+}
+
+export interface MasterRouteLimits extends BodyLimits {
   readonly maxBatchCount: number;
   /** When set, appends need `Authorization: Bearer <apiToken>` (401 otherwise). */
   readonly apiToken?: string | undefined;
@@ -38,6 +42,9 @@ const APPENDED_STATUS: Readonly<Record<AppendedOutcome, 200 | 201 | 504>> = {
 };
 
 const IDEMPOTENCY_KEY = /^[\x20-\x7E]{1,128}$/;
+
+/** A body or framing error answered: the client may still be sending, so the connection ends. */
+const CLOSE = { connection: 'close' };
 
 /**
  * The write concern from the body (a JSON number or string) or, without one, from `?w=` (always a
@@ -59,73 +66,125 @@ function readWriteConcern(
   throw invalidWriteConcern(bodyW, clusterSize);
 }
 
-/** The append endpoint, `POST /logs` and its alias `POST /messages`. */
-export function registerMasterRoutes(
-  app: FastifyInstance,
+/**
+ * The append endpoint, `POST /logs` and its alias `POST /messages`, served on node:http before
+ * fastify (createServer's `routes`): every append crosses it, and fastify's pipeline around a
+ * route (routing, hooks, content-type parsing, reply serialization) cost more CPU than the
+ * append itself. It keeps the route's contract: the API token checked before the body is read,
+ * MAX_BODY_BYTES, JSON whatever the Content-Type, the schemas of schemas.ts, and every error in
+ * the envelope through the one refusal table. Other methods on these paths go on to fastify.
+ */
+export function appendEndpoint(
   node: AppendingNode,
   limits: MasterRouteLimits,
-): void {
-  const auth = requireToken(limits.apiToken, 'API_TOKEN');
-  for (const path of ['/logs', '/messages']) {
-    app.post<{ Body: AppendBody; Querystring: AppendQuery }>(
-      path,
-      {
-        schema: { body: AppendBody, querystring: AppendQuery },
-        // Checked before the body is read: a client without the token sends nothing we keep.
-        ...(auth === undefined ? {} : { onRequest: auth }),
-      },
-      async (request, reply) => {
-        const body = request.body as unknown;
-        if (
-          body === undefined ||
-          body === null ||
-          typeof body !== 'object' ||
-          Array.isArray(body)
-        ) {
-          throw new ApiError(
-            400,
-            'INVALID_REQUEST',
-            'body must be a JSON object such as {"message":"hi"}',
-          );
-        }
-        const append = body as AppendBody;
-        const { messages, messageBytes } = collectMessages(append, limits);
-        const keyHeader = request.headers['idempotency-key'];
-        // Node joins a repeated header into one value with ", ": only the distinct view tells,
-        // and it is built for every header of the request, so it is asked only when it may say no.
-        const keyCount =
-          keyHeader !== undefined && !Array.isArray(keyHeader) && keyHeader.includes(', ')
-            ? (request.raw.headersDistinct['idempotency-key']?.length ?? 0)
-            : 1;
-        if (
-          Array.isArray(keyHeader) ||
-          keyCount > 1 ||
-          (keyHeader !== undefined && !IDEMPOTENCY_KEY.test(keyHeader))
-        ) {
-          throw new ApiError(
-            400,
-            'INVALID_REQUEST',
-            'Idempotency-Key must be 1 to 128 printable ASCII characters, sent once',
-          );
-        }
-        const result = await node.append({
-          messages,
-          messageBytes,
-          w: readWriteConcern(append.w, request.query.w, node.clusterSize),
-          timeoutMs: append.timeoutMs,
-          idempotencyKey: keyHeader,
-        });
-        if (result.kind === 'refused') throw appendRefusalError(result.refusal);
-        const payload = answerJson(result, append.messages !== undefined, node.messageJson);
-        const first = result.entries[0];
-        if (first !== undefined) void reply.header('location', `${path}/${first.id}`);
-        return reply
-          .code(APPENDED_STATUS[result.outcome])
-          .type('application/json; charset=utf-8')
-          .send(payload);
-      },
+  options: FailureOptions,
+): RequestInterceptor {
+  const authorized = tokenChecker(limits.apiToken);
+  const fail = requestFailer(options, 'append');
+  return (request, response) => {
+    if (request.method !== 'POST') return false;
+    const url = request.url ?? '';
+    const target = appendTarget(url);
+    if (target === undefined) return false;
+    if (!authorized(request.headers.authorization)) {
+      // Checked before the body is read: a client without the token sends nothing we keep.
+      request.resume();
+      fail(response, unauthorizedError('API_TOKEN'), url);
+      return true;
+    }
+    readJsonBody(request, limits, (error, body) => {
+      if (error !== undefined) {
+        fail(response, error, url, CLOSE);
+        return;
+      }
+      let appending: Promise<AppendResult>;
+      let append: AppendBody;
+      try {
+        append = checkAppendBody(body);
+        const query = checkAppendQuery(target.query);
+        appending = node.append(appendRequest(request, append, query.w, node, limits));
+      } catch (thrown) {
+        fail(response, thrown, url);
+        return;
+      }
+      appending.then(
+        (result) => {
+          answer(response, result, append.messages !== undefined, target.path, node, fail, url);
+        },
+        (thrown: unknown) => {
+          fail(response, thrown, url);
+        },
+      );
+    });
+    return true;
+  };
+}
+
+/** The append a checked request asks for; refused (thrown) when a limit or a header says no. */
+function appendRequest(
+  request: IncomingMessage,
+  append: AppendBody,
+  queryW: string | undefined,
+  node: AppendingNode,
+  limits: MasterRouteLimits,
+): AppendRequest {
+  const { messages, messageBytes } = collectMessages(append, limits);
+  const idempotencyKey = idempotencyKeyOf(request);
+  return {
+    messages,
+    messageBytes,
+    w: readWriteConcern(append.w, queryW, node.clusterSize),
+    timeoutMs: append.timeoutMs,
+    idempotencyKey,
+  };
+}
+
+/** The Idempotency-Key header, if any: 1 to 128 printable ASCII characters, sent once. */
+function idempotencyKeyOf(request: IncomingMessage): string | undefined {
+  const keyHeader = request.headers['idempotency-key'];
+  // Node joins a repeated header into one value with ", ": only the distinct view tells, and it
+  // is built for every header of the request, so it is asked only when it may say no.
+  const keyCount =
+    typeof keyHeader === 'string' && keyHeader.includes(', ')
+      ? (request.headersDistinct['idempotency-key']?.length ?? 0)
+      : 1;
+  if (
+    Array.isArray(keyHeader) ||
+    keyCount > 1 ||
+    (keyHeader !== undefined && !IDEMPOTENCY_KEY.test(keyHeader))
+  ) {
+    throw new ApiError(
+      400,
+      'INVALID_REQUEST',
+      'Idempotency-Key must be 1 to 128 printable ASCII characters, sent once',
     );
   }
+  return keyHeader;
+}
+
+/** The answer to an append: its entries (201, 200 replayed, 504 timed out), or its refusal. */
+function answer(
+  response: ServerResponse,
+  result: AppendResult,
+  batch: boolean,
+  path: string,
+  node: AppendingNode,
+  fail: RequestFailer,
+  url: string,
+): void {
+  if (result.kind === 'refused') {
+    fail(response, appendRefusalError(result.refusal), url);
+    return;
+  }
+  const first = result.entries[0];
+  const location: Record<string, string> =
+    first === undefined ? {} : { location: `${path}/${first.id}` };
+  sendJsonText(
+    response,
+    APPENDED_STATUS[result.outcome],
+    answerJson(result, batch, node.messageJson),
+    location,
+  );
 }
 
 /** The messages of an append, each checked, with its UTF-8 size (which the master keeps). */

@@ -12,10 +12,10 @@ import {
 } from '../protocol/messages.js';
 import { EPOCH_END_PATH, HEARTBEAT_PATH, REPLICATE_PATH, VOTE_PATH } from '../protocol/paths.js';
 import type { ReplicaOutcome, ReplicaRefusal } from '../node/secondary-node.js';
-import { InvariantError } from '../core/assert.js';
-import { stopOnInvariant, type InvariantHandler } from '../node/fatal.js';
+import type { InvariantHandler } from '../node/fatal.js';
 import { ApiError, unauthorizedError } from './api-error.js';
-import { knownApiError, refusalError } from './refusals.js';
+import { refusalError } from './refusals.js';
+import { requestFailer } from './request-failure.js';
 import { sendApiError, sendJson } from './send-json.js';
 import { tokenChecker } from './token.js';
 
@@ -115,7 +115,7 @@ export function replicationEndpoint(
     ...failoverRoutes(node),
   ]);
 
-  const fail = failer(options);
+  const fail = requestFailer(options, 'replication request');
 
   return (request, response) => {
     const url = request.url ?? '';
@@ -210,38 +210,6 @@ export function replicationEndpoint(
       );
     });
     return true;
-  };
-}
-
-/**
- * Answers a failed request in the envelope (an unknown error as 500 INTERNAL_ERROR, logged); a
- * broken invariant gets no answer and goes to `onInvariant`, which stops the node.
- */
-function failer(
-  options: ReplicationEndpointOptions,
-): (response: ServerResponse, error: unknown, url: string) => void {
-  const onInvariant =
-    options.onInvariant ??
-    ((error, context) => {
-      stopOnInvariant(options.logger, error, context);
-    });
-  return (response, error, url) => {
-    if (error instanceof InvariantError) {
-      // The node's state can no longer be trusted: no answer, and the node stops.
-      onInvariant(error, { method: 'POST', url });
-      response.destroy();
-      return;
-    }
-    const apiError =
-      knownApiError(error) ??
-      new ApiError(500, 'INTERNAL_ERROR', 'internal error; see the node log');
-    if (apiError.code === 'INTERNAL_ERROR') {
-      options.logger.error(
-        { event: 'internal-error', err: error, url },
-        'replication request failed with an internal error',
-      );
-    }
-    sendApiError(response, apiError);
   };
 }
 

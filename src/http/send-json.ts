@@ -12,8 +12,17 @@ export function sendJson(
   body: unknown,
   headers: Readonly<Record<string, string>> = {},
 ): void {
+  sendJsonText(response, statusCode, JSON.stringify(body), headers);
+}
+
+/** A JSON answer already written as text (the append's, built without an object per entry). */
+export function sendJsonText(
+  response: ServerResponse,
+  statusCode: number,
+  text: string,
+  headers: Readonly<Record<string, string>> = {},
+): void {
   if (response.headersSent || response.destroyed) return;
-  const text = JSON.stringify(body);
   response.writeHead(statusCode, {
     ...headers,
     'content-type': 'application/json; charset=utf-8',

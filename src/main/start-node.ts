@@ -26,10 +26,10 @@ import { FailoverMetrics } from '../node/failover/failover-metrics.js';
 import { FailoverNode, type FailoverNodeConfig } from '../node/failover/failover-node.js';
 import type { MasterHealth } from '../node/master-node.js';
 import { createServer, type ServerOptions } from '../http/create-server.js';
-import { registerMasterRoutes } from '../http/master-routes.js';
+import { appendEndpoint, type AppendingNode } from '../http/master-routes.js';
 import { registerReadRoutes } from '../http/read-routes.js';
 import { registerSecondaryRoutes } from '../http/secondary-routes.js';
-import { replicationEndpoint } from '../http/replication-endpoint.js';
+import { replicationEndpoint, type RequestInterceptor } from '../http/replication-endpoint.js';
 import { registerAdminFallback } from '../http/admin-routes.js';
 import { registerApiDocsRoutes } from '../http/api-docs-routes.js';
 import { registerMetricsRoutes } from '../http/metrics-routes.js';
@@ -201,15 +201,13 @@ async function wireMaster(config: MasterConfig, wiring: Wiring): Promise<Wired> 
     observer,
   });
   await startOrClose(node, store);
-  const app = createServer(wiring.serverOptions);
+  const app = createServer({
+    ...wiring.serverOptions,
+    routes: appendRoutes(node, config, logger),
+  });
   registerReadRoutes(app, node, config, {
     clock: systemClock,
     registry: wiring.metrics.registry,
-  });
-  registerMasterRoutes(app, node, {
-    maxMessageBytes: config.maxMessageBytes,
-    maxBatchCount: config.maxBatchCount,
-    apiToken: config.apiToken,
   });
   registerAdminFallback(app, config.clusterToken, 'master');
   registerDashboard(app, {
@@ -295,13 +293,9 @@ async function wireFailover(
   const app = createServer({
     ...wiring.serverOptions,
     intercept: replicationEndpoint(node, { clusterToken: config.clusterToken, logger }),
+    routes: appendRoutes(node, config, logger),
   });
   registerReadRoutes(app, node, config, { clock: systemClock, registry: wiring.metrics.registry });
-  registerMasterRoutes(app, node, {
-    maxMessageBytes: config.maxMessageBytes,
-    maxBatchCount: config.maxBatchCount,
-    apiToken: config.apiToken,
-  });
   registerFailoverRoutes(app, node, config);
   // The dashboard, served by every node: the whole cluster, and Kill/Stop for any node.
   registerProcessFaultRoutes(app, processFaults(logger), {
@@ -319,6 +313,24 @@ async function wireFailover(
   });
   registerAdminFallback(app, config.clusterToken, 'secondary');
   return { app, stopNode: () => node.stop() };
+}
+
+/** `POST /logs` and `POST /messages`, served before fastify (see appendEndpoint). */
+function appendRoutes(
+  node: AppendingNode,
+  config: MasterConfig | FailoverConfig,
+  logger: Logger,
+): RequestInterceptor {
+  return appendEndpoint(
+    node,
+    {
+      maxBodyBytes: config.maxBodyBytes,
+      maxMessageBytes: config.maxMessageBytes,
+      maxBatchCount: config.maxBatchCount,
+      apiToken: config.apiToken,
+    },
+    { logger },
+  );
 }
 
 /** The failover node's view of its configuration: peers, advertised URLs, both roles' options. */

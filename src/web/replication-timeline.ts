@@ -2,6 +2,7 @@ import type { Clock } from '../adapters/clock.js';
 import type { CoreEvent } from '../core/master-core.js';
 import type { AppendOutcome, BatchSent, MasterObserver } from '../node/master-metrics.js';
 import { BucketSeries } from './bucket-series.js';
+import { Ring } from './ring.js';
 import type { InflightBatch, TimelineEvent, TimelineView } from './client/dashboard-wire.js';
 
 export interface TimelineOptions {
@@ -50,7 +51,8 @@ function endOf(event: TimelineEvent): number {
  */
 export class ReplicationTimeline implements MasterObserver {
   readonly #options: TimelineOptions;
-  readonly #events: TimelineEvent[] = [];
+  /** The newest `maxEvents` events; those older than the window are dropped when viewed. */
+  readonly #events: Ring<TimelineEvent>;
   readonly #appends: BucketSeries;
   readonly #lags = new Map<string, BucketSeries>();
   /** When the last failed batch to each secondary ended: the next one sent is a retry. */
@@ -74,6 +76,7 @@ export class ReplicationTimeline implements MasterObserver {
         `timeline maxInflightPerPeer is ${maxInflightPerPeer}; pass a whole number >= 1`,
       );
     }
+    this.#events = new Ring(maxEvents);
     this.#appends = new BucketSeries(BUCKET_MS, chartSeconds, (held, sample) => held + sample);
   }
 
@@ -135,7 +138,7 @@ export class ReplicationTimeline implements MasterObserver {
     this.#prune(nowMs);
     return {
       windowMs: this.#options.windowMs,
-      events: [...this.#events],
+      events: this.#events.toArray(),
       inflight: [...this.#inflight.values()].flat(),
       chart: {
         bucketMs: BUCKET_MS,
@@ -161,22 +164,19 @@ export class ReplicationTimeline implements MasterObserver {
     );
   }
 
+  /**
+   * Once per append under load: the ring overwrites its oldest event, so nothing is copied or
+   * scanned here; the window is applied when the view is built.
+   */
   #push(event: TimelineEvent): void {
-    const nowMs = this.clock.nowMs();
     this.#events.push(event);
-    this.#prune(nowMs);
-    this.#sampleLags(nowMs);
+    this.#sampleLags(this.clock.nowMs());
   }
 
+  /** Events end in the order they are pushed (at the clock's now): the old ones are first. */
   #prune(nowMs: number): void {
-    const { windowMs, maxEvents } = this.#options;
-    let drop = Math.max(0, this.#events.length - maxEvents);
-    while (drop < this.#events.length) {
-      const event = this.#events[drop];
-      if (event === undefined || endOf(event) >= nowMs - windowMs) break;
-      drop += 1;
-    }
-    if (drop > 0) this.#events.splice(0, drop);
+    const oldestEndMs = nowMs - this.#options.windowMs;
+    this.#events.dropOldestWhile((event) => endOf(event) < oldestEndMs);
   }
 
   /** Reads the lags at most every `lagSampleMs`: each event would be too often under load. */
