@@ -248,6 +248,41 @@ export function runLogStoreConformance(name: string, factory: LogStoreFactory): 
       assert.deepEqual(store.read(1, lastId + 10), entriesOf(1, lastId));
     });
 
+    void it('calls onWritten once per append, in call order, before the append resolves', async () => {
+      await store.open();
+      await store.setIdentity(IDENTITY);
+      const events: string[] = [];
+      const appends: Promise<void>[] = [];
+      for (let call = 0; call < 30; call++) {
+        const id = 2 * call + 1;
+        appends.push(
+          store
+            .append(entriesOf(id, id + 1), call % 3 === 0 ? `k${call}` : undefined, () =>
+              events.push(`written ${id}`),
+            )
+            .then(() => {
+              events.push(`resolved ${id}`);
+            }),
+        );
+      }
+      await Promise.all(appends);
+      const written = events.filter((event) => event.startsWith('written'));
+      assert.deepEqual(
+        written,
+        Array.from({ length: 30 }, (_, call) => `written ${2 * call + 1}`),
+        'once each, in call order',
+      );
+      for (let call = 0; call < 30; call++) {
+        const id = 2 * call + 1;
+        assert.ok(
+          events.indexOf(`written ${id}`) < events.indexOf(`resolved ${id}`),
+          `append ${id} was written before it resolved`,
+        );
+      }
+      await store.append([], undefined, () => events.push('written empty'));
+      assert.equal(events.at(-1), 'written empty', 'an empty append is written at once');
+    });
+
     void it('round-trips UTF-8 (emoji, multi-byte, empty) and 64 KiB messages', async () => {
       await store.open();
       await store.setIdentity(IDENTITY);

@@ -19,7 +19,15 @@ export interface StoredState {
 export interface LogStore {
   open(): Promise<StoredState>;
   setIdentity(identity: LogIdentity): Promise<void>;
-  append(entries: readonly Entry[], idempotencyKey?: string): Promise<void>;
+  /**
+   * `onWritten`, when given, is called once the entries are written and in order, before the
+   * promise resolves: from then on a process crash keeps them, and only the durability the store
+   * promises (the fsync, with `FSYNC=always`) is still to come. It is never called for an append
+   * that fails before that point; an append that fails after it (a failed fsync) leaves the
+   * entries' fate on this node unknown. A failover master replicates from this point on, in
+   * parallel with its own fsync.
+   */
+  append(entries: readonly Entry[], idempotencyKey?: string, onWritten?: () => void): Promise<void>;
   /**
    * Removes every entry with id > `lastKeptId` (a divergent tail, KIP-101) and resolves with the
    * removed entries, oldest first (`[]` when `lastKeptId` is already the end).

@@ -49,7 +49,11 @@ export class MemoryLogStore implements LogStore {
     return Promise.resolve();
   }
 
-  append(entries: readonly Entry[], idempotencyKey?: string): Promise<void> {
+  append(
+    entries: readonly Entry[],
+    idempotencyKey?: string,
+    onWritten?: () => void,
+  ): Promise<void> {
     // Check the whole batch first: an append is applied whole or not at all.
     for (let index = 0; index < entries.length; index++) {
       const entry = entries[index]!;
@@ -71,6 +75,7 @@ export class MemoryLogStore implements LogStore {
     if (idempotencyKey !== undefined && first !== undefined) {
       this.#keys.push([idempotencyKey, { firstId: first.id, count: entries.length }]);
     }
+    onWritten?.();
     return Promise.resolve();
   }
 

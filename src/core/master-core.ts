@@ -97,6 +97,8 @@ export class MasterCore {
   readonly #events: CoreEvent[] = [];
   readonly clusterSize: number;
   #assignedId: number;
+  /** Written on the master (a process crash keeps it), maybe not durable yet: may be sent. */
+  #writtenId: number;
   #storedId: number;
   #readOnly = false;
 
@@ -113,6 +115,7 @@ export class MasterCore {
   ) {
     this.clusterSize = config.peers.length + 1;
     this.#assignedId = lastId;
+    this.#writtenId = lastId;
     this.#storedId = lastId;
     for (const peerConfig of config.peers) {
       assert(!this.#peers.has(peerConfig.name), `duplicate secondary name ${peerConfig.name}`);
@@ -126,9 +129,14 @@ export class MasterCore {
     this.#waiters = new WriteConcernWaiters(this.clusterSize, config.maxWaiters);
   }
 
-  /** The last id the master itself holds (stored); entries past it are not replicated yet. */
+  /** The last id the master itself holds (stored, durable as its store promises). */
   get lastId(): number {
     return this.#storedId;
+  }
+
+  /** The last id written on the master: with `written`, entries up to it may be sent. */
+  get writtenId(): number {
+    return this.#writtenId;
   }
 
   get readOnly(): boolean {
@@ -159,7 +167,26 @@ export class MasterCore {
    * the id right after the last stored one and the log keeps no gap.
    */
   abandonUnstored(): void {
+    // Ids of entries that may have been sent are never given again.
+    assert(
+      this.#writtenId === this.#storedId,
+      `abandoning ids after ${this.#storedId} while ${this.#writtenId} may have been sent`,
+    );
     this.#assignedId = this.#storedId;
+  }
+
+  /**
+   * The master has written every entry up to `upToId` but not made it durable yet: from now on
+   * it may be sent (a failover master replicates in parallel with its own fsync, as Raft's
+   * leaders may). It counts for nobody until the master holds it (`stored`): a secondary's
+   * acknowledgement counts only up to what the master itself holds.
+   */
+  written(upToId: number): void {
+    assert(
+      upToId >= this.#writtenId && upToId <= this.#assignedId,
+      `written ${upToId} outside ${this.#writtenId}..${this.#assignedId}`,
+    );
+    this.#writtenId = upToId;
   }
 
   /** The master's store holds every entry up to `upToId`. */
@@ -169,19 +196,24 @@ export class MasterCore {
       `stored ${upToId} outside ${this.#storedId}..${this.#assignedId}`,
     );
     this.#storedId = upToId;
+    this.#writtenId = Math.max(this.#writtenId, upToId);
     this.#releaseWaiters();
   }
 
-  /** Nodes (the master included) known to hold `id`. */
+  /** Nodes (the master included) known to hold `id`: none until the master holds it. */
   acksFor(id: number): number {
     let acks = this.#storedId >= id ? 1 : 0;
     for (const peer of this.#peers.values()) if (this.#counted(peer) >= id) acks += 1;
     return acks;
   }
 
-  /** What a secondary is known to hold, as w and the commit point count it. */
+  /**
+   * What a secondary is known to hold, as w and the commit point count it: never past what the
+   * master holds (the master is always one of the w nodes), and with failover only once it holds
+   * the master's log as its epoch began.
+   */
   #counted(peer: Peer): number {
-    const matchId = peer.progress.matchId;
+    const matchId = Math.min(peer.progress.matchId, this.#storedId);
     return matchId >= this.countFromId ? matchId : 0;
   }
 
@@ -220,14 +252,23 @@ export class MasterCore {
     }
   }
 
-  /** Batches to send now, within each secondary's window and retry schedule. */
-  pollSends(nowMs: number, batchEnd: (fromId: number, toLimitId: number) => number): SendOrder[] {
+  /**
+   * Batches to send now, within each secondary's window and retry schedule, of entries up to
+   * `upToId`: what the master has written (default), or only what it can read back now.
+   */
+  pollSends(
+    nowMs: number,
+    batchEnd: (fromId: number, toLimitId: number) => number,
+    upToId = this.#writtenId,
+  ): SendOrder[] {
+    assert(
+      upToId >= this.#storedId && upToId <= this.#writtenId,
+      `sending up to ${upToId} outside ${this.#storedId}..${this.#writtenId}`,
+    );
     const orders: SendOrder[] = [];
     for (const [name, peer] of this.#peers) {
       for (;;) {
-        const batch = peer.progress.nextBatch(nowMs, this.#storedId, (fromId) =>
-          batchEnd(fromId, this.#storedId),
-        );
+        const batch = peer.progress.nextBatch(nowMs, upToId, (fromId) => batchEnd(fromId, upToId));
         if (batch === undefined) break;
         orders.push({ peer: name, batch });
       }
@@ -238,11 +279,11 @@ export class MasterCore {
   replicated(peerName: string, requestId: number, report: ReplicaReport, nowMs: number): void {
     const peer = this.#peer(peerName);
     if (peer.progress.isFromOlderProcess(requestId, report.incarnation)) return;
-    if (report.hwm > this.#storedId) {
+    if (report.hwm > this.#writtenId) {
       this.replicationFailed(
         peerName,
         requestId,
-        `secondary reports entries up to ${report.hwm} but the master holds only ${this.#storedId}; it belongs to another history`,
+        `secondary reports entries up to ${report.hwm} but the master holds only ${this.#writtenId}; it belongs to another history`,
         nowMs,
         0.5,
       );
@@ -304,7 +345,7 @@ export class MasterCore {
     const incarnationBefore = peer.progress.incarnation;
     // A late answer from a replaced process proves nothing about the current one.
     if (peer.progress.isFromOlderProcess(probeNo, report.incarnation)) return;
-    if (report.hwm <= this.#storedId) {
+    if (report.hwm <= this.#writtenId) {
       const advanced = peer.progress.observe(report, probeNo);
       const restarted =
         incarnationBefore !== undefined && peer.progress.incarnation !== incarnationBefore;
@@ -342,7 +383,7 @@ export class MasterCore {
       // A retry is a wake-up only if it would send something; otherwise the next append,
       // probe answer or deadline is what moves this secondary on.
       const progress = peer.progress;
-      const hasWork = progress.nextId <= this.#storedId || progress.incarnation === undefined;
+      const hasWork = progress.nextId <= this.#writtenId || progress.incarnation === undefined;
       if (progress.failures > 0 && progress.inflightCount === 0 && hasWork) {
         next = Math.min(next, progress.retryAtMs);
       }
@@ -362,7 +403,7 @@ export class MasterCore {
         url: peer.config.url,
         status: peer.health.state,
         ackedId: peer.progress.matchId,
-        lag: this.#storedId - peer.progress.matchId,
+        lag: Math.max(0, this.#storedId - peer.progress.matchId),
         lastContactMs: lastContact === undefined ? null : Math.round(nowMs - lastContact),
         missedProbes: peer.health.missedProbes,
         mode: peer.progress.mode,

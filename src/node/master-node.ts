@@ -2,7 +2,7 @@ import type { Clock } from '../adapters/clock.js';
 import type { Logger } from '../adapters/logger.js';
 import type { LogStore } from '../adapters/log-store.js';
 import type { ReplicaAnswer, ReplicationTransport } from '../adapters/replication-transport.js';
-import { assert } from '../core/assert.js';
+import { assert, InvariantError } from '../core/assert.js';
 import type { Entry, LogIdentity } from '../core/entry.js';
 import { IdempotencyTable } from '../core/idempotency.js';
 import { RecentEntries } from './recent-entries.js';
@@ -202,6 +202,11 @@ export class MasterNode {
     return this.#commitId;
   }
 
+  /** The last id written here, maybe not durable yet (with failover, replicated from then on). */
+  get writtenId(): number {
+    return this.#core.writtenId;
+  }
+
   get storeWritesInFlight(): number {
     return this.#pendingWrites;
   }
@@ -275,12 +280,23 @@ export class MasterNode {
     const lastId = firstId + count - 1;
     const key = request.idempotencyKey;
     if (key !== undefined) this.#keys.put(key, { firstId, count });
-    const write = this.#deps.store.append(entries, key);
+    // Set by the store's callback: whether the entries may have left this node.
+    const progress = { sent: false };
+    // With failover, entries are replicated once written, in parallel with this node's fsync.
+    const onWritten =
+      this.#deps.failover === undefined
+        ? undefined
+        : () => {
+            progress.sent = true;
+            this.#written(entries, request.messageBytes, lastId);
+          };
+    const write = this.#deps.store.append(entries, key, onWritten);
     this.#pendingWrites += 1;
     if (key !== undefined) this.#keyedWrites.set(key, write);
     try {
       await write;
     } catch (error) {
+      if (progress.sent) return this.#failedAfterSending(error, firstId, lastId);
       if (key !== undefined) this.#keys.delete(key);
       this.#storageFailing = true;
       return { kind: 'refused', refusal: storageRefusal(error) };
@@ -288,7 +304,7 @@ export class MasterNode {
       this.#writeSettled(key);
     }
     assert(this.#deps.store.lastId() >= lastId, `the store holds ${lastId} once written`);
-    this.#recent.add(entries, request.messageBytes);
+    if (!progress.sent) this.#recent.add(entries, request.messageBytes);
     core.stored(lastId);
     this.#requestPump();
     if (this.#deps.failover === undefined) this.#visible.notify(this.lastVisibleId());
@@ -296,12 +312,36 @@ export class MasterNode {
     return this.#answer('created', firstId, lastId, w, deadlineMs, entries);
   }
 
+  /** Written, not durable yet: replicated from now on, counted once stored. */
+  #written(entries: readonly Entry[], messageBytes: readonly number[], lastId: number): void {
+    if (this.#stopped) return;
+    this.#recent.add(entries, messageBytes);
+    this.#core.written(lastId);
+    this.#requestPump();
+  }
+
+  /**
+   * The store failed an append after writing it (its fsync): the entries may be on secondaries
+   * already, so their ids can never be given again, and what this node's disk holds is unknown
+   * (PostgreSQL's fsync lesson). The node stops; a restart recovers the log from the disk and
+   * the election settles the rest.
+   */
+  #failedAfterSending(error: unknown, firstId: number, lastId: number): AppendResult {
+    const text = error instanceof Error ? error.message : String(error);
+    this.#fatal(
+      new InvariantError(
+        `the store failed entries ${firstId}..${lastId} after writing them (${text}); they may be replicated already, so this node stops rather than give their ids again: restart it`,
+      ),
+    );
+    return { kind: 'refused', refusal: storageRefusal(error) };
+  }
+
   #writeSettled(key: string | undefined): void {
     this.#pendingWrites -= 1;
     if (key !== undefined) this.#keyedWrites.delete(key);
     // A failed write fails every write queued after it; once all have settled, the ids they
     // reserved are released, so the next append continues right after the last stored id.
-    if (this.#storageFailing && this.#pendingWrites === 0) {
+    if (this.#storageFailing && this.#pendingWrites === 0 && !this.#stopped) {
       this.#core.abandonUnstored();
       this.#storageFailing = false;
     }
@@ -431,11 +471,24 @@ export class MasterNode {
     const nowMs = this.#deps.clock.nowMs();
     core.tick(nowMs);
     for (const probe of core.pollProbes(nowMs)) this.#sendProbe(probe.peer, probe.probeNo);
-    for (const order of core.pollSends(nowMs, (fromId) => this.#batchEnd(fromId)))
+    for (const order of core.pollSends(
+      nowMs,
+      (fromId) => this.#batchEnd(fromId),
+      this.#sendableId(),
+    ))
       this.#sendBatch(order);
     this.#batchReads.clear();
     this.#handleEvents();
     this.#reschedule();
+  }
+
+  /**
+   * Entries written but not durable yet can be read only from the recent entries (the store shows
+   * them once durable): they are sent only while every one of them is still kept there.
+   */
+  #sendableId(): number {
+    const core = this.#core;
+    return this.#recent.firstId <= core.lastId + 1 ? core.writtenId : core.lastId;
   }
 
   /**
@@ -466,7 +519,7 @@ export class MasterNode {
     const keyed = this.#deps.failover?.keysStartingIn(fromId, fromId)[0];
     const lastId = entries[entries.length - 1]?.id ?? 0;
     if (keyed === undefined || fromId + keyed[2] - 1 <= lastId) return entries;
-    return this.#deps.store.read(fromId, keyed[2]);
+    return this.#recent.read(fromId, keyed[2], Infinity) ?? this.#deps.store.read(fromId, keyed[2]);
   }
 
   #sendBatch(order: SendOrder): void {

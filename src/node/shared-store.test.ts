@@ -19,8 +19,8 @@ class GatedStore implements LogStore {
   setIdentity(identity: LogIdentity): Promise<void> {
     return this.#gated(() => this.inner.setIdentity(identity));
   }
-  append(batch: readonly Entry[], idempotencyKey?: string): Promise<void> {
-    return this.#gated(() => this.inner.append(batch, idempotencyKey));
+  append(batch: readonly Entry[], idempotencyKey?: string, onWritten?: () => void): Promise<void> {
+    return this.#gated(() => this.inner.append(batch, idempotencyKey, onWritten));
   }
   truncateAfter(lastKeptId: number): Promise<Entry[]> {
     return this.#gated(() => this.inner.truncateAfter(lastKeptId));
@@ -292,5 +292,33 @@ void describe('SharedStore', () => {
     inner.release();
     inner.release();
     assert.deepEqual(await seen, { identity, keys: [['a', 1, 2]] });
+  });
+
+  void it('knows a key once its append is written, before it is durable', async () => {
+    const store = new SharedStore(new MemoryLogStore(), 10);
+    await store.open();
+    let seenWhenWritten: unknown;
+    await store.append(entries(1, 2), 'a', () => {
+      seenWhenWritten = store.keysStartingIn(1, 2);
+    });
+    assert.deepEqual(seenWhenWritten, [['a', 1, 2]]);
+  });
+
+  void it('forgets the key of an append that fails after it was written (its fsync)', async () => {
+    class FailingFsync extends MemoryLogStore {
+      override append(batch: readonly Entry[], key?: string, onWritten?: () => void) {
+        onWritten?.();
+        return Promise.reject(new Error(`fsync failed for ${batch.length} entries, key ${key}`));
+      }
+    }
+    const store = new SharedStore(new FailingFsync(), 10);
+    await store.open();
+    let written = false;
+    await assert.rejects(
+      store.append(entries(1, 2), 'a', () => (written = true)),
+      /fsync failed for 2 entries, key a/,
+    );
+    assert.ok(written);
+    assert.deepEqual(store.keysStartingIn(1, 2), [], 'the key names no held id');
   });
 });

@@ -58,13 +58,36 @@ export class SharedStore implements LogStore {
     );
   }
 
-  append(entries: readonly Entry[], idempotencyKey?: string): Promise<void> {
+  /**
+   * The key is remembered once the entries are written (`onWritten`), not once durable: a master
+   * replicates from that point on, and every batch must carry the keys of the appends in it. A
+   * write that fails after that point (its fsync) forgets the key again: its ids are not held.
+   */
+  append(
+    entries: readonly Entry[],
+    idempotencyKey?: string,
+    onWritten?: () => void,
+  ): Promise<void> {
+    const first = entries[0];
+    const keyed =
+      idempotencyKey === undefined || first === undefined
+        ? undefined
+        : { firstId: first.id, count: entries.length };
+    const written = (): void => {
+      if (idempotencyKey !== undefined && keyed !== undefined)
+        this.#remember(idempotencyKey, keyed);
+      onWritten?.();
+    };
     return this.#tracked(
-      this.#inner.append(entries, idempotencyKey).then(() => {
-        const first = entries[0];
-        if (idempotencyKey !== undefined && first !== undefined) {
-          this.#remember(idempotencyKey, { firstId: first.id, count: entries.length });
+      this.#inner.append(entries, idempotencyKey, written).catch((error: unknown) => {
+        if (
+          idempotencyKey !== undefined &&
+          keyed !== undefined &&
+          this.#keys.get(idempotencyKey) === keyed
+        ) {
+          this.#forget(idempotencyKey, keyed);
         }
+        throw error;
       }),
     );
   }

@@ -1,3 +1,4 @@
+import type { ElectionState } from '../core/election-state.js';
 import { majorityOf } from '../core/quorum.js';
 import { guaranteeLabel } from './sim-violation.js';
 
@@ -52,9 +53,20 @@ export class FailoverChecker {
 
   /**
    * F2's foundation: `node` granted its vote in `epoch` to `candidate` - never to two candidates
-   * in one epoch, whatever crashes happen between (the vote is durable before it is sent).
+   * in one epoch, whatever crashes happen between, for the vote is durable before it is sent:
+   * `durable`, what the node's disk holds for sure as the answer leaves, already records it.
    */
-  voted(node: string, epoch: number, candidate: string): void {
+  voted(node: string, epoch: number, candidate: string, durable?: ElectionState): void {
+    if (
+      durable !== undefined &&
+      durable.epoch <= epoch &&
+      !(durable.epoch === epoch && durable.votedFor === candidate)
+    ) {
+      this.fail(
+        'F2 one vote per epoch',
+        `${node} sent its vote for ${candidate} in epoch ${epoch} before it was durable (its disk holds epoch ${durable.epoch}, vote ${durable.votedFor ?? 'none'})`,
+      );
+    }
     const key = `${node}@${epoch}`;
     const known = this.#votes.get(key);
     if (known !== undefined && known !== candidate) {
@@ -80,6 +92,28 @@ export class FailoverChecker {
 
   get epochs(): number {
     return this.#masters.size;
+  }
+
+  /** G1 as `node` answers an append up to `lastId` with `acks`: it holds it, and so do `acks` nodes. */
+  answered(
+    node: string,
+    lastId: number,
+    acks: number,
+    holders: number,
+    masterDurableId: number | undefined,
+  ): void {
+    if (masterDurableId === undefined || masterDurableId < lastId) {
+      this.fail(
+        guaranteeLabel(1),
+        `${node} answered an append up to id ${lastId} holding only 1..${masterDurableId ?? 0} durably (the master is one of the w nodes)`,
+      );
+    }
+    if (acks > holders) {
+      this.fail(
+        guaranteeLabel(1),
+        `${node} answered an append up to id ${lastId} with ${acks} acks, but ${holders} nodes hold it durably`,
+      );
+    }
   }
 
   /** A client got a success answer for `ids`, with `w` nodes holding them. */

@@ -97,7 +97,8 @@ class FailoverSimulation implements SimWorld, FailoverCluster, AppendTarget {
             this.#roleChanged(node, change);
           },
           voted: (node, epoch, candidate) => {
-            this.#checker.voted(node, epoch, candidate);
+            const durable = this.processes.find((p) => p.name === node)?.electionDisk.durable;
+            this.#checker.voted(node, epoch, candidate, durable);
             this.#crashAfterVote(node, epoch);
           },
           rolledBack: (node, rollback) => {
@@ -307,12 +308,26 @@ class FailoverSimulation implements SimWorld, FailoverCluster, AppendTarget {
     target
       .append(request)
       .then((result) => {
+        if (result.kind === 'appended') this.#checkHeld(node, result);
         const answer = this.#answered(request, result);
         this.note(`${node} answers ${request.messages[0] ?? ''}: ${JSON.stringify(answer)}`);
         respond(answer);
       })
       .catch(this.fatal);
     return true;
+  }
+
+  /**
+   * G1 as the master answers: the master itself holds the entries durably (it is always one of
+   * the w nodes, even while it replicates in parallel with its own fsync), and `acks` counts no
+   * more nodes than durably hold them.
+   */
+  #checkHeld(node: string, result: Extract<AppendResult, { kind: 'appended' }>): void {
+    const lastId = result.entries[result.entries.length - 1]?.id ?? 0;
+    const nowMs = this.scheduler.nowMs;
+    const holders = this.processes.filter((p) => p.disk.durableLastId(nowMs) >= lastId).length;
+    const master = this.processes.find((p) => p.name === node);
+    this.#checker.answered(node, lastId, result.acks, holders, master?.disk.durableLastId(nowMs));
   }
 
   #answered(request: AppendRequest, result: AppendResult): AppendAnswer {

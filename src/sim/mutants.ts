@@ -131,6 +131,24 @@ export const MUTANTS: readonly Mutant[] = [
     failover: true,
   },
   {
+    id: 'ack-past-master-store',
+    description:
+      "a secondary's acknowledgement counts for entries the master has sent but not yet made durable itself (it replicates in parallel with its fsync)",
+    file: 'core/master-core',
+    find: 'const matchId = Math.min(peer.progress.matchId, this.#storedId);',
+    replace: 'const matchId = peer.progress.matchId;',
+    failover: true,
+  },
+  {
+    id: 'epoch-end-durable-only',
+    description:
+      'the master says its epoch ends where its fsynced log ends: a follower cuts entries the master has written and sent, and is still counted for them',
+    file: 'node/failover/follower-sync',
+    find: 'if (written.lastId > store.lastId() && lastEpoch >= written.epoch) {',
+    replace: 'if (written.lastId < 0) {',
+    failover: true,
+  },
+  {
     id: 'no-check-quorum',
     description:
       'a master counts only itself as heard from: cut off from the majority, it leads on (F2)',

@@ -21,6 +21,7 @@ interface QueuedAppend {
   readonly kind: 'append';
   readonly entries: readonly Entry[];
   readonly key: string | undefined;
+  readonly onWritten: (() => void) | undefined;
   readonly resolve: () => void;
   readonly reject: (error: Error) => void;
 }
@@ -70,9 +71,16 @@ export class SimLogStore implements LogStore {
     return Promise.resolve();
   }
 
-  append(entries: readonly Entry[], idempotencyKey?: string): Promise<void> {
+  append(
+    entries: readonly Entry[],
+    idempotencyKey?: string,
+    onWritten?: () => void,
+  ): Promise<void> {
     const first = entries[0];
-    if (first === undefined) return Promise.resolve();
+    if (first === undefined) {
+      onWritten?.();
+      return Promise.resolve();
+    }
     for (let index = 1; index < entries.length; index++) {
       assert(entries[index]!.id === first.id + index, `append with a gap after id ${first.id}`);
     }
@@ -86,7 +94,14 @@ export class SimLogStore implements LogStore {
     }
     this.#acceptedLastId = first.id + entries.length - 1;
     return new Promise<void>((resolve, reject) => {
-      this.#queue.push({ kind: 'append', entries, key: idempotencyKey, resolve, reject });
+      this.#queue.push({
+        kind: 'append',
+        entries,
+        key: idempotencyKey,
+        onWritten,
+        resolve,
+        reject,
+      });
       this.#next();
     });
   }
@@ -143,13 +158,17 @@ export class SimLogStore implements LogStore {
           ? this.prng.int(1, 8)
           : 0;
     const slowMs = this.prng.chance(faults.slowFsyncRate) ? this.prng.int(100, 600) : 0;
-    const doneAtMs = Math.max(
-      this.#freeAtMs,
-      this.scheduler.nowMs + this.prng.int(1, 3) + fsyncMs + slowMs,
-    );
+    const writtenAtMs = this.scheduler.nowMs + this.prng.int(1, 3);
+    const doneAtMs = Math.max(this.#freeAtMs, writtenAtMs + fsyncMs + slowMs);
     this.#freeAtMs = doneAtMs;
     const fails = this.prng.chance(faults.writeErrorRate);
     const flushAtMs = doneAtMs + this.prng.int(0, 200);
+    // Written before the fsync: a failing write fails before this point, never after it (a
+    // real failed fsync stops a failover master, which has replicated from here on). A crash
+    // before `doneAtMs` still loses the write, as an operating-system crash would.
+    const onWritten = write.kind === 'append' && !fails ? write.onWritten : undefined;
+    if (onWritten !== undefined)
+      this.scheduler.at(Math.min(writtenAtMs, doneAtMs), this.owner, onWritten);
     this.scheduler.at(doneAtMs, this.owner, () => {
       this.#writing = false;
       if (fails) {

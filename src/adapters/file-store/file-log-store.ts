@@ -72,6 +72,7 @@ interface Segment {
 interface QueuedAppend {
   readonly kind: 'append';
   readonly records: readonly EncodedBatch[];
+  readonly onWritten: (() => void) | undefined;
   readonly resolve: () => void;
   readonly reject: (error: StorageError) => void;
 }
@@ -247,9 +248,16 @@ export class FileLogStore implements LogStore {
     this.#identity = identity;
   }
 
-  append(entries: readonly Entry[], idempotencyKey?: string): Promise<void> {
+  append(
+    entries: readonly Entry[],
+    idempotencyKey?: string,
+    onWritten?: () => void,
+  ): Promise<void> {
     const first = entries[0];
-    if (first === undefined) return Promise.resolve();
+    if (first === undefined) {
+      onWritten?.();
+      return Promise.resolve();
+    }
     if (first.id !== this.#acceptedLastId + 1) {
       // After a failed write every queued append fails too; an append assigned before the
       // caller saw that failure lands here and must fail as well, or the log would get a gap.
@@ -283,7 +291,7 @@ export class FileLogStore implements LogStore {
     }
     this.#acceptedLastId = first.id + entries.length - 1;
     const promise = new Promise<void>((resolve, reject) => {
-      this.#queue.push({ kind: 'append', records, resolve, reject });
+      this.#queue.push({ kind: 'append', records, onWritten, resolve, reject });
     });
     this.#writing ??= this.#drain();
     return promise;
@@ -426,34 +434,26 @@ export class FileLogStore implements LogStore {
       records.length === 1
         ? records[0]!.record
         : Buffer.concat(records.map((encoded) => encoded.record));
-    try {
-      let written = 0;
-      while (written < buffer.length) {
+    const written = await this.#attempt(group, segment, writer, start, async () => {
+      let done = 0;
+      while (done < buffer.length) {
         const { bytesWritten } = await writer.write(
           buffer,
-          written,
-          buffer.length - written,
-          start + written,
+          done,
+          buffer.length - done,
+          start + done,
         );
-        written += bytesWritten;
+        done += bytesWritten;
       }
+    });
+    if (!written) return;
+    // Written, in order: a process crash keeps it from here; the fsync makes it durable.
+    for (const queued of group) queued.onWritten?.();
+    const synced = await this.#attempt(group, segment, writer, start, async () => {
       if (this.#options.fsync === 'always') await this.#datasync(writer);
       else this.#dirty = true;
-    } catch (error) {
-      // Cut the file back to the last whole record. If even that fails, the bytes of a torn
-      // record may stay behind our last good one: stop taking appends, since only a restart (which
-      // cuts a torn tail) can be sure of the file again.
-      try {
-        await writer.truncate(start);
-      } catch (truncateError) {
-        this.#broken = new StorageError(
-          'STORAGE_FAILED',
-          `a failed write to ${segment.path} could not be undone (${String(truncateError)}); restart the node to recover its log`,
-        );
-      }
-      this.#failAll(group, error);
-      return;
-    }
+    });
+    if (!synced) return;
     let at = start;
     for (const encoded of records) {
       for (let index = 0; index < encoded.entryOffsets.length; index++) {
@@ -467,6 +467,36 @@ export class FileLogStore implements LogStore {
     }
     segment.size = at;
     for (const queued of group) queued.resolve();
+  }
+
+  /**
+   * Runs one step of a group's write; if it fails, cuts the file back to the last whole record
+   * (at `start`) and fails the group and everything queued behind it. If even the cut fails, the
+   * bytes of a torn record may stay behind our last good one: the store stops taking appends,
+   * since only a restart (which cuts a torn tail) can be sure of the file again.
+   */
+  async #attempt(
+    group: readonly QueuedAppend[],
+    segment: Segment,
+    writer: FileHandle,
+    start: number,
+    step: () => Promise<void>,
+  ): Promise<boolean> {
+    try {
+      await step();
+      return true;
+    } catch (error) {
+      try {
+        await writer.truncate(start);
+      } catch (truncateError) {
+        this.#broken = new StorageError(
+          'STORAGE_FAILED',
+          `a failed write to ${segment.path} could not be undone (${String(truncateError)}); restart the node to recover its log`,
+        );
+      }
+      this.#failAll(group, error);
+      return false;
+    }
   }
 
   /** What is about to be written continues the log: ids lastId + 1, lastId + 2, ... */

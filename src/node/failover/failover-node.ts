@@ -477,7 +477,8 @@ export class FailoverNode {
         refusal: this.#staleRefusal(`not the master of epoch ${body.epoch} of log ${body.logId}`),
       };
     }
-    return { kind: 'replied', reply: masterEpochEnd(this.#store, body.lastEpoch) };
+    const written = { epoch: role.epoch, lastId: role.node?.writtenId ?? 0 };
+    return { kind: 'replied', reply: masterEpochEnd(this.#store, body.lastEpoch, written) };
   }
 
   // ---- The election ----------------------------------------------------------------------

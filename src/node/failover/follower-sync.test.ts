@@ -383,7 +383,23 @@ void describe('masterEpochEnd', () => {
       { lastEpoch: 9, want: { epoch: 4, endId: 4 } },
     ];
     for (const { lastEpoch, want } of cases) {
-      assert.deepEqual(masterEpochEnd(store, lastEpoch), want, `lastEpoch ${lastEpoch}`);
+      const written = { epoch: 4, lastId: 4 };
+      assert.deepEqual(masterEpochEnd(store, lastEpoch, written), want, `lastEpoch ${lastEpoch}`);
+    }
+  });
+
+  void it('ends its own epoch at what it has written, durable or not yet', async () => {
+    const store = await followerStore([1, 2, 2, 4]);
+    // Entries 5..7 of epoch 4 are written, their fsync still to come: a follower may hold them.
+    const written = { epoch: 4, lastId: 7 };
+    const cases: { lastEpoch: number; want: { epoch: number; endId: number } }[] = [
+      { lastEpoch: 2, want: { epoch: 2, endId: 3 } },
+      { lastEpoch: 3, want: { epoch: 2, endId: 3 } },
+      { lastEpoch: 4, want: { epoch: 4, endId: 7 } },
+      { lastEpoch: 9, want: { epoch: 4, endId: 7 } },
+    ];
+    for (const { lastEpoch, want } of cases) {
+      assert.deepEqual(masterEpochEnd(store, lastEpoch, written), want, `lastEpoch ${lastEpoch}`);
     }
   });
 });

@@ -100,10 +100,19 @@ export function epochAt(store: SharedStore, id: number): number {
   return entry.epoch;
 }
 
-/** The master's answer to a follower's question: KIP-279's (epoch, end) from its own log. */
+/**
+ * The master's answer to a follower's question: KIP-279's (epoch, end) from its own log. The
+ * master's log ends at `written.lastId`: entries past the store's end are written, not durable
+ * yet (the master replicates them in parallel with its fsync), all of its own epoch. A follower
+ * may hold them already, and must not cut them.
+ */
 export function masterEpochEnd(
   store: SharedStore,
   lastEpoch: number,
+  written: { readonly epoch: number; readonly lastId: number },
 ): { readonly epoch: number; readonly endId: number } {
+  if (written.lastId > store.lastId() && lastEpoch >= written.epoch) {
+    return { epoch: written.epoch, endId: written.lastId };
+  }
   return epochEnd(lastEpoch, store.lastId(), (id) => epochAt(store, id));
 }
