@@ -20,6 +20,7 @@ import type { NodeProcess } from '../launcher/node-process.js';
 import { startBenchCluster, type PortRange } from './bench-cluster.js';
 import { formatCount, formatMs } from './bench-results.js';
 import { runBenchTool } from './bench-tool.js';
+import { processCpuMs } from './process-cpu.js';
 
 const USAGE = `usage: npm run bench:catchup -- [--entries N] [--durable] [--append-clients N] [--cpu-prof DIR]
 
@@ -68,6 +69,9 @@ export interface CatchUpResult {
   /** From the restarted secondary's spawn until it held all `entries`. */
   readonly catchUpMs: number;
   readonly entriesPerS: number;
+  /** CPU time (user + system) during the catch-up: the master's, the restarted secondary's. */
+  readonly masterCpuMs: number;
+  readonly secondaryCpuMs: number;
   /** `catchUpMs` over the 2 s target: at most 1 meets it. */
   readonly targetRatio: number;
   /** Appends (w=1) acknowledged between the spawn and the secondary holding all `entries`. */
@@ -325,11 +329,15 @@ async function measure(
   const appending = startAppending(cluster.master.url, options.appendClients, signal);
   let appends: Awaited<ReturnType<Appending['stop']>>;
   let timing: { spawnedAtMs: number; startMs: number; heldAtMs: number };
+  let cpu: { masterCpuMs: number; secondaryCpuMs: number };
   const sub = cluster.node(RESTARTED);
+  const cpuMs = (node: NodeProcess): number => processCpuMs(node.pid ?? -1) ?? Number.NaN;
   try {
     await sleep(200, undefined, { signal });
+    const masterBefore = cpuMs(cluster.master);
     const restart = await restartEmpty(sub, signal);
     const heldAtMs = await waitForLastId(sub, entries, signal);
+    cpu = { masterCpuMs: cpuMs(cluster.master) - masterBefore, secondaryCpuMs: cpuMs(sub) };
     timing = { ...restart, heldAtMs };
   } finally {
     appends = await appending.stop();
@@ -345,6 +353,7 @@ async function measure(
     startMs: timing.startMs,
     catchUpMs,
     entriesPerS: (entries * 1000) / catchUpMs,
+    ...cpu,
     targetRatio: catchUpMs / CATCH_UP_TARGET_MS,
     appendsDuringCatchUp: appending.acknowledgedBetween(timing.spawnedAtMs, timing.heldAtMs),
     appendsAcknowledged: appends.acknowledged,
@@ -358,9 +367,11 @@ async function measure(
 export function catchUpSummary(result: CatchUpResult): string[] {
   const mode = result.durable ? 'FSYNC=always' : 'in memory';
   const held = result.secondaryLastId >= result.lastAcknowledgedId;
+  const perEntry = (ms: number): string => ((ms * 1000) / result.entries).toFixed(2);
   return [
     `catch-up (${mode}): ${formatCount(result.entries)} entries of 100 bytes (filled in ${formatMs(result.fillMs)} ms)`,
     `  restart -> holds all: ${(result.catchUpMs / 1000).toFixed(2)} s (start ${formatMs(result.startMs)} ms of it), ${formatCount(result.entriesPerS)} entries/s`,
+    `  CPU during it: master ${formatMs(result.masterCpuMs)} ms (${perEntry(result.masterCpuMs)} µs/entry), restarted secondary ${formatMs(result.secondaryCpuMs)} ms with its start (${perEntry(result.secondaryCpuMs)} µs/entry)`,
     `  against the ${CATCH_UP_TARGET_MS / 1000} s target: ${result.targetRatio.toFixed(2)}x (met when <= 1.00)`,
     `  appends (w=1) acknowledged during the catch-up: ${formatCount(result.appendsDuringCatchUp)} (${formatCount(result.appendsAcknowledged)} in all, last id ${result.lastAcknowledgedId}); ` +
       `the restarted secondary then held up to ${result.secondaryLastId}: ${held ? 'all of them' : 'NOT all of them'}`,

@@ -7,6 +7,10 @@ import { isWellFormed } from './well-formed.js';
 /**
  * The replication batch on the wire (see `ReplicateBody`): the master encodes, the secondary's
  * endpoint decodes, both with this one definition.
+ *
+ * The body is one `join` over the messages, which makes one flat string: `+=` makes a rope of
+ * thousands of pieces, and V8 turns a rope into UTF-8 for the socket about twice as slowly as a
+ * flat string (0.34 against 0.18 µs per 100-byte message, measured on node 20).
  */
 export function encodeReplicateBody(
   logId: string,
@@ -15,25 +19,27 @@ export function encodeReplicateBody(
   messageJson: MessageJson = plainMessageJson,
   failover?: FailoverStamp,
 ): string {
-  const first = entries[0];
-  let epochs = '';
-  let messages = '';
-  for (let index = 0; index < entries.length; index++) {
+  const count = entries.length;
+  const epochs = new Array<number>(count);
+  const messages = new Array<string>(count);
+  for (let index = 0; index < count; index++) {
     const entry = entries[index]!;
-    if (index > 0) {
-      epochs += ',';
-      messages += ',';
-    }
-    epochs += String(entry.epoch);
-    messages += messageJson(entry);
+    epochs[index] = entry.epoch;
+    messages[index] = messageJson(entry);
   }
   // An empty batch (a probe) still names where it would start; any id >= 1 does.
-  const fromId = first?.id ?? 1;
+  const fromId = entries[0]?.id ?? 1;
   const stamp =
     failover === undefined
       ? ''
       : `,"from":${JSON.stringify(failover.from)},"commitId":${failover.commitId},"startId":${failover.startId}${failover.url === undefined ? '' : `,"url":${JSON.stringify(failover.url)}`}${failover.keys === undefined || failover.keys.length === 0 ? '' : `,"keys":${JSON.stringify(failover.keys)}`}`;
-  return `{"logId":${JSON.stringify(logId)},"epoch":${epoch},"fromId":${fromId},"epochs":[${epochs}],"messages":[${messages}]${stamp}}`;
+  const head = `{"logId":${JSON.stringify(logId)},"epoch":${epoch},"fromId":${fromId},"epochs":[${epochs.join(',')}],"messages":[`;
+  const tail = `]${stamp}}`;
+  if (count === 0) return head + tail;
+  // One join over every message, the head and the tail folded into the first and the last.
+  messages[0] = head + messages[0]!;
+  messages[count - 1] = messages[count - 1]! + tail;
+  return messages.join(',');
 }
 
 /** The batch a decoded body stands for, or why it is not one (arrays of different lengths). */
