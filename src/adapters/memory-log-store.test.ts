@@ -67,4 +67,48 @@ void describe('MemoryLogStore packing', () => {
       assert.equal(store.lastId(), 0, `epoch ${epoch}`);
     }
   });
+
+  void it('packs and reads whole ASCII batches exactly like single entries, across a chunk boundary', async () => {
+    const store = new MemoryLogStore();
+    await store.open();
+    // 100-byte messages in batches of 1000: about 21 MB, so one batch meets the end of the first
+    // 16 MiB chunk. One batch has a non-ASCII message in its middle, one ends with an emoji, one
+    // is smaller than a whole-batch write.
+    const batches: string[][] = [];
+    for (let batch = 0; batch < 210; batch++) {
+      const messages = Array.from({ length: 1000 }, (_, index) =>
+        `b${batch}-${index}-`.padEnd(100, 'x'),
+      );
+      if (batch === 3) messages[500] = `${'é'.repeat(40)}-middle`;
+      if (batch === 4) messages[999] = 'ends with 🚀';
+      batches.push(messages);
+    }
+    batches.push(['a', 'few', 'short', 'ones']);
+    const expected = batches.flat();
+    let id = 1;
+    for (const messages of batches) {
+      await store.append(messages.map((message) => ({ id: id++, epoch: 3, message })));
+    }
+    assert.equal(store.lastId(), expected.length);
+    const check = (entries: readonly { id: number; epoch: number; message: string }[]): void => {
+      for (const entry of entries) {
+        assert.equal(entry.epoch, 3);
+        assert.equal(entry.message, expected[entry.id - 1], `entry ${entry.id}`);
+        assert.equal(store.get(entry.id)?.message, entry.message, `get(${entry.id})`);
+      }
+    };
+    for (let from = 1; from <= expected.length; from += 997) {
+      const read = store.read(from, 1000);
+      assert.equal(read.length, Math.min(1000, expected.length - from + 1));
+      assert.equal(read[0]?.id, from);
+      check(read);
+    }
+    // The byte limit: 100-byte messages, so 2550 bytes hold 25 of them; at least one always.
+    assert.equal(store.read(10, 1000, 2550).length, 25);
+    assert.equal(store.read(10, 1000, 1).length, 1);
+    assert.deepEqual(
+      store.read(3500, 20).map((entry) => entry.message),
+      expected.slice(3499, 3519),
+    );
+  });
 });

@@ -1,3 +1,4 @@
+import { isAscii } from 'node:buffer';
 import { assert, InvariantError } from '../core/assert.js';
 import type { Entry, LogIdentity } from '../core/entry.js';
 import type { KeyedAppend } from '../core/idempotency.js';
@@ -7,6 +8,11 @@ import { assertTruncation, type LogStore, type StoredState } from './log-store.j
 const CHUNK_BYTES = 16 * 1024 * 1024;
 /** Entries the index has room for at first; it doubles as the log grows. */
 const INITIAL_CAPACITY = 1024;
+/**
+ * From this many entries on, an append or a read converts all its messages at once (one
+ * `Buffer.write`, one `toString`) when they are ASCII, instead of one call per message.
+ */
+const WHOLE_BATCH_MIN_ENTRIES = 8;
 
 /**
  * The classroom store: everything in memory, gone when the process ends.
@@ -69,7 +75,7 @@ export class MemoryLogStore implements LogStore {
     }
     const lastId = this.#count + entries.length;
     this.#reserve(lastId);
-    for (const entry of entries) this.#put(entry);
+    if (!this.#putAscii(entries)) for (const entry of entries) this.#put(entry);
     assert(this.#count === lastId, `append ends the log at ${this.#count}, expected ${lastId}`);
     const first = entries[0];
     if (idempotencyKey !== undefined && first !== undefined) {
@@ -111,6 +117,12 @@ export class MemoryLogStore implements LogStore {
   }
 
   read(fromId: number, maxCount: number, maxBytes = Infinity): Entry[] {
+    const start = Math.max(0, fromId - 1);
+    const count = this.#readCount(start, maxCount, maxBytes);
+    if (count >= WHOLE_BATCH_MIN_ENTRIES) {
+      const ascii = this.#readAscii(start, count);
+      if (ascii !== undefined) return ascii;
+    }
     const out: Entry[] = [];
     let bytes = 0;
     for (
@@ -137,6 +149,77 @@ export class MemoryLogStore implements LogStore {
       epoch: this.#epochOf[index]!,
       message: chunk.toString('utf8', offset, offset + this.#lengthOf[index]!),
     };
+  }
+
+  /** How many entries from index `start` a read returns (at least one, if there is one). */
+  #readCount(start: number, maxCount: number, maxBytes: number): number {
+    let count = 0;
+    let bytes = 0;
+    for (let index = start; index < this.#count && count < maxCount; index++) {
+      bytes += this.#lengthOf[index]!;
+      if (count > 0 && bytes > maxBytes) break;
+      count += 1;
+    }
+    return count;
+  }
+
+  /**
+   * The entries `start .. start + count - 1` with one `toString` of their bytes, when they lie in
+   * one chunk and are all ASCII (a byte per character: each message is a slice of the text at
+   * its byte offsets); undefined otherwise.
+   */
+  #readAscii(start: number, count: number): Entry[] | undefined {
+    const last = start + count - 1;
+    const chunkIndex = this.#chunkOf[start]!;
+    if (this.#chunkOf[last] !== chunkIndex) return undefined;
+    const from = this.#offsetOf[start]!;
+    const to = this.#offsetOf[last]! + this.#lengthOf[last]!;
+    const chunk = this.#chunks[chunkIndex]!;
+    if (!isAscii(chunk.subarray(from, to))) return undefined;
+    // ASCII reads the same as latin1 (a character per byte) and as UTF-8.
+    const text = chunk.toString('latin1', from, to);
+    const out = new Array<Entry>(count);
+    for (let index = start; index <= last; index++) {
+      const offset = this.#offsetOf[index]! - from;
+      out[index - start] = {
+        id: index + 1,
+        epoch: this.#epochOf[index]!,
+        message: text.slice(offset, offset + this.#lengthOf[index]!),
+      };
+    }
+    return out;
+  }
+
+  /**
+   * Packs a batch of ASCII messages with one `Buffer.write` of all of them (each then takes as
+   * many bytes as it has characters). False, with nothing changed, for a small batch, one that
+   * is not all ASCII or one that does not fit in the current chunk: each message is put alone.
+   */
+  #putAscii(entries: readonly Entry[]): boolean {
+    if (entries.length < WHOLE_BATCH_MIN_ENTRIES || this.#chunks.length === 0) return false;
+    const messages = new Array<string>(entries.length);
+    for (let index = 0; index < entries.length; index++) messages[index] = entries[index]!.message;
+    const text = messages.join('');
+    // UTF-8 takes a byte per ASCII character and more for any other.
+    if (
+      this.#chunkUsed + text.length > CHUNK_BYTES ||
+      Buffer.byteLength(text, 'utf8') !== text.length
+    )
+      return false;
+    const chunkIndex = this.#chunks.length - 1;
+    const written = this.#chunks[chunkIndex]!.write(text, this.#chunkUsed, 'latin1');
+    assert(written === text.length, `batch of ${text.length} ASCII bytes packed whole`);
+    for (const entry of entries) {
+      const index = this.#count;
+      const bytes = entry.message.length;
+      this.#chunkOf[index] = chunkIndex;
+      this.#offsetOf[index] = this.#chunkUsed;
+      this.#lengthOf[index] = bytes;
+      this.#epochOf[index] = entry.epoch;
+      this.#chunkUsed += bytes;
+      this.#count += 1;
+    }
+    return true;
   }
 
   #put(entry: Entry): void {
