@@ -27,7 +27,8 @@ const USAGE = `usage: npm run bench:catchup -- [--entries N] [--durable] [--appe
   --entries N          entries of 100 bytes the restarted secondary is behind (default 1000000)
   --durable            every node on its own data directory with FSYNC=always (default: in memory)
   --append-clients N   clients appending single messages (w=1) during the catch-up (default 4, 0..32)
-  --cpu-prof DIR       the master and the restarted secondary write V8 CPU profiles into DIR`;
+  --cpu-prof DIR       the master and the restarted secondary write V8 CPU profiles into DIR
+  --env KEY=VALUE      an environment variable for every node (repeatable), to compare settings`;
 
 /** Clear of the nodes' defaults (8000...), bench.ts (9100-9199) and memory.ts (9300-9399). */
 const PORTS: PortRange = { min: 9400, max: 9449 };
@@ -58,6 +59,8 @@ export interface CatchUpOptions {
   readonly appendClients: number;
   /** The master and the restarted secondary write CPU profiles here. */
   readonly cpuProfileDir?: string;
+  /** Extra environment for every node (MAX_BATCH_ENTRIES=..., to compare settings). */
+  readonly nodeEnv?: Readonly<Record<string, string>>;
 }
 
 export interface CatchUpResult {
@@ -110,13 +113,22 @@ export function parseCatchUpOptions(argv: readonly string[]): CatchUpOptions | u
       durable: { type: 'boolean' },
       'append-clients': { type: 'string' },
       'cpu-prof': { type: 'string' },
+      env: { type: 'string', multiple: true },
       help: { type: 'boolean' },
     },
     strict: true,
   });
   if (values.help === true) return undefined;
   const profile = values['cpu-prof'];
+  const nodeEnv = Object.fromEntries(
+    (values.env ?? []).map((pair) => {
+      const match = /^([A-Z][A-Z0-9_]*)=(.*)$/.exec(pair);
+      if (match === null) throw new UsageError(`--env takes KEY=VALUE; got "${pair}"`);
+      return [match[1]!, match[2]!];
+    }),
+  );
   return {
+    nodeEnv,
     entries: integerFlag(values.entries, 'entries', 1_000_000, [1, MAX_ENTRIES]),
     durable: values.durable === true,
     appendClients: integerFlag(values['append-clients'], 'append-clients', 4, [
@@ -305,6 +317,7 @@ export async function runCatchUp(
     secondaries: SECONDARY_COUNT,
     signal,
     durable: options.durable,
+    ...(options.nodeEnv === undefined ? {} : { nodeEnv: options.nodeEnv }),
     nodeArgs: (name) => profileArgs(profileDir, name),
   });
   try {
