@@ -6,7 +6,6 @@ import { assert, InvariantError } from '../core/assert.js';
 import type { Entry, LogIdentity } from '../core/entry.js';
 import { IdempotencyTable } from '../core/idempotency.js';
 import { RecentEntries } from './recent-entries.js';
-import { batchLimits } from './batch-limits.js';
 import type { KeyedRange } from './shared-store.js';
 import { commitIdOf } from '../core/commit.js';
 import { VisibleEntries, type VisibleListener } from './visible-entries.js';
@@ -493,18 +492,16 @@ export class MasterNode {
   }
 
   /**
-   * Where a batch from `fromId` ends, within the entry and byte limits (larger for a secondary far
-   * behind: batch-limits.ts). The entries read are kept for this pump only: the batch is sent
-   * right after, and secondaries that are level share them.
+   * Where a batch from `fromId` ends, within the entry and byte limits. The entries read are kept
+   * for this pump only: the batch is sent right after, and secondaries that are level share them.
    */
   #batchEnd(fromId: number): number {
     let entries = this.#batchReads.get(fromId);
     if (entries === undefined) {
       const { maxBatchEntries, maxBatchBytes } = this.#config;
-      const limits = batchLimits(this.#core.lastId - fromId + 1, maxBatchEntries, maxBatchBytes);
       entries =
-        this.#recent.read(fromId, limits.entries, limits.bytes) ??
-        this.#deps.store.read(fromId, limits.entries, limits.bytes);
+        this.#recent.read(fromId, maxBatchEntries, maxBatchBytes) ??
+        this.#deps.store.read(fromId, maxBatchEntries, maxBatchBytes);
       entries = this.#wholeKeyedAppend(fromId, entries);
       this.#batchReads.set(fromId, entries);
     }
