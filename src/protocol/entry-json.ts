@@ -10,12 +10,13 @@ export function entriesJson(
   entries: readonly Entry[],
   messageJson: MessageJson = plainMessageJson,
 ): string {
-  let out = '[';
+  // One join, not `+=`: a flat string, which V8 writes to a socket about twice as fast as the
+  // rope `+=` builds (see encodeReplicateBody).
+  const parts = new Array<string>(entries.length);
   for (let index = 0; index < entries.length; index++) {
-    if (index > 0) out += ',';
-    out += entryJson(entries[index]!, messageJson);
+    parts[index] = entryJson(entries[index]!, messageJson);
   }
-  return out + ']';
+  return `[${parts.join(',')}]`;
 }
 
 /** How a message becomes JSON: escaped afresh, or taken from where it was escaped before. */
