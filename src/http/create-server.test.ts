@@ -11,6 +11,7 @@ import type { InvariantContext, InvariantHandler } from '../node/fatal.js';
 import { FaultsBody } from '../protocol/messages.js';
 import { createServer } from './create-server.js';
 import { isBlank } from './json-body.js';
+import { holdDuringClose } from './closing-fixture.js';
 
 void describe('isBlank', () => {
   void it('is true for an empty body and JSON whitespace only', () => {
@@ -152,28 +153,8 @@ void describe('createServer: a broken invariant', () => {
 void describe('createServer: closing', () => {
   void it('answers a request on a connection kept alive from before with 503 SHUTTING_DOWN', async () => {
     const app = serverWith();
-    let release = (): void => undefined;
-    const released = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    let entered = (): void => undefined;
-    const inFlight = new Promise<void>((resolve) => {
-      entered = resolve;
-    });
-    app.get('/slow', async () => {
-      entered();
-      await released;
-      return { slow: true };
-    });
+    const { inFlight, closing: closingSeen, release } = holdDuringClose(app);
     app.get('/fast', () => ({ fast: true }));
-    let closingStarted = (): void => undefined;
-    const closingSeen = new Promise<void>((resolve) => {
-      closingStarted = resolve;
-    });
-    app.addHook('preClose', (done) => {
-      closingStarted();
-      done();
-    });
     const client = new RawClient(await listen(app));
     try {
       client.get('/fast');

@@ -10,6 +10,7 @@ import type { Appended, AppendRequest } from '../node/append-outcome.js';
 import { plainMessageJson } from '../protocol/entry-json.js';
 import { createServer } from './create-server.js';
 import { answerJson, appendEndpoint, type AppendingNode } from './master-routes.js';
+import { holdDuringClose } from './closing-fixture.js';
 
 const entries = [
   { id: 7, epoch: 1, message: 'a "quoted" \\ message\n' },
@@ -241,27 +242,7 @@ void describe('appendEndpoint while the server closes', () => {
       maxMessageBytes: 50,
       routes: appendEndpoint(fakeNode(seen), limits, { logger }),
     });
-    let release = (): void => undefined;
-    const released = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    let entered = (): void => undefined;
-    const inFlight = new Promise<void>((resolve) => {
-      entered = resolve;
-    });
-    app.get('/slow', async () => {
-      entered();
-      await released;
-      return { slow: true };
-    });
-    let closingStarted = (): void => undefined;
-    const closingSeen = new Promise<void>((resolve) => {
-      closingStarted = resolve;
-    });
-    app.addHook('preClose', (done) => {
-      closingStarted();
-      done();
-    });
+    const { inFlight, closing: closingSeen, release } = holdDuringClose(app);
     await app.listen({ host: '127.0.0.1', port: 0 });
     const socket = connect({ host: '127.0.0.1', port: (app.server.address() as AddressInfo).port });
     socket.setEncoding('utf8');
