@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { writeSync } from 'node:fs';
 import { once } from 'node:events';
 import {
   appendFile,
@@ -19,7 +20,12 @@ import { join } from 'node:path';
 import { InvariantError } from '../../core/assert.js';
 import type { Entry, LogIdentity } from '../../core/entry.js';
 import { entriesOf, runLogStoreConformance } from '../log-store-conformance.js';
-import { FileLogStore, StorageError, type FileLogStoreOptions } from './file-log-store.js';
+import {
+  FileLogStore,
+  StorageError,
+  type FileLogStoreOptions,
+  type WriteAt,
+} from './file-log-store.js';
 import { decodeRecord, encodeBatch } from './record-codec.js';
 import { memoryLogger } from '../../testing/memory-logger.js';
 
@@ -133,7 +139,6 @@ async function rejectsWith(
 
 /** node:fs/promises FileHandle's prototype, to spy on or fail the calls the store makes. */
 interface HandleMethods {
-  write: (...args: unknown[]) => Promise<{ bytesWritten: number; buffer: Buffer }>;
   datasync: () => Promise<void>;
   truncate: (length?: number) => Promise<void>;
 }
@@ -160,23 +165,31 @@ function patch<K extends keyof HandleMethods>(
 }
 
 /**
- * Makes the next `write` put half of its bytes in the file, then fail with `code`, as a disk that
- * fills up (or breaks) in the middle of a record would. Returns the function that restores it.
+ * The store's `writeAt`: `fs.writeSync`, counting its calls; told to, it tears the next write:
+ * half of its bytes reach the file, then it fails with `code`, as a disk that fills up (or
+ * breaks) in the middle of a record would.
  */
-function tearNextWrite(prototype: HandleMethods, code: string): () => void {
-  let failures = 1;
-  return patch(
-    prototype,
-    'write',
-    (original) =>
-      async function (this: unknown, ...args: unknown[]) {
-        if (failures === 0) return original.apply(this, args);
-        failures -= 1;
-        const [buffer, offset, length, position] = args as [Buffer, number, number, number];
-        await original.call(this, buffer, offset, Math.floor(length / 2), position);
-        throw errno(code);
-      },
-  );
+function tearableWrites(): {
+  writeAt: WriteAt;
+  calls: () => number;
+  tearNext: (code: string) => void;
+} {
+  let calls = 0;
+  let tear: string | undefined;
+  return {
+    writeAt: (fd, buffer, offset, length, position) => {
+      calls += 1;
+      const code = tear;
+      if (code === undefined) return writeSync(fd, buffer, offset, length, position);
+      tear = undefined;
+      writeSync(fd, buffer, offset, Math.floor(length / 2), position);
+      throw errno(code);
+    },
+    calls: () => calls,
+    tearNext: (code) => {
+      tear = code;
+    },
+  };
 }
 
 function errno(code: string): NodeJS.ErrnoException {
@@ -533,12 +546,13 @@ void describe('FileLogStore', () => {
     }
 
     void it('group commit: 200 concurrent appends resolve in order in a few writes', async () => {
-      const writer = store({ fsync: 'always' });
+      const disk = tearableWrites();
+      const writer = store({ fsync: 'always', writeAt: disk.writeAt });
       await writer.open();
       await writer.setIdentity(IDENTITY);
       const prototype = await handlePrototype(dataDir);
       let datasyncs = 0;
-      let writes = 0;
+      const writesBefore = disk.calls();
       const restoreSync = patch(
         prototype,
         'datasync',
@@ -546,15 +560,6 @@ void describe('FileLogStore', () => {
           function (this: unknown) {
             datasyncs += 1;
             return original.call(this);
-          },
-      );
-      const restoreWrite = patch(
-        prototype,
-        'write',
-        (original) =>
-          function (this: unknown, ...args: unknown[]) {
-            writes += 1;
-            return original.apply(this, args);
           },
       );
       const resolved: number[] = [];
@@ -566,8 +571,8 @@ void describe('FileLogStore', () => {
         );
       } finally {
         restoreSync();
-        restoreWrite();
       }
+      const writes = disk.calls() - writesBefore;
       assert.deepEqual(
         resolved,
         entriesOf(1, 200).map((entry) => entry.id),
@@ -628,25 +633,20 @@ void describe('FileLogStore', () => {
   void describe('a failed write', () => {
     void it('rejects its group and every append queued after it, and stores none', async () => {
       const { logger, lines } = memoryLogger();
-      const writer = store({ logger });
+      const disk = tearableWrites();
+      const writer = store({ logger, writeAt: disk.writeAt });
       await writer.open();
       await writer.setIdentity(IDENTITY);
       await writer.append(entriesOf(1, 3));
       const [file] = await segmentFiles(dataDir);
       const goodBytes = await sizeOf(file!);
-      const prototype = await handlePrototype(dataDir);
       // Half the record reaches the file, then the disk is full.
-      const restore = tearNextWrite(prototype, 'ENOSPC');
-      let outcomes: PromiseSettledResult<void>[];
-      try {
-        outcomes = await Promise.allSettled([
-          writer.append(entriesOf(4, 4), 'lost-key'),
-          writer.append(entriesOf(5, 6)),
-          writer.append(entriesOf(7, 7)),
-        ]);
-      } finally {
-        restore();
-      }
+      disk.tearNext('ENOSPC');
+      const outcomes = await Promise.allSettled([
+        writer.append(entriesOf(4, 4), 'lost-key'),
+        writer.append(entriesOf(5, 6)),
+        writer.append(entriesOf(7, 7)),
+      ]);
       for (const outcome of outcomes) {
         assert.equal(outcome.status, 'rejected');
         assert.ok(outcome.reason instanceof StorageError);
@@ -692,12 +692,13 @@ void describe('FileLogStore', () => {
     // When the write fails halfway and cutting the file back fails too, the torn bytes stay at the
     // end of the segment. The next append must not be indexed as if they were not there.
     void it('when cutting back a torn write fails too, later appends still read back', async () => {
-      const writer = store();
+      const disk = tearableWrites();
+      const writer = store({ writeAt: disk.writeAt });
       await writer.open();
       await writer.setIdentity(IDENTITY);
       await writer.append(entriesOf(1, 3));
       const prototype = await handlePrototype(dataDir);
-      const restoreWrite = tearNextWrite(prototype, 'EIO');
+      disk.tearNext('EIO');
       const restoreTruncate = patch(
         prototype,
         'truncate',
@@ -706,7 +707,6 @@ void describe('FileLogStore', () => {
       try {
         await rejectsWith(writer.append(entriesOf(4, 4, 1, 64)), 'STORAGE_FAILED');
       } finally {
-        restoreWrite();
         restoreTruncate();
       }
       let accepted = true;

@@ -1,4 +1,4 @@
-import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync, writeSync } from 'node:fs';
 import {
   mkdir,
   open,
@@ -45,7 +45,21 @@ export interface FileLogStoreOptions {
    * is what a crash at that point leaves, and throwing stops the truncation there).
    */
   readonly beforeTruncationStep?: (step: TruncationStepName) => Promise<void>;
+  /**
+   * Writes bytes at a position of an open file, as `fs.writeSync` (the default) does; the tests
+   * pass one that fails part way, as a full or broken disk would.
+   */
+  readonly writeAt?: WriteAt;
 }
+
+/** `fs.writeSync(fd, buffer, offset, length, position)`: returns the bytes written. */
+export type WriteAt = (
+  fd: number,
+  buffer: Uint8Array,
+  offset: number,
+  length: number,
+  position: number,
+) => number;
 
 export type StorageErrorCode =
   'STORAGE_FULL' | 'STORAGE_FAILED' | 'STORAGE_CORRUPT' | 'STORAGE_LOCKED';
@@ -434,17 +448,17 @@ export class FileLogStore implements LogStore {
       records.length === 1
         ? records[0]!.record
         : Buffer.concat(records.map((encoded) => encoded.record));
-    const written = await this.#attempt(group, segment, writer, start, async () => {
+    // A synchronous write: a group's bytes reach the page cache in microseconds, cheaper than a
+    // round trip through libuv's thread pool (two wake-ups); only the fsync goes there.
+    const writeAt = this.#options.writeAt ?? writeSync;
+    const written = await this.#attempt(group, segment, writer, start, () => {
       let done = 0;
       while (done < buffer.length) {
-        const { bytesWritten } = await writer.write(
-          buffer,
-          done,
-          buffer.length - done,
-          start + done,
-        );
-        done += bytesWritten;
+        const bytes = writeAt(writer.fd, buffer, done, buffer.length - done, start + done);
+        assert(bytes > 0, `a write to ${segment.path} at ${start + done} wrote nothing`);
+        done += bytes;
       }
+      return Promise.resolve();
     });
     if (!written) return;
     // Written, in order: a process crash keeps it from here; the fsync makes it durable.
