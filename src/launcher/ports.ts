@@ -3,7 +3,10 @@
  * consecutive ones (`rlog cluster`'s --base-port layout) or the first free ones of a range (the
  * benches, which keep clear of the nodes' defaults and of each other).
  */
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const ATTEMPTS = 50;
 
@@ -14,6 +17,55 @@ function forbiddenPort(port: number): boolean {
 
 /** Ports `freePort` gave out in this process: none is given twice, even once closed again. */
 const handedOut = new Set<number>();
+
+/**
+ * Where `freePort` is drawn from: below Linux's ephemeral range (32768-60999), so that no
+ * outgoing connection takes a port between the moment it is chosen and the moment a node
+ * listens on it, and below `consecutiveFreePorts`' 20000-39999.
+ */
+const FREE_PORT_RANGE: PortRange = { min: 10_000, max: 19_999 };
+
+/**
+ * Claims on ports across the processes of this machine (test files run in parallel, each in its
+ * own process): one file per port, created exclusively, holding the claimer's pid. A claim whose
+ * process is gone is taken over; this process's claims are removed when it exits.
+ */
+const CLAIM_DIR = join(tmpdir(), 'rlog-port-claims');
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function claim(port: number): boolean {
+  const path = join(CLAIM_DIR, String(port));
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      writeFileSync(path, String(process.pid), { flag: 'wx' });
+      return true;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const owner = Number(readFileSync(path, 'utf8'));
+      if (Number.isInteger(owner) && owner > 0 && processAlive(owner)) return false;
+      rmSync(path, { force: true });
+    }
+  }
+  return false;
+}
+
+let claimsReleasedOnExit = false;
+
+function releaseClaimsOnExit(): void {
+  if (claimsReleasedOnExit) return;
+  claimsReleasedOnExit = true;
+  process.once('exit', () => {
+    for (const port of handedOut) rmSync(join(CLAIM_DIR, String(port)), { force: true });
+  });
+}
 
 /** True when nothing listens on `port` at `host` (checked by listening on it for a moment). */
 export function isPortFree(port: number, host: string): Promise<boolean> {
@@ -30,27 +82,24 @@ export function isPortFree(port: number, host: string): Promise<boolean> {
   });
 }
 
-/** A port the kernel says is free now (bind port 0, read it, close), never one given before. */
+/**
+ * A free port no other process of this machine was given by `freePort` (a claim file) and that
+ * this one never gave before: two test files starting clusters at once never share one.
+ */
 export async function freePort(host = '127.0.0.1'): Promise<number> {
+  mkdirSync(CLAIM_DIR, { recursive: true });
+  releaseClaimsOnExit();
+  const span = FREE_PORT_RANGE.max - FREE_PORT_RANGE.min + 1;
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
-    const port = await new Promise<number>((resolve, reject) => {
-      const server = createServer();
-      server.unref();
-      server.once('error', reject);
-      server.listen(0, host, () => {
-        const address = server.address();
-        const found = typeof address === 'object' && address !== null ? address.port : 0;
-        server.close(() => {
-          resolve(found);
-        });
-      });
-    });
-    if (port > 0 && !forbiddenPort(port) && !handedOut.has(port)) {
-      handedOut.add(port);
-      return port;
-    }
+    const port = FREE_PORT_RANGE.min + Math.floor(Math.random() * span);
+    if (forbiddenPort(port) || handedOut.has(port)) continue;
+    if (!(await isPortFree(port, host)) || !claim(port)) continue;
+    handedOut.add(port);
+    return port;
   }
-  throw new Error(`no free port found in ${ATTEMPTS} attempts; free some ports and retry`);
+  throw new Error(
+    `no free port found in ${FREE_PORT_RANGE.min}-${FREE_PORT_RANGE.max} in ${ATTEMPTS} attempts; free some ports (or remove stale claims in ${CLAIM_DIR}) and retry`,
+  );
 }
 
 /** A base port in 20000..39999 with the next `count - 1` ports free too (as `rlog cluster` needs). */
