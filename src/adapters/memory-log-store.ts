@@ -209,16 +209,7 @@ export class MemoryLogStore implements LogStore {
     const chunkIndex = this.#chunks.length - 1;
     const written = this.#chunks[chunkIndex]!.write(text, this.#chunkUsed, 'latin1');
     assert(written === text.length, `batch of ${text.length} ASCII bytes packed whole`);
-    for (const entry of entries) {
-      const index = this.#count;
-      const bytes = entry.message.length;
-      this.#chunkOf[index] = chunkIndex;
-      this.#offsetOf[index] = this.#chunkUsed;
-      this.#lengthOf[index] = bytes;
-      this.#epochOf[index] = entry.epoch;
-      this.#chunkUsed += bytes;
-      this.#count += 1;
-    }
+    for (const entry of entries) this.#index(chunkIndex, entry.message.length, entry.epoch);
     return true;
   }
 
@@ -235,11 +226,16 @@ export class MemoryLogStore implements LogStore {
     const chunkIndex = this.#chunks.length - 1;
     const written = this.#chunks[chunkIndex]!.write(entry.message, this.#chunkUsed, 'utf8');
     assert(written === bytes, `message of entry ${entry.id} packed whole`);
+    this.#index(chunkIndex, bytes, entry.epoch);
+  }
+
+  /** Indexes the next entry: its `bytes` were just written at the chunk's used end. */
+  #index(chunkIndex: number, bytes: number, epoch: number): void {
     const index = this.#count;
     this.#chunkOf[index] = chunkIndex;
     this.#offsetOf[index] = this.#chunkUsed;
     this.#lengthOf[index] = bytes;
-    this.#epochOf[index] = entry.epoch;
+    this.#epochOf[index] = epoch;
     this.#chunkUsed += bytes;
     this.#count += 1;
   }
