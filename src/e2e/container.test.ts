@@ -336,8 +336,8 @@ describe('Dockerfile', () => {
     assert.equal(health.command[0], 'node', 'no curl or wget in the image: node runs the check');
     assert.deepEqual(
       health.command,
-      ['node', 'dist/cli/main.js', 'healthcheck'],
-      'rlog healthcheck: GET /health at PORT, over HTTPS with TLS_CERT',
+      ['node', 'dist/cli/healthcheck-main.js'],
+      'rlog healthcheck without the rest of the CLI: GET /health at PORT, HTTPS with TLS_CERT',
     );
     const interval = durationMs(health.options['interval'] ?? '');
     const timeout = durationMs(health.options['timeout'] ?? '');

@@ -319,7 +319,11 @@ describe('docker-compose.yml on a Docker engine', () => {
         SETTLE_MS,
         `Docker to report ${node} healthy`,
         500,
-      );
+      ).catch(async (error: unknown) => {
+        // Docker keeps the last runs of the check, with their exit codes and stderr: the why.
+        const runs = await inspect(node, '{{json .State.Health}}').catch((e: unknown) => String(e));
+        throw new Error(`${(error as Error).message}\n${node} healthcheck runs: ${runs}`);
+      });
       assert.equal(await inspect(node, '{{.Config.User}}'), 'node', `${node}: USER`);
     }
     // LOG_FORMAT=pretty in the compose file: readable lines, not JSON.
