@@ -90,8 +90,9 @@ export default defineConfig(
         {
           patterns: [
             {
-              group: ['node:*', 'fastify', 'undici', 'pino', '../*', '!../core'],
-              message: 'src/protocol imports only src/core and packages: both ends import it',
+              group: ['node:*', '!node:buffer', 'fastify', 'undici', 'pino', '../*', '!../core'],
+              message:
+                'src/protocol imports only src/core, node:buffer and packages: both ends import it',
             },
           ],
         },

@@ -1,7 +1,7 @@
 import { Pool, type Dispatcher } from 'undici';
 import type { PeerConfig } from '../core/master-core.js';
 import type { Entry } from '../core/entry.js';
-import { encodeReplicateBody } from '../protocol/codec.js';
+import { REPLICATE_FRAME_TYPE, encodeReplicateFrame } from '../protocol/frame.js';
 import { internalRequestHeaders } from '../protocol/headers.js';
 import type {
   EpochEndAnswerBody,
@@ -35,36 +35,39 @@ export class HttpReplicationTransport implements PeerTransport {
   readonly #replicationPools = new Map<string, Pool>();
   /** Probes, and with failover votes and epoch-end questions: small, never behind a batch. */
   readonly #heartbeatPools = new Map<string, Pool>();
+  /** JSON bodies (heartbeats, votes, epoch-end questions). */
   readonly #headers: Record<string, string>;
+  /** Replication batches, sent as frames (frame.ts). */
+  readonly #frameHeaders: Record<string, string>;
   readonly #encoded = new WeakMap<
     readonly Entry[],
-    { readonly logId: string; readonly epoch: number; readonly text: string }
+    { readonly logId: string; readonly epoch: number; readonly frame: Buffer }
   >();
 
   constructor(private readonly options: HttpReplicationTransportOptions) {
     this.#headers = internalRequestHeaders(options.clusterToken);
+    this.#frameHeaders = { ...this.#headers, 'content-type': REPLICATE_FRAME_TYPE };
   }
 
   replicate(peer: PeerConfig, batch: OutgoingBatch, timeoutMs: number): Promise<ReplicaAnswer> {
     const pool = this.#pool(this.#replicationPools, peer, this.options.connectionsPerPeer);
-    return this.#post(pool, REPLICATE_PATH, this.#encode(batch), timeoutMs, replicaAnswer);
+    const frame = this.#encode(batch);
+    return this.#post(pool, REPLICATE_PATH, frame, timeoutMs, replicaAnswer, this.#frameHeaders);
   }
 
   /**
-   * The batch's body, encoded once: secondaries that are level get the same entries (the same
+   * The batch's frame, encoded once: secondaries that are level get the same entries (the same
    * array) in one pump, and a large batch is the most expensive thing the master serializes.
    */
-  #encode(batch: OutgoingBatch): string {
-    const cached = this.#encoded.get(batch.entries);
+  #encode(batch: OutgoingBatch): Buffer {
+    const { logId, epoch, entries, failover } = batch;
     // A failover batch carries its commit point and keys: encoded for each send.
-    if (batch.failover !== undefined) {
-      const { logId, epoch, entries, messageJson, failover } = batch;
-      return encodeReplicateBody(logId, epoch, entries, messageJson, failover);
-    }
-    if (cached?.logId === batch.logId && cached.epoch === batch.epoch) return cached.text;
-    const text = encodeReplicateBody(batch.logId, batch.epoch, batch.entries, batch.messageJson);
-    this.#encoded.set(batch.entries, { logId: batch.logId, epoch: batch.epoch, text });
-    return text;
+    if (failover !== undefined) return encodeReplicateFrame(logId, epoch, entries, failover);
+    const cached = this.#encoded.get(entries);
+    if (cached?.logId === logId && cached.epoch === epoch) return cached.frame;
+    const frame = encodeReplicateFrame(logId, epoch, entries);
+    this.#encoded.set(entries, { logId, epoch, frame });
+    return frame;
   }
 
   heartbeat(peer: PeerConfig, body: HeartbeatBody, timeoutMs: number): Promise<ReplicaAnswer> {
@@ -119,9 +122,10 @@ export class HttpReplicationTransport implements PeerTransport {
   #post<A>(
     pool: Pool,
     path: string,
-    body: string,
+    body: string | Buffer,
     timeoutMs: number,
     read: (statusCode: number, text: string) => A | { ok: false; error: string },
+    headers: Record<string, string> = this.#headers,
   ): Promise<A | { ok: false; error: string }> {
     return new Promise((resolve) => {
       let settled = false;
@@ -162,7 +166,7 @@ export class HttpReplicationTransport implements PeerTransport {
           {
             method: 'POST',
             path,
-            headers: this.#headers,
+            headers,
             body,
             headersTimeout: timeoutMs,
             bodyTimeout: timeoutMs,

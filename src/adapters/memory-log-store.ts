@@ -1,17 +1,14 @@
-import { isAscii } from 'node:buffer';
 import { assert, InvariantError } from '../core/assert.js';
 import type { Entry, LogIdentity } from '../core/entry.js';
 import type { KeyedAppend } from '../core/idempotency.js';
+import { decodeMessages } from '../protocol/message-bytes.js';
 import { assertTruncation, type LogStore, type StoredState } from './log-store.js';
 
 /** Messages are packed into chunks of this size; a larger message gets a chunk of its own. */
 const CHUNK_BYTES = 16 * 1024 * 1024;
 /** Entries the index has room for at first; it doubles as the log grows. */
 const INITIAL_CAPACITY = 1024;
-/**
- * From this many entries on, an append or a read converts all its messages at once (one
- * `Buffer.write`, one `toString`) when they are ASCII, instead of one call per message.
- */
+/** From this many entries on, a read decodes its messages together (decodeMessages). */
 const WHOLE_BATCH_MIN_ENTRIES = 8;
 
 /**
@@ -75,7 +72,7 @@ export class MemoryLogStore implements LogStore {
     }
     const lastId = this.#count + entries.length;
     this.#reserve(lastId);
-    if (!this.#putAscii(entries)) for (const entry of entries) this.#put(entry);
+    for (const entry of entries) this.#put(entry);
     assert(this.#count === lastId, `append ends the log at ${this.#count}, expected ${lastId}`);
     const first = entries[0];
     if (idempotencyKey !== undefined && first !== undefined) {
@@ -120,8 +117,8 @@ export class MemoryLogStore implements LogStore {
     const start = Math.max(0, fromId - 1);
     const count = this.#readCount(start, maxCount, maxBytes);
     if (count >= WHOLE_BATCH_MIN_ENTRIES) {
-      const ascii = this.#readAscii(start, count);
-      if (ascii !== undefined) return ascii;
+      const run = this.#readRun(start, count);
+      if (run !== undefined) return run;
     }
     const out: Entry[] = [];
     let bytes = 0;
@@ -164,69 +161,59 @@ export class MemoryLogStore implements LogStore {
   }
 
   /**
-   * The entries `start .. start + count - 1` with one `toString` of their bytes, when they lie in
-   * one chunk and are all ASCII (a byte per character: each message is a slice of the text at
-   * its byte offsets); undefined otherwise.
+   * The entries `start .. start + count - 1` decoded together when they lie in one chunk (their
+   * bytes are then contiguous): ASCII runs of up to 64 KiB at a time rather than a string per
+   * message (decodeMessages); undefined otherwise.
    */
-  #readAscii(start: number, count: number): Entry[] | undefined {
+  #readRun(start: number, count: number): Entry[] | undefined {
     const last = start + count - 1;
     const chunkIndex = this.#chunkOf[start]!;
     if (this.#chunkOf[last] !== chunkIndex) return undefined;
     const from = this.#offsetOf[start]!;
     const to = this.#offsetOf[last]! + this.#lengthOf[last]!;
-    const chunk = this.#chunks[chunkIndex]!;
-    if (!isAscii(chunk.subarray(from, to))) return undefined;
-    // ASCII reads the same as latin1 (a character per byte) and as UTF-8.
-    const text = chunk.toString('latin1', from, to);
+    const bytes = this.#chunks[chunkIndex]!.subarray(from, to);
+    const decoded = decodeMessages(bytes, this.#lengthOf.subarray(start, last + 1));
+    // Every message was written from a well-formed string: its bytes are valid UTF-8.
+    assert('messages' in decoded, `entries ${start + 1}..${last + 1} hold valid UTF-8`);
     const out = new Array<Entry>(count);
-    for (let index = start; index <= last; index++) {
-      const offset = this.#offsetOf[index]! - from;
-      out[index - start] = {
-        id: index + 1,
-        epoch: this.#epochOf[index]!,
-        message: text.slice(offset, offset + this.#lengthOf[index]!),
+    for (let index = 0; index < count; index++) {
+      out[index] = {
+        id: start + index + 1,
+        epoch: this.#epochOf[start + index]!,
+        message: decoded.messages[index]!,
       };
     }
     return out;
   }
 
   /**
-   * Packs a batch of ASCII messages with one `Buffer.write` of all of them (each then takes as
-   * many bytes as it has characters). False, with nothing changed, for a small batch, one that
-   * is not all ASCII or one that does not fit in the current chunk: each message is put alone.
+   * Packs one message at the chunk's used end. A UTF-16 unit takes at most 3 bytes in UTF-8, so
+   * when three times the message's length fits, it is written at once and `write` says how many
+   * bytes it took; only a message that may not fit is measured first (and may open a chunk).
+   * One `write` per message: joining a batch into one string first costs three times as much
+   * (allocating the joined text).
    */
-  #putAscii(entries: readonly Entry[]): boolean {
-    if (entries.length < WHOLE_BATCH_MIN_ENTRIES || this.#chunks.length === 0) return false;
-    const messages = new Array<string>(entries.length);
-    for (let index = 0; index < entries.length; index++) messages[index] = entries[index]!.message;
-    const text = messages.join('');
-    // UTF-8 takes a byte per ASCII character and more for any other.
-    if (
-      this.#chunkUsed + text.length > CHUNK_BYTES ||
-      Buffer.byteLength(text, 'utf8') !== text.length
-    )
-      return false;
-    const chunkIndex = this.#chunks.length - 1;
-    const written = this.#chunks[chunkIndex]!.write(text, this.#chunkUsed, 'latin1');
-    assert(written === text.length, `batch of ${text.length} ASCII bytes packed whole`);
-    for (const entry of entries) this.#index(chunkIndex, entry.message.length, entry.epoch);
-    return true;
-  }
-
   #put(entry: Entry): void {
     assert(
       entry.id === this.#count + 1,
       `entry ${entry.id} put where ${this.#count + 1} comes next`,
     );
-    const bytes = Buffer.byteLength(entry.message, 'utf8');
-    if (this.#chunkUsed + bytes > CHUNK_BYTES || this.#chunks.length === 0) {
-      this.#chunks.push(Buffer.allocUnsafe(Math.max(CHUNK_BYTES, bytes)));
-      this.#chunkUsed = 0;
+    const message = entry.message;
+    let chunk = this.#chunks[this.#chunks.length - 1];
+    let bytes: number;
+    if (chunk !== undefined && this.#chunkUsed + 3 * message.length <= CHUNK_BYTES) {
+      bytes = chunk.write(message, this.#chunkUsed, 'utf8');
+    } else {
+      const needed = Buffer.byteLength(message, 'utf8');
+      if (chunk === undefined || this.#chunkUsed + needed > CHUNK_BYTES) {
+        chunk = Buffer.allocUnsafe(Math.max(CHUNK_BYTES, needed));
+        this.#chunks.push(chunk);
+        this.#chunkUsed = 0;
+      }
+      bytes = chunk.write(message, this.#chunkUsed, 'utf8');
+      assert(bytes === needed, `message of entry ${entry.id} packed whole`);
     }
-    const chunkIndex = this.#chunks.length - 1;
-    const written = this.#chunks[chunkIndex]!.write(entry.message, this.#chunkUsed, 'utf8');
-    assert(written === bytes, `message of entry ${entry.id} packed whole`);
-    this.#index(chunkIndex, bytes, entry.epoch);
+    this.#index(this.#chunks.length - 1, bytes, entry.epoch);
   }
 
   /** Indexes the next entry: its `bytes` were just written at the chunk's used end. */

@@ -1,5 +1,4 @@
 import type { PeerConfig } from '../core/master-core.js';
-import type { Entry } from '../core/entry.js';
 import type { ReplicateBatch } from '../core/replica-log.js';
 import type {
   EpochEndAnswerBody,
@@ -13,11 +12,8 @@ import type { ReplicaAnswer } from '../protocol/replies.js';
 /** What a request to a secondary came to: defined in the protocol, beside the reply it reads. */
 export type { ReplicaAnswer } from '../protocol/replies.js';
 
-/** A batch as the master hands it to the transport. */
-export interface OutgoingBatch extends ReplicateBatch {
-  /** `JSON.stringify(entry.message)` where the master has it already, to save escaping again. */
-  readonly messageJson?: (entry: Entry) => string;
-}
+/** A batch as the master hands it to the transport (the HTTP one sends it as a frame). */
+export type OutgoingBatch = ReplicateBatch;
 
 /** How the master reaches its secondaries. */
 export interface ReplicationTransport {

@@ -12,6 +12,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import fc from 'fast-check';
+import { encodeReplicateFrame, REPLICATE_FRAME_TYPE } from '../protocol/frame.js';
 import { annotated, Cluster, request, type BatchBody, type LogEntry, waitFor } from './harness.js';
 import {
   anyText,
@@ -592,6 +593,89 @@ test('an exact replay of held entries (the right token) is answered 200 with the
         await sendInternal(replicateWithToken(target, body), { statuses: [200] });
       }),
       30,
+    );
+  });
+});
+
+/** What a frame mutation does to an exact replay, and the answer it must then get. */
+type FrameMutation =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'flip'; readonly at: number; readonly xor: number }
+  | { readonly kind: 'cut'; readonly at: number }
+  | { readonly kind: 'prefix'; readonly headBytes: number };
+
+/**
+ * The answer to a replay of held entries as a frame, mutated: valid, it is 200; a message byte
+ * flipped makes it invalid UTF-8 (400) or another message than the held one (409
+ * ENTRY_CONFLICT), as the platform's own strict UTF-8 decoder says; cut short or with a wrong
+ * head length it is 400. Whatever the answer, nothing changes.
+ */
+function expectFrame(
+  frame: Buffer,
+  mutation: FrameMutation,
+  messagesAt: number,
+): Exclude<Expectation, 'changes-state'> {
+  const invalid = { statuses: [400], code: 'INVALID_REQUEST' };
+  if (mutation.kind === 'cut' || mutation.kind === 'prefix') return invalid;
+  if (mutation.kind === 'none' || mutation.at < messagesAt) return { statuses: [200] };
+  try {
+    new TextDecoder('utf-8', { fatal: true }).decode(frame.subarray(messagesAt));
+  } catch {
+    return invalid;
+  }
+  return { statuses: [409], code: 'ENTRY_CONFLICT' };
+}
+
+test("replays as frames (the master's encoding), exact, with a message byte flipped, cut short or with a wrong head length: 200, 409 or 400 as the bytes say, and nothing changes", async () => {
+  await annotated(cluster, async () => {
+    const names = cluster.secondaries.map((node) => node.name);
+    const state = baseline.get(names[0]!)!;
+    const logId = state.logId;
+    assert.ok(logId !== null, 'the secondaries hold a log');
+    const replay = fc
+      .record({
+        target: fc.constantFrom(...names),
+        fromId: fc.integer({ min: 1, max: state.lastId }),
+        count: fc.integer({ min: 1, max: 20 }),
+        pick: fc.nat(),
+        xor: fc.integer({ min: 1, max: 255 }),
+        kind: fc.constantFrom('none', 'flip', 'cut', 'prefix'),
+      })
+      .map(({ target, fromId, count, pick, xor, kind }) => {
+        const held = state.log.slice(fromId - 1, fromId - 1 + count);
+        const entries = held.map((entry) => ({ ...entry, epoch: state.epoch ?? 1 }));
+        const frame = encodeReplicateFrame(logId, state.epoch ?? 1, entries);
+        const messagesAt = 4 + frame.readUInt32BE(0);
+        const messageBytes = frame.length - messagesAt;
+        const mutation: FrameMutation =
+          kind === 'flip' && messageBytes > 0
+            ? { kind, at: messagesAt + (pick % messageBytes), xor }
+            : kind === 'cut'
+              ? { kind, at: pick % frame.length }
+              : kind === 'prefix'
+                ? { kind, headBytes: (frame.readUInt32BE(0) + 1 + (pick % 1000)) % 2 ** 32 }
+                : { kind: 'none' };
+        const sent = Buffer.from(frame);
+        if (mutation.kind === 'flip') sent[mutation.at]! ^= mutation.xor;
+        if (mutation.kind === 'prefix') sent.writeUInt32BE(mutation.headBytes, 0);
+        const body = mutation.kind === 'cut' ? sent.subarray(0, mutation.at) : sent;
+        return { target, body, expected: expectFrame(body, mutation, messagesAt), mutation };
+      });
+    await checkProperty(
+      'frames',
+      fc.asyncProperty(replay, async ({ target, body, expected, mutation }) => {
+        const response = await fetch(`${cluster.node(target).url}${REPLICATE}`, {
+          method: 'POST',
+          headers: { authorization: AUTHORIZATION, 'content-type': REPLICATE_FRAME_TYPE },
+          body,
+        });
+        const answer = (await response.json()) as { error?: { code?: string } };
+        const context = `${JSON.stringify(mutation)} to ${target}: ${response.status} ${JSON.stringify(answer)}`;
+        assert.ok(expected.statuses.includes(response.status), context);
+        if (expected.code !== undefined) assert.equal(answer.error?.code, expected.code, context);
+        await assertUnchanged(target, context);
+      }),
+      60,
     );
   });
 });

@@ -12,6 +12,7 @@ import {
 } from './replication-endpoint.js';
 import type { EpochEndRequestBody, VoteRequestBody } from '../protocol/messages.js';
 import type { ReplicateBatch } from '../core/replica-log.js';
+import { encodeReplicateFrame, REPLICATE_FRAME_TYPE } from '../protocol/frame.js';
 import type { ReplicaOutcome, ReplicaRefusal } from '../node/secondary-node.js';
 
 const TOKEN = 'secret-token';
@@ -160,6 +161,55 @@ void describe('replicationEndpoint', () => {
       ((await chunked.json()) as { error: { code: string } }).error.code,
       'MESSAGE_TOO_LARGE',
     );
+  });
+
+  const postFrame = async (
+    frame: Buffer,
+    contentType = REPLICATE_FRAME_TYPE,
+  ): Promise<{ status: number; json: { error?: { code: string; message: string } } }> => {
+    const response = await fetch(`${origin}/internal/replicate`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': contentType },
+      body: frame,
+    });
+    return { status: response.status, json: (await response.json()) as never };
+  };
+
+  void it('takes a batch as a frame by its content type, parameters and case aside', async () => {
+    const entries = [
+      { id: 1, epoch: 1, message: 'a' },
+      { id: 2, epoch: 2, message: 'ünï 🚀' },
+    ];
+    const stamp = { from: 'master', commitId: 1, startId: 0, keys: [['k', 1, 2]] as const };
+    for (const type of [REPLICATE_FRAME_TYPE, `${REPLICATE_FRAME_TYPE.toUpperCase()}; v=1`]) {
+      const answer = await postFrame(encodeReplicateFrame('L', 1, entries, stamp), type);
+      assert.equal(answer.status, 200, type);
+      assert.deepEqual(answer.json, REPLY);
+      assert.deepEqual(node.received.at(-1), { logId: 'L', epoch: 1, entries, failover: stamp });
+    }
+  });
+
+  void it('answers 400 INVALID_REQUEST to a broken frame, saying why, and reaches no node', async () => {
+    const before = node.received.length;
+    const whole = encodeReplicateFrame('L', 1, [{ id: 1, epoch: 1, message: 'abc' }]);
+    const cases: [Buffer, RegExp][] = [
+      [Buffer.alloc(2), /shorter than its head length/],
+      [whole.subarray(0, 12), /runs past the frame/],
+      [whole.subarray(0, whole.length - 1), /2 message bytes after its head, but .* add up to 3/],
+      [
+        Buffer.concat([whole.subarray(0, whole.length - 3), Buffer.from([0xed, 0xa0, 0x80])]),
+        /entry 1 is not valid UTF-8/,
+      ],
+    ];
+    for (const [frame, why] of cases) {
+      const answer = await postFrame(frame);
+      assert.equal(answer.status, 400, why.source);
+      assert.equal(answer.json.error?.code, 'INVALID_REQUEST');
+      assert.match(answer.json.error.message, why);
+    }
+    // A frame sent as JSON is read as JSON.
+    assert.equal((await postFrame(whole, 'application/json')).status, 400);
+    assert.equal(node.received.length, before, 'nothing reached the node');
   });
 
   void it('answers a storage failure with its own status, not as an internal error', async () => {

@@ -2,7 +2,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import type { Logger } from '../adapters/logger.js';
 import type { ReplicateBatch } from '../core/replica-log.js';
-import { decodeReplicateBody } from '../protocol/codec.js';
+import { decodeReplicateBody, type DecodedBatch } from '../protocol/codec.js';
+import { REPLICATE_FRAME_TYPE, decodeReplicateFrame } from '../protocol/frame.js';
 import { INTERNAL_BODY_LIMIT_BYTES } from '../protocol/limits.js';
 import {
   EpochEndRequestBody,
@@ -48,6 +49,47 @@ export type RequestInterceptor = (request: IncomingMessage, response: ServerResp
 interface Route {
   readonly check: ReturnType<typeof TypeCompiler.Compile>;
   readonly handle: (body: never, whenGone: () => Promise<void>) => Promise<EndpointOutcome>;
+  /** A body sent as a frame (content type REPLICATE_FRAME_TYPE), on a route that takes one. */
+  readonly handleFrame?: (frame: Buffer, whenGone: () => Promise<void>) => Promise<EndpointOutcome>;
+}
+
+/** How a request's body is handled once it arrived whole: its decoding is done. */
+type BodyHandler = (whenGone: () => Promise<void>) => Promise<EndpointOutcome>;
+
+/**
+ * The handler of a whole body: a frame where the route takes one and the content type says so,
+ * else JSON of the route's schema; an error (400) when the body is neither.
+ */
+function bodyHandler(
+  route: Route,
+  raw: Buffer,
+  contentType: string | undefined,
+): BodyHandler | ApiError {
+  const handleFrame = route.handleFrame;
+  if (handleFrame !== undefined && mediaType(contentType) === REPLICATE_FRAME_TYPE) {
+    return (whenGone) => handleFrame(raw, whenGone);
+  }
+  let body: unknown;
+  try {
+    body = JSON.parse(raw.toString('utf8'));
+  } catch {
+    return new ApiError(400, 'INVALID_REQUEST', 'body is not valid JSON');
+  }
+  if (!route.check.Check(body)) {
+    const first = route.check.Errors(body).First();
+    const where = first === undefined || first.path === '' ? 'body' : `body${first.path}`;
+    const message = first === undefined ? 'does not match the schema' : first.message;
+    return new ApiError(400, 'INVALID_REQUEST', `${where}: ${message}`);
+  }
+  return (whenGone) => route.handle(body as never, whenGone);
+}
+
+/** `type/subtype` of a Content-Type, without parameters, in lower case. */
+function mediaType(contentType: string | undefined): string {
+  const semicolon = contentType?.indexOf(';') ?? -1;
+  return (semicolon < 0 ? (contentType ?? '') : contentType!.slice(0, semicolon))
+    .trim()
+    .toLowerCase();
 }
 
 /** The failover node's routes, when it is one: votes and epoch-end questions. */
@@ -84,8 +126,9 @@ function failoverRoutes(node: ReplicaEndpointNode): [string, Route][] {
  * The secondary's half of the HTTP replication transport: `POST /internal/replicate` and
  * `POST /internal/heartbeat`, served straight on node:http rather than through the public API's
  * framework. Every batch of replication crosses this path, so it does only what the contract
- * needs: the cluster token (constant time), a bounded body, JSON, the schema, the node's answer,
- * and errors in the same envelope as everywhere else.
+ * needs: the cluster token (constant time), a bounded body, a batch as a frame (frame.ts, what
+ * the master sends) or JSON of the schema (requests made by hand), the node's answer, and errors
+ * in the same envelope as everywhere else.
  */
 export function replicationEndpoint(
   node: ReplicaEndpointNode,
@@ -98,11 +141,10 @@ export function replicationEndpoint(
       REPLICATE_PATH,
       {
         check: TypeCompiler.Compile(ReplicateBody),
-        handle: (body: ReplicateBody, whenGone) => {
-          const decoded = decodeReplicateBody(body);
-          if (!decoded.ok) throw new ApiError(400, 'INVALID_REQUEST', decoded.error);
-          return node.replicate(decoded.batch, whenGone);
-        },
+        handle: (body: ReplicateBody, whenGone) =>
+          node.replicate(decodedBatch(decodeReplicateBody(body)), whenGone),
+        handleFrame: (frame, whenGone) =>
+          node.replicate(decodedBatch(decodeReplicateFrame(frame)), whenGone),
       },
     ],
     [
@@ -162,18 +204,13 @@ export function replicationEndpoint(
     });
     request.on('end', () => {
       if (received > maxBodyBytes) return;
-      let body: unknown;
-      try {
-        body = JSON.parse(Buffer.concat(chunks, received).toString('utf8'));
-      } catch {
-        fail(response, new ApiError(400, 'INVALID_REQUEST', 'body is not valid JSON'), url);
-        return;
-      }
-      if (!route.check.Check(body)) {
-        const first = route.check.Errors(body).First();
-        const where = first === undefined || first.path === '' ? 'body' : `body${first.path}`;
-        const message = first === undefined ? 'does not match the schema' : first.message;
-        fail(response, new ApiError(400, 'INVALID_REQUEST', `${where}: ${message}`), url);
+      const handler = bodyHandler(
+        route,
+        Buffer.concat(chunks, received),
+        request.headers['content-type'],
+      );
+      if (handler instanceof ApiError) {
+        fail(response, handler, url);
         return;
       }
       let handled: Promise<EndpointOutcome>;
@@ -189,7 +226,7 @@ export function replicationEndpoint(
               resolve();
             });
           });
-        handled = route.handle(body as never, whenGone);
+        handled = handler(whenGone);
       } catch (error) {
         fail(response, error, url);
         return;
@@ -211,6 +248,12 @@ export function replicationEndpoint(
     });
     return true;
   };
+}
+
+/** The batch of a decoding, or the 400 that says why there is none. */
+function decodedBatch(decoded: DecodedBatch): ReplicateBatch {
+  if (!decoded.ok) throw new ApiError(400, 'INVALID_REQUEST', decoded.error);
+  return decoded.batch;
 }
 
 function tooLarge(bytes: number, limit: number): ApiError {

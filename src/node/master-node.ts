@@ -356,7 +356,7 @@ export class MasterNode {
     return this.#visible.subscribe(listener);
   }
 
-  /** `JSON.stringify(entry.message)`, escaped once for the answer and every secondary. */
+  /** `JSON.stringify(entry.message)`, escaped once for the answer and every read of it. */
   readonly messageJson = (entry: Entry): string => this.#recent.messageJson(entry);
 
   /** Entries after `sinceId`: at most `limit`, and at most `maxBytes` of messages (at least one). */
@@ -539,7 +539,6 @@ export class MasterNode {
       logId: this.#identity.logId,
       epoch: this.#identity.epoch,
       entries,
-      messageJson: this.messageJson,
       ...(failover === undefined
         ? {}
         : {

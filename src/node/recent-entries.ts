@@ -3,8 +3,9 @@ import type { Entry } from '../core/entry.js';
 
 /**
  * The master's last appended entries, kept as they arrived, so that replicating them (which is
- * almost always replicating the tail) neither reads them back from the store nor escapes each
- * message for JSON again. Bounded by count and by bytes; anything older is read from the store.
+ * almost always replicating the tail) does not read them back from the store, and answering or
+ * reading them does not escape a message for JSON twice. Bounded by count and by bytes; anything
+ * older is read from the store.
  */
 export class RecentEntries {
   readonly #entries: (Entry | undefined)[];

@@ -29,12 +29,8 @@ export function encodeReplicateBody(
   }
   // An empty batch (a probe) still names where it would start; any id >= 1 does.
   const fromId = entries[0]?.id ?? 1;
-  const stamp =
-    failover === undefined
-      ? ''
-      : `,"from":${JSON.stringify(failover.from)},"commitId":${failover.commitId},"startId":${failover.startId}${failover.url === undefined ? '' : `,"url":${JSON.stringify(failover.url)}`}${failover.keys === undefined || failover.keys.length === 0 ? '' : `,"keys":${JSON.stringify(failover.keys)}`}`;
   const head = `{"logId":${JSON.stringify(logId)},"epoch":${epoch},"fromId":${fromId},"epochs":[${epochs.join(',')}],"messages":[`;
-  const tail = `]${stamp}}`;
+  const tail = `]${stampJson(failover)}}`;
   if (count === 0) return head + tail;
   // One join over every message, the head and the tail folded into the first and the last.
   messages[0] = head + messages[0]!;
@@ -42,12 +38,24 @@ export function encodeReplicateBody(
   return messages.join(',');
 }
 
-/** The batch a decoded body stands for, or why it is not one (arrays of different lengths). */
-export function decodeReplicateBody(
-  body: ReplicateBody,
-):
+/** The failover fields of a batch as JSON members, each after a comma; '' without failover. */
+export function stampJson(failover: FailoverStamp | undefined): string {
+  if (failover === undefined) return '';
+  const url = failover.url === undefined ? '' : `,"url":${JSON.stringify(failover.url)}`;
+  const keys =
+    failover.keys === undefined || failover.keys.length === 0
+      ? ''
+      : `,"keys":${JSON.stringify(failover.keys)}`;
+  return `,"from":${JSON.stringify(failover.from)},"commitId":${failover.commitId},"startId":${failover.startId}${url}${keys}`;
+}
+
+/** A decoded batch, or why the request is not one (answered 400 INVALID_REQUEST). */
+export type DecodedBatch =
   | { readonly ok: true; readonly batch: ReplicateBatch }
-  | { readonly ok: false; readonly error: string } {
+  | { readonly ok: false; readonly error: string };
+
+/** The batch a JSON body stands for, or why it is not one (arrays of different lengths). */
+export function decodeReplicateBody(body: ReplicateBody): DecodedBatch {
   const count = body.messages.length;
   if (body.epochs.length !== count) {
     return {
@@ -55,10 +63,6 @@ export function decodeReplicateBody(
       error: `replication batch has ${count} messages but ${body.epochs.length} epochs`,
     };
   }
-  if (count > 0 && body.fromId > Number.MAX_SAFE_INTEGER - (count - 1)) {
-    return { ok: false, error: 'replication batch ids run past the largest safe integer' };
-  }
-  const entries: Entry[] = new Array<Entry>(count);
   for (let index = 0; index < count; index++) {
     if (!isWellFormed(body.messages[index]!)) {
       return {
@@ -66,14 +70,32 @@ export function decodeReplicateBody(
         error: `message of entry ${body.fromId + index} is not well-formed UTF-16`,
       };
     }
+  }
+  return batchOf(body, body.messages);
+}
+
+/**
+ * The batch of a checked head and its messages, in either encoding (this JSON body, or the
+ * binary frame of frame.ts): `messages[i]` is entry `fromId + i`'s, as many as `epochs`.
+ */
+export function batchOf(
+  head: Omit<ReplicateBody, 'messages'>,
+  messages: readonly string[],
+): DecodedBatch {
+  const count = messages.length;
+  if (count > 0 && head.fromId > Number.MAX_SAFE_INTEGER - (count - 1)) {
+    return { ok: false, error: 'replication batch ids run past the largest safe integer' };
+  }
+  const entries: Entry[] = new Array<Entry>(count);
+  for (let index = 0; index < count; index++) {
     entries[index] = {
-      id: body.fromId + index,
-      epoch: body.epochs[index]!,
-      message: body.messages[index]!,
+      id: head.fromId + index,
+      epoch: head.epochs[index]!,
+      message: messages[index]!,
     };
   }
-  const failover = failoverStamp(body);
-  const batch = { logId: body.logId, epoch: body.epoch, entries };
+  const failover = failoverStamp(head);
+  const batch = { logId: head.logId, epoch: head.epoch, entries };
   return { ok: true, batch: failover === undefined ? batch : { ...batch, failover } };
 }
 

@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { BATCH_ENTRIES_LIMIT } from './limits.js';
+import { BATCH_BYTES_LIMIT, BATCH_ENTRIES_LIMIT } from './limits.js';
 
 /**
  * Every request and answer between nodes, as JSON Schema (TypeBox) and as static types. The
@@ -31,25 +31,44 @@ const KeyedRange = Type.Tuple([
   Type.Integer({ minimum: 1, maximum: BATCH_ENTRIES_LIMIT }),
 ]);
 
-/**
- * `POST /internal/replicate`: one replication batch from the master. Ids are consecutive by
- * construction (`fromId`, `fromId + 1`, ...), so they are not sent per entry; `epochs[i]` and
- * `messages[i]` belong to entry `fromId + i`. Parallel arrays of numbers and strings parse and
- * validate faster than an array of objects. Written and read by codec.ts.
- */
-export const ReplicateBody = Type.Object({
+/** What every replication batch says besides its messages, in either encoding. */
+const ReplicateFields = {
   logId: LogId,
   epoch: Epoch,
   fromId: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }),
   epochs: Type.Array(Type.Integer({ minimum: 1, maximum: 0xffff_ffff }), {
     maxItems: BATCH_ENTRIES_LIMIT,
   }),
-  messages: Type.Array(Type.String(), { maxItems: BATCH_ENTRIES_LIMIT }),
   ...FailoverFields,
   /** With failover: idempotency keys of the appends that start in this batch. */
   keys: Type.Optional(Type.Array(KeyedRange, { maxItems: BATCH_ENTRIES_LIMIT })),
+};
+
+/**
+ * `POST /internal/replicate` as JSON: one replication batch. Ids are consecutive by
+ * construction (`fromId`, `fromId + 1`, ...), so they are not sent per entry; `epochs[i]` and
+ * `messages[i]` belong to entry `fromId + i`. Parallel arrays of numbers and strings parse and
+ * validate faster than an array of objects. Written and read by codec.ts. The master sends the
+ * binary frame instead (`ReplicateFrameHead`); this form is for requests made by hand.
+ */
+export const ReplicateBody = Type.Object({
+  ...ReplicateFields,
+  messages: Type.Array(Type.String(), { maxItems: BATCH_ENTRIES_LIMIT }),
 });
 export type ReplicateBody = Static<typeof ReplicateBody>;
+
+/**
+ * The head of a replication frame (frame.ts): the batch without its messages, and `lengths[i]`,
+ * the UTF-8 byte length of the message of entry `fromId + i`. The messages follow the head as
+ * raw bytes, one after the other.
+ */
+export const ReplicateFrameHead = Type.Object({
+  ...ReplicateFields,
+  lengths: Type.Array(Type.Integer({ minimum: 0, maximum: BATCH_BYTES_LIMIT }), {
+    maxItems: BATCH_ENTRIES_LIMIT,
+  }),
+});
+export type ReplicateFrameHead = Static<typeof ReplicateFrameHead>;
 
 /** `POST /internal/heartbeat`: a probe from the master. */
 export const HeartbeatBody = Type.Object({

@@ -1,0 +1,155 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { Entry } from '../core/entry.js';
+import type { FailoverStamp } from '../core/replica-log.js';
+import { decodeReplicateFrame, encodeReplicateFrame } from './frame.js';
+import { decodeMessages } from './message-bytes.js';
+
+const KiB = 1024;
+
+/** Entries `fromId ..` with these messages, epochs 1, 2, 1, 2, ... */
+function entriesOf(messages: readonly string[], fromId = 1): Entry[] {
+  return messages.map((message, index) => ({
+    id: fromId + index,
+    epoch: 1 + (index % 2),
+    message,
+  }));
+}
+
+function roundTrip(entries: readonly Entry[], failover?: FailoverStamp): readonly Entry[] {
+  const decoded = decodeReplicateFrame(encodeReplicateFrame('log-"L"', 3, entries, failover));
+  assert.ok(decoded.ok, decoded.ok ? '' : decoded.error);
+  assert.equal(decoded.batch.logId, 'log-"L"');
+  assert.equal(decoded.batch.epoch, 3);
+  assert.deepEqual(decoded.batch.failover, failover);
+  return decoded.batch.entries;
+}
+
+/** A frame made by hand: the head as given, then the bytes. */
+function frameOf(head: string, bytes: Buffer = Buffer.alloc(0)): Buffer {
+  const headBytes = Buffer.from(head, 'utf8');
+  const prefix = Buffer.alloc(4);
+  prefix.writeUInt32BE(headBytes.length, 0);
+  return Buffer.concat([prefix, headBytes, bytes]);
+}
+
+function errorOf(frame: Buffer): string {
+  const decoded = decodeReplicateFrame(frame);
+  assert.ok(!decoded.ok, 'refused');
+  return decoded.error;
+}
+
+void describe('replication frame', () => {
+  void it('carries ids, epochs and messages of every kind exactly', () => {
+    const entries = entriesOf(
+      [
+        'plain',
+        '',
+        'quote " backslash \\ newline \n tab \t',
+        'ünïcødé ✓ 🚀 \u2028 \u0000',
+        'x'.repeat(100),
+      ],
+      41,
+    );
+    assert.deepEqual(roundTrip(entries), entries);
+  });
+
+  void it('carries an empty batch (a probe), starting at id 1', () => {
+    assert.deepEqual(roundTrip([]), []);
+  });
+
+  void it('carries batches longer than one decoding run, and a message longer than a run', () => {
+    const many = entriesOf(
+      Array.from({ length: 2000 }, (_, index) => `message ${index} `.padEnd(100, 'x')),
+    );
+    assert.deepEqual(roundTrip(many), many);
+    const large = entriesOf(['a', 'b'.repeat(200 * KiB), 'c', 'd'.repeat(64 * KiB), 'e']);
+    assert.deepEqual(roundTrip(large), large);
+    const mixed = entriesOf(['é'.repeat(70 * KiB), 'plain', '🚀']);
+    assert.deepEqual(roundTrip(mixed), mixed);
+  });
+
+  void it('carries the failover stamp, with and without url and keys', () => {
+    const entries = entriesOf(['a', 'b "c"'], 7);
+    const stamps: FailoverStamp[] = [
+      { from: 'sub1', commitId: 6, startId: 5 },
+      { from: 'sub"2', commitId: 0, startId: 0, url: 'http://sub2:8002' },
+      { from: 'master', commitId: 8, startId: 1, keys: [['k "1"', 7, 2]] },
+    ];
+    for (const stamp of stamps) assert.deepEqual(roundTrip(entries, stamp), entries);
+  });
+
+  void it('refuses a frame cut before or inside its head', () => {
+    assert.match(errorOf(Buffer.alloc(3)), /frame of 3 bytes is shorter than its head length/);
+    const whole = encodeReplicateFrame('L', 1, entriesOf(['a']));
+    assert.match(errorOf(whole.subarray(0, 10)), /frame head of \d+ bytes runs past/);
+  });
+
+  void it('refuses a head that is not JSON or not of the schema, naming the field', () => {
+    assert.equal(errorOf(frameOf('{')), 'frame head is not valid JSON');
+    assert.match(
+      errorOf(frameOf('{"logId":"L","epoch":0,"fromId":1,"epochs":[],"lengths":[]}')),
+      /^frame head\/epoch: /,
+    );
+    assert.match(
+      errorOf(frameOf('{"logId":"L","epoch":1,"fromId":1,"epochs":[1],"lengths":[-1]}')),
+      /^frame head\/lengths\/0: /,
+    );
+    assert.match(errorOf(frameOf('[]')), /^frame head: /);
+  });
+
+  void it('refuses lengths that differ from the epochs or from the bytes after the head', () => {
+    const head = (lengths: string): string =>
+      `{"logId":"L","epoch":1,"fromId":1,"epochs":[1,1],"lengths":[${lengths}]}`;
+    assert.match(errorOf(frameOf(head('1'), Buffer.from('a'))), /1 lengths but 2 epochs/);
+    assert.match(
+      errorOf(frameOf(head('1,1'), Buffer.from('abc'))),
+      /3 message bytes after its head, but its lengths add up to 2/,
+    );
+    assert.match(
+      errorOf(frameOf(head('1,2'), Buffer.from('ab'))),
+      /2 message bytes after its head, but its lengths add up to 3/,
+    );
+  });
+
+  void it('refuses a message that is not UTF-8, naming its entry (lone surrogates included)', () => {
+    const head = `{"logId":"L","epoch":1,"fromId":5,"epochs":[1,1],"lengths":[1,3]}`;
+    // 0xED 0xA0 0x80 would be U+D800, a lone surrogate: not UTF-8.
+    for (const bad of [
+      [0xed, 0xa0, 0x80],
+      [0xc3, 0x28, 0x41],
+      [0x80, 0x41, 0x41],
+    ]) {
+      const bytes = Buffer.from([0x61, ...bad]);
+      assert.equal(errorOf(frameOf(head, bytes)), 'message of entry 6 is not valid UTF-8');
+    }
+  });
+
+  void it('refuses ids that would run past the largest safe integer', () => {
+    const head = `{"logId":"L","epoch":1,"fromId":${Number.MAX_SAFE_INTEGER},"epochs":[1,1],"lengths":[1,1]}`;
+    assert.match(errorOf(frameOf(head, Buffer.from('ab'))), /past the largest safe integer/);
+  });
+});
+
+void describe('decodeMessages', () => {
+  void it('cuts ASCII bytes at the lengths, across runs, with empty messages', () => {
+    const messages = ['', 'a', 'x'.repeat(64 * KiB), '', 'y'.repeat(64 * KiB - 1), 'z', ''];
+    const decoded = decodeMessages(
+      Buffer.from(messages.join(''), 'latin1'),
+      messages.map((message) => message.length),
+    );
+    assert.deepEqual(decoded, { messages });
+  });
+
+  void it('decodes UTF-8 message by message, and names the first invalid one', () => {
+    const messages = ['é', '🚀 ok', 'plain'];
+    const lengths = messages.map((message) => Buffer.byteLength(message));
+    assert.deepEqual(decodeMessages(Buffer.from(messages.join('')), lengths), { messages });
+    const bytes = Buffer.concat([Buffer.from('é'), Buffer.from([0xff]), Buffer.from('ok')]);
+    assert.deepEqual(decodeMessages(bytes, [2, 1, 2]), { invalidIndex: 1 });
+  });
+
+  void it('gives nothing for no lengths', () => {
+    assert.deepEqual(decodeMessages(Buffer.alloc(0), []), { messages: [] });
+  });
+});
