@@ -6,6 +6,7 @@ import type {
   ReplicationTransport,
 } from '../adapters/replication-transport.js';
 import type { PeerConfig } from '../core/master-core.js';
+import { decodeReplicateFrame, encodeReplicateFrame } from '../protocol/frame.js';
 import type { ReplicateBatch } from '../core/replica-log.js';
 import { refusalError, type Refusal } from '../http/refusals.js';
 import type {
@@ -48,10 +49,15 @@ export class SimReplicationTransport implements ReplicationTransport {
 
   replicate(peer: PeerConfig, batch: OutgoingBatch, timeoutMs: number): Promise<ReplicaAnswer> {
     const { logId, epoch, entries, failover } = batch;
-    // As the wire carries it: the entries and, from a failover master, its stamp.
-    const body =
-      failover === undefined ? { logId, epoch, entries } : { logId, epoch, entries, failover };
-    return this.#exchange(peer.name, timeoutMs, (node) => node.replicate(body));
+    // As the wire carries it: through the real frame, encoded and decoded (frame.ts).
+    const decoded = decodeReplicateFrame(encodeReplicateFrame(logId, epoch, entries, failover));
+    if (!decoded.ok) {
+      // The run fails with it: a frame the master made must always decode.
+      const error = `the master's own frame does not decode: ${decoded.error}`;
+      this.fatal(new Error(error));
+      return Promise.resolve({ ok: false, error });
+    }
+    return this.#exchange(peer.name, timeoutMs, (node) => node.replicate(decoded.batch));
   }
 
   heartbeat(peer: PeerConfig, body: HeartbeatBody, timeoutMs: number): Promise<ReplicaAnswer> {
