@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import type { Logger } from '../adapters/logger.js';
 import type { ReplicateBatch } from '../core/replica-log.js';
+import { parseChecked } from '../protocol/checked-json.js';
 import { decodeReplicateBody, type DecodedBatch } from '../protocol/codec.js';
 import { REPLICATE_FRAME_TYPE, decodeReplicateFrame } from '../protocol/frame.js';
 import { INTERNAL_BODY_LIMIT_BYTES } from '../protocol/limits.js';
@@ -69,19 +70,9 @@ function bodyHandler(
   if (handleFrame !== undefined && mediaType(contentType) === REPLICATE_FRAME_TYPE) {
     return (whenGone) => handleFrame(raw, whenGone);
   }
-  let body: unknown;
-  try {
-    body = JSON.parse(raw.toString('utf8'));
-  } catch {
-    return new ApiError(400, 'INVALID_REQUEST', 'body is not valid JSON');
-  }
-  if (!route.check.Check(body)) {
-    const first = route.check.Errors(body).First();
-    const where = first === undefined || first.path === '' ? 'body' : `body${first.path}`;
-    const message = first === undefined ? 'does not match the schema' : first.message;
-    return new ApiError(400, 'INVALID_REQUEST', `${where}: ${message}`);
-  }
-  return (whenGone) => route.handle(body as never, whenGone);
+  const read = parseChecked(raw.toString('utf8'), route.check, 'body');
+  if (!read.ok) return new ApiError(400, 'INVALID_REQUEST', read.error);
+  return (whenGone) => route.handle(read.value as never, whenGone);
 }
 
 /** `type/subtype` of a Content-Type, without parameters, in lower case. */

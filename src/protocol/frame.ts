@@ -1,6 +1,7 @@
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import type { Entry } from '../core/entry.js';
 import type { FailoverStamp } from '../core/replica-log.js';
+import { parseChecked } from './checked-json.js';
 import { batchOf, stampJson, type DecodedBatch } from './codec.js';
 import { decodeMessages } from './message-bytes.js';
 import { ReplicateFrameHead } from './messages.js';
@@ -74,8 +75,14 @@ export function decodeReplicateFrame(frame: Buffer): DecodedBatch {
       error: `frame head of ${headBytes} bytes runs past the frame's ${frame.length} bytes`,
     };
   }
-  const head = readHead(frame.subarray(PREFIX_BYTES, messagesAt));
-  if (typeof head === 'string') return { ok: false, error: head };
+  headCheck ??= TypeCompiler.Compile(ReplicateFrameHead);
+  const read = parseChecked(
+    frame.toString('utf8', PREFIX_BYTES, messagesAt),
+    headCheck,
+    'frame head',
+  );
+  if (!read.ok) return read;
+  const head = read.value;
   const count = head.lengths.length;
   if (head.epochs.length !== count) {
     return {
@@ -85,21 +92,6 @@ export function decodeReplicateFrame(frame: Buffer): DecodedBatch {
   }
   const messages = readMessages(frame.subarray(messagesAt), head);
   return typeof messages === 'string' ? { ok: false, error: messages } : batchOf(head, messages);
-}
-
-/** The checked head, or why it is not one. */
-function readHead(bytes: Buffer): ReplicateFrameHead | string {
-  let head: unknown;
-  try {
-    head = JSON.parse(bytes.toString('utf8'));
-  } catch {
-    return 'frame head is not valid JSON';
-  }
-  headCheck ??= TypeCompiler.Compile(ReplicateFrameHead);
-  if (headCheck.Check(head)) return head;
-  const first = headCheck.Errors(head).First();
-  const where = first === undefined || first.path === '' ? '' : first.path;
-  return `frame head${where}: ${first === undefined ? 'does not match the schema' : first.message}`;
 }
 
 /** The messages the head's lengths cut `bytes` into, or why they do not. */
