@@ -574,6 +574,7 @@ export class MasterNode {
   #onReplicated(peer: string, requestId: number, received: ReplicaAnswer): void {
     if (this.#stopped) return;
     const answer = this.#counted(peer, received);
+    if (answer === undefined) return;
     const nowMs = this.#deps.clock.nowMs();
     if (answer.ok) this.#core.replicated(peer, requestId, answer.report, nowMs);
     else this.#core.replicationFailed(peer, requestId, answer.error, nowMs, this.#deps.random());
@@ -602,6 +603,7 @@ export class MasterNode {
       .then((received) => {
         if (this.#stopped) return;
         const answer = this.#counted(peerName, received);
+        if (answer === undefined) return;
         this.#deps.observer?.probeEnded(peerName, answer.ok);
         const nowMs = this.#deps.clock.nowMs();
         if (answer.ok) this.#core.probeAnswered(peerName, probeNo, answer.report, nowMs);
@@ -617,10 +619,12 @@ export class MasterNode {
    * With failover, the election hears of every answer first (check-quorum, higher epochs). A
    * node answers with what it holds only once its log is a prefix of this master's; what counts
    * towards w and the commit point is then MasterCore's to decide (its `countFromId`).
+   * Undefined when hearing it deposed this master (check-quorum, a higher epoch): then the answer
+   * counts towards nothing, and the appends still waiting were answered as this master stopped.
    */
-  #counted(peer: string, answer: ReplicaAnswer): ReplicaAnswer {
+  #counted(peer: string, answer: ReplicaAnswer): ReplicaAnswer | undefined {
     this.#deps.failover?.onAnswer(peer, answer);
-    return answer;
+    return this.#stopped ? undefined : answer;
   }
 
   /** With failover: the commit point moves up as acknowledgements of this epoch come in. */

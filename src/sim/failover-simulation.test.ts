@@ -57,10 +57,13 @@ void describe('deterministic simulation of a failover cluster', () => {
  * - 361: a follower of an earlier epoch stored an entry after the node had become master;
  * - 204: with the master replicating in parallel with its own fsync, a restarted follower asked
  *   where the master's epoch ended and was told the end of what the master had fsynced: it cut
- *   an entry the master then counted it for (F1) - the master now answers with what it wrote.
+ *   an entry the master then counted it for (F1) - the master now answers with what it wrote;
+ * - 70186: a master paused past its election timeout, resumed, counted a follower's old
+ *   acknowledgement and answered w=2 although a new master had meanwhile made that follower drop
+ *   the entry (G1) - an answer now finds the master deposed by check-quorum before it counts.
  */
 void describe('failover bugs found by the simulator', () => {
-  for (const seed of [11, 81, 114, 41, 530, 33, 361, 204]) {
+  for (const seed of [11, 81, 114, 41, 530, 33, 361, 204, 70186]) {
     void it(`seed ${seed}`, async () => {
       await runFailoverSimulation({ seed });
     });

@@ -637,10 +637,21 @@ export class FailoverNode {
     });
   }
 
-  /** Every answer to a master's request: check-quorum counts it, a higher epoch deposes. */
+  /**
+   * Every answer to a master's request: check-quorum counts it, a higher epoch deposes. Before it
+   * counts (for check-quorum here, towards w in the master right after), check-quorum looks at
+   * the time: an answer that arrives after this master went an election timeout without hearing
+   * from a majority (its process was paused, its loop stalled) finds it deposed, since a new
+   * master may have been elected and made the answering node drop what it acknowledged. The
+   * timer would step down at the same moment; an answer handled first must not win that race
+   * (simulator seed 70186: a paused master, resumed, acknowledged w=2 with one holder left).
+   */
   #peerAnswered(peer: string, answer: ReplicaAnswer): void {
-    if (this.#stopped || answer.epoch === undefined) return;
-    this.#execute(this.#election.onPeerReply(this.#nowMs(), peer, answer.epoch));
+    if (this.#stopped) return;
+    const nowMs = this.#nowMs();
+    if (this.#election.role === 'master') this.#execute(this.#election.tick(nowMs));
+    if (answer.epoch === undefined) return;
+    this.#execute(this.#election.onPeerReply(nowMs, peer, answer.epoch));
   }
 
   /** A request from `from`, master of `epoch`: refused if stale; otherwise it is followed. */
