@@ -24,8 +24,13 @@ const CALM_STEPS = 400;
 type Body =
   | { readonly type: 'vote-request'; readonly request: VoteRequest }
   | { readonly type: 'vote-answer'; readonly answer: VoteAnswer }
-  | { readonly type: 'heartbeat'; readonly epoch: number; readonly lastId: number }
-  | { readonly type: 'reply'; readonly epoch: number };
+  | {
+      readonly type: 'heartbeat';
+      readonly epoch: number;
+      readonly lastId: number;
+      readonly sentAtMs: number;
+    }
+  | { readonly type: 'reply'; readonly epoch: number; readonly sentAtMs: number };
 
 interface Message {
   readonly deliverAtMs: number;
@@ -55,7 +60,10 @@ class World {
   /** The master of each epoch, as first seen: a second name in one epoch breaks F2. */
   readonly mastersByEpoch = new Map<number, string>();
 
-  constructor(seed: number, size: number) {
+  constructor(
+    readonly seed: number,
+    size: number,
+  ) {
     this.#prng = new Prng(seed);
     this.#names = Array.from({ length: size }, (_, i) => `n${i}`);
     this.nodes = this.#names.map((name) => ({
@@ -117,19 +125,22 @@ class World {
     } else if (body.type === 'vote-answer') {
       this.#run(node, election.onVoteAnswer(this.nowMs, from, body.answer));
     } else if (body.type === 'reply') {
-      this.#run(node, election.onPeerReply(this.nowMs, from, body.epoch));
+      this.#run(node, election.onPeerReply(this.nowMs, from, body.epoch, body.sentAtMs));
     } else {
-      this.#run(node, election.onMasterContact(this.nowMs, from, body.epoch));
+      this.#run(node, election.onMasterContact(this.nowMs, from, body.epoch), body.sentAtMs);
       if (node.election?.epoch !== body.epoch || node.election.masterName !== from) return;
       // The follower takes the master's log (the replication this test stands in for).
       node.lastId = body.lastId;
       this.#run(node, node.election.acceptMasterLog(body.epoch));
-      this.#send(node.name, from, { type: 'reply', epoch: body.epoch });
+      this.#send(node.name, from, { type: 'reply', epoch: body.epoch, sentAtMs: body.sentAtMs });
     }
   }
 
-  /** Executes actions in order; a crash may strike between a persist and what follows it. */
-  #run(node: SimNode, actions: readonly ElectionAction[]): void {
+  /**
+   * Executes actions in order; a crash may strike between a persist and what follows it.
+   * `answeringSentAtMs`: the send time of the heartbeat these actions answer, if any.
+   */
+  #run(node: SimNode, actions: readonly ElectionAction[], answeringSentAtMs = this.nowMs): void {
     for (const action of actions) {
       if (node.election === undefined) return;
       if (action.kind === 'persist') {
@@ -140,7 +151,8 @@ class World {
       } else if (action.kind === 'answer-vote') {
         this.#send(node.name, action.to, { type: 'vote-answer', answer: action.answer });
       } else if (action.kind === 'refuse-stale') {
-        this.#send(node.name, action.to, { type: 'reply', epoch: action.epoch });
+        const reply = { type: 'reply', epoch: action.epoch, sentAtMs: answeringSentAtMs } as const;
+        this.#send(node.name, action.to, reply);
       } else if (action.to === 'master') {
         node.lastHeartbeatMs = Number.NEGATIVE_INFINITY;
       }
@@ -155,7 +167,13 @@ class World {
     if (this.#prng.chance(0.3)) node.lastId += 1;
     for (const to of this.#names) {
       if (to === node.name) continue;
-      this.#send(node.name, to, { type: 'heartbeat', epoch: election.epoch, lastId: node.lastId });
+      const { epoch } = election;
+      this.#send(node.name, to, {
+        type: 'heartbeat',
+        epoch,
+        lastId: node.lastId,
+        sentAtMs: this.nowMs,
+      });
     }
   }
 
@@ -173,14 +191,22 @@ class World {
       const epoch = election?.epoch ?? node.stored.epoch;
       assert.ok(
         epoch >= node.highestEpoch,
-        `${node.name}'s epoch went down from ${node.highestEpoch} to ${epoch} at ${this.nowMs} ms`,
+        `seed ${this.seed}: ${node.name}'s epoch went down from ${node.highestEpoch} to ${epoch} at ${this.nowMs} ms`,
       );
       node.highestEpoch = epoch;
       if (election?.role !== 'master') continue;
       const master = this.mastersByEpoch.get(epoch) ?? node.name;
-      assert.equal(master, node.name, `two masters in epoch ${epoch} at ${this.nowMs} ms (F2)`);
+      const where = `seed ${this.seed}, ${this.nowMs} ms`;
+      assert.equal(master, node.name, `${where}: two masters in epoch ${epoch} (F2)`);
       this.mastersByEpoch.set(epoch, master);
     }
+    // The lease (answers counted from their requests' send times, votes held back after a
+    // start): at most one master holds one at any time, delays and restarts notwithstanding.
+    const leased = this.nodes.filter((node) => (node.election?.leaseEndsAtMs() ?? 0) > this.nowMs);
+    assert.ok(
+      leased.length <= 1,
+      `seed ${this.seed}, ${this.nowMs} ms: ${leased.map((node) => `${node.name} (epoch ${node.election!.epoch})`).join(' and ')} both hold a lease`,
+    );
   }
 }
 

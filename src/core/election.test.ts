@@ -139,10 +139,10 @@ void describe('Election: becoming master', () => {
   void it('a vote is persisted before it is answered, and a repeated request is granted again', () => {
     const b = node('b');
     const request: VoteRequest = { epoch: 3, candidate: 'a', log: b.ownLog, preVote: false };
-    const first = b.onVoteRequest(10, request);
+    const first = b.onVoteRequest(T + 10, request);
     assert.deepEqual(kinds(first), ['persist', 'role:follower', 'answer-vote']);
     assert.deepEqual(persisted(first), [state(3, 'a', 1)]);
-    const again = b.onVoteRequest(11, request);
+    const again = b.onVoteRequest(T + 11, request);
     assert.deepEqual(kinds(again), ['answer-vote'], 'already stored: nothing to persist');
     assert.equal(answerIn(again).granted, true);
   });
@@ -246,7 +246,8 @@ void describe('Election: retries and refusals', () => {
     ).at(-1)!;
     const restarted = node('b', { state: stored, nowMs: 5 * T });
     const log = { acceptedEpoch: 1, lastId: 9 };
-    const actions = restarted.onVoteRequest(5 * T, {
+    // A timeout after the restart, when the start no longer holds votes back (next describe).
+    const actions = restarted.onVoteRequest(6 * T, {
       epoch: 2,
       candidate: 'c',
       log,
@@ -256,6 +257,28 @@ void describe('Election: retries and refusals', () => {
     assert.equal(answerIn(actions).granted, false);
     assert.deepEqual(restarted.state, state(2, 'a', 1));
   });
+});
+
+void describe('Election: a node just started keeps the promise it may have made', () => {
+  // b may have answered a master just before it crashed: for a timeout after its start, it
+  // refuses votes and pre-votes as if it had heard from one (the master's lease counts on it).
+  const cases: [what: string, startedAtMs: number, askedAtMs: number, granted: boolean][] = [
+    ['at its start', 5 * T, 5 * T, false],
+    ['just before a timeout passed', 5 * T, 6 * T - 1, false],
+    ['a timeout after its start', 5 * T, 6 * T, true],
+    ['on a first start, a timeout in', 0, T, true],
+  ];
+  for (const [what, startedAtMs, askedAtMs, granted] of cases) {
+    for (const preVote of [true, false]) {
+      const kind = preVote ? 'pre-vote' : 'vote';
+      void it(`a ${kind} asked ${what}: ${granted ? 'granted' : 'refused'}`, () => {
+        const b = node('b', { nowMs: startedAtMs });
+        const request: VoteRequest = { epoch: 2, candidate: 'a', log: b.ownLog, preVote };
+        const answer = answerIn(b.onVoteRequest(askedAtMs, request));
+        assert.equal(answer.granted, granted);
+      });
+    }
+  }
 });
 
 void describe('Election: stepping down', () => {
@@ -270,20 +293,74 @@ void describe('Election: stepping down', () => {
     return a;
   }
 
-  const quorumCases: [name: string, peers: string[], replies: string[], stepsDownAtMs: number][] = [
-    ['3 nodes, no reply: a whole timeout after election', ABC, [], 2 * T],
-    ['3 nodes, b replied at 1.3 s', ABC, ['b'], 1300 + T],
-    ['5 nodes, one reply is not a majority', ['a', 'b', 'c', 'd', 'e'], ['b'], 2 * T],
-    ['5 nodes, b and c replied at 1.3 s', ['a', 'b', 'c', 'd', 'e'], ['b', 'c'], 1300 + T],
+  /** A reply: who, when its request was sent, when it arrived. */
+  type Reply = [from: string, sentAtMs: number, arrivedAtMs: number];
+  const FIVE = ['a', 'b', 'c', 'd', 'e'];
+  const NONE = Number.NEGATIVE_INFINITY;
+  // Elected at T. Columns: the replies, when check-quorum deposes it, when its lease ends.
+  const quorumCases: [
+    name: string,
+    peers: string[],
+    replies: Reply[],
+    downAtMs: number,
+    leaseEndsAtMs: number,
+  ][] = [
+    ['3 nodes, no reply: a whole timeout after election, no lease', ABC, [], 2 * T, NONE],
+    ['3 nodes, b answered at once at 1.3 s', ABC, [['b', 1300, 1300]], 2300, 2300],
+    ['5 nodes, one reply is not a majority', FIVE, [['b', 1300, 1300]], 2 * T, NONE],
+    [
+      '5 nodes, b and c answered at 1.3 s',
+      FIVE,
+      [
+        ['b', 1300, 1300],
+        ['c', 1300, 1300],
+      ],
+      2300,
+      2300,
+    ],
+    [
+      '5 nodes, the older of two replies counts',
+      FIVE,
+      [
+        ['b', 1300, 1300],
+        ['c', 1500, 1500],
+      ],
+      2300,
+      2300,
+    ],
+    [
+      '3 nodes, a reply to a request sent before the election',
+      ABC,
+      [['b', 900, 1100]],
+      2 * T,
+      1900,
+    ],
+    // §6.4.1: the lease runs from the request's send time, however late the answer arrives.
+    ['3 nodes, a request of 1.3 s answered at 1.9 s', ABC, [['b', 1300, 1900]], 2300, 2300],
+    ['3 nodes, an answer arriving after its lease ended', ABC, [['b', 1000, 1999]], 2 * T, 2 * T],
+    [
+      '3 nodes, answers overtaking each other',
+      ABC,
+      [
+        ['b', 1600, 1700],
+        ['b', 1200, 1800],
+      ],
+      2600,
+      2600,
+    ],
   ];
-  for (const [name, peers, replies, stepsDownAtMs] of quorumCases) {
+  for (const [name, peers, replies, stepsDownAtMs, leaseEndsAtMs] of quorumCases) {
     void it(`check-quorum, ${name}: steps down at ${stepsDownAtMs} ms and not before`, () => {
       const a = masterA(peers);
-      for (const from of replies) assert.deepEqual(a.onPeerReply(1300, from, 2), []);
+      for (const [from, sentAtMs, arrivedAtMs] of replies) {
+        assert.deepEqual(a.onPeerReply(arrivedAtMs, from, 2, sentAtMs), []);
+      }
+      assert.equal(a.leaseEndsAtMs(), leaseEndsAtMs, 'the lease');
       assert.equal(a.nextTickMs(), stepsDownAtMs);
       assert.deepEqual(a.tick(stepsDownAtMs - 1), []);
       assert.equal(a.role, 'master');
       const actions = a.tick(stepsDownAtMs);
+      assert.equal(a.leaseEndsAtMs(), NONE, 'a follower holds no lease');
       assert.deepEqual(actions, [
         {
           kind: 'role-changed',
@@ -300,10 +377,16 @@ void describe('Election: stepping down', () => {
   void it('a master that keeps hearing from its majority stays master', () => {
     const a = masterA();
     for (let nowMs = T; nowMs <= 20 * T; nowMs += T / 2) {
-      a.onPeerReply(nowMs, 'c', 2);
+      a.onPeerReply(nowMs, 'c', 2, nowMs - T / 4);
       assert.deepEqual(a.tick(nowMs), []);
     }
     assert.equal(a.role, 'master');
+  });
+
+  void it('a reply to a request sent after it arrived is a bug', () => {
+    const a = masterA();
+    assert.throws(() => a.onPeerReply(1200, 'b', 2, 1201), /sent at 1201 ms arrived at 1200 ms/);
+    assert.throws(() => a.onPeerReply(1200, 'b', 2, Number.NaN), InvariantError);
   });
 
   const messages: [name: string, send: (x: Election) => ElectionAction[]][] = [
@@ -313,7 +396,7 @@ void describe('Election: stepping down', () => {
     ],
     ['a refused vote answer', (x) => x.onVoteAnswer(3 * T, 'c', refusal(7))],
     ['a master contact', (x) => x.onMasterContact(3 * T, 'c', 7)],
-    ['a peer reply', (x) => x.onPeerReply(3 * T, 'c', 7)],
+    ['a peer reply', (x) => x.onPeerReply(3 * T, 'c', 7, 3 * T)],
   ];
   const roles: [ElectionRole, () => Election][] = [
     ['master', () => masterA()],
@@ -367,7 +450,7 @@ void describe('Election: stepping down', () => {
     const a = node('a');
     a.tick(10);
     assert.throws(() => a.tick(9), /time went back/);
-    assert.throws(() => a.onPeerReply(10, 'z', 1), /not another node/);
+    assert.throws(() => a.onPeerReply(10, 'z', 1, 10), /not another node/);
     assert.throws(() => node('z'), /not in its peers/);
   });
 });

@@ -35,9 +35,17 @@ export const FIRST_ELECTED_EPOCH = 2;
  *   persisted before any request goes out); a majority of votes makes it master, and the master
  *   accepts its own log (acceptedEpoch = epoch). A deadline passing restarts the pre-vote.
  * - A node that heard from a master within electionTimeoutMs refuses votes and pre-votes, so a
- *   node returning from a partition cannot depose a master that still has its majority (F7).
+ *   node returning from a partition cannot depose a master that still has its majority (F7). A
+ *   node also refuses them for electionTimeoutMs after it starts: it may have heard from a master
+ *   just before a crash, and that promise must outlive the process.
  * - A master that has not heard from a majority (itself included) within electionTimeoutMs steps
- *   down (check-quorum: F2's bound on a cut-off master).
+ *   down (check-quorum: F2's bound on a cut-off master); a new master has one timeout from its
+ *   election to hear from them.
+ * - The master's lease (`leaseEndsAtMs`) runs a timeout from the send time of the request by
+ *   which a majority last answered (the dissertation's §6.4.1), not from the answers' arrival:
+ *   each of those nodes refuses votes until a timeout after it received the request, so no newer
+ *   master can be elected before the lease ends, however late the answers arrive. While the lease
+ *   holds, what the others said they hold is still true (no newer master made them drop it).
  * - Any higher epoch, in a request or an answer, makes the node a follower of that epoch.
  */
 export class Election {
@@ -49,13 +57,20 @@ export class Election {
   #master: string | null = null;
   #deadlineMs: number;
   #masterHeardAtMs: number | undefined;
+  /** When this Election was made: no vote is granted for a timeout after (see #masterAlive). */
+  readonly #startedAtMs: number;
   #lastNowMs: number;
   /** The epoch of the last `role-changed` (a new epoch is news even in the same role). */
   #toldEpoch: number;
   /** Pre-votes (as a pre-candidate) or votes (as a candidate) granted, this node's included. */
   readonly #granted = new Set<string>();
-  /** As master: when each other node last answered in this epoch (check-quorum). */
+  /**
+   * As master: for each other node, the send time of the latest request it answered in this epoch
+   * (check-quorum and the lease; that node refuses votes until a timeout after it received it).
+   */
   readonly #peerHeardAtMs = new Map<string, number>();
+  /** As master: when it became master (check-quorum gives it a timeout from then). */
+  #masterSinceMs = Number.NEGATIVE_INFINITY;
 
   constructor(config: ElectionConfig) {
     const { self, peers, electionTimeoutMs, initial, nowMs } = config;
@@ -78,6 +93,7 @@ export class Election {
     this.#state = initial;
     this.#toldEpoch = initial.epoch;
     this.#lastNowMs = nowMs;
+    this.#startedAtMs = nowMs;
     // Alone, no other node can be master: no reason to wait for one.
     this.#deadlineMs = this.#others.length === 0 ? nowMs : this.#randomDeadline(nowMs);
   }
@@ -108,6 +124,16 @@ export class Election {
   /** The next time at which `tick` may act, for the driver's timer. */
   nextTickMs(): number {
     if (this.#role !== 'master') return this.#deadlineMs;
+    return Math.max(this.#masterSinceMs, this.#quorumHeardAtMs()) + this.#config.electionTimeoutMs;
+  }
+
+  /**
+   * As master, until when it holds its lease: a timeout after the send time of the latest
+   * request a majority (itself included) answered in this epoch; -Infinity before a majority
+   * answered, and for any other role. Until then, no newer master can be elected.
+   */
+  leaseEndsAtMs(): number {
+    if (this.#role !== 'master') return Number.NEGATIVE_INFINITY;
     return this.#quorumHeardAtMs() + this.#config.electionTimeoutMs;
   }
 
@@ -116,7 +142,7 @@ export class Election {
     this.#advance(nowMs);
     const actions: ElectionAction[] = [];
     if (this.#role === 'master') {
-      if (nowMs - this.#quorumHeardAtMs() >= this.#config.electionTimeoutMs) {
+      if (nowMs >= this.nextTickMs()) {
         this.#becomeFollower(nowMs, null, 'lost-quorum', actions);
       }
     } else if (nowMs >= this.#deadlineMs) {
@@ -210,17 +236,25 @@ export class Election {
   }
 
   /**
-   * A peer's answer, in `epoch`, to this node's replication request or heartbeat: a master counts
-   * it for check-quorum; a higher epoch makes any node a follower of it.
+   * A peer's answer, in `epoch`, to this node's replication request or heartbeat sent at
+   * `sentAtMs`: a master counts it for check-quorum as heard at `sentAtMs` (the peer's promise
+   * not to vote runs from when it received the request, which is no earlier); a higher epoch
+   * makes any node a follower of it.
    */
-  onPeerReply(nowMs: number, from: string, epoch: number): ElectionAction[] {
+  onPeerReply(nowMs: number, from: string, epoch: number, sentAtMs: number): ElectionAction[] {
     this.#advance(nowMs);
     this.#assertPeer(from, 'a peer reply');
+    assert(
+      Number.isFinite(sentAtMs) && sentAtMs <= nowMs,
+      `a reply from ${from} to a request sent at ${sentAtMs} ms arrived at ${nowMs} ms: a request is sent before its answer arrives`,
+    );
     const actions: ElectionAction[] = [];
     if (epoch > this.#state.epoch) {
       this.#adoptEpoch(nowMs, epoch, actions);
     } else if (epoch === this.#state.epoch && this.#role === 'master') {
-      this.#peerHeardAtMs.set(from, nowMs);
+      // Answers overtake each other: an older request's answer never moves the time back.
+      const heardAtMs = this.#peerHeardAtMs.get(from) ?? Number.NEGATIVE_INFINITY;
+      this.#peerHeardAtMs.set(from, Math.max(heardAtMs, sentAtMs));
     }
     return actions;
   }
@@ -279,8 +313,7 @@ export class Election {
 
   #enterMaster(nowMs: number, reason: RoleChangeReason, actions: ElectionAction[]): void {
     this.#peerHeardAtMs.clear();
-    // A new master has a whole timeout to hear from its majority before check-quorum counts.
-    for (const name of this.#others) this.#peerHeardAtMs.set(name, nowMs);
+    this.#masterSinceMs = nowMs;
     this.#setRole('master', this.#config.self, reason, actions);
   }
 
@@ -340,10 +373,17 @@ export class Election {
     return epoch;
   }
 
+  /**
+   * True when this node promised a master not to vote: it is master, or heard from one within a
+   * timeout, or started within a timeout (it may have heard from one just before a crash, and
+   * the promise is not stored; a first election waits a timeout anyway, see the deadline).
+   */
   #masterAlive(nowMs: number): boolean {
     if (this.#role === 'master') return true;
+    const timeoutMs = this.#config.electionTimeoutMs;
+    if (nowMs - this.#startedAtMs < timeoutMs) return true;
     const heard = this.#masterHeardAtMs;
-    return heard !== undefined && nowMs - heard < this.#config.electionTimeoutMs;
+    return heard !== undefined && nowMs - heard < timeoutMs;
   }
 
   /** The latest time by which a majority (this master included) had been heard from. */

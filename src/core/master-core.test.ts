@@ -29,6 +29,8 @@ interface Options {
   readonly nowMs?: number;
   readonly maxInflightBatches?: number;
   readonly maxWaiters?: number;
+  /** A failover master's lease (default: a fixed master's, which never ends). */
+  readonly leaseEndsAtMs?: number;
 }
 
 function peerNames(count: number): string[] {
@@ -52,6 +54,8 @@ function makeCore(options: Options = {}): MasterCore {
     },
     options.lastId ?? 0,
     options.nowMs ?? 0,
+    0,
+    options.leaseEndsAtMs,
   );
 }
 
@@ -64,7 +68,7 @@ function upTo(size: number): (fromId: number, limitId: number) => number {
 function append(core: MasterCore, count = 1): number {
   const firstId = core.assign(count);
   const lastId = firstId + count - 1;
-  core.stored(lastId);
+  core.stored(lastId, 0);
   return lastId;
 }
 
@@ -234,21 +238,21 @@ void describe('MasterCore: construction, ids, snapshot', () => {
     assert.equal(core.assign(1), 1);
     assert.equal(core.assign(3), 2);
     assert.equal(core.lastId, 0, 'assigned is not stored');
-    core.stored(1);
+    core.stored(1, 0);
     assert.equal(core.lastId, 1);
-    core.stored(4);
+    core.stored(4, 0);
     assert.equal(core.lastId, 4);
-    core.stored(4);
+    core.stored(4, 0);
     assert.equal(core.assign(2), 5);
     assert.throws(() => {
-      core.stored(3);
+      core.stored(3, 0);
     }, InvariantError);
     assert.throws(() => {
-      core.stored(7);
+      core.stored(7, 0);
     }, InvariantError);
     assert.throws(() => core.assign(0), InvariantError);
     assert.throws(() => core.assign(1.5), InvariantError);
-    assert.throws(() => core.waitFor(1, 99, 1, undefined), InvariantError);
+    assert.throws(() => core.waitFor(1, 99, 1, undefined, 0), InvariantError);
   });
 
   void it('continues ids after a restart with a stored log', () => {
@@ -299,8 +303,8 @@ void describe('MasterCore: first contact and batching', () => {
     assert.deepEqual(batches(orders, 'sub1'), [[1, 0]]);
     h.reply(orders[0]!, 5);
     assert.equal(h.peer('sub1').ackedId, 5);
-    assert.equal(h.core.acksFor(5), 2);
-    assert.equal(h.core.acksFor(6), 0);
+    assert.equal(h.core.acksFor(5, h.nowMs), 2);
+    assert.equal(h.core.acksFor(6, h.nowMs), 0);
     assert.deepEqual(batches(h.poll(), 'sub1'), []);
   });
 
@@ -355,12 +359,12 @@ void describe('MasterCore: write concern', () => {
     const h = new Harness({ maxInflightBatches: 8 }).connect();
     const majority = resolveWriteConcern('majority', 3);
     const all = resolveWriteConcern('all', 3);
-    assert.equal(h.core.waitFor(1, append(h.core), 3, undefined), true);
+    assert.equal(h.core.waitFor(1, append(h.core), 3, undefined, h.nowMs), true);
     assert.deepEqual(outcomes(h.events()), []);
-    h.core.waitFor(2, append(h.core), 1, undefined);
+    h.core.waitFor(2, append(h.core), 1, undefined, h.nowMs);
     assert.deepEqual(outcomes(h.events()), [['released', 2, 1]], 'w=1: the master alone');
-    h.core.waitFor(3, append(h.core), majority, undefined);
-    h.core.waitFor(4, append(h.core), all, undefined);
+    h.core.waitFor(3, append(h.core), majority, undefined, h.nowMs);
+    h.core.waitFor(4, append(h.core), all, undefined, h.nowMs);
     assert.deepEqual(outcomes(h.events()), []);
     assert.equal(h.core.waitingAppends, 3);
 
@@ -408,8 +412,8 @@ void describe('MasterCore: write concern', () => {
       const holds = [5, 4, 3, 2];
       for (const order of h.poll()) h.reply(order, holds[Number(order.peer.slice(3)) - 1]);
       h.events();
-      assert.equal(h.core.acksFor(lastId), acks);
-      assert.equal(h.core.waitFor(9, lastId, resolveWriteConcern(w, 5), undefined), true);
+      assert.equal(h.core.acksFor(lastId, h.nowMs), acks);
+      assert.equal(h.core.waitFor(9, lastId, resolveWriteConcern(w, 5), undefined, h.nowMs), true);
       assert.deepEqual(outcomes(h.events()), released ? [['released', 9, acks]] : []);
       assert.equal(h.core.waitingAppends, released ? 0 : 1);
     });
@@ -417,12 +421,12 @@ void describe('MasterCore: write concern', () => {
 
   void it('no head-of-line blocking: a waiting w=3 never delays later w=1 and w=2 appends', () => {
     const h = new Harness().connect();
-    h.core.waitFor(1, append(h.core), 3, undefined);
+    h.core.waitFor(1, append(h.core), 3, undefined, h.nowMs);
     const w1: Outcome[] = [];
     const w2: Outcome[] = [];
     for (let token = 2; token <= 21; token++) {
       const w = token % 2 === 0 ? 1 : 2;
-      h.core.waitFor(token, append(h.core), w, undefined);
+      h.core.waitFor(token, append(h.core), w, undefined, h.nowMs);
       if (w === 1) w1.push(['released', token, 1]);
       else w2.push(['released', token, 2]);
     }
@@ -445,7 +449,7 @@ void describe('MasterCore: write concern', () => {
       const id = append(h.core);
       const orders = h.poll();
       for (const peer of ackedBy) h.replyAll(orders, peer);
-      h.core.waitFor(7, id, 3, 1000);
+      h.core.waitFor(7, id, 3, 1000, h.nowMs);
       assert.deepEqual(outcomes(h.events()), []);
       h.core.tick(999);
       assert.deepEqual(outcomes(h.events()), []);
@@ -456,13 +460,13 @@ void describe('MasterCore: write concern', () => {
       h.replyAll(orders);
       h.core.tick(5000);
       assert.deepEqual(outcomes(h.events()), []);
-      assert.equal(h.core.acksFor(id), 3);
+      assert.equal(h.core.acksFor(id, h.nowMs), 3);
     });
   }
 
   void it('a released append with a deadline never expires later', () => {
     const h = new Harness().connect();
-    h.core.waitFor(1, append(h.core), 2, 500);
+    h.core.waitFor(1, append(h.core), 2, 500, h.nowMs);
     h.replyAll(h.poll(), 'sub1');
     assert.deepEqual(outcomes(h.events()), [['released', 1, 2]]);
     h.core.tick(500);
@@ -472,16 +476,16 @@ void describe('MasterCore: write concern', () => {
 
   void it('a deadline already past expires at the next tick', () => {
     const h = new Harness().connect();
-    h.core.waitFor(1, append(h.core), 3, 0);
+    h.core.waitFor(1, append(h.core), 3, 0, h.nowMs);
     h.core.tick(0);
     assert.deepEqual(outcomes(h.events()), [['expired', 1, 1]]);
   });
 
   void it('waitFor answers false when the waiter table is full', () => {
     const h = new Harness({ maxWaiters: 2 }).connect();
-    assert.equal(h.core.waitFor(1, append(h.core), 3, undefined), true);
-    assert.equal(h.core.waitFor(2, append(h.core), 3, undefined), true);
-    assert.equal(h.core.waitFor(3, append(h.core), 3, undefined), false);
+    assert.equal(h.core.waitFor(1, append(h.core), 3, undefined, h.nowMs), true);
+    assert.equal(h.core.waitFor(2, append(h.core), 3, undefined, h.nowMs), true);
+    assert.equal(h.core.waitFor(3, append(h.core), 3, undefined, h.nowMs), false);
     assert.equal(h.core.waitingAppends, 2);
     h.replyAll(h.poll());
     assert.deepEqual(outcomes(h.events()), [
@@ -495,20 +499,83 @@ void describe('MasterCore: write concern', () => {
   void it('an idempotent replay may wait for an older id than earlier waiters', () => {
     const h = new Harness().connect();
     const first = append(h.core);
-    h.core.waitFor(1, first, 1, undefined);
-    h.core.waitFor(2, append(h.core), 1, undefined);
-    h.core.waitFor(3, append(h.core), 3, undefined);
+    h.core.waitFor(1, first, 1, undefined, h.nowMs);
+    h.core.waitFor(2, append(h.core), 1, undefined, h.nowMs);
+    h.core.waitFor(3, append(h.core), 3, undefined, h.nowMs);
     assert.deepEqual(outcomes(h.events()), [
       ['released', 1, 1],
       ['released', 2, 1],
     ]);
     // Retries of the first append (same key, same id 1) with w=1 and w=3.
-    assert.doesNotThrow(() => h.core.waitFor(4, first, 1, undefined));
-    assert.doesNotThrow(() => h.core.waitFor(5, first, 3, undefined));
+    assert.doesNotThrow(() => h.core.waitFor(4, first, 1, undefined, h.nowMs));
+    assert.doesNotThrow(() => h.core.waitFor(5, first, 3, undefined, h.nowMs));
     assert.deepEqual(outcomes(h.events()), [['released', 4, 1]]);
     const orders = h.poll(1);
     for (const order of orders) if (order.batch.toId === 1) h.reply(order);
     assert.deepEqual(outcomes(h.events()), [['released', 5, 3]], 'id 1 is held by 3 nodes');
+  });
+});
+
+void describe('MasterCore: with failover, what secondaries hold counts only under the lease', () => {
+  const NO_LEASE = Number.NEGATIVE_INFINITY;
+
+  /** 3 nodes, one entry waiting for w=2 until 1000 ms, sub1 holding it at `nowMs` 10. */
+  function heldBySub1(leaseEndsAtMs: number): Harness {
+    const h = new Harness({ leaseEndsAtMs }).connect();
+    h.nowMs = 10;
+    h.core.waitFor(1, append(h.core), 2, 1000, h.nowMs);
+    h.reply(h.orderTo(h.poll(), 'sub1'));
+    return h;
+  }
+
+  // [case, lease when sub1 answers, renewal at 10 ms (or none), released now, acks now]
+  const cases: [string, number, number | undefined, boolean, number][] = [
+    ['a fixed master: no lease to wait for', Number.POSITIVE_INFINITY, undefined, true, 2],
+    ['no lease yet: waits', NO_LEASE, undefined, false, 1],
+    ['no lease yet, then a renewal: released by it', NO_LEASE, 500, true, 2],
+    ['no lease yet, then a renewal already ended: waits', NO_LEASE, 10, false, 1],
+    ['a lease held as the answer arrives', 500, undefined, true, 2],
+    ['a lease that ended before the answer arrived', 10, undefined, false, 1],
+    ['a lease that ended, then an earlier end: changes nothing', 10, 5, false, 1],
+  ];
+  for (const [name, leaseEndsAtMs, renewal, released, acks] of cases) {
+    void it(name, () => {
+      const h = heldBySub1(leaseEndsAtMs);
+      if (renewal !== undefined) h.core.renewLease(renewal, h.nowMs);
+      assert.deepEqual(outcomes(h.core.takeEvents()), released ? [['released', 1, acks]] : []);
+      assert.equal(h.core.acksFor(1, h.nowMs), acks);
+      if (released) return;
+      h.pump(1000);
+      assert.deepEqual(outcomes(h.core.takeEvents()), [['expired', 1, 1]], 'w reached, not known');
+    });
+  }
+
+  void it('expireAll answers every waiter as the master steps down, those without a timeout too', () => {
+    const h = heldBySub1(NO_LEASE);
+    h.core.waitFor(2, append(h.core), 3, undefined, h.nowMs);
+    h.core.waitFor(3, append(h.core), 3, 2000, h.nowMs);
+    assert.equal(h.core.waitingAppends, 3);
+    h.core.expireAll(h.nowMs);
+    assert.deepEqual(outcomes(h.core.takeEvents()), [
+      ['expired', 1, 1],
+      ['expired', 2, 1],
+      ['expired', 3, 1],
+    ]);
+    assert.equal(h.core.waitingAppends, 0);
+    h.pump(2000);
+    assert.deepEqual(outcomes(h.core.takeEvents()), [], 'no deadline left behind');
+  });
+
+  void it('a lease ending by time alone: acks fall back to the master, expireAll says so', () => {
+    const h = heldBySub1(NO_LEASE);
+    h.core.renewLease(500, h.nowMs);
+    h.core.takeEvents();
+    h.core.waitFor(2, append(h.core), 3, undefined, h.nowMs);
+    h.replyAll(h.poll(), 'sub1');
+    assert.equal(h.core.acksFor(2, 499), 2);
+    assert.equal(h.core.acksFor(2, 500), 1, 'the lease ends at 500: sub1 may have dropped it');
+    h.core.expireAll(500);
+    assert.deepEqual(outcomes(h.core.takeEvents()), [['expired', 2, 1]]);
   });
 });
 
@@ -520,7 +587,7 @@ void describe('MasterCore: restarts, failures and backoff', () => {
       append(h.core, 5);
       h.replyAll(h.poll());
       assert.equal(h.peer('sub1').ackedId, 5);
-      assert.equal(h.core.acksFor(1), 3);
+      assert.equal(h.core.acksFor(1, h.nowMs), 3);
       h.incarnations.set('sub1', 'sub1-2');
       if (via === 'heartbeat reply') {
         h.pump(0);
@@ -538,8 +605,8 @@ void describe('MasterCore: restarts, failures and backoff', () => {
       assert.equal(h.peer('sub1').ackedId, 0, 'matchId drops to what the new process holds');
       assert.equal(h.peer('sub1').lag, lastId);
       assert.equal(h.peer('sub1').mode, 'replicate');
-      assert.equal(h.core.acksFor(1), 2);
-      h.core.waitFor(9, lastId, 3, undefined);
+      assert.equal(h.core.acksFor(1, h.nowMs), 2);
+      h.core.waitFor(9, lastId, 3, undefined, h.nowMs);
       assert.deepEqual(outcomes(h.events()), [], 'sub1 no longer counts');
       const resend = h.poll(3);
       const expected: [number, number][] =
@@ -583,7 +650,7 @@ void describe('MasterCore: restarts, failures and backoff', () => {
     h.replyAll(orders, 'sub2');
     const [first, second] = orders.filter((order) => order.peer === 'sub1');
     assert.ok(first && second);
-    h.core.waitFor(7, lastId, 3, undefined);
+    h.core.waitFor(7, lastId, 3, undefined, h.nowMs);
     h.events();
 
     h.nowMs = 1000;
@@ -668,7 +735,7 @@ void describe('MasterCore: restarts, failures and backoff', () => {
       const h = new Harness().connect();
       append(h.core, 2);
       const orders = h.poll();
-      h.core.waitFor(5, 2, 2, undefined);
+      h.core.waitFor(5, 2, 2, undefined, h.nowMs);
       h.nowMs = 1000;
       const order = only(
         orders.filter((item) => item.peer === 'sub1'),
@@ -692,7 +759,7 @@ void describe('MasterCore: restarts, failures and backoff', () => {
       h.answerProbe('sub2', beyond, 'other-history');
       assert.deepEqual(h.events(), []);
       assert.equal(h.peer('sub2').ackedId, 0);
-      assert.equal(h.core.acksFor(2), 1);
+      assert.equal(h.core.acksFor(2, h.nowMs), 1);
     });
   }
 
@@ -703,7 +770,7 @@ void describe('MasterCore: restarts, failures and backoff', () => {
     const lastId = append(h.core, 3);
     const orders = h.poll();
     h.replyAll(orders, 'sub2');
-    h.core.waitFor(1, lastId, 3, undefined);
+    h.core.waitFor(1, lastId, 3, undefined, h.nowMs);
     const toOldSub1 = h.orderTo(orders, 'sub1');
     // sub1 (sub1-1) stores 1..3 and answers, but the answer is delayed; sub1 is killed and
     // restarts empty as sub1-2; a heartbeat says so.
@@ -724,7 +791,7 @@ void describe('MasterCore: restarts, failures and backoff', () => {
     const h = new Harness().connect();
     const lastId = append(h.core, 3);
     h.replyAll(h.poll());
-    assert.equal(h.core.acksFor(lastId), 3);
+    assert.equal(h.core.acksFor(lastId, h.nowMs), 3);
     h.pump(0);
     // sub1-1 answers this probe, but the answer is delayed; sub1 restarts empty as sub1-2 and
     // answers a batch first.
@@ -737,7 +804,7 @@ void describe('MasterCore: restarts, failures and backoff', () => {
     h.answerProbe('sub1', lastId, 'sub1-1');
     assert.equal(h.peer('sub1').ackedId, 0, 'sub1-2 holds nothing');
     assert.deepEqual(h.events(), [], 'no restart back to the old process');
-    h.core.waitFor(1, fourth, 3, undefined);
+    h.core.waitFor(1, fourth, 3, undefined, h.nowMs);
     assert.deepEqual(outcomes(h.events()), [], 'id 4 is held by 2 nodes, not 3');
   });
 });
@@ -929,7 +996,7 @@ void describe('MasterCore: nextWakeupMs', () => {
   void it('without secondaries or waiters there is nothing to wake up for', () => {
     const core = makeCore({ peers: 0 });
     assert.equal(core.nextWakeupMs(), undefined);
-    core.stored(core.assign(1));
+    core.stored(core.assign(1), 0);
     assert.equal(core.nextWakeupMs(), undefined);
   });
 
@@ -943,7 +1010,7 @@ void describe('MasterCore: nextWakeupMs', () => {
     h.answerProbe('sub2', 0);
     assert.equal(h.core.nextWakeupMs(), 100, 'next probes due');
     h.connect();
-    h.core.waitFor(1, append(h.core), 3, 60);
+    h.core.waitFor(1, append(h.core), 3, 60, h.nowMs);
     assert.equal(h.core.nextWakeupMs(), 60, 'deadline');
     h.core.tick(60);
     assert.equal(h.core.nextWakeupMs(), 100);
@@ -1202,7 +1269,7 @@ class Simulation {
       this.log.set(id, { id, epoch: 1, message: `m${id}` });
     }
     const lastId = firstId + count - 1;
-    core.stored(lastId);
+    core.stored(lastId, 0);
     const choices: WriteConcern[] = [1, 2, 'majority', 'all', core.clusterSize];
     const w = resolveWriteConcern(
       choices[randomInt(this.random, choices.length)]!,
@@ -1212,7 +1279,7 @@ class Simulation {
       this.random() < 0.5 ? undefined : this.nowMs + 100 + randomInt(this.random, 2000);
     const token = this.#nextToken++;
     this.waiting.set(token, { lastId, w });
-    assert.equal(core.waitFor(token, lastId, w, deadline), true);
+    assert.equal(core.waitFor(token, lastId, w, deadline, 0), true);
   }
 
   #crash(): void {

@@ -101,18 +101,24 @@ export class MasterCore {
   #writtenId: number;
   #storedId: number;
   #readOnly = false;
+  /** Until when what the secondaries said they hold counts towards w (see renewLease). */
+  #leaseEndsAtMs: number;
 
   /**
    * `countFromId` (failover): a secondary's acknowledgement counts towards w and the commit
    * point only once it holds at least this id - the master's log as its epoch began - for only
    * then has it taken the epoch as its own (its votes then protect what it holds). 0: always.
+   * `leaseEndsAtMs`: with failover, -Infinity, so that nothing a secondary holds counts towards
+   * w before the election's lease says it may (renewLease); a fixed master's lease never ends.
    */
   constructor(
     private readonly config: MasterCoreConfig,
     lastId: number,
     nowMs: number,
     private readonly countFromId = 0,
+    leaseEndsAtMs = Number.POSITIVE_INFINITY,
   ) {
+    this.#leaseEndsAtMs = leaseEndsAtMs;
     this.clusterSize = config.peers.length + 1;
     this.#assignedId = lastId;
     this.#writtenId = lastId;
@@ -190,19 +196,37 @@ export class MasterCore {
   }
 
   /** The master's store holds every entry up to `upToId`. */
-  stored(upToId: number): void {
+  stored(upToId: number, nowMs: number): void {
     assert(
       upToId >= this.#storedId && upToId <= this.#assignedId,
       `stored ${upToId} outside ${this.#storedId}..${this.#assignedId}`,
     );
     this.#storedId = upToId;
     this.#writtenId = Math.max(this.#writtenId, upToId);
-    this.#releaseWaiters();
+    this.#releaseWaiters(nowMs);
   }
 
-  /** Nodes (the master included) known to hold `id`: none until the master holds it. */
-  acksFor(id: number): number {
+  /**
+   * With failover: the election says no newer master can be elected before `untilMs` (its
+   * lease). Until then no secondary can have dropped what it said it holds, so that counts
+   * towards w; after, it may have, and only the master's own copy counts (acks included) until a
+   * renewal. A lease is a fact about time, so an earlier end (the election moved on) changes
+   * nothing. Waiters whose w a renewal meets are released now.
+   */
+  renewLease(untilMs: number, nowMs: number): void {
+    const before = this.#leaseEndsAtMs;
+    if (untilMs <= before) return;
+    this.#leaseEndsAtMs = untilMs;
+    if (before <= nowMs && untilMs > nowMs) this.#releaseWaiters(nowMs);
+  }
+
+  /**
+   * Nodes (the master included) known at `nowMs` to hold `id`: none until the master holds it,
+   * and only the master while the lease has ended.
+   */
+  acksFor(id: number, nowMs: number): number {
     let acks = this.#storedId >= id ? 1 : 0;
+    if (nowMs >= this.#leaseEndsAtMs) return acks;
     for (const peer of this.#peers.values()) if (this.#counted(peer) >= id) acks += 1;
     return acks;
   }
@@ -221,15 +245,22 @@ export class MasterCore {
    * Waits until `lastId` is held by `w` nodes; the answer comes as a `released` or `expired`
    * event with `token`. Returns false when the waiter table is full.
    */
-  waitFor(token: number, lastId: number, w: number, deadlineMs: number | undefined): boolean {
+  waitFor(
+    token: number,
+    lastId: number,
+    w: number,
+    deadlineMs: number | undefined,
+    nowMs: number,
+  ): boolean {
     assert(lastId <= this.#assignedId, `waiting for unassigned id ${lastId}`);
-    if (this.acksFor(lastId) >= w) {
+    const acks = this.acksFor(lastId, nowMs);
+    if (acks >= w) {
       // Already held by w nodes (an idempotent replay, or w=1 once stored): no need to queue.
-      this.#events.push({ kind: 'released', token, acks: this.acksFor(lastId) });
+      this.#events.push({ kind: 'released', token, acks });
       return true;
     }
     if (!this.#waiters.add({ token, lastId, w, deadlineMs })) return false;
-    this.#releaseWaiters();
+    this.#releaseWaiters(nowMs);
     return true;
   }
 
@@ -242,12 +273,12 @@ export class MasterCore {
    * Every request still waiting for its write concern ends now, as expired (the master is
    * stepping down: nothing it does from now on can reach the concern).
    */
-  expireAll(): void {
-    for (const waiter of this.#waiters.expire(Number.POSITIVE_INFINITY)) {
+  expireAll(nowMs: number): void {
+    for (const waiter of this.#waiters.takeAll()) {
       this.#events.push({
         kind: 'expired',
         token: waiter.token,
-        acks: this.acksFor(waiter.lastId),
+        acks: this.acksFor(waiter.lastId, nowMs),
       });
     }
   }
@@ -302,7 +333,7 @@ export class MasterCore {
       this.#events.push({ kind: 'replication-recovered', peer: peerName, failedAttempts });
     peer.lastError = undefined;
     this.#contact(peer, nowMs, undefined);
-    if (advanced) this.#releaseWaiters();
+    if (advanced) this.#releaseWaiters(nowMs);
   }
 
   replicationFailed(
@@ -353,7 +384,7 @@ export class MasterCore {
         const { hwm, incarnation } = report;
         this.#events.push({ kind: 'peer-restarted', peer: peerName, hwm, incarnation });
       }
-      if (advanced) this.#releaseWaiters();
+      if (advanced) this.#releaseWaiters(nowMs);
     }
     this.#contact(peer, nowMs, probeNo);
   }
@@ -370,7 +401,7 @@ export class MasterCore {
       this.#events.push({
         kind: 'expired',
         token: waiter.token,
-        acks: this.acksFor(waiter.lastId),
+        acks: this.acksFor(waiter.lastId, nowMs),
       });
     }
   }
@@ -438,14 +469,15 @@ export class MasterCore {
     }
   }
 
-  #releaseWaiters(): void {
+  #releaseWaiters(nowMs: number): void {
     const held = [this.#storedId];
-    for (const peer of this.#peers.values()) held.push(this.#counted(peer));
+    const leased = nowMs < this.#leaseEndsAtMs;
+    for (const peer of this.#peers.values()) held.push(leased ? this.#counted(peer) : 0);
     for (const waiter of this.#waiters.release(heldUpToByW(held))) {
       this.#events.push({
         kind: 'released',
         token: waiter.token,
-        acks: this.acksFor(waiter.lastId),
+        acks: this.acksFor(waiter.lastId, nowMs),
       });
     }
   }

@@ -161,6 +161,24 @@ void describe('WriteConcernWaiters', () => {
     assert.deepEqual(tokens(waiters.expire(1_000_000)), []);
   });
 
+  void it('takeAll takes every waiter still waiting, with a deadline or without, once', () => {
+    const waiters = new WriteConcernWaiters(3, 10);
+    waiters.add(waiter(1, 1, 2)); // released below
+    waiters.add(waiter(2, 2, 3)); // no deadline
+    waiters.add(waiter(3, 3, 3, 50)); // expired below
+    waiters.add(waiter(4, 4, 2, 500));
+    waiters.add(waiter(5, 5, 1));
+    assert.deepEqual(tokens(waiters.release([1, 1, 0])), [1]);
+    assert.deepEqual(tokens(waiters.expire(50)), [3]);
+    assert.deepEqual(tokens(waiters.takeAll()), [5, 4, 2]);
+    assert.equal(waiters.size, 0);
+    assert.equal(waiters.nextDeadlineMs(), undefined);
+    assert.deepEqual(tokens(waiters.takeAll()), []);
+    assert.deepEqual(tokens(waiters.release([9, 9, 9])), []);
+    assert.equal(waiters.add(waiter(6, 6, 1, 10)), true, 'usable after');
+    assert.deepEqual(tokens(waiters.expire(10)), [6]);
+  });
+
   void it('is bounded: add answers false when full, and released or expired waiters free room', () => {
     const waiters = new WriteConcernWaiters(3, 2);
     assert.equal(waiters.add(waiter(1, 1, 3, 100)), true);

@@ -37,7 +37,7 @@ export interface Waiter {
 export class WriteConcernWaiters {
   readonly #queues: Waiter[][];
   readonly #heads: number[];
-  readonly #deadlines = new MinHeap<Waiter>();
+  #deadlines = new MinHeap<Waiter>();
   readonly #done = new Set<number>();
   #size = 0;
 
@@ -126,6 +126,27 @@ export class WriteConcernWaiters {
       this.#markDone(waiter);
     }
     return expired;
+  }
+
+  /**
+   * Removes and returns every waiter still waiting, with a deadline or without (the master steps
+   * down: none of them can be released any more), in queue order.
+   */
+  takeAll(): Waiter[] {
+    const taken: Waiter[] = [];
+    for (let index = 0; index < this.#queues.length; index++) {
+      const queue = this.#queues[index]!;
+      for (let at = this.#heads[index]!; at < queue.length; at++) {
+        const waiter = queue[at]!;
+        if (!this.#done.has(waiter.token)) taken.push(waiter);
+      }
+      this.#queues[index] = [];
+      this.#heads[index] = 0;
+    }
+    this.#deadlines = new MinHeap<Waiter>();
+    this.#done.clear();
+    this.#size = 0;
+    return taken;
   }
 
   nextDeadlineMs(): number | undefined {

@@ -5,8 +5,9 @@
  * - F7: a secondary that was away (cut off for several election timeouts) comes back without
  *   deposing the master, which kept its majority: same master, same epoch.
  * - F2, with clients on both sides: a master cut off from the majority acknowledges no majority
- *   write; the majority elects another master, which takes appends; once healed, the old master
- *   follows the new one and holds what it acknowledged.
+ *   write, and answers the appends waiting on it (those without a timeoutMs too) with 504 as it
+ *   steps down; the majority elects another master, which takes appends; once healed, the old
+ *   master follows the new one and holds what it acknowledged.
  * Waits are bounded only so that a stuck cluster fails; nothing asserts on speed.
  */
 import assert from 'node:assert/strict';
@@ -92,6 +93,11 @@ test('F2: a master cut off from the majority acknowledges no majority write; the
   await partition(old.node, true);
   // A client on the old master's side: its majority append can never be acknowledged.
   const cutOff = append(old.node, 'sent to the master cut off', 4 * ELECTION_TIMEOUT_MS);
+  // One without timeoutMs: nothing but the step-down can answer it (it once waited forever).
+  const untimed = request<{ acks?: number; error?: { code: string } }>(`${old.node.url}/logs`, {
+    json: { message: 'sent to the master cut off, no timeout', w: 'majority' },
+    timeoutMs: BOUND_MS,
+  });
   // Clients on the majority's side: an append goes through once they elected a master.
   const others = cluster.nodes.filter((node) => node !== old.node);
   const elected = await waitFor(
@@ -105,6 +111,10 @@ test('F2: a master cut off from the majority acknowledges no majority write; the
   );
   const accepted = await append(elected.node, 'sent to the new master', 10_000);
   assert.equal(accepted.status, 201, accepted.text);
+  const stepDown = await untimed;
+  assert.equal(stepDown.status, 504, stepDown.text);
+  assert.equal(stepDown.body.error?.code, 'WRITE_CONCERN_TIMEOUT', stepDown.text);
+  assert.equal(stepDown.body.acks, 1, 'only the master itself is known to hold it');
   const refused = await cutOff;
   assert.notEqual(refused.status, 201, `the cut-off master acknowledged: ${refused.text}`);
   assert.notEqual(refused.status, 200, `the cut-off master acknowledged: ${refused.text}`);

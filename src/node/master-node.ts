@@ -75,7 +75,9 @@ export interface MasterDeps {
  * shows and announces only its commit point (`commitIdOf`: acknowledgements of this epoch only),
  * starting from `commitId`, the one the node knew before; it counts a reply only from a node
  * whose log is a prefix of its own (accepted in this epoch); it sends the keys of its appends;
- * and it tells `onAnswer` of every answer (the election counts them for check-quorum).
+ * and it tells `onAnswer` of every answer, with the time its request was sent (the election
+ * counts them for check-quorum from that time). What secondaries hold counts towards w only
+ * while the election's lease holds (`leaseEndsAtMs`; see MasterCore.renewLease).
  */
 export interface MasterFailover {
   readonly self: string;
@@ -84,7 +86,9 @@ export interface MasterFailover {
   readonly epoch: number;
   readonly commitId: number;
   readonly keysStartingIn: (fromId: number, toId: number) => KeyedRange[];
-  readonly onAnswer: (peer: string, answer: ReplicaAnswer) => void;
+  readonly onAnswer: (peer: string, answer: ReplicaAnswer, sentAtMs: number) => void;
+  /** Until when this master holds its lease (the election's leaseEndsAtMs). */
+  readonly leaseEndsAtMs: () => number;
 }
 
 /** An append waiting for its write concern; `lastId` and `w` say what it waits for. */
@@ -172,6 +176,7 @@ export class MasterNode {
       state.lastId,
       clock.nowMs(),
       failover === undefined ? 0 : state.lastId,
+      failover === undefined ? Number.POSITIVE_INFINITY : Number.NEGATIVE_INFINITY,
     );
     this.#log.info(
       {
@@ -189,7 +194,7 @@ export class MasterNode {
   async stop(): Promise<void> {
     if (!this.#stopped && this.#deps.failover !== undefined) {
       // Stepping down: appends still waiting get their honest answer now (stored, w not reached).
-      this.#core.expireAll();
+      this.#core.expireAll(this.#deps.clock.nowMs());
       this.#handleEvents();
     }
     this.#stopped = true;
@@ -305,7 +310,7 @@ export class MasterNode {
     }
     assert(this.#deps.store.lastId() >= lastId, `the store holds ${lastId} once written`);
     if (!progress.sent) this.#recent.add(entries, request.messageBytes);
-    core.stored(lastId);
+    core.stored(lastId, this.#deps.clock.nowMs());
     this.#requestPump();
     if (this.#deps.failover === undefined) this.#visible.notify(this.lastVisibleId());
     else this.#advanceCommit();
@@ -407,8 +412,9 @@ export class MasterNode {
    */
   stuckWaiters(): StuckWaiter[] {
     const stuck: StuckWaiter[] = [];
+    const nowMs = this.#deps.clock.nowMs();
     for (const { lastId, w } of this.#pending.values()) {
-      const acks = this.#core.acksFor(lastId);
+      const acks = this.#core.acksFor(lastId, nowMs);
       if (acks >= w) stuck.push({ lastId, w, acks });
     }
     return stuck;
@@ -445,10 +451,11 @@ export class MasterNode {
     const promise = new Promise<{ expired: boolean; acks: number }>((resolve) => {
       this.#pending.set(token, { lastId, w, resolve });
     });
-    if (!this.#core.waitFor(token, lastId, w, deadlineMs)) {
+    const nowMs = this.#deps.clock.nowMs();
+    if (!this.#core.waitFor(token, lastId, w, deadlineMs, nowMs)) {
       this.#pending.delete(token);
       // The entry is stored already (replays, or a race with the check in append): answer honestly.
-      return Promise.resolve({ expired: true, acks: this.#core.acksFor(lastId) });
+      return Promise.resolve({ expired: true, acks: this.#core.acksFor(lastId, nowMs) });
     }
     this.#handleEvents();
     this.#reschedule();
@@ -564,16 +571,16 @@ export class MasterNode {
           this.#deps.clock.nowMs() - sentAtMs,
           sent,
         );
-        this.#onReplicated(order.peer, requestId, answer);
+        this.#onReplicated(order.peer, requestId, answer, sentAtMs);
       })
       .catch((error: unknown) => {
         this.#fatal(error);
       });
   }
 
-  #onReplicated(peer: string, requestId: number, received: ReplicaAnswer): void {
+  #onReplicated(peer: string, requestId: number, received: ReplicaAnswer, sentAtMs: number): void {
     if (this.#stopped) return;
-    const answer = this.#counted(peer, received);
+    const answer = this.#counted(peer, received, sentAtMs);
     if (answer === undefined) return;
     const nowMs = this.#deps.clock.nowMs();
     if (answer.ok) this.#core.replicated(peer, requestId, answer.report, nowMs);
@@ -598,11 +605,12 @@ export class MasterNode {
             url: failover.url,
           }),
     };
+    const sentAtMs = this.#deps.clock.nowMs();
     this.#deps.transport
       .heartbeat(peer, body, this.#config.heartbeatIntervalMs)
       .then((received) => {
         if (this.#stopped) return;
-        const answer = this.#counted(peerName, received);
+        const answer = this.#counted(peerName, received, sentAtMs);
         if (answer === undefined) return;
         this.#deps.observer?.probeEnded(peerName, answer.ok);
         const nowMs = this.#deps.clock.nowMs();
@@ -621,10 +629,15 @@ export class MasterNode {
    * towards w and the commit point is then MasterCore's to decide (its `countFromId`).
    * Undefined when hearing it deposed this master (check-quorum, a higher epoch): then the answer
    * counts towards nothing, and the appends still waiting were answered as this master stopped.
+   * `sentAtMs`: when the request was sent, from which check-quorum counts the answer.
    */
-  #counted(peer: string, answer: ReplicaAnswer): ReplicaAnswer | undefined {
-    this.#deps.failover?.onAnswer(peer, answer);
-    return this.#stopped ? undefined : answer;
+  #counted(peer: string, answer: ReplicaAnswer, sentAtMs: number): ReplicaAnswer | undefined {
+    const failover = this.#deps.failover;
+    if (failover === undefined) return answer;
+    failover.onAnswer(peer, answer, sentAtMs);
+    if (this.#stopped) return undefined;
+    this.#core.renewLease(failover.leaseEndsAtMs(), this.#deps.clock.nowMs());
+    return answer;
   }
 
   /** With failover: the commit point moves up as acknowledgements of this epoch come in. */

@@ -24,6 +24,8 @@ export type Fail = (guarantee: string, details: string) => never;
  *   each observation; F5: shown ids are dense.
  * - F1: an append acknowledged with a majority write concern is that log's entry at its id, and
  *   a majority of nodes durably hold every shown entry (what makes it survive any failover).
+ * - G1 as each append is answered: the master holds it, `acks` nodes hold it, and other nodes'
+ *   copies are counted only under the master's lease (no newer master elected yet).
  */
 export class FailoverChecker {
   /** The one log every node shows a prefix of: message by id - 1. */
@@ -112,6 +114,28 @@ export class FailoverChecker {
       this.fail(
         guaranteeLabel(1),
         `${node} answered an append up to id ${lastId} with ${acks} acks, but ${holders} nodes hold it durably`,
+      );
+    }
+    this.#checkLease(node, lastId, acks);
+  }
+
+  /**
+   * The lease behind G1 (FAILOVER.md): a master counts other nodes' copies only while no newer
+   * master can have been elected, since a newer one may make them drop what they said they held.
+   * Stricter than the holder count above, which only fails once a copy is actually gone.
+   */
+  #checkLease(node: string, lastId: number, acks: number): void {
+    if (acks < 2) return;
+    let ownEpoch = 0;
+    let newestEpoch = 0;
+    for (const [epoch, master] of this.#masters) {
+      if (master === node) ownEpoch = Math.max(ownEpoch, epoch);
+      newestEpoch = Math.max(newestEpoch, epoch);
+    }
+    if (newestEpoch > ownEpoch) {
+      this.fail(
+        guaranteeLabel(1),
+        `${node}, master of epoch ${ownEpoch}, answered an append up to id ${lastId} with ${acks} acks after ${this.#masters.get(newestEpoch) ?? '?'} was elected master of epoch ${newestEpoch}: its lease outlived its majority`,
       );
     }
   }

@@ -157,4 +157,13 @@ export const MUTANTS: readonly Mutant[] = [
     replace: 'return times[0] ?? Number.NEGATIVE_INFINITY;',
     failover: true,
   },
+  {
+    id: 'no-lease',
+    description:
+      "a failover master counts its followers' copies without a lease, as a fixed master does: after a newer master was elected, it may count a copy that master made a follower drop (G1)",
+    file: 'node/master-node',
+    find: 'failover === undefined ? Number.POSITIVE_INFINITY : Number.NEGATIVE_INFINITY,',
+    replace: 'Number.POSITIVE_INFINITY,',
+    failover: true,
+  },
 ];

@@ -630,9 +630,10 @@ export class FailoverNode {
         epoch,
         commitId: this.#commitId,
         keysStartingIn: (fromId, toId) => this.#store.keysStartingIn(fromId, toId),
-        onAnswer: (peer, answer) => {
-          this.#peerAnswered(peer, answer);
+        onAnswer: (peer, answer, sentAtMs) => {
+          this.#peerAnswered(peer, answer, sentAtMs);
         },
+        leaseEndsAtMs: () => this.#election.leaseEndsAtMs(),
       },
     });
   }
@@ -645,13 +646,16 @@ export class FailoverNode {
    * master may have been elected and made the answering node drop what it acknowledged. The
    * timer would step down at the same moment; an answer handled first must not win that race
    * (simulator seed 70186: a paused master, resumed, acknowledged w=2 with one holder left).
+   * The answer itself counts from `sentAtMs`, when its request left: however long it took to
+   * arrive, it extends the master's lease only as far as the answering node's promise not to
+   * vote reaches.
    */
-  #peerAnswered(peer: string, answer: ReplicaAnswer): void {
+  #peerAnswered(peer: string, answer: ReplicaAnswer, sentAtMs: number): void {
     if (this.#stopped) return;
     const nowMs = this.#nowMs();
     if (this.#election.role === 'master') this.#execute(this.#election.tick(nowMs));
     if (answer.epoch === undefined) return;
-    this.#execute(this.#election.onPeerReply(nowMs, peer, answer.epoch));
+    this.#execute(this.#election.onPeerReply(nowMs, peer, answer.epoch, sentAtMs));
   }
 
   /** A request from `from`, master of `epoch`: refused if stale; otherwise it is followed. */
