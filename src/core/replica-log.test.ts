@@ -233,6 +233,30 @@ void describe('ReplicaLog', () => {
     assert.equal(rejectCode(replica.apply(batch(entries(1, 1), LOG, 5))), 'accepted');
   });
 
+  void it('pending runs: a batch over them keeps only the gaps; a conflict in any refuses it', () => {
+    const replica = new Replica();
+    const steps: [from: number, to: number, appended: number[], pending: number][] = [
+      [5, 6, [], 2],
+      [9, 10, [], 4],
+      [3, 12, [], 10], // 3..4, 7..8 and 11..12 fill the gaps around 5..6 and 9..10
+      [4, 11, [], 10], // all pending already
+      [1, 2, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12], 0],
+    ];
+    for (const [from, to, appended, pending] of steps) {
+      assert.deepEqual(appendedIds(replica.apply(batch(entries(from, to)))), appended);
+      assert.equal(replica.log.pendingCount, pending, `after ${from}..${to}`);
+    }
+    assert.deepEqual(replica.visible(), entries(1, 12));
+    const other = new Replica();
+    other.apply(batch(entries(5, 6)));
+    other.apply(batch(entries(9, 10)));
+    const forged = entries(3, 11).map((item) =>
+      item.id === 10 ? { ...item, message: 'x' } : item,
+    );
+    assert.equal(rejectCode(other.apply(batch(forged))), 'ENTRY_CONFLICT');
+    assert.equal(other.log.pendingCount, 4, 'nothing of the refused batch was kept');
+  });
+
   void it('pending is bounded: entries past hwm + maxPendingEntries are not kept', () => {
     const replica = new Replica(3);
     assert.deepEqual(appendedIds(replica.apply(batch(entries(2, 6)))), []);

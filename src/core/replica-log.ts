@@ -38,8 +38,13 @@ export interface FailoverStamp {
 export class ReplicaLog {
   #identity: LogIdentity | undefined;
   #hwm: number;
-  /** Entries beyond hwm + 1, by id; never shown, never counted as held. */
-  readonly #pending = new Map<number, Entry>();
+  /**
+   * Entries beyond hwm + 1, never shown, never counted as held: runs of consecutive ids, keyed by
+   * their first id, none overlapping another. A batch that arrives out of order is kept as one
+   * run, not entry by entry: catch-up batches of thousands arrive out of order half the time.
+   */
+  readonly #pending = new Map<number, readonly Entry[]>();
+  #pendingCount = 0;
   /** The last id `receive` handed out to be stored; `stored` may not go beyond it. */
   #acceptedUpTo: number;
 
@@ -63,7 +68,7 @@ export class ReplicaLog {
   }
 
   get pendingCount(): number {
-    return this.#pending.size;
+    return this.#pendingCount;
   }
 
   /**
@@ -92,22 +97,18 @@ export class ReplicaLog {
     // Pending entries of the log being left behind are dropped below, so they are not compared.
     const joining = identity !== undefined && identity.logId !== batch.logId;
     // Check every entry before changing anything, so that a rejected batch leaves no trace.
-    for (const entry of batch.entries) {
-      const held =
-        entry.id <= this.#hwm
-          ? existing(entry.id)
-          : joining
-            ? undefined
-            : this.#pending.get(entry.id);
-      if (held !== undefined && held.message !== entry.message) {
-        return {
-          kind: 'rejected',
-          code: 'ENTRY_CONFLICT',
-          message: `entry ${entry.id} differs from the one this secondary holds; the logs diverged`,
-        };
-      }
+    const conflict = this.#conflictIn(batch.entries, existing, joining);
+    if (conflict !== undefined) {
+      return {
+        kind: 'rejected',
+        code: 'ENTRY_CONFLICT',
+        message: `entry ${conflict} differs from the one this secondary holds; the logs diverged`,
+      };
     }
-    if (joining) this.#pending.clear();
+    if (joining) {
+      this.#pending.clear();
+      this.#pendingCount = 0;
+    }
     if (identity?.logId !== batch.logId || batch.epoch > identity.epoch) {
       this.#identity = { logId: batch.logId, epoch: batch.epoch };
     }
@@ -116,21 +117,77 @@ export class ReplicaLog {
       this.#acceptedUpTo = Math.max(this.#acceptedUpTo, inOrder[inOrder.length - 1]?.id ?? 0);
       return { kind: 'accepted', append: inOrder };
     }
-    for (const entry of batch.entries) {
-      if (entry.id <= this.#hwm || entry.id > this.#hwm + this.maxPendingEntries) continue;
-      this.#pending.set(entry.id, entry);
-    }
+    for (const run of consecutiveRuns(batch.entries)) this.#keep(run);
 
     // What now continues the prefix is handed to the caller to store; it is no longer pending.
     const append: Entry[] = [];
-    for (let id = this.#hwm + 1; ; id++) {
-      const entry = this.#pending.get(id);
-      if (entry === undefined) break;
-      this.#pending.delete(id);
-      append.push(entry);
+    for (let next = this.#hwm + 1; ;) {
+      const run = this.#pending.get(next);
+      if (run === undefined) break;
+      this.#pending.delete(next);
+      this.#pendingCount -= run.length;
+      for (const entry of run) append.push(entry);
+      next += run.length;
     }
     this.#acceptedUpTo = Math.max(this.#acceptedUpTo, append[append.length - 1]?.id ?? 0);
     return { kind: 'accepted', append };
+  }
+
+  /**
+   * The first id in `entries` whose entry differs from the one held (read with `existing`) or
+   * pending (unless the log is being left behind), or undefined.
+   */
+  #conflictIn(
+    entries: readonly Entry[],
+    existing: (id: number) => Entry | undefined,
+    joining: boolean,
+  ): number | undefined {
+    for (const entry of entries) {
+      const held = entry.id <= this.#hwm ? existing(entry.id) : undefined;
+      if (held !== undefined && held.message !== entry.message) return entry.id;
+    }
+    if (joining || this.#pending.size === 0) return undefined;
+    for (const run of consecutiveRuns(entries)) {
+      for (const [firstId, kept] of this.#pending) {
+        const fromId = Math.max(firstId, run[0]!.id);
+        const toId = Math.min(firstId + kept.length - 1, run[run.length - 1]!.id);
+        for (let id = fromId; id <= toId; id++) {
+          if (kept[id - firstId]!.message !== run[id - run[0]!.id]!.message) return id;
+        }
+      }
+    }
+    return undefined;
+  }
+
+  /**
+   * Keeps the part of a run of consecutive entries that is past hwm and within the pending
+   * window (hwm + maxPendingEntries). Where it overlaps runs kept before, its copies replace
+   * theirs (equal messages, checked before): the latest copy of an entry is the one kept.
+   */
+  #keep(run: readonly Entry[]): void {
+    const firstId = run[0]!.id;
+    const fromId = Math.max(firstId, this.#hwm + 1);
+    const toId = Math.min(firstId + run.length - 1, this.#hwm + this.maxPendingEntries);
+    if (fromId > toId) return;
+    for (const [keptFirstId, kept] of [...this.#pending]) {
+      const keptLastId = keptFirstId + kept.length - 1;
+      if (keptLastId < fromId || keptFirstId > toId) continue;
+      this.#pending.delete(keptFirstId);
+      this.#pendingCount -= kept.length;
+      if (keptFirstId < fromId) this.#add(kept, keptFirstId, fromId - 1);
+      if (keptLastId > toId) this.#add(kept, toId + 1, keptLastId);
+    }
+    this.#add(run, fromId, toId);
+  }
+
+  #add(run: readonly Entry[], fromId: number, toId: number): void {
+    const offset = run[0]!.id;
+    const part =
+      fromId === offset && toId === offset + run.length - 1
+        ? run
+        : run.slice(fromId - offset, toId - offset + 1);
+    this.#pending.set(fromId, part);
+    this.#pendingCount += part.length;
   }
 
   /**
@@ -155,9 +212,27 @@ export class ReplicaLog {
       toId <= this.#acceptedUpTo,
       `stored up to ${toId}, but only ${this.#acceptedUpTo} was accepted`,
     );
-    if (this.#pending.size > 0) {
-      for (let id = this.#hwm + 1; id <= toId; id++) this.#pending.delete(id);
+    // Pending runs that reach toId are stored now (the caller stored entries it was handed
+    // before): only what lies past toId stays, under its new first id.
+    for (const [firstId, run] of [...this.#pending]) {
+      if (firstId > toId) continue;
+      this.#pending.delete(firstId);
+      this.#pendingCount -= run.length;
+      if (firstId + run.length - 1 > toId) this.#add(run, toId + 1, firstId + run.length - 1);
     }
     this.#hwm = toId;
   }
+}
+
+/** `entries` cut into runs of consecutive ids (a batch from a master is one run). */
+function consecutiveRuns(entries: readonly Entry[]): (readonly Entry[])[] {
+  const runs: (readonly Entry[])[] = [];
+  let start = 0;
+  for (let index = 1; index <= entries.length; index++) {
+    if (index < entries.length && entries[index]!.id === entries[index - 1]!.id + 1) continue;
+    if (index > start)
+      runs.push(start === 0 && index === entries.length ? entries : entries.slice(start, index));
+    start = index;
+  }
+  return runs;
 }

@@ -50,9 +50,9 @@ export const MUTANTS: readonly Mutant[] = [
     id: 'show-after-gap',
     description: 'a secondary stores (and shows) entries held back behind a gap, skipping the gap',
     file: 'core/replica-log',
-    find: 'if (entry === undefined) break;',
+    find: 'if (run === undefined) break;',
     replace:
-      'if (entry === undefined) { if (id > this.#hwm + this.maxPendingEntries) break; continue; }',
+      'if (run === undefined) { const later = [...this.#pending.keys()].filter((id) => id > next).sort((x, y) => x - y)[0]; if (later === undefined) break; next = later; continue; }',
   },
   {
     id: 'skip-rollback',
