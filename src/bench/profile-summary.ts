@@ -1,8 +1,10 @@
 /**
- * `node dist/bench/profile-summary.js FILE.cpuprofile [--top N]`: where a V8 CPU profile (as
- * written by `npm run bench -- --cpu-prof DIR`) spends its time, as text: busy time by package or
- * source file, then the functions with the most self time. A flame graph shows the same in more
- * detail (open the file in Chrome DevTools or speedscope); this is for a terminal and for notes.
+ * `node dist/bench/profile-summary.js FILE.cpuprofile... [--top N] [--callers TEXT]`: where a V8
+ * CPU profile (as written by `npm run bench -- --cpu-prof DIR`) spends its time, as text: busy time
+ * by package or source file, then the functions with the most self time; with `--callers`, whose
+ * calls the self time of the functions named like TEXT comes from (`write (node:buffer:1102)` is
+ * one line; which of our functions writes is another). A flame graph shows the same in more detail
+ * (open the file in Chrome DevTools or speedscope); this is for a terminal and for notes.
  */
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
@@ -18,6 +20,7 @@ interface CallFrame {
 interface ProfileNode {
   readonly id: number;
   readonly callFrame: CallFrame;
+  readonly children?: readonly number[];
 }
 
 export interface CpuProfile {
@@ -75,7 +78,7 @@ export function summarize(profile: CpuProfile): ProfileSummary {
     }
     const where = originOf(frame);
     origin.set(where, (origin.get(where) ?? 0) + deltaUs);
-    const name = `${frame.functionName || '(anonymous)'} (${where}:${frame.lineNumber + 1})`;
+    const name = frameName(frame);
     functions.set(name, (functions.get(name) ?? 0) + deltaUs);
   }
   const sorted = (map: Map<string, number>): [string, number][] =>
@@ -88,6 +91,40 @@ export function summarize(profile: CpuProfile): ProfileSummary {
     byOrigin: sorted(origin),
     byFunction: sorted(functions),
   };
+}
+
+/** `name (origin:line)`, as the summary lists functions. */
+function frameName(frame: CallFrame): string {
+  return `${frame.functionName || '(anonymous)'} (${originOf(frame)}:${frame.lineNumber + 1})`;
+}
+
+/**
+ * The self time of the functions whose `name (origin:line)` contains `match`, by their callers:
+ * the first frame up the stack that is not itself a match, then its caller (`caller < its
+ * caller`), longest first, in ms.
+ */
+export function callersOf(profile: CpuProfile, match: string): [string, number][] {
+  const parentOf = new Map<number, ProfileNode>();
+  for (const node of profile.nodes) {
+    for (const child of node.children ?? []) parentOf.set(child, node);
+  }
+  const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+  const callers = new Map<string, number>();
+  for (let index = 0; index < profile.samples.length; index++) {
+    let node = byId.get(profile.samples[index]!);
+    if (node === undefined || !frameName(node.callFrame).includes(match)) continue;
+    while (node !== undefined && frameName(node.callFrame).includes(match)) {
+      node = parentOf.get(node.id);
+    }
+    const caller = node === undefined ? '(root)' : frameName(node.callFrame);
+    const above = node === undefined ? undefined : parentOf.get(node.id);
+    const key = above === undefined ? caller : `${caller} < ${frameName(above.callFrame)}`;
+    const deltaUs = Math.max(0, profile.timeDeltas[index] ?? 0);
+    callers.set(key, (callers.get(key) ?? 0) + deltaUs);
+  }
+  return [...callers.entries()]
+    .map(([key, us]): [string, number] => [key, us / 1000])
+    .sort((a, b) => b[1] - a[1]);
 }
 
 export function formatSummary(name: string, summary: ProfileSummary, top: number): string {
@@ -104,23 +141,46 @@ export function formatSummary(name: string, summary: ProfileSummary, top: number
   return lines.join('\n');
 }
 
+const USAGE =
+  'Usage: node dist/bench/profile-summary.js FILE.cpuprofile... [--top N] [--callers TEXT]\n';
+
 function main(argv: readonly string[]): void {
-  const { values, positionals } = parseArgs({
-    args: [...argv],
-    options: { top: { type: 'string', default: '20' } },
-    allowPositionals: true,
-  });
-  const top = Number(values.top);
-  if (positionals.length === 0 || !Number.isInteger(top) || top < 1) {
-    process.stderr.write(
-      'Usage: node dist/bench/profile-summary.js FILE.cpuprofile... [--top N]\n',
-    );
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      options: {
+        top: { type: 'string', default: '20' },
+        callers: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      allowPositionals: true,
+    });
+  } catch (error) {
+    process.stderr.write(`${(error as Error).message}\n${USAGE}`);
     process.exitCode = 2;
+    return;
+  }
+  const { values, positionals } = parsed;
+  const top = Number(values.top);
+  if (values.help === true || positionals.length === 0 || !Number.isInteger(top) || top < 1) {
+    process.stderr.write(USAGE);
+    process.exitCode = values.help === true ? 0 : 2;
     return;
   }
   for (const file of positionals) {
     const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
-    process.stdout.write(`${formatSummary(basename(file), summarize(profile), top)}\n\n`);
+    const summary = summarize(profile);
+    process.stdout.write(`${formatSummary(basename(file), summary, top)}\n`);
+    if (values.callers !== undefined) {
+      const pct = (ms: number): string =>
+        `${((100 * ms) / Math.max(summary.busyMs, 1e-9)).toFixed(1)}%`.padStart(6);
+      process.stdout.write(`  callers of ${JSON.stringify(values.callers)}:\n`);
+      for (const [key, ms] of callersOf(profile, values.callers).slice(0, top)) {
+        process.stdout.write(`    ${pct(ms)}  ${key}\n`);
+      }
+    }
+    process.stdout.write('\n');
   }
 }
 
