@@ -158,6 +158,15 @@ export const MUTANTS: readonly Mutant[] = [
     failover: true,
   },
   {
+    id: 'lease-from-arrival',
+    description:
+      "a master counts an answer for check-quorum and its lease from when it arrived, not from when its request left: a late answer stretches the lease past the answering node's promise not to vote (G1)",
+    file: 'core/election',
+    find: 'this.#peerHeardAtMs.set(from, Math.max(heardAtMs, sentAtMs));',
+    replace: 'this.#peerHeardAtMs.set(from, Math.max(heardAtMs, nowMs));',
+    failover: true,
+  },
+  {
     id: 'no-lease',
     description:
       "a failover master counts its followers' copies without a lease, as a fixed master does: after a newer master was elected, it may count a copy that master made a follower drop (G1)",
