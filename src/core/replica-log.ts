@@ -169,6 +169,13 @@ export class ReplicaLog {
     const fromId = Math.max(firstId, this.#hwm + 1);
     const toId = Math.min(firstId + run.length - 1, this.#hwm + this.maxPendingEntries);
     if (fromId > toId) return;
+    this.#drop(fromId, toId);
+    this.#add(run, fromId, toId);
+  }
+
+  /** Removes ids fromId..toId from the pending runs; the parts of a run outside stay, re-keyed. */
+  #drop(fromId: number, toId: number): void {
+    if (this.#pending.size === 0) return;
     for (const [keptFirstId, kept] of [...this.#pending]) {
       const keptLastId = keptFirstId + kept.length - 1;
       if (keptLastId < fromId || keptFirstId > toId) continue;
@@ -177,7 +184,6 @@ export class ReplicaLog {
       if (keptFirstId < fromId) this.#add(kept, keptFirstId, fromId - 1);
       if (keptLastId > toId) this.#add(kept, toId + 1, keptLastId);
     }
-    this.#add(run, fromId, toId);
   }
 
   #add(run: readonly Entry[], fromId: number, toId: number): void {
@@ -212,14 +218,8 @@ export class ReplicaLog {
       toId <= this.#acceptedUpTo,
       `stored up to ${toId}, but only ${this.#acceptedUpTo} was accepted`,
     );
-    // Pending runs that reach toId are stored now (the caller stored entries it was handed
-    // before): only what lies past toId stays, under its new first id.
-    for (const [firstId, run] of [...this.#pending]) {
-      if (firstId > toId) continue;
-      this.#pending.delete(firstId);
-      this.#pendingCount -= run.length;
-      if (firstId + run.length - 1 > toId) this.#add(run, toId + 1, firstId + run.length - 1);
-    }
+    // Pending copies of what is now stored (the caller stored entries it was handed before) go.
+    this.#drop(this.#hwm + 1, toId);
     this.#hwm = toId;
   }
 }
