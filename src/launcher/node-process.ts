@@ -13,7 +13,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { NodeOutput } from './node-output.js';
 
-/** dist/cli/main.js, resolved from this compiled file (dist/launcher/node-process.js). */
+/**
+ * dist/cli/main.js, the bundle `rlog` ships as (src/build/bundle.ts), resolved from this module's
+ * URL: dist/launcher/node-process.js, or the bundle itself when `rlog cluster` starts nodes.
+ */
 export const MAIN_JS = fileURLToPath(new URL('../cli/main.js', import.meta.url));
 export const LOOPBACK = '127.0.0.1';
 

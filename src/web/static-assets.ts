@@ -17,8 +17,12 @@ export interface StaticAsset {
   readonly etag: string;
 }
 
-/** Where `npm run build` puts the files: dist/web/public, beside the compiled server code. */
-export const DEFAULT_ASSETS_DIR = fileURLToPath(new URL('./public/', import.meta.url));
+/**
+ * Where `npm run build` puts the files: dist/web/public, beside the compiled server code. Named
+ * from dist/ rather than from this directory, so that it holds in the bundle too
+ * (dist/cli/main.js, src/build/bundle.ts), where `import.meta.url` is the bundle's.
+ */
+export const DEFAULT_ASSETS_DIR = fileURLToPath(new URL('../web/public/', import.meta.url));
 
 const CONTENT_TYPES: Readonly<Record<string, string>> = {
   '.html': 'text/html; charset=utf-8',
