@@ -131,6 +131,38 @@ export function runLogStoreConformance(name: string, factory: LogStoreFactory): 
       assert.deepEqual(store.read(11, 100, 0), [], 'nothing past the end, even with maxBytes');
     });
 
+    void it('readForReplication reads what read reads; its entries outlive a truncation', async () => {
+      await store.open();
+      await store.setIdentity(IDENTITY);
+      const all = [...entriesOf(1, 6, 1, 10), ...entriesOf(7, 12, 2, 3)];
+      await appendInBatches(store, all, [4, 1, 7]);
+      const plain = (entries: readonly Entry[]): Entry[] =>
+        entries.map(({ id, epoch, message }) => ({ id, epoch, message }));
+      for (const [fromId, maxCount, maxBytes] of [
+        [0, 100, Infinity],
+        [1, 12, Infinity],
+        [3, 4, Infinity],
+        [4, 100, 25],
+        [2, 100, 0],
+        [12, 5, Infinity],
+        [13, 5, Infinity],
+        [1, 0, Infinity],
+      ] as const) {
+        assert.deepEqual(
+          plain(store.readForReplication(fromId, maxCount, maxBytes)),
+          store.read(fromId, maxCount, maxBytes),
+          `readForReplication(${fromId}, ${maxCount}, ${maxBytes})`,
+        );
+      }
+      // Entries read before a truncation keep their messages when new ones take their ids.
+      const before = store.readForReplication(1, 100);
+      await store.truncateAfter(5);
+      await store.append(entriesOf(6, 12, 3, 40));
+      assert.deepEqual(plain(before), all);
+      assert.deepEqual(plain(store.readForReplication(1, 100)), store.read(1, 100));
+      assert.deepEqual(store.read(1, 100), [...all.slice(0, 5), ...entriesOf(6, 12, 3, 40)]);
+    });
+
     void it('get(id): 0 and past the end are undefined, valid ids return their entry', async () => {
       await store.open();
       const all = entriesOf(1, 5);

@@ -50,6 +50,12 @@ export interface LogStore {
   get(id: number): Entry | undefined;
   /** Entries with id >= fromId: at most `maxCount`, and at most `maxBytes` of messages (at least one entry). */
   read(fromId: number, maxCount: number, maxBytes?: number): Entry[];
+  /**
+   * The entries `read` returns, for a replication frame: the same ids, epochs and messages, but a
+   * store that keeps messages as bytes hands them out undecoded (PackedEntry, whose bytes it must
+   * never rewrite afterwards), and the frame copies them. Any other store returns `read`'s.
+   */
+  readForReplication(fromId: number, maxCount: number, maxBytes?: number): Entry[];
   close(): Promise<void>;
 }
 

@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { InvariantError } from '../core/assert.js';
+import type { Entry } from '../core/entry.js';
+import { decodeReplicateFrame, encodeReplicateFrame } from '../protocol/frame.js';
+import { PackedEntry } from '../protocol/packed-entry.js';
 import { runLogStoreConformance } from './log-store-conformance.js';
 import { MemoryLogStore } from './memory-log-store.js';
 
@@ -110,5 +113,44 @@ void describe('MemoryLogStore packing', () => {
       store.read(3500, 20).map((entry) => entry.message),
       expected.slice(3499, 3519),
     );
+  });
+
+  void it('stores the packed entries of frames by their bytes, a run per copy, across chunks', async () => {
+    const store = new MemoryLogStore();
+    await store.open();
+    // The way of a catch-up: batches read for replication from one store, framed, decoded, and
+    // appended to another. 210 batches of 1000 100-byte messages: about 21 MB, so a run meets the
+    // end of the first 16 MiB chunk and is split there. Non-ASCII messages and a plain entry in
+    // the middle of a batch break its runs.
+    const source = new MemoryLogStore();
+    await source.open();
+    let id = 1;
+    for (let batch = 0; batch < 210; batch++) {
+      const messages = Array.from({ length: 1000 }, (_, index) =>
+        `b${batch}-${index}-`.padEnd(100, 'x'),
+      );
+      if (batch === 3) messages[500] = `${'é'.repeat(40)}-middle`;
+      await source.append(
+        messages.map((message) => ({ id: id++, epoch: 1 + (batch % 2), message })),
+      );
+    }
+    const plain = (entries: readonly Entry[]): Entry[] =>
+      entries.map(({ id, epoch, message }) => ({ id, epoch, message }));
+    for (let fromId = 1; fromId <= source.lastId(); fromId += 1000) {
+      const read = source.readForReplication(fromId, 1000);
+      assert.ok(read.every((entry) => entry instanceof PackedEntry));
+      const decoded = decodeReplicateFrame(encodeReplicateFrame('L', 2, read));
+      assert.ok(decoded.ok);
+      const entries = [...decoded.batch.entries];
+      if (fromId === 5001) entries[7] = plain([entries[7]!])[0]!;
+      await store.append(entries);
+    }
+    assert.equal(store.lastId(), source.lastId());
+    for (let fromId = 1; fromId <= source.lastId(); fromId += 997) {
+      const expected = source.read(fromId, 1000);
+      assert.deepEqual(store.read(fromId, 1000), expected, `read from ${fromId}`);
+      assert.deepEqual(plain(store.readForReplication(fromId, 1000)), expected);
+    }
+    assert.equal(store.get(3501)?.message, `${'é'.repeat(40)}-middle`);
   });
 });

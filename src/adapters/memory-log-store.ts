@@ -2,6 +2,7 @@ import { assert, InvariantError } from '../core/assert.js';
 import type { Entry, LogIdentity } from '../core/entry.js';
 import type { KeyedAppend } from '../core/idempotency.js';
 import { decodeMessages } from '../protocol/message-bytes.js';
+import { PackedEntry, packedRunBytes, packedRunEnd } from '../protocol/packed-entry.js';
 import { assertTruncation, type LogStore, type StoredState } from './log-store.js';
 
 /** Messages are packed into chunks of this size; a larger message gets a chunk of its own. */
@@ -72,7 +73,15 @@ export class MemoryLogStore implements LogStore {
     }
     const lastId = this.#count + entries.length;
     this.#reserve(lastId);
-    for (const entry of entries) this.#put(entry);
+    for (let index = 0; index < entries.length;) {
+      const entry = entries[index]!;
+      if (entry instanceof PackedEntry) {
+        index = this.#putRun(entries, index);
+      } else {
+        this.#put(entry);
+        index++;
+      }
+    }
     assert(this.#count === lastId, `append ends the log at ${this.#count}, expected ${lastId}`);
     const first = entries[0];
     if (idempotencyKey !== undefined && first !== undefined) {
@@ -91,9 +100,12 @@ export class MemoryLogStore implements LogStore {
     }
     const removed = this.read(lastKeptId + 1, this.#count - lastKeptId);
     if (lastKeptId < this.#count) {
-      // Messages are packed in id order: the first removed one marks where the next put goes.
-      this.#chunks.length = this.#chunkOf[lastKeptId]! + 1;
-      this.#chunkUsed = this.#offsetOf[lastKeptId]!;
+      // Bytes once written are never rewritten (entries read for replication point into them,
+      // PackedEntry): the chunks after the one holding the first removed message go, and the
+      // next put opens a fresh chunk unless that one is the last, whose used end stays.
+      const firstRemovedChunk = this.#chunkOf[lastKeptId]!;
+      if (firstRemovedChunk < this.#chunks.length - 1) this.#chunkUsed = CHUNK_BYTES;
+      this.#chunks.length = firstRemovedChunk + 1;
       this.#count = lastKeptId;
     }
     this.#keys = this.#keys.filter(([, append]) => append.firstId + append.count - 1 <= lastKeptId);
@@ -134,6 +146,26 @@ export class MemoryLogStore implements LogStore {
     return out;
   }
 
+  /**
+   * The entries `read` returns, as PackedEntry over the chunks: nothing decoded, no string made.
+   * The frame encoder copies their bytes a run at a time.
+   */
+  readForReplication(fromId: number, maxCount: number, maxBytes = Infinity): Entry[] {
+    const start = Math.max(0, fromId - 1);
+    const count = this.#readCount(start, maxCount, maxBytes);
+    const out = new Array<Entry>(count);
+    for (let index = start; index < start + count; index++) {
+      out[index - start] = new PackedEntry(
+        index + 1,
+        this.#epochOf[index]!,
+        this.#chunks[this.#chunkOf[index]!]!,
+        this.#offsetOf[index]!,
+        this.#lengthOf[index]!,
+      );
+    }
+    return out;
+  }
+
   close(): Promise<void> {
     return Promise.resolve();
   }
@@ -161,8 +193,8 @@ export class MemoryLogStore implements LogStore {
   }
 
   /**
-   * The entries `start .. start + count - 1` decoded together when they lie in one chunk (their
-   * bytes are then contiguous): ASCII runs of up to 64 KiB at a time rather than a string per
+   * The entries `start .. start + count - 1` decoded together when their bytes lie one after the
+   * other in one chunk: ASCII runs of up to 64 KiB at a time rather than a string per
    * message (decodeMessages); undefined otherwise.
    */
   #readRun(start: number, count: number): Entry[] | undefined {
@@ -171,6 +203,10 @@ export class MemoryLogStore implements LogStore {
     if (this.#chunkOf[last] !== chunkIndex) return undefined;
     const from = this.#offsetOf[start]!;
     const to = this.#offsetOf[last]! + this.#lengthOf[last]!;
+    // Contiguous unless a truncation's removed bytes lie between (they are never rewritten).
+    let total = 0;
+    for (let index = start; index <= last; index++) total += this.#lengthOf[index]!;
+    if (to - from !== total) return undefined;
     const bytes = this.#chunks[chunkIndex]!.subarray(from, to);
     const decoded = decodeMessages(bytes, this.#lengthOf.subarray(start, last + 1));
     // Every message was written from a well-formed string: its bytes are valid UTF-8.
@@ -214,6 +250,33 @@ export class MemoryLogStore implements LogStore {
       assert(bytes === needed, `message of entry ${entry.id} packed whole`);
     }
     this.#index(this.#chunks.length - 1, bytes, entry.epoch);
+  }
+
+  /**
+   * Packs the run of packed entries that starts at `entries[start]` (bytes one after the other in
+   * one buffer, such as a frame's) with one copy, as much of it as fits the chunk; returns where
+   * the next put starts. A message larger than what is left of the chunk opens a new one.
+   */
+  #putRun(entries: readonly Entry[], start: number): number {
+    const first = entries[start] as PackedEntry;
+    let chunk = this.#chunks[this.#chunks.length - 1];
+    if (chunk === undefined || this.#chunkUsed + first.byteLength > CHUNK_BYTES) {
+      chunk = Buffer.allocUnsafe(Math.max(CHUNK_BYTES, first.byteLength));
+      this.#chunks.push(chunk);
+      this.#chunkUsed = 0;
+    }
+    const end = packedRunEnd(entries, start, chunk.length - this.#chunkUsed);
+    packedRunBytes(entries, start, end).copy(chunk, this.#chunkUsed);
+    const chunkIndex = this.#chunks.length - 1;
+    for (let index = start; index < end; index++) {
+      const entry = entries[index] as PackedEntry;
+      assert(
+        entry.id === this.#count + 1,
+        `entry ${entry.id} put where ${this.#count + 1} comes next`,
+      );
+      this.#index(chunkIndex, entry.byteLength, entry.epoch);
+    }
+    return end;
   }
 
   /** Indexes the next entry: its `bytes` were just written at the chunk's used end. */

@@ -508,7 +508,7 @@ export class MasterNode {
       const { maxBatchEntries, maxBatchBytes } = this.#config;
       entries =
         this.#recent.read(fromId, maxBatchEntries, maxBatchBytes) ??
-        this.#deps.store.read(fromId, maxBatchEntries, maxBatchBytes);
+        this.#deps.store.readForReplication(fromId, maxBatchEntries, maxBatchBytes);
       entries = this.#wholeKeyedAppend(fromId, entries);
       this.#batchReads.set(fromId, entries);
     }
@@ -526,7 +526,10 @@ export class MasterNode {
     const keyed = this.#deps.failover?.keysStartingIn(fromId, fromId)[0];
     const lastId = entries[entries.length - 1]?.id ?? 0;
     if (keyed === undefined || fromId + keyed[2] - 1 <= lastId) return entries;
-    return this.#recent.read(fromId, keyed[2], Infinity) ?? this.#deps.store.read(fromId, keyed[2]);
+    return (
+      this.#recent.read(fromId, keyed[2], Infinity) ??
+      this.#deps.store.readForReplication(fromId, keyed[2])
+    );
   }
 
   #sendBatch(order: SendOrder): void {
@@ -540,7 +543,7 @@ export class MasterNode {
         : read?.[read.length - 1]?.id === toId
           ? read
           : (this.#recent.read(fromId, toId - fromId + 1, Infinity) ??
-            this.#deps.store.read(fromId, toId - fromId + 1));
+            this.#deps.store.readForReplication(fromId, toId - fromId + 1));
     const failover = this.#deps.failover;
     const body = {
       logId: this.#identity.logId,

@@ -34,6 +34,10 @@ class GatedStore implements LogStore {
   read(fromId: number, maxCount: number, maxBytes?: number): Entry[] {
     return this.inner.read(fromId, maxCount, maxBytes);
   }
+
+  readForReplication(fromId: number, maxCount: number, maxBytes?: number): Entry[] {
+    return this.inner.readForReplication(fromId, maxCount, maxBytes);
+  }
   close(): Promise<void> {
     return this.inner.close();
   }

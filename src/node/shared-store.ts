@@ -135,6 +135,10 @@ export class SharedStore implements LogStore {
     return this.#inner.read(fromId, maxCount, maxBytes);
   }
 
+  readForReplication(fromId: number, maxCount: number, maxBytes?: number): Entry[] {
+    return this.#inner.readForReplication(fromId, maxCount, maxBytes);
+  }
+
   close(): Promise<void> {
     return this.#inner.close();
   }

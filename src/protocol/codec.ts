@@ -71,28 +71,28 @@ export function decodeReplicateBody(body: ReplicateBody): DecodedBatch {
       };
     }
   }
-  return batchOf(body, body.messages);
+  const entries = new Array<Entry>(count);
+  for (let index = 0; index < count; index++) {
+    entries[index] = {
+      id: body.fromId + index,
+      epoch: body.epochs[index]!,
+      message: body.messages[index]!,
+    };
+  }
+  return batchOf(body, entries);
 }
 
 /**
- * The batch of a checked head and its messages, in either encoding (this JSON body, or the
- * binary frame of frame.ts): `messages[i]` is entry `fromId + i`'s, as many as `epochs`.
+ * The batch of a checked head and its entries, in either encoding (this JSON body, or the binary
+ * frame of frame.ts): `entries[i]` is entry `fromId + i`, as many as `epochs`.
  */
 export function batchOf(
   head: Omit<ReplicateBody, 'messages'>,
-  messages: readonly string[],
+  entries: readonly Entry[],
 ): DecodedBatch {
-  const count = messages.length;
+  const count = entries.length;
   if (count > 0 && head.fromId > Number.MAX_SAFE_INTEGER - (count - 1)) {
     return { ok: false, error: 'replication batch ids run past the largest safe integer' };
-  }
-  const entries: Entry[] = new Array<Entry>(count);
-  for (let index = 0; index < count; index++) {
-    entries[index] = {
-      id: head.fromId + index,
-      epoch: head.epochs[index]!,
-      message: messages[index]!,
-    };
   }
   const failover = failoverStamp(head);
   const batch = { logId: head.logId, epoch: head.epoch, entries };

@@ -4,6 +4,7 @@ import type { Entry } from '../core/entry.js';
 import type { FailoverStamp } from '../core/replica-log.js';
 import { decodeReplicateFrame, encodeReplicateFrame } from './frame.js';
 import { decodeMessages } from './message-bytes.js';
+import { PackedEntry } from './packed-entry.js';
 
 const KiB = 1024;
 
@@ -16,13 +17,32 @@ function entriesOf(messages: readonly string[], fromId = 1): Entry[] {
   }));
 }
 
-function roundTrip(entries: readonly Entry[], failover?: FailoverStamp): readonly Entry[] {
+/** Entries as plain objects (a PackedEntry's message read), for deepEqual. */
+function plain(entries: readonly Entry[]): Entry[] {
+  return entries.map(({ id, epoch, message }) => ({ id, epoch, message }));
+}
+
+/** Entries `fromId ..` packed one after the other in one fresh buffer, from `at` on. */
+function packedOf(messages: readonly string[], fromId = 1, at = 0): PackedEntry[] {
+  const buffer = Buffer.alloc(at + Buffer.byteLength(messages.join('')), 0x2a);
+  const entries: PackedEntry[] = [];
+  for (const [index, message] of messages.entries()) {
+    const length = buffer.write(message, at, 'utf8');
+    entries.push(new PackedEntry(fromId + index, 1 + (index % 2), buffer, at, length));
+    at += length;
+  }
+  return entries;
+}
+
+/** Encoded and decoded: the decoded entries, plain, after checking they are packed. */
+function roundTrip(entries: readonly Entry[], failover?: FailoverStamp): Entry[] {
   const decoded = decodeReplicateFrame(encodeReplicateFrame('log-"L"', 3, entries, failover));
   assert.ok(decoded.ok, decoded.ok ? '' : decoded.error);
   assert.equal(decoded.batch.logId, 'log-"L"');
   assert.equal(decoded.batch.epoch, 3);
   assert.deepEqual(decoded.batch.failover, failover);
-  return decoded.batch.entries;
+  for (const entry of decoded.batch.entries) assert.ok(entry instanceof PackedEntry);
+  return plain(decoded.batch.entries);
 }
 
 /** A frame made by hand: the head as given, then the bytes. */
@@ -67,6 +87,41 @@ void describe('replication frame', () => {
     assert.deepEqual(roundTrip(large), large);
     const mixed = entriesOf(['é'.repeat(70 * KiB), 'plain', '🚀']);
     assert.deepEqual(roundTrip(mixed), mixed);
+  });
+
+  void it('copies packed entries as bytes, a run at a time, mixed with plain ones', () => {
+    const messages = ['é🚀', 'plain', '', 'x'.repeat(300)];
+    const packed = packedOf(messages, 1, 5);
+    assert.deepEqual(roundTrip(packed), entriesOf(messages));
+    // Runs broken by a plain entry, by another buffer and by bytes that are not adjacent.
+    const other = packedOf(['from another buffer', 'b'], 5);
+    const apart = packedOf(['p', 'gap', 'q'], 7).filter((entry) => entry.message !== 'gap');
+    const mixed: Entry[] = [
+      ...packed,
+      ...other,
+      new PackedEntry(7, 1, apart[0]!.bytes, apart[0]!.byteOffset, apart[0]!.byteLength),
+      new PackedEntry(8, 2, apart[1]!.bytes, apart[1]!.byteOffset, apart[1]!.byteLength),
+      { id: 9, epoch: 1, message: 'plain ✓' },
+      ...packedOf(['after'], 10),
+    ];
+    assert.deepEqual(roundTrip(mixed), plain(mixed));
+    assert.deepEqual(
+      plain(mixed).map((entry) => entry.message),
+      [...messages, 'from another buffer', 'b', 'p', 'q', 'plain ✓', 'after'],
+    );
+  });
+
+  void it('decodes into entries over the frame, made into strings only when read', () => {
+    const frame = encodeReplicateFrame('L', 1, entriesOf(['abc', 'é']));
+    const decoded = decodeReplicateFrame(frame);
+    assert.ok(decoded.ok);
+    const [first, second] = decoded.batch.entries;
+    assert.ok(first instanceof PackedEntry && second instanceof PackedEntry);
+    assert.equal(first.bytes, frame);
+    assert.equal(frame.toString('utf8', first.byteOffset, first.byteOffset + 3), 'abc');
+    assert.equal(second.byteLength, 2);
+    assert.equal(second.message, 'é');
+    assert.equal(JSON.stringify(second), '{"id":2,"epoch":2,"message":"é"}');
   });
 
   void it('carries the failover stamp, with and without url and keys', () => {
@@ -123,6 +178,12 @@ void describe('replication frame', () => {
       const bytes = Buffer.from([0x61, ...bad]);
       assert.equal(errorOf(frameOf(head, bytes)), 'message of entry 6 is not valid UTF-8');
     }
+    // Valid UTF-8 as a whole ('é'), but the lengths cut the character in two.
+    const split = `{"logId":"L","epoch":1,"fromId":5,"epochs":[1,1],"lengths":[1,1]}`;
+    assert.equal(
+      errorOf(frameOf(split, Buffer.from('é'))),
+      'message of entry 5 is not valid UTF-8',
+    );
   });
 
   void it('refuses ids that would run past the largest safe integer', () => {

@@ -127,6 +127,11 @@ export class SimLogStore implements LogStore {
     return this.disk.get(id);
   }
 
+  /** It keeps entries as objects, messages as strings: `read`'s. */
+  readForReplication(fromId: number, maxCount: number, maxBytes?: number): Entry[] {
+    return this.read(fromId, maxCount, maxBytes);
+  }
+
   read(fromId: number, maxCount: number, maxBytes = Infinity): Entry[] {
     const entries = this.disk.read(Math.max(1, fromId), maxCount);
     if (maxBytes === Infinity) return entries;

@@ -13,6 +13,7 @@ import { join, resolve as resolvePath } from 'node:path';
 import { assert } from '../../core/assert.js';
 import type { Entry, LogIdentity } from '../../core/entry.js';
 import type { KeyedAppend } from '../../core/idempotency.js';
+import { PackedEntry } from '../../protocol/packed-entry.js';
 import type { Logger } from '../logger.js';
 import { assertTruncation, type LogStore, type StoredState } from '../log-store.js';
 import { EntryIndex } from './entry-index.js';
@@ -341,6 +342,30 @@ export class FileLogStore implements LogStore {
   }
 
   read(fromId: number, maxCount: number, maxBytes = Infinity): Entry[] {
+    return this.#read(fromId, maxCount, maxBytes, (id, epoch, buffer, at, length) => ({
+      id,
+      epoch,
+      message: buffer.toString('utf8', at, at + length),
+    }));
+  }
+
+  /** The same entries, packed over the buffers read from the files (each a fresh one). */
+  readForReplication(fromId: number, maxCount: number, maxBytes = Infinity): Entry[] {
+    return this.#read(
+      fromId,
+      maxCount,
+      maxBytes,
+      (id, epoch, buffer, at, length) => new PackedEntry(id, epoch, buffer, at, length),
+    );
+  }
+
+  /** Entries from `fromId`, each made by `entry` from its message's bytes in a buffer read. */
+  #read(
+    fromId: number,
+    maxCount: number,
+    maxBytes: number,
+    entry: (id: number, epoch: number, buffer: Buffer, at: number, length: number) => Entry,
+  ): Entry[] {
     const lastId = this.#index.count;
     const startId = Math.max(1, fromId);
     if (startId > lastId || maxCount <= 0) return [];
@@ -386,11 +411,7 @@ export class FileLogStore implements LogStore {
           buffer.readUInt32LE(at) === length,
           `entry ${id} in ${segment.path} at offset ${start + at} has length ${buffer.readUInt32LE(at)} on disk, ${length} in the index: the file changed under the node`,
         );
-        out.push({
-          id,
-          epoch: this.#index.epoch(id - 1),
-          message: buffer.toString('utf8', at + 4, at + 4 + length),
-        });
+        out.push(entry(id, this.#index.epoch(id - 1), buffer, at + 4, length));
       }
     }
     return out;

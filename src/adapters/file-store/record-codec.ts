@@ -1,6 +1,7 @@
 import { crc32 } from 'node:zlib';
 import { assert } from '../../core/assert.js';
 import type { Entry } from '../../core/entry.js';
+import { messageBytes } from '../../protocol/packed-entry.js';
 
 /**
  * The on-disk record: one per appended batch, so that a batch is durable whole or not at all.
@@ -49,7 +50,8 @@ export function encodeBatch(
   const key =
     idempotencyKey === undefined ? Buffer.alloc(0) : Buffer.from(idempotencyKey, 'latin1');
   assert(key.length <= 0xffff, 'idempotency key too long for a record');
-  const messages = entries.map((entry) => Buffer.from(entry.message, 'utf8'));
+  // A packed entry's bytes as they are (a view of the frame they came in), others encoded.
+  const messages = entries.map(messageBytes);
   let payloadBytes = FIXED_PAYLOAD_BYTES + key.length;
   for (const message of messages) payloadBytes += 4 + message.length;
   assert(payloadBytes <= MAX_RECORD_BYTES, `record of ${payloadBytes} bytes is over the limit`);

@@ -1,0 +1,76 @@
+import type { Entry } from '../core/entry.js';
+
+/**
+ * An entry whose message is still the UTF-8 bytes it arrived or was stored as: a slice of a
+ * replication frame on a secondary, of the memory store's chunk on a master. The string is made
+ * only when `message` is first read; the frame encoder and the stores copy the bytes instead
+ * (`packedRunEnd`), so a catch-up's entries go from the master's store to the secondary's
+ * without ever being decoded and encoded again.
+ *
+ * The bytes must never change: every buffer a PackedEntry points into is written once (a frame is
+ * a fresh buffer; the memory store never rewrites a chunk, not even after a truncation). It is
+ * made from bytes known to be valid UTF-8 (checked on arrival, or written from a string), so its
+ * message is well-formed.
+ */
+export class PackedEntry implements Entry {
+  #message: string | undefined;
+
+  constructor(
+    readonly id: number,
+    readonly epoch: number,
+    readonly bytes: Buffer,
+    readonly byteOffset: number,
+    readonly byteLength: number,
+  ) {}
+
+  get message(): string {
+    this.#message ??= this.bytes.toString(
+      'utf8',
+      this.byteOffset,
+      this.byteOffset + this.byteLength,
+    );
+    return this.#message;
+  }
+
+  /** What `JSON.stringify` shows: the entry, as a plain one would show (not the bytes). */
+  toJSON(): Entry {
+    return { id: this.id, epoch: this.epoch, message: this.message };
+  }
+}
+
+/**
+ * Where a run of packed entries whose bytes lie one after the other in the same buffer ends: the
+ * index after the last entry of the run that starts at `start` (an entry of `entries`, packed),
+ * within `maxBytes` of message bytes (the first entry always counts). One copy moves the run.
+ */
+export function packedRunEnd(entries: readonly Entry[], start: number, maxBytes: number): number {
+  const first = entries[start] as PackedEntry;
+  let end = first.byteOffset + first.byteLength;
+  let next = start + 1;
+  for (; next < entries.length; next++) {
+    const entry = entries[next];
+    if (!(entry instanceof PackedEntry) || entry.bytes !== first.bytes) break;
+    if (entry.byteOffset !== end || end + entry.byteLength - first.byteOffset > maxBytes) break;
+    end += entry.byteLength;
+  }
+  return next;
+}
+
+/** The bytes of the packed entries `entries[start .. end - 1]`, one run of `packedRunEnd`. */
+export function packedRunBytes(entries: readonly Entry[], start: number, end: number): Buffer {
+  const first = entries[start] as PackedEntry;
+  const last = entries[end - 1] as PackedEntry;
+  return first.bytes.subarray(first.byteOffset, last.byteOffset + last.byteLength);
+}
+
+/** A message's UTF-8 bytes: a view of a packed entry's, or the message encoded. */
+export function messageBytes(entry: Entry): Buffer {
+  return entry instanceof PackedEntry
+    ? entry.bytes.subarray(entry.byteOffset, entry.byteOffset + entry.byteLength)
+    : Buffer.from(entry.message, 'utf8');
+}
+
+/** A message's length in UTF-8 bytes, without encoding a packed one. */
+export function messageByteLength(entry: Entry): number {
+  return entry instanceof PackedEntry ? entry.byteLength : Buffer.byteLength(entry.message, 'utf8');
+}
