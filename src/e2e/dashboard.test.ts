@@ -23,8 +23,14 @@ const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/', import.meta.url));
 const TOKEN = 'dashboard-e2e-token';
 const API_TOKEN = 'dashboard-e2e-api-token';
-/** Long enough for Suspected to last a few dashboard updates before Unhealthy. */
+/**
+ * Long enough for Suspected to last many dashboard updates (its hub polls every 300 ms) before
+ * Unhealthy: Suspected after 2 missed probes, Unhealthy after UNHEALTHY_AFTER_MISSES, so 3 s of
+ * Suspected rather than the default's 1 s, which a busy machine (the nodes, Chromium and this
+ * process on 2 cores) could let pass unseen.
+ */
 const HEARTBEAT_INTERVAL_MS = 500;
+const UNHEALTHY_AFTER_MISSES = 8;
 const WAIT_MS = 10_000;
 
 /** The card of one node. */
@@ -97,7 +103,11 @@ test(
     const cluster = await Cluster.start({
       token: TOKEN,
       secondaryEnv: { FAULT_INJECTION: 'true' },
-      masterEnv: { HEARTBEAT_INTERVAL_MS: String(HEARTBEAT_INTERVAL_MS), API_TOKEN },
+      masterEnv: {
+        HEARTBEAT_INTERVAL_MS: String(HEARTBEAT_INTERVAL_MS),
+        UNHEALTHY_AFTER_MISSES: String(UNHEALTHY_AFTER_MISSES),
+        API_TOKEN,
+      },
     });
     let browser: Browser | undefined;
     try {

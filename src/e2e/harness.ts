@@ -328,6 +328,32 @@ export class Cluster {
     return Date.now() - started;
   }
 
+  /**
+   * Waits until the master has logged `name` turning `status` (its `health-changed` events), and
+   * returns the changes it logged for `name` since it last left Healthy, as 'Healthy -> Suspected'
+   * and so on. A state that lasts a heartbeat or two can be missed by polls of /health on a busy
+   * machine; the master's own log has every change, in order.
+   */
+  async loggedHealthChanges(
+    name: string,
+    status: Exclude<PeerHealth['status'], 'Healthy'>,
+    timeoutMs: number,
+  ): Promise<string[]> {
+    return waitFor(
+      () => {
+        const changes = this.master
+          .events('health-changed')
+          .filter((event) => event['peer'] === name)
+          .map((event) => `${String(event['from'])} -> ${String(event['to'])}`);
+        const left = changes.findLastIndex((change) => change.startsWith('Healthy -> '));
+        const since = left < 0 ? changes : changes.slice(left);
+        return since.at(-1)?.endsWith(` -> ${status}`) === true ? since : undefined;
+      },
+      timeoutMs,
+      `the master to log ${name} ${status}`,
+    );
+  }
+
   async setFaults(name: string, faults: Record<string, unknown>): Promise<void> {
     const answer = await request(`${this.node(name).url}/admin/faults`, {
       method: 'PUT',
