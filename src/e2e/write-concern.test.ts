@@ -21,13 +21,15 @@ interface TimeoutBody extends ErrorBody {
   readonly acks: number;
 }
 
-test('WRITE_CONCERN_TIMEOUT: w=3 with timeoutMs=300 and a secondary down -> 504, stored, replicated later', async () => {
+test('WRITE_CONCERN_TIMEOUT: w=3 with timeoutMs=3000 and a secondary down -> 504, stored, replicated later', async () => {
   await withCluster({ down: ['sub2'] }, async (cluster) => {
     assert.equal((await cluster.append({ message: 'first', w: 2 })).status, 201);
 
+    // sub2 is down, so the 504 is certain whatever the timeout; the timeout is long enough for
+    // sub1's ack to be in (acks 2) even on a busy machine.
     const answer = await cluster.append<TimeoutBody>(
-      { message: 'late', w: 3, timeoutMs: 300 },
-      { timeoutMs: 10_000 },
+      { message: 'late', w: 3, timeoutMs: 3000 },
+      { timeoutMs: 15_000 },
     );
     assert.equal(answer.status, 504, answer.text);
     assert.equal(answer.body.status, 'error');
@@ -48,7 +50,7 @@ test('WRITE_CONCERN_TIMEOUT: w=3 with timeoutMs=300 and a secondary down -> 504,
     // ... and on sub1 (acks 2 means master + sub1).
     await waitFor(
       async () => (await cluster.logs('sub1')).length === 2,
-      5000,
+      10_000,
       'sub1 to hold both entries',
     );
 
