@@ -68,7 +68,7 @@ test('CLUSTER_TOKEN: internal and admin endpoints answer 401 without the right t
       assert.deepEqual(log, [{ id: 1, message: 'real entry' }]);
       await waitFor(
         async () => (await cluster.health()).secondaries.every((peer) => peer.status === 'Healthy'),
-        3000,
+        10_000,
         'secondaries Healthy with the token',
       );
 

@@ -158,20 +158,20 @@ void describe('GET /logs/stream', () => {
       assert.equal(fromSince.status, 200);
       assert.equal(fromSince.headers['content-type'], 'text/event-stream; charset=utf-8');
       assert.equal(fromSince.headers['cache-control'], 'no-cache, no-transform');
-      await waitFor(() => fromSince.events.length === 2, 2000, 'entries 4 and 5');
+      await waitFor(() => fromSince.events.length === 2, 10_000, 'entries 4 and 5');
       assert.equal(fromSince.retryMs, 1000);
       assert.deepEqual(fromSince.events[0], { id: '4', data: '{"id":4,"message":"m4"}' });
       const resumed = await StreamReader.open(`${url}/messages/stream?since=1`, {
         'last-event-id': '4',
       });
       log.append(1);
-      await waitFor(() => resumed.ids().join() === '5,6', 2000, 'entries 5 and 6 only');
-      await waitFor(() => fromSince.ids().join() === '4,5,6', 2000, 'entry 6 on the first');
+      await waitFor(() => resumed.ids().join() === '5,6', 10_000, 'entries 5 and 6 only');
+      await waitFor(() => fromSince.ids().join() === '4,5,6', 10_000, 'entry 6 on the first');
       assert.equal(await gauge(registry, 'rlog_follow_streams'), 2);
       resumed.close();
       await waitFor(
         async () => (await gauge(registry, 'rlog_follow_streams')) === 1,
-        2000,
+        10_000,
         'the closed stream to be counted out',
       );
       await app.close();

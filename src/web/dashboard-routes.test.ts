@@ -224,14 +224,14 @@ void describe('dashboard state', () => {
     try {
       assert.equal(first.status, 200);
       assert.equal(first.headers['content-type'], 'text/event-stream; charset=utf-8');
-      await waitFor(() => first.states.length >= 1, 1000, 'the first state');
+      await waitFor(() => first.states.length >= 1, 10_000, 'the first state');
       master.master.append('three');
       await waitFor(
         () => first.states.at(-1)?.master.lastId === master.master.entries.length,
-        2000,
+        10_000,
         'a state with the new entry',
       );
-      await waitFor(() => first.text().includes(': heartbeat\n\n'), 1000, 'a heartbeat');
+      await waitFor(() => first.text().includes(': heartbeat\n\n'), 10_000, 'a heartbeat');
 
       const refused = await request<ErrorBody>(`${master.url}/dashboard/events`);
       assert.equal(refused.status, 503);
@@ -332,7 +332,7 @@ void describe('dashboard without a cluster token', () => {
   void it('closing the server ends the open event streams at once', async () => {
     const { app, url } = await startMaster([]);
     const stream = await openEvents(url);
-    await waitFor(() => stream.states.length >= 1, 1000, 'the first state');
+    await waitFor(() => stream.states.length >= 1, 10_000, 'the first state');
     assert.equal(stream.states[0]?.appendsNeedToken, false, 'no API token field on the page');
     assert.equal(stream.states[0].faultsNeedToken, false, 'no cluster token field on the page');
     // An open stream would hold the server open for good (its socket has no idle timeout).
