@@ -267,6 +267,8 @@ const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0
 const PHONE_WIDTH_PX = 420;
 /** sub2's delay in the second test: well under its REPLICATION_TIMEOUT_MS (3000). */
 const SLOW_MS = 800;
+/** How long sub1 takes to store a batch while its errors are shown: its lag lasts that long. */
+const LAG_SHOWN_MS = 2000;
 
 /** A screenshot checked to be a PNG of some weight; written to docs/ with UPDATE_SCREENSHOTS=1. */
 function keepScreenshot(png: Buffer, name: string): void {
@@ -442,8 +444,11 @@ test(
         assert.ok((await chartPeak(page, 'chart-appends')) > 0, 'the appends chart rises above 0');
 
         // An injected error on sub1: the batch fails (✕) and is sent again (a retry arrow) until
-        // the errors stop; a w=1 append does not wait for it.
-        await setFaults(cluster, 'sub1', { errorRate: 1 });
+        // the errors stop; a w=1 append does not wait for it. sub1 stores each batch only after
+        // LAG_SHOWN_MS, so that its lag lasts that long: stored at once, the next heartbeat (500
+        // ms) would report it held, and the chart, which reads the lag at most every 250 ms on
+        // the master's events, could miss so short a lag on a busy machine.
+        await setFaults(cluster, 'sub1', { errorRate: 1, delayMs: LAG_SHOWN_MS });
         await append(page, 'retried to sub1', '1');
         await page
           .locator('.request.ok', { hasText: 'id 4, held by' })
@@ -460,10 +465,10 @@ test(
           (titles) => titles.some((title) => title.startsWith('retry: batch sent again to sub1')),
           'a retry to sub1',
         );
-        // The lag is read at most every 250 ms, on the master's events: the errors go on (and the
-        // retries with them) until the chart has shown sub1 behind, however the samples fall.
+        // sub1 is behind for LAG_SHOWN_MS after each batch and its retries; the errors go on
+        // until the chart has shown it, however the lag's readings fall.
         await waitForChartAboveZero(page, 'chart-lag', 'the lag chart shows sub1 behind');
-        await setFaults(cluster, 'sub1', { errorRate: 0 });
+        await setFaults(cluster, 'sub1', { errorRate: 0, delayMs: 0 });
         await textIs(lag(card(page, 'sub1')), '0 entries', 'sub1 caught up after the errors');
 
         // sub2 slowed down by 800 ms: a w=3 append waits for it, and the diagram shows why: its
