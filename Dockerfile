@@ -43,8 +43,8 @@ EXPOSE 8000
 # GET /health answers 200 whenever the node serves (read-only included). `rlog healthcheck` asks
 # it on 127.0.0.1 at PORT (127.0.0.1 works because HOST is 0.0.0.0), over HTTPS when TLS_CERT is
 # set, bounded by a 2 s timeout; no curl or wget needed in a slim image. Its own entry point
-# (healthcheck-main.js) loads Node's modules only: ~0.03 s of CPU a run against ~0.5 s for the
-# whole CLI, which on a busy machine could pass the 3 s --timeout and fail a healthy node. Every 5 s, so that the
+# (healthcheck-main.js) loads Node's modules only: ~0.13 s of CPU a run, Node's own start
+# included, against ~0.35 s for the whole CLI (bundled; ~0.5 s before), which on a busy machine could pass the 3 s --timeout and fail a healthy node. Every 5 s, so that the
 # master, which waits for both secondaries to be healthy, starts a few seconds after them.
 # (--start-interval would make that faster but needs Docker Engine 25; Debian's docker.io,
 # beside its docker-compose 1.29, refuses it.)
