@@ -17,10 +17,9 @@ COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json ./
 COPY src ./src
-# Compiled tests are of no use in the image; the production dependencies alone are kept.
+# Compiled tests are of no use in the image.
 RUN npm run build \
-  && find dist -name '*.test.js' -delete -o -name '*.test.js.map' -delete \
-  && npm prune --omit=dev --no-audit --no-fund
+  && find dist -name '*.test.js' -delete -o -name '*.test.js.map' -delete
 
 FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production \
@@ -29,9 +28,10 @@ ENV NODE_ENV=production \
   DATA_DIR=/data
 WORKDIR /app
 # The code stays owned by root and read-only for the node user: the process can write its data
-# directory and nothing else.
+# directory and nothing else. No node_modules: what runs is dist/cli/main.js, the bundle of the
+# code and every dependency (src/build/bundle.ts), and the healthcheck, which needs only Node's
+# own modules. (The other compiled files in dist/ import packages and are not run here.)
 COPY --from=build /app/package.json ./
-COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 # The log lives in /data, a volume, so that it outlives the container. The directory must exist
 # and belong to the node user before VOLUME: a named volume starts as a copy of it, ownership
