@@ -2,6 +2,7 @@
 import { spawn } from 'node:child_process';
 import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseArgs } from 'node:util';
 import ts from 'typescript';
 import { MUTANTS, type Mutant } from './mutants.js';
 
@@ -31,16 +32,47 @@ interface Verdict {
   readonly wallS: number;
 }
 
-function parseArgs(argv: readonly string[]): { seeds: number; only: Set<string> | undefined } {
-  let seeds = 300;
-  let only: Set<string> | undefined;
-  for (let index = 0; index < argv.length; index += 2) {
-    const [flag, value] = [argv[index], argv[index + 1] ?? ''];
-    if (flag === '--seeds' && /^[0-9]+$/.test(value)) seeds = Number(value);
-    else if (flag === '--only') only = new Set(value.split(','));
-    else throw new Error(`unknown argument ${flag ?? ''}; use --seeds N, --only ID[,ID]`);
+const USAGE = `usage: npm run sim:mutants -- [--seeds N] [--only ID[,ID]]
+
+  --seeds N        seeds 1..N of the simulator per mutant (default 300; CI runs 200)
+  --only ID[,ID]   only these mutants (ids of src/sim/mutants.ts)`;
+
+/** The options, or undefined after printing the usage (asked for, or an argument not known). */
+function parseOptions(
+  argv: readonly string[],
+): { seeds: number; only: Set<string> | undefined } | undefined {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      options: {
+        seeds: { type: 'string', default: '300' },
+        only: { type: 'string' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+      strict: true,
+    }));
+  } catch (error) {
+    console.error(`${(error as Error).message}\n${USAGE}`);
+    process.exitCode = 2;
+    return undefined;
   }
-  return { seeds, only };
+  if (values.help) {
+    console.log(USAGE);
+    return undefined;
+  }
+  const only = values.only === undefined ? undefined : new Set(values.only.split(','));
+  const unknown = [...(only ?? [])].filter((id) => !MUTANTS.some((mutant) => mutant.id === id));
+  if (!/^[1-9][0-9]*$/.test(values.seeds) || unknown.length > 0) {
+    console.error(
+      unknown.length > 0
+        ? `no mutant ${unknown.join(', ')}; the ids are ${MUTANTS.map((mutant) => mutant.id).join(', ')}`
+        : `--seeds must be a whole number of at least 1; got "${values.seeds}"`,
+    );
+    process.exitCode = 2;
+    return undefined;
+  }
+  return { seeds: Number(values.seeds), only };
 }
 
 /** The build with one file replaced by its mutated, transpiled source; returns the copy's dist. */
@@ -111,7 +143,9 @@ function line(verdict: Verdict): string {
 }
 
 async function main(): Promise<void> {
-  const { seeds, only } = parseArgs(process.argv.slice(2));
+  const options = parseOptions(process.argv.slice(2));
+  if (options === undefined) return;
+  const { seeds, only } = options;
   const mutants = MUTANTS.filter((mutant) => only === undefined || only.has(mutant.id));
   console.log(`${mutants.length} mutants of the shipped code, seeds 1..${seeds} each`);
   const queue = [...mutants];
