@@ -34,6 +34,11 @@ export function entriesOf(from: number, to: number, epoch = 1, pad = 0): Entry[]
   return out;
 }
 
+/** Entries as plain objects (a PackedEntry's message read), to compare with deepEqual. */
+export function plain(entries: readonly Entry[]): Entry[] {
+  return entries.map(({ id, epoch, message }) => ({ id, epoch, message }));
+}
+
 const IDENTITY: LogIdentity = { logId: '0b6e7c1e-5d1f-4c3e-9a57-3c1f0e9b2a10', epoch: 1 };
 
 /** Appends `entries` in batches of the given sizes, one after the other. */
@@ -136,8 +141,6 @@ export function runLogStoreConformance(name: string, factory: LogStoreFactory): 
       await store.setIdentity(IDENTITY);
       const all = [...entriesOf(1, 6, 1, 10), ...entriesOf(7, 12, 2, 3)];
       await appendInBatches(store, all, [4, 1, 7]);
-      const plain = (entries: readonly Entry[]): Entry[] =>
-        entries.map(({ id, epoch, message }) => ({ id, epoch, message }));
       for (const [fromId, maxCount, maxBytes] of [
         [0, 100, Infinity],
         [1, 12, Infinity],

@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { InvariantError } from '../core/assert.js';
-import type { Entry } from '../core/entry.js';
 import { decodeReplicateFrame, encodeReplicateFrame } from '../protocol/frame.js';
 import { PackedEntry } from '../protocol/packed-entry.js';
-import { runLogStoreConformance } from './log-store-conformance.js';
+import { plain, runLogStoreConformance } from './log-store-conformance.js';
 import { MemoryLogStore } from './memory-log-store.js';
 
 // A memory store does not outlive its process: "reopen" closes it and opens the same instance
@@ -134,8 +133,6 @@ void describe('MemoryLogStore packing', () => {
         messages.map((message) => ({ id: id++, epoch: 1 + (batch % 2), message })),
       );
     }
-    const plain = (entries: readonly Entry[]): Entry[] =>
-      entries.map(({ id, epoch, message }) => ({ id, epoch, message }));
     for (let fromId = 1; fromId <= source.lastId(); fromId += 1000) {
       const read = source.readForReplication(fromId, 1000);
       assert.ok(read.every((entry) => entry instanceof PackedEntry));

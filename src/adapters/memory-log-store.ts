@@ -132,17 +132,8 @@ export class MemoryLogStore implements LogStore {
       const run = this.#readRun(start, count);
       if (run !== undefined) return run;
     }
-    const out: Entry[] = [];
-    let bytes = 0;
-    for (
-      let index = Math.max(0, fromId - 1);
-      index < this.#count && out.length < maxCount;
-      index++
-    ) {
-      bytes += this.#lengthOf[index]!;
-      if (out.length > 0 && bytes > maxBytes) break;
-      out.push(this.#entry(index));
-    }
+    const out = new Array<Entry>(count);
+    for (let index = 0; index < count; index++) out[index] = this.#entry(start + index);
     return out;
   }
 
@@ -241,11 +232,7 @@ export class MemoryLogStore implements LogStore {
       bytes = chunk.write(message, this.#chunkUsed, 'utf8');
     } else {
       const needed = Buffer.byteLength(message, 'utf8');
-      if (chunk === undefined || this.#chunkUsed + needed > CHUNK_BYTES) {
-        chunk = Buffer.allocUnsafe(Math.max(CHUNK_BYTES, needed));
-        this.#chunks.push(chunk);
-        this.#chunkUsed = 0;
-      }
+      chunk = this.#chunkWithRoom(needed);
       bytes = chunk.write(message, this.#chunkUsed, 'utf8');
       assert(bytes === needed, `message of entry ${entry.id} packed whole`);
     }
@@ -258,13 +245,7 @@ export class MemoryLogStore implements LogStore {
    * the next put starts. A message larger than what is left of the chunk opens a new one.
    */
   #putRun(entries: readonly Entry[], start: number): number {
-    const first = entries[start] as PackedEntry;
-    let chunk = this.#chunks[this.#chunks.length - 1];
-    if (chunk === undefined || this.#chunkUsed + first.byteLength > CHUNK_BYTES) {
-      chunk = Buffer.allocUnsafe(Math.max(CHUNK_BYTES, first.byteLength));
-      this.#chunks.push(chunk);
-      this.#chunkUsed = 0;
-    }
+    const chunk = this.#chunkWithRoom((entries[start] as PackedEntry).byteLength);
     const end = packedRunEnd(entries, start, chunk.length - this.#chunkUsed);
     packedRunBytes(entries, start, end).copy(chunk, this.#chunkUsed);
     const chunkIndex = this.#chunks.length - 1;
@@ -277,6 +258,19 @@ export class MemoryLogStore implements LogStore {
       this.#index(chunkIndex, entry.byteLength, entry.epoch);
     }
     return end;
+  }
+
+  /**
+   * The last chunk, if `bytes` fit at its used end; else a new one, of CHUNK_BYTES or of `bytes`
+   * when more (a message larger than a chunk gets one of its own).
+   */
+  #chunkWithRoom(bytes: number): Buffer {
+    const last = this.#chunks[this.#chunks.length - 1];
+    if (last !== undefined && this.#chunkUsed + bytes <= CHUNK_BYTES) return last;
+    const chunk = Buffer.allocUnsafe(Math.max(CHUNK_BYTES, bytes));
+    this.#chunks.push(chunk);
+    this.#chunkUsed = 0;
+    return chunk;
   }
 
   /** Indexes the next entry: its `bytes` were just written at the chunk's used end. */
