@@ -25,7 +25,8 @@ export type Fail = (guarantee: string, details: string) => never;
  * - F1: an append acknowledged with a majority write concern is that log's entry at its id, and
  *   a majority of nodes durably hold every shown entry (what makes it survive any failover).
  * - G1 as each append is answered: the master holds it, `acks` nodes hold it, and other nodes'
- *   copies are counted only under the master's lease (no newer master elected yet).
+ *   copies are counted only under the master's lease (no newer master elected yet); and after
+ *   every step, no running master believes it holds its lease once a newer master was elected.
  */
 export class FailoverChecker {
   /** The one log every node shows a prefix of: message by id - 1. */
@@ -34,6 +35,8 @@ export class FailoverChecker {
   readonly #votes = new Map<string, string>();
   /** The master of each epoch, as the nodes announced it. */
   readonly #masters = new Map<number, string>();
+  /** The highest epoch any node was elected master of. */
+  #newestEpoch = 0;
   /** Majority-acknowledged entries: message by id. */
   readonly #majorityAcked = new Map<number, string>();
   readonly #majority: number;
@@ -90,6 +93,7 @@ export class FailoverChecker {
       );
     }
     this.#masters.set(epoch, node);
+    this.#newestEpoch = Math.max(this.#newestEpoch, epoch);
   }
 
   get epochs(): number {
@@ -126,18 +130,35 @@ export class FailoverChecker {
    */
   #checkLease(node: string, lastId: number, acks: number): void {
     if (acks < 2) return;
-    let ownEpoch = 0;
-    let newestEpoch = 0;
-    for (const [epoch, master] of this.#masters) {
-      if (master === node) ownEpoch = Math.max(ownEpoch, epoch);
-      newestEpoch = Math.max(newestEpoch, epoch);
-    }
-    if (newestEpoch > ownEpoch) {
+    const ownEpoch = this.#newestEpochOf(node);
+    if (this.#newestEpoch > ownEpoch) {
       this.fail(
         guaranteeLabel(1),
-        `${node}, master of epoch ${ownEpoch}, answered an append up to id ${lastId} with ${acks} acks after ${this.#masters.get(newestEpoch) ?? '?'} was elected master of epoch ${newestEpoch}: its lease outlived its majority`,
+        `${node}, master of epoch ${ownEpoch}, answered an append up to id ${lastId} with ${acks} acks after ${this.#masters.get(this.#newestEpoch) ?? '?'} was elected master of epoch ${this.#newestEpoch}: its lease outlived its majority`,
       );
     }
+  }
+
+  /**
+   * The lease itself, at every step, whether or not an append uses it: `node`, master of `epoch`,
+   * believes it holds its lease until `leaseEndsAtMs`, so no newer master may exist at `nowMs`
+   * while that is later. Each node of the lease's majority refuses votes for a timeout after it
+   * received the request the lease runs from, and any newer election needs one of them.
+   */
+  checkLeaseHeld(node: string, epoch: number, leaseEndsAtMs: number, nowMs: number): void {
+    if (leaseEndsAtMs <= nowMs || this.#newestEpoch <= epoch) return;
+    this.fail(
+      guaranteeLabel(1),
+      `${node}, master of epoch ${epoch}, holds its lease until ${leaseEndsAtMs} ms at ${nowMs} ms, but ${this.#masters.get(this.#newestEpoch) ?? '?'} was elected master of epoch ${this.#newestEpoch}: the lease outlives the promises of its majority`,
+    );
+  }
+
+  #newestEpochOf(node: string): number {
+    let ownEpoch = 0;
+    for (const [epoch, master] of this.#masters) {
+      if (master === node) ownEpoch = Math.max(ownEpoch, epoch);
+    }
+    return ownEpoch;
   }
 
   /** A client got a success answer for `ids`, with `w` nodes holding them. */

@@ -20,7 +20,25 @@ export interface FailoverNemesisConfig {
   readonly meanGapMs: number;
   /** The longest a fault lasts: a few election timeouts. */
   readonly maxFaultMs: number;
+  readonly electionTimeoutMs: number;
+  /** The nodes' REPLICATION_TIMEOUT_MS: an answer later than that is dropped unread. */
+  readonly replicationTimeoutMs: number;
+  /** Which faults it picks from (FAILOVER_NEMESIS_VERSIONS). */
+  readonly version: FailoverNemesisVersion;
 }
+
+/**
+ * The nemesis's versions: each adds kinds of faults, and a new kind changes every seed's run, so a
+ * test that replays a seed found under an older version names it.
+ * - 1: as when failover was written, and its regression seeds were found;
+ * - 2: adds `slow-then-cut` and `restart-behind-slow-disk`, aimed at the lease and at the end of
+ *   an epoch as a master that writes in parallel with replicating answers it, and
+ *   `crash-new-master` (see `elected`). Each made the simulator catch a mutant by many seeds
+ *   instead of one or two (`npm run sim:mutants -- --all-seeds`).
+ */
+export const FAILOVER_NEMESIS_VERSIONS = [1, 2] as const;
+export type FailoverNemesisVersion = (typeof FAILOVER_NEMESIS_VERSIONS)[number];
+export const LATEST_FAILOVER_NEMESIS: FailoverNemesisVersion = 2;
 
 const CALM = { dropRate: 0, duplicateRate: 0, minDelayMs: 1, maxDelayMs: 10 };
 
@@ -28,7 +46,9 @@ const CALM = { dropRate: 0, duplicateRate: 0, minDelayMs: 1, maxDelayMs: 10 };
  * Random faults against a failover cluster, each undone after a random duration: crashes (kill
  * -9, then a restart), pauses, full and one-way partitions, a split into a minority and a
  * majority, lossy, duplicating and reordering links, slow disks, 500s and delays from the nodes'
- * own fault injection. Half the node-directed faults hit whichever node is master now.
+ * own fault injection, late answers to a master about to be cut off, and a follower restarting
+ * while the master's fsyncs are slow. Half the node-directed faults hit whichever node is master
+ * now.
  */
 export class FailoverNemesis {
   faults = 0;
@@ -82,7 +102,7 @@ export class FailoverNemesis {
   }
 
   #kinds(): [string, (target: FailoverProcess) => string | undefined][] {
-    return [
+    const kinds: [string, (target: FailoverProcess) => string | undefined][] = [
       ['crash', (target) => this.#crash(target)],
       ['crash', (target) => this.#crash(target)],
       ['restart', (target) => this.#restart(target)],
@@ -97,6 +117,30 @@ export class FailoverNemesis {
       ['delay', (target) => this.#delay(target)],
       ['partitioned', (target) => this.#partitioned(target)],
     ];
+    if (this.config.version >= 2) {
+      kinds.push(['slow-then-cut', () => this.#slowThenCut()]);
+      kinds.push(['restart-behind-slow-disk', () => this.#restartBehindSlowDisk()]);
+    }
+    return kinds;
+  }
+
+  /**
+   * From version 2, half the masters are killed within 50 ms of their election (and restarted
+   * soon after): before all its followers heard from it in its epoch, so that some took the epoch
+   * and some did not when the next election compares their logs.
+   */
+  elected(process: FailoverProcess): void {
+    if (this.config.version < 2 || this.scheduler.nowMs >= this.config.untilMs) return;
+    if (!this.prng.chance(0.5)) return;
+    const crashAfterMs = this.prng.int(1, 50);
+    const incarnations = process.incarnations.length;
+    this.scheduler.after(crashAfterMs, undefined, () => {
+      if (!process.up || process.incarnations.length !== incarnations) return;
+      this.faults += 1;
+      this.kinds.set('crash-new-master', (this.kinds.get('crash-new-master') ?? 0) + 1);
+      this.trace(`fault crash-new-master ${process.name} (${crashAfterMs} ms after its election)`);
+      this.#restart(process);
+    });
   }
 
   #later(run: () => void, what: string): void {
@@ -221,6 +265,54 @@ export class FailoverNemesis {
       set({ dropRate: 0, maxDelayMs: 10 });
     }, 'flaky-clients');
     return JSON.stringify(faults);
+  }
+
+  /**
+   * The master's answers come back late, then its requests stop reaching anyone: the others'
+   * promises not to vote run out while answers to its last requests are still on their way. A
+   * master that dated its lease from their arrival would hold it past a newer master's election.
+   */
+  #slowThenCut(): string | undefined {
+    const master = this.cluster.currentMaster();
+    if (master === undefined) return undefined;
+    const others = this.#others(master);
+    // Mostly within the request timeout (a master reads them), now and then just past it.
+    const lateMs = this.prng.int(20, this.config.replicationTimeoutMs + 20);
+    const late = { minDelayMs: lateMs, maxDelayMs: lateMs + this.prng.int(0, 20) };
+    for (const other of others) this.network.setLink(other.name, master.name, late);
+    const cutAfterMs = this.prng.int(1, Math.floor(this.config.electionTimeoutMs / 2));
+    let undone = false;
+    this.scheduler.after(cutAfterMs, undefined, () => {
+      if (undone || this.scheduler.nowMs >= this.config.untilMs) return;
+      for (const other of others) this.#cut(master.name, other.name, true);
+    });
+    this.#later(() => {
+      undone = true;
+      for (const other of others) {
+        this.network.setLink(other.name, master.name, CALM);
+        this.#cut(master.name, other.name, false);
+      }
+    }, `slow-then-cut ${master.name}`);
+    return `${master.name} answers ${lateMs} ms late, cut after ${cutAfterMs} ms`;
+  }
+
+  /**
+   * The master's fsyncs turn slow, then a follower restarts at once: it asks where the master's
+   * epoch ends while the master has written and sent entries it has not fsynced yet.
+   */
+  #restartBehindSlowDisk(): string | undefined {
+    const master = this.cluster.currentMaster();
+    if (master === undefined) return undefined;
+    const follower = this.prng.pick(this.#others(master));
+    master.diskFaults = { ...HEALTHY_DISK, slowFsyncRate: 0.5 + this.prng.float() * 0.5 };
+    const restartAfterMs = this.prng.int(1, 100);
+    this.scheduler.after(restartAfterMs, undefined, () => {
+      if (follower.up && this.scheduler.nowMs < this.config.untilMs) this.#restart(follower);
+    });
+    this.#later(() => {
+      master.diskFaults = HEALTHY_DISK;
+    }, `restart-behind-slow-disk ${master.name}`);
+    return `${master.name} slow, ${follower.name} restarts after ${restartAfterMs} ms`;
   }
 
   #slowDisk(target: FailoverProcess): string {

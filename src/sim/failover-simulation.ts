@@ -6,7 +6,11 @@ import type { AppendRequest, AppendResult } from '../node/append-outcome.js';
 import type { FailoverNode, RoleChange } from '../node/failover/failover-node.js';
 import type { Rollback } from '../node/failover/rollbacks.js';
 import { FailoverChecker, type FailoverView } from './failover-checker.js';
-import { FailoverNemesis, type FailoverCluster } from './failover-nemesis.js';
+import {
+  FailoverNemesis,
+  LATEST_FAILOVER_NEMESIS,
+  type FailoverCluster,
+} from './failover-nemesis.js';
 import { FailoverProcess, failoverNodeConfigOf } from './failover-process.js';
 import { SafetyChecker } from './safety-checker.js';
 import { Scheduler } from './scheduler.js';
@@ -123,6 +127,9 @@ class FailoverSimulation implements SimWorld, FailoverCluster, AppendTarget {
         maxFaults: 40,
         meanGapMs: prng.pick([200, 500, 1000]),
         maxFaultMs: 4 * electionTimeoutMs,
+        electionTimeoutMs,
+        replicationTimeoutMs: Number(env['REPLICATION_TIMEOUT_MS']),
+        version: options.failoverNemesis ?? LATEST_FAILOVER_NEMESIS,
       },
       (line) => {
         this.note(line);
@@ -223,6 +230,7 @@ class FailoverSimulation implements SimWorld, FailoverCluster, AppendTarget {
       this.#checker.checkFrontier(this.#views());
       this.#safety.checkStep(this.processes, undefined);
       this.#checkQuorumBound();
+      this.#checkLeases();
       if (scheduler.nowMs - this.#lastWholeCheckMs >= OBSERVE_EVERY_MS) {
         this.#lastWholeCheckMs = scheduler.nowMs;
         this.#checker.checkWhole(this.#views());
@@ -360,6 +368,8 @@ class FailoverSimulation implements SimWorld, FailoverCluster, AppendTarget {
       this.#elections += 1;
       this.#checker.masterElected(node, change.epoch);
       this.#masterSinceMs.set(node, this.scheduler.nowMs);
+      const process = this.processes.find((candidate) => candidate.name === node);
+      if (process !== undefined) this.#nemesis.elected(process);
     } else {
       this.#masterSinceMs.delete(node);
     }
@@ -398,6 +408,16 @@ class FailoverSimulation implements SimWorld, FailoverCluster, AppendTarget {
           `${process.name} still leads epoch ${node.epoch} ${nowMs - quorumHeardAtMs} ms after it last heard from a majority (election timeout ${this.#electionTimeoutMs} ms)`,
         );
       }
+    }
+  }
+
+  /** G1's lease, as each running master believes it now (FailoverChecker.checkLeaseHeld). */
+  #checkLeases(): void {
+    const nowMs = this.scheduler.nowMs;
+    for (const process of this.processes) {
+      const node = process.node;
+      if (node?.electionRole !== 'master') continue;
+      this.#checker.checkLeaseHeld(process.name, node.epoch, node.leaseEndsAtMs(), nowMs);
     }
   }
 

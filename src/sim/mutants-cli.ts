@@ -9,14 +9,14 @@ import { MUTANTS, type Mutant } from './mutants.js';
 /**
  * Applies each mutant of mutants.ts to a copy of the build and runs the simulator over it.
  *
- *   npm run sim:mutants [-- --seeds N] [--only ID[,ID]]
+ *   npm run sim:mutants [-- --seeds N] [--only ID[,ID]] [--all-seeds]
  *
  * A mutant is one source file changed in one place; that file alone is transpiled again (the
  * project compiles with isolatedModules, so one file's output does not depend on the others) into
  * `.mutants/<id>/dist`, beside a copy of the rest of the build. The simulator then runs seeds
- * 1..N there and stops at the first violation. Prints one line per mutant (caught with the seed
- * and the guarantee, or missed) and ends with `mutants: N caught, M missed`; exits 1 if any was
- * missed. Two mutants run at a time, each bounded by its seeds and MUTANT_TIMEOUT_MS.
+ * 1..N there and stops at the first violation (with --all-seeds it runs them all and counts the
+ * seeds that catch the mutant). Prints one line per mutant (caught with the seed and the
+ * guarantee, or missed) and ends with `mutants: N caught, M missed`; exits 1 if any was missed. Two mutants run at a time, each bounded by its seeds and MUTANT_TIMEOUT_MS.
  */
 const ROOT = process.cwd();
 const MUTANT_TIMEOUT_MS = 10 * 60_000;
@@ -30,17 +30,26 @@ interface Verdict {
   /** What the simulator saw, cut to one line. */
   readonly details?: string | undefined;
   readonly wallS: number;
+  /** With --all-seeds: how many of the seeds caught it (the margin before it could be missed). */
+  readonly catchingSeeds?: number;
 }
 
-const USAGE = `usage: npm run sim:mutants -- [--seeds N] [--only ID[,ID]]
+const USAGE = `usage: npm run sim:mutants -- [--seeds N] [--only ID[,ID]] [--all-seeds]
 
   --seeds N        seeds 1..N of the simulator per mutant (default 300; CI runs 200)
-  --only ID[,ID]   only these mutants (ids of src/sim/mutants.ts)`;
+  --only ID[,ID]   only these mutants (ids of src/sim/mutants.ts)
+  --all-seeds      run every seed instead of stopping at the first violation, and count the
+                   seeds that catch each mutant: a mutant caught by few is one change of the
+                   simulator's runs away from being missed`;
+
+interface Options {
+  readonly seeds: number;
+  readonly only: ReadonlySet<string> | undefined;
+  readonly allSeeds: boolean;
+}
 
 /** The options, or undefined after printing the usage (asked for, or an argument not known). */
-function parseOptions(
-  argv: readonly string[],
-): { seeds: number; only: Set<string> | undefined } | undefined {
+function parseOptions(argv: readonly string[]): Options | undefined {
   let values;
   try {
     ({ values } = parseArgs({
@@ -48,6 +57,7 @@ function parseOptions(
       options: {
         seeds: { type: 'string', default: '300' },
         only: { type: 'string' },
+        'all-seeds': { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
       strict: true,
@@ -72,7 +82,7 @@ function parseOptions(
     process.exitCode = 2;
     return undefined;
   }
-  return { seeds: Number(values.seeds), only };
+  return { seeds: Number(values.seeds), only, allSeeds: values['all-seeds'] };
 }
 
 /** The build with one file replaced by its mutated, transpiled source; returns the copy's dist. */
@@ -101,14 +111,14 @@ function buildMutant(mutant: Mutant): string {
   return dist;
 }
 
-function runMutant(mutant: Mutant, seeds: number): Promise<Verdict> {
+function runMutant(mutant: Mutant, { seeds, allSeeds }: Options): Promise<Verdict> {
   const started = performance.now();
   const dist = buildMutant(mutant);
   const args = [
     join(dist, 'sim', 'sim-cli.js'),
     '--seeds',
     String(seeds),
-    '--stop-on-first',
+    ...(allSeeds ? [] : ['--stop-on-first']),
     ...(mutant.failover === true ? ['--failover'] : []),
   ];
   return new Promise((resolve) => {
@@ -128,18 +138,24 @@ function runMutant(mutant: Mutant, seeds: number): Promise<Verdict> {
         return;
       }
       const [, seed, guarantee, details] = failure;
-      resolve({ mutant, caught: true, seed: Number(seed), guarantee, details, wallS });
+      const violations = /violations (\d+)/.exec(output)?.[1];
+      const verdict = { mutant, caught: true, seed: Number(seed), guarantee, details, wallS };
+      resolve(allSeeds ? { ...verdict, catchingSeeds: Number(violations) } : verdict);
     });
   });
 }
 
-function line(verdict: Verdict): string {
+function line(verdict: Verdict, seeds: number): string {
   const { mutant, wallS } = verdict;
   const how = verdict.caught
     ? `caught  seed ${String(verdict.seed).padEnd(5)} ${verdict.guarantee ?? ''}`
     : 'MISSED';
+  const margin =
+    verdict.catchingSeeds === undefined
+      ? ''
+      : `; caught by ${verdict.catchingSeeds} of ${seeds} seeds`;
   const seen = verdict.details === undefined ? '' : `\n    seen: ${verdict.details.slice(0, 110)}`;
-  return `${mutant.id.padEnd(28)} ${how} (${wallS.toFixed(1)} s)\n    bug: ${mutant.description}${seen}`;
+  return `${mutant.id.padEnd(28)} ${how} (${wallS.toFixed(1)} s${margin})\n    bug: ${mutant.description}${seen}`;
 }
 
 async function main(): Promise<void> {
@@ -152,8 +168,8 @@ async function main(): Promise<void> {
   const verdicts: Verdict[] = [];
   const worker = async (): Promise<void> => {
     for (let mutant = queue.shift(); mutant !== undefined; mutant = queue.shift()) {
-      const verdict = await runMutant(mutant, seeds);
-      console.log(line(verdict));
+      const verdict = await runMutant(mutant, options);
+      console.log(line(verdict, seeds));
       verdicts.push(verdict);
     }
   };

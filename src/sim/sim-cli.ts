@@ -1,14 +1,16 @@
 /* eslint-disable no-console -- a command-line tool: its output is the point */
+import { parseArgs } from 'node:util';
 import { runSimulation, type SimulationStats } from './simulation.js';
 import { runFailoverSimulation } from './failover-simulation.js';
+import {
+  FAILOVER_NEMESIS_VERSIONS,
+  LATEST_FAILOVER_NEMESIS,
+  type FailoverNemesisVersion,
+} from './failover-nemesis.js';
 import { SimViolation } from './sim-violation.js';
 
 /**
- * Runs the deterministic simulation over a range of seeds.
- *
- *   node dist/sim/sim-cli.js [--seeds N] [--from S0] [--seed S] [--failover] [--verbose] [--stop-on-first]
- *   SEED=S npm run sim                   (replays one seed, printing its recent trace on failure)
- *   SEED=S npm run sim -- --failover     (the same for a failover cluster's seed)
+ * Runs the deterministic simulation over a range of seeds (USAGE below).
  *
  * Without `--failover` it runs the fixed master's simulation (simulation.ts); with it, the
  * failover cluster's (failover-simulation.ts).
@@ -23,46 +25,87 @@ interface Args {
   /** Stop at the first failing seed (the mutants runner asks whether a bug is caught at all). */
   readonly stopOnFirst: boolean;
   readonly failover: boolean;
+  readonly nemesis: FailoverNemesisVersion;
 }
 
-function parseArgs(argv: readonly string[]): Args {
-  let from = 1;
-  let count = 200;
-  let verbose = false;
-  let stopOnFirst = false;
-  let failover = false;
+const USAGE = `usage: node dist/sim/sim-cli.js [options]     (npm run sim -- [options])
+       SEED=S npm run sim [-- --failover]     replays one seed, printing its recent trace on failure
+
+  --seeds N            how many seeds to run (default 200)
+  --from S             the first seed (default 1)
+  --seed S             one seed, verbose (as SEED=S)
+  --failover           the failover cluster's simulation instead of the fixed master's
+  --nemesis V          failover: the nemesis's version (1 or 2, default 2); 1 replays the
+                       regression seeds of failover-simulation.test.ts as they were found
+  --verbose            each seed's statistics, and the recent trace of a failing one
+  --stop-on-first      stop at the first failing seed`;
+
+const OPTIONS = {
+  seeds: { type: 'string' },
+  from: { type: 'string' },
+  seed: { type: 'string' },
+  failover: { type: 'boolean', default: false },
+  nemesis: { type: 'string' },
+  verbose: { type: 'boolean', default: false },
+  'stop-on-first': { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const;
+
+/** A whole number from an option (`fallback` when absent), or why the text is not one. */
+function wholeNumber(name: string, text: string | undefined, fallback: number): number | string {
+  if (text === undefined) return fallback;
+  if (!/^[0-9]+$/.test(text) || !Number.isSafeInteger(Number(text)))
+    return `${name} must be a whole number; got "${text}"`;
+  return Number(text);
+}
+
+type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS }>>['values'];
+
+/** The arguments from parsed options and SEED, or why they are not valid. */
+function argsOf(values: Values): Args | string {
   const envSeed = process.env['SEED'];
-  if (envSeed !== undefined && envSeed !== '') {
-    from = Number(envSeed);
-    count = 1;
-    verbose = true;
+  const oneSeed = values.seed ?? (envSeed === '' ? undefined : envSeed);
+  const fromName = values.seed === undefined ? '--from (or SEED)' : '--seed';
+  const from = wholeNumber(fromName, oneSeed ?? values.from, 1);
+  const count = oneSeed === undefined ? wholeNumber('--seeds', values.seeds, 200) : 1;
+  if (typeof from === 'string') return from;
+  if (typeof count === 'string') return count;
+  if (count === 0) return '--seeds must be at least 1: 0 seeds would check nothing';
+  const nemesis = FAILOVER_NEMESIS_VERSIONS.find((version) => String(version) === values.nemesis);
+  if (values.nemesis !== undefined && nemesis === undefined)
+    return `--nemesis must be one of ${FAILOVER_NEMESIS_VERSIONS.join(', ')}; got "${values.nemesis}"`;
+  return {
+    from,
+    count,
+    verbose: values.verbose || oneSeed !== undefined,
+    stopOnFirst: values['stop-on-first'],
+    failover: values.failover,
+    nemesis: nemesis ?? LATEST_FAILOVER_NEMESIS,
+  };
+}
+
+/** The arguments, or undefined after printing the usage (asked for, or an argument not valid). */
+function parseOptions(argv: readonly string[]): Args | undefined {
+  let args: Args | string;
+  try {
+    const { values } = parseArgs({ args: [...argv], options: OPTIONS, strict: true });
+    if (values.help) {
+      console.log(USAGE);
+      return undefined;
+    }
+    args = argsOf(values);
+  } catch (error) {
+    args = (error as Error).message;
   }
-  for (let index = 0; index < argv.length; index++) {
-    const flag = argv[index];
-    const value = Number(argv[index + 1]);
-    if (flag === '--seeds') count = value;
-    else if (flag === '--from') from = value;
-    else if (flag === '--seed') {
-      from = value;
-      count = 1;
-      verbose = true;
-    } else if (flag === '--verbose' || flag === '--stop-on-first' || flag === '--failover') {
-      if (flag === '--verbose') verbose = true;
-      else if (flag === '--failover') failover = true;
-      else stopOnFirst = true;
-      continue;
-    } else
-      throw new Error(
-        `unknown argument ${flag}; use --seeds N, --from S0, --seed S, --failover, --verbose, --stop-on-first`,
-      );
-    if (!Number.isSafeInteger(value) || value < 0) throw new Error(`${flag} needs an integer`);
-    index += 1;
-  }
-  return { from, count, verbose, stopOnFirst, failover };
+  if (typeof args !== 'string') return args;
+  console.error(`${args}\n${USAGE}`);
+  process.exitCode = 2;
+  return undefined;
 }
 
 async function main(): Promise<void> {
-  const args = parseArgs(process.argv.slice(2));
+  const args = parseOptions(process.argv.slice(2));
+  if (args === undefined) return;
   const started = performance.now();
   const total = {
     seeds: 0,
@@ -81,7 +124,10 @@ async function main(): Promise<void> {
   for (let seed = args.from; seed < args.from + args.count; seed++) {
     let stats: SimulationStats;
     try {
-      stats = await (args.failover ? runFailoverSimulation : runSimulation)({ seed });
+      stats = await (args.failover ? runFailoverSimulation : runSimulation)({
+        seed,
+        failoverNemesis: args.nemesis,
+      });
     } catch (error) {
       total.seeds += 1;
       failures.push(seed);
@@ -91,7 +137,7 @@ async function main(): Promise<void> {
       } else {
         console.log(`FAIL seed ${seed}: ${String(error)}`);
       }
-      console.log(`  replay: SEED=${seed} npm run sim${args.failover ? ' -- --failover' : ''}`);
+      console.log(`  replay: SEED=${seed} npm run sim${replayFlags(args)}`);
       if (args.stopOnFirst) break;
       continue;
     }
@@ -134,6 +180,13 @@ async function main(): Promise<void> {
     );
     process.exitCode = 1;
   }
+}
+
+function replayFlags(args: Args): string {
+  if (!args.failover) return '';
+  return args.nemesis === LATEST_FAILOVER_NEMESIS
+    ? ' -- --failover'
+    : ` -- --failover --nemesis ${args.nemesis}`;
 }
 
 await main();

@@ -1,3 +1,4 @@
+import type { FailoverNemesisVersion } from './failover-nemesis.js';
 import { checkHistory } from '../checker/check-history.js';
 import type { History, LogObservation } from '../checker/history.js';
 import { loadNodeConfig, type MasterConfig, type SecondaryConfig } from '../config/config.js';
@@ -28,6 +29,8 @@ export interface SimulationOptions {
   /** Simulated time with clients and faults; healing and settling follow. */
   readonly faultPhaseMs?: number;
   readonly settleMs?: number;
+  /** Failover only: the nemesis's version (FAILOVER_NEMESIS_VERSIONS; the latest by default). */
+  readonly failoverNemesis?: FailoverNemesisVersion;
 }
 
 export interface SimulationStats {

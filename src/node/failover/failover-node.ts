@@ -340,6 +340,11 @@ export class FailoverNode {
     return this.#election.role;
   }
 
+  /** As master, until when its lease holds (Election.leaseEndsAtMs); -Infinity otherwise. */
+  leaseEndsAtMs(): number {
+    return this.#election.leaseEndsAtMs();
+  }
+
   /** Elections this process started (pre-votes won: it ran as a candidate). */
   get electionsStarted(): number {
     return this.#elections;
