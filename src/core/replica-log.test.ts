@@ -270,6 +270,40 @@ void describe('ReplicaLog', () => {
     assert.equal(replica.log.hwm, 6);
   });
 
+  void it('holds pending runs as `hold` copies them (parts of held runs again), drains the copies', () => {
+    const held: number[][] = [];
+    const copies = new Set<Entry>();
+    const hold = (run: readonly Entry[]): readonly Entry[] => {
+      held.push(run.map((item) => item.id));
+      const copied = run.map((item) => ({ ...item }));
+      for (const item of copied) copies.add(item);
+      return copied;
+    };
+    const log = new ReplicaLog(undefined, 0, 1000, hold);
+    const disk = new Map<number, Entry>();
+    const apply = (items: readonly Entry[]): number[] => {
+      const outcome = log.receive(batch(items), (id) => disk.get(id));
+      const ids = appendedIds(outcome);
+      if (outcome.kind === 'accepted') {
+        for (const item of outcome.append) disk.set(item.id, item);
+        if (ids.length > 0) log.stored(ids[ids.length - 1]!);
+      }
+      return ids;
+    };
+    assert.deepEqual(apply(entries(5, 8)), []);
+    assert.deepEqual(apply(entries(3, 6)), []);
+    // 5..8 was cut at 6 (its part 7..8 is held again: a slice may use little of its buffer).
+    assert.deepEqual(held, [
+      [5, 6, 7, 8],
+      [7, 8],
+      [3, 4, 5, 6],
+    ]);
+    assert.deepEqual(apply(entries(1, 2)), [1, 2, 3, 4, 5, 6, 7, 8]);
+    for (let id = 3; id <= 8; id++) assert.ok(copies.has(disk.get(id)!), `entry ${id} as held`);
+    const broken = new ReplicaLog(undefined, 0, 1000, (run) => run.slice(1));
+    assert.throws(() => broken.receive(batch(entries(3, 4)), () => undefined), InvariantError);
+  });
+
   void it('a batch received while the previous one is being stored leaves nothing stale', () => {
     const log = new ReplicaLog(undefined, 0, 10);
     assert.deepEqual(

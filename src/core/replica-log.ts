@@ -48,10 +48,16 @@ export class ReplicaLog {
   /** The last id `receive` handed out to be stored; `stored` may not go beyond it. */
   #acceptedUpTo: number;
 
+  /**
+   * `hold` makes the copy of a run that stays pending: the caller's entries may be views of a
+   * larger buffer (a secondary's are slices of the frame they came in), which a few held entries
+   * must not keep alive whole. The identity by default.
+   */
   constructor(
     identity: LogIdentity | undefined,
     hwm: number,
     private readonly maxPendingEntries: number,
+    private readonly hold: (run: readonly Entry[]) => readonly Entry[] = (run) => run,
   ) {
     assert(hwm === 0 || identity !== undefined, 'a non-empty replica log has an identity');
     this.#identity = identity;
@@ -192,8 +198,13 @@ export class ReplicaLog {
       fromId === offset && toId === offset + run.length - 1
         ? run
         : run.slice(fromId - offset, toId - offset + 1);
-    this.#pending.set(fromId, part);
-    this.#pendingCount += part.length;
+    const held = this.hold(part);
+    assert(
+      held.length === part.length && held[0]?.id === fromId,
+      `hold kept ${held.length} entries from id ${held[0]?.id}, given ${part.length} from ${fromId}`,
+    );
+    this.#pending.set(fromId, held);
+    this.#pendingCount += held.length;
   }
 
   /**

@@ -11,6 +11,7 @@ import type { FaultsBody, HeartbeatBody, ReplicaReplyBody } from '../protocol/me
 import type { DelayRange, SecondaryConfig } from '../config/config.js';
 import type { KeyedRange } from './shared-store.js';
 import { BATCH_ENTRIES_LIMIT } from '../protocol/limits.js';
+import { compactPackedRuns } from '../protocol/packed-entry.js';
 
 /** Faults a secondary injects into its own replication path, for demos and tests. */
 export interface Faults {
@@ -169,6 +170,7 @@ export class SecondaryNode {
       state.identity,
       state.lastId,
       this.#deps.config.maxPendingEntries,
+      compactPackedRuns,
     );
     assert(this.#deps.store.lastId() === state.lastId, 'the store shows what it recovered');
     this.#storedIdentity = state.identity;

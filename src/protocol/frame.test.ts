@@ -4,7 +4,7 @@ import type { Entry } from '../core/entry.js';
 import type { FailoverStamp } from '../core/replica-log.js';
 import { decodeReplicateFrame, encodeReplicateFrame } from './frame.js';
 import { decodeMessages } from './message-bytes.js';
-import { PackedEntry } from './packed-entry.js';
+import { compactPackedRuns, PackedEntry } from './packed-entry.js';
 
 const KiB = 1024;
 
@@ -212,5 +212,43 @@ void describe('decodeMessages', () => {
 
   void it('gives nothing for no lengths', () => {
     assert.deepEqual(decodeMessages(Buffer.alloc(0), []), { messages: [] });
+  });
+});
+
+void describe('compactPackedRuns', () => {
+  void it('copies a run that uses less than half its buffer into one of its own', () => {
+    const frame = packedOf(['a'.repeat(100), 'b', 'c', 'd'.repeat(300)], 7);
+    const run = [frame[1]!, frame[2]!];
+    const held = compactPackedRuns(run);
+    assert.notEqual(held, run);
+    assert.deepEqual(plain(held), plain(run));
+    for (const entry of held) {
+      assert.ok(entry instanceof PackedEntry);
+      assert.notEqual(entry.bytes.buffer, frame[0]!.bytes.buffer);
+    }
+    const [first, second] = held;
+    assert.ok(first instanceof PackedEntry && second instanceof PackedEntry);
+    assert.equal(first.bytes, second.bytes, 'one buffer for the run');
+    assert.equal(first.bytes.length, 2);
+  });
+
+  void it('keeps a run that fills most of its buffer, and plain entries, as they are', () => {
+    const frame = packedOf(['x'.repeat(50), 'y'.repeat(50), 'z']);
+    assert.equal(compactPackedRuns(frame), frame);
+    const plainOnly = [{ id: 1, epoch: 1, message: 'p' }];
+    assert.equal(compactPackedRuns(plainOnly), plainOnly);
+  });
+
+  void it('copies each small run of a mixed batch on its own', () => {
+    const left = packedOf(['l1', 'l2', 'L'.repeat(500)], 1);
+    const right = packedOf(['R'.repeat(500), 'r4'], 3);
+    const run = [left[0]!, left[1]!, right[1]!, { id: 5, epoch: 1, message: 'plain' }];
+    const held = compactPackedRuns(run);
+    assert.deepEqual(plain(held), plain(run));
+    const [l1, l2, r4, p5] = held;
+    assert.ok(l1 instanceof PackedEntry && l2 instanceof PackedEntry && r4 instanceof PackedEntry);
+    assert.equal(l1.bytes, l2.bytes);
+    assert.notEqual(l1.bytes, r4.bytes);
+    assert.equal(p5, run[3]);
   });
 });

@@ -74,3 +74,39 @@ export function messageBytes(entry: Entry): Buffer {
 export function messageByteLength(entry: Entry): number {
   return entry instanceof PackedEntry ? entry.byteLength : Buffer.byteLength(entry.message, 'utf8');
 }
+
+/**
+ * The entries of `run`, with every run of packed entries that uses less than half of the buffer it
+ * lies in copied into a buffer of its own: what an entry held for long (pending behind a gap on a
+ * secondary) should be, so that a few entries do not keep a whole frame (up to MAX_BATCH_BYTES)
+ * alive. What they keep alive stays within about twice their bytes.
+ */
+export function compactPackedRuns(run: readonly Entry[]): readonly Entry[] {
+  let compacted: Entry[] | undefined;
+  for (let start = 0; start < run.length;) {
+    const entry = run[start]!;
+    if (!(entry instanceof PackedEntry)) {
+      start += 1;
+      continue;
+    }
+    const end = packedRunEnd(run, start, Number.POSITIVE_INFINITY);
+    const span = packedRunBytes(run, start, end);
+    if (2 * span.length < entry.bytes.buffer.byteLength) {
+      compacted ??= [...run];
+      const copy = Buffer.from(span);
+      for (let index = start; index < end; index++) {
+        const packed = run[index] as PackedEntry;
+        const offset = packed.byteOffset - entry.byteOffset;
+        compacted[index] = new PackedEntry(
+          packed.id,
+          packed.epoch,
+          copy,
+          offset,
+          packed.byteLength,
+        );
+      }
+    }
+    start = end;
+  }
+  return compacted ?? run;
+}
