@@ -225,10 +225,18 @@ export class MasterCore {
    * and only the master while the lease has ended.
    */
   acksFor(id: number, nowMs: number): number {
-    let acks = this.#storedId >= id ? 1 : 0;
-    if (nowMs >= this.#leaseEndsAtMs) return acks;
-    for (const peer of this.#peers.values()) if (this.#counted(peer) >= id) acks += 1;
-    return acks;
+    return holdersOf(id, this.#heldUpTo(nowMs));
+  }
+
+  /**
+   * How far each node (the master first) is known at `nowMs` to hold the log, as w counts it:
+   * the secondaries only under the lease (0 once it has ended).
+   */
+  #heldUpTo(nowMs: number): number[] {
+    const held = [this.#storedId];
+    const leased = nowMs < this.#leaseEndsAtMs;
+    for (const peer of this.#peers.values()) held.push(leased ? this.#counted(peer) : 0);
+    return held;
   }
 
   /**
@@ -470,15 +478,20 @@ export class MasterCore {
   }
 
   #releaseWaiters(nowMs: number): void {
-    const held = [this.#storedId];
-    const leased = nowMs < this.#leaseEndsAtMs;
-    for (const peer of this.#peers.values()) held.push(leased ? this.#counted(peer) : 0);
+    const held = this.#heldUpTo(nowMs);
     for (const waiter of this.#waiters.release(heldUpToByW(held))) {
       this.#events.push({
         kind: 'released',
         token: waiter.token,
-        acks: this.acksFor(waiter.lastId, nowMs),
+        acks: holdersOf(waiter.lastId, held),
       });
     }
   }
+}
+
+/** How many of the nodes holding the log up to `heldUpTo` (one id each) hold `id`. */
+function holdersOf(id: number, heldUpTo: readonly number[]): number {
+  let holders = 0;
+  for (const heldId of heldUpTo) if (heldId >= id) holders += 1;
+  return holders;
 }
