@@ -6,6 +6,7 @@
  */
 import { execFile } from 'node:child_process';
 import { connect, type Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import { LocalCluster } from '../launcher/cluster.js';
 import { MAIN_JS, type NodeProcess } from '../launcher/node-process.js';
 
@@ -500,11 +501,19 @@ export class RawConnection {
   readonly socket: Socket;
   received = '';
   closed = false;
+  /**
+   * performance.now() before the connection was opened: the server took it in later, so any of
+   * its timeouts counts from after this.
+   */
+  readonly openedAtMs: number;
+  /** performance.now() when this side saw the connection close. */
+  closedAtMs: number | undefined;
   readonly #closedAt: Promise<void>;
 
   /** `allowHalfOpen`: the client never closes its side by itself, as some stuck clients do. */
   constructor(url: string, options: { readonly allowHalfOpen?: boolean } = {}) {
     const { hostname, port } = new URL(url);
+    this.openedAtMs = performance.now();
     this.socket = connect({
       port: Number(port),
       host: hostname,
@@ -518,6 +527,7 @@ export class RawConnection {
     this.#closedAt = new Promise((resolve) => {
       this.socket.once('close', () => {
         this.closed = true;
+        this.closedAtMs = performance.now();
         resolve();
       });
     });
@@ -536,6 +546,14 @@ export class RawConnection {
 
   write(text: string): void {
     this.socket.write(text);
+  }
+
+  /**
+   * How long the connection was open, from before it was opened until this side saw it close:
+   * at least as long as the server kept it (undefined while it is open).
+   */
+  openMs(): number | undefined {
+    return this.closedAtMs === undefined ? undefined : this.closedAtMs - this.openedAtMs;
   }
 
   /** Resolves once the server closed the connection; throws after `timeoutMs`. */
