@@ -88,7 +88,10 @@ export class FailoverNemesis {
     const target = this.#target();
     const [kind, inject] = this.prng.pick(this.#kinds());
     const detail = inject(target);
-    if (detail === undefined) return;
+    if (detail !== undefined) this.#count(kind, detail);
+  }
+
+  #count(kind: string, detail: string): void {
     this.faults += 1;
     this.kinds.set(kind, (this.kinds.get(kind) ?? 0) + 1);
     this.trace(`fault ${kind} ${detail}`);
@@ -136,9 +139,7 @@ export class FailoverNemesis {
     const incarnations = process.incarnations.length;
     this.scheduler.after(crashAfterMs, undefined, () => {
       if (!process.up || process.incarnations.length !== incarnations) return;
-      this.faults += 1;
-      this.kinds.set('crash-new-master', (this.kinds.get('crash-new-master') ?? 0) + 1);
-      this.trace(`fault crash-new-master ${process.name} (${crashAfterMs} ms after its election)`);
+      this.#count('crash-new-master', `${process.name} (${crashAfterMs} ms after its election)`);
       this.#restart(process);
     });
   }
