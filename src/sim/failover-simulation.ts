@@ -101,7 +101,7 @@ class FailoverSimulation implements SimWorld, FailoverCluster, AppendTarget {
             this.#roleChanged(node, change);
           },
           voted: (node, epoch, candidate) => {
-            const durable = this.processes.find((p) => p.name === node)?.electionDisk.durable;
+            const durable = this.#processNamed(node)?.electionDisk.durable;
             this.#checker.voted(node, epoch, candidate, durable);
             this.#crashAfterVote(node, epoch);
           },
@@ -277,7 +277,7 @@ class FailoverSimulation implements SimWorld, FailoverCluster, AppendTarget {
    */
   #crashAfterVote(node: string, epoch: number): void {
     if (this.scheduler.nowMs >= this.#faultPhaseMs || !this.prng.chance(0.5)) return;
-    const process = this.processes.find((candidate) => candidate.name === node);
+    const process = this.#processNamed(node);
     if (process === undefined) return;
     this.scheduler.after(0, undefined, () => {
       if (!process.up) return;
@@ -291,8 +291,12 @@ class FailoverSimulation implements SimWorld, FailoverCluster, AppendTarget {
 
   // ---- the world, as nodes and clients see it ---------------------------------------------
 
+  #processNamed(name: string): FailoverProcess | undefined {
+    return this.processes.find((process) => process.name === name);
+  }
+
   #serving(name: string): FailoverNode | undefined {
-    return this.processes.find((process) => process.name === name)?.node;
+    return this.#processNamed(name)?.node;
   }
 
   nodeFor(client: string): string {
@@ -334,7 +338,7 @@ class FailoverSimulation implements SimWorld, FailoverCluster, AppendTarget {
     const lastId = result.entries[result.entries.length - 1]?.id ?? 0;
     const nowMs = this.scheduler.nowMs;
     const holders = this.processes.filter((p) => p.disk.durableLastId(nowMs) >= lastId).length;
-    const master = this.processes.find((p) => p.name === node);
+    const master = this.#processNamed(node);
     this.#checker.answered(node, lastId, result.acks, holders, master?.disk.durableLastId(nowMs));
   }
 
@@ -368,7 +372,7 @@ class FailoverSimulation implements SimWorld, FailoverCluster, AppendTarget {
       this.#elections += 1;
       this.#checker.masterElected(node, change.epoch);
       this.#masterSinceMs.set(node, this.scheduler.nowMs);
-      const process = this.processes.find((candidate) => candidate.name === node);
+      const process = this.#processNamed(node);
       if (process !== undefined) this.#nemesis.elected(process);
     } else {
       this.#masterSinceMs.delete(node);
