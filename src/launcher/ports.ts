@@ -10,9 +10,27 @@ import { join } from 'node:path';
 
 const ATTEMPTS = 50;
 
+/**
+ * The Fetch standard's "bad ports": fetch() and browsers refuse to connect to them. A node there
+ * would serve, but the launcher's readiness check (fetch) and a browser showing its dashboard
+ * could not reach it. Of the ranges drawn from below, only 10080 is one.
+ */
+const FETCH_BAD_PORTS = new Set([
+  1, 7, 9, 11, 13, 15, 17, 19, 20, 21, 22, 23, 25, 37, 42, 43, 53, 69, 77, 79, 87, 95, 101, 102,
+  103, 104, 109, 110, 111, 113, 115, 117, 119, 123, 135, 137, 139, 143, 161, 179, 389, 427, 465,
+  512, 513, 514, 515, 526, 530, 531, 532, 540, 548, 554, 556, 563, 587, 601, 636, 989, 990, 993,
+  995, 1719, 1720, 1723, 2049, 3659, 4045, 4190, 5060, 5061, 6000, 6566, 6665, 6666, 6667, 6668,
+  6669, 6679, 6697, 10080,
+]);
+
+/** Whether fetch() and browsers refuse `port` (see FETCH_BAD_PORTS). */
+export function fetchRefuses(port: number): boolean {
+  return FETCH_BAD_PORTS.has(port);
+}
+
 /** Ports used by others on this machine (the nodes' defaults, the benches' ranges): never handed out. */
 function forbiddenPort(port: number): boolean {
-  return (port >= 8000 && port <= 8002) || (port >= 9100 && port <= 9199);
+  return (port >= 8000 && port <= 8002) || (port >= 9100 && port <= 9199) || fetchRefuses(port);
 }
 
 /** Ports `freePort` gave out in this process: none is given twice, even once closed again. */
@@ -106,6 +124,7 @@ export async function freePort(host = '127.0.0.1'): Promise<number> {
 export async function consecutiveFreePorts(count: number, host: string): Promise<number> {
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
     const base = 20_000 + Math.floor(Math.random() * 20_000);
+    if (Array.from({ length: count }, (_, i) => base + i).some(fetchRefuses)) continue;
     const checks = await Promise.all(
       Array.from({ length: count }, (_, i) => isPortFree(base + i, host)),
     );
@@ -129,7 +148,8 @@ export async function freePortsIn(
 ): Promise<number[]> {
   const ports: number[] = [];
   for (let port = range.min; port <= range.max && ports.length < count; port++) {
-    if (!taken.includes(port) && (await isPortFree(port, host))) ports.push(port);
+    if (taken.includes(port) || fetchRefuses(port)) continue;
+    if (await isPortFree(port, host)) ports.push(port);
   }
   if (ports.length < count) {
     throw new Error(
