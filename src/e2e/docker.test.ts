@@ -19,6 +19,7 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { buildTestCluster, DockerCompose, engineUnavailable } from './docker-cluster.js';
+import { MALLOC_TUNABLES } from '../launcher/node-process.js';
 import {
   makeTemporaryDir,
   removeTemporaryDir,
@@ -325,6 +326,8 @@ describe('docker-compose.yml on a Docker engine', () => {
         throw new Error(`${(error as Error).message}\n${node} healthcheck runs: ${runs}`);
       });
       assert.equal(await inspect(node, '{{.Config.User}}'), 'node', `${node}: USER`);
+      const env = JSON.parse(await inspect(node, '{{json .Config.Env}}')) as string[];
+      assert.ok(env.includes(`GLIBC_TUNABLES=${MALLOC_TUNABLES}`), `${node}: ${env.join(' ')}`);
     }
     // LOG_FORMAT=pretty in the compose file: readable lines, not JSON.
     const lines = await cluster().compose(['logs', '--no-color', name]);

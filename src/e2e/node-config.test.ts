@@ -1,12 +1,15 @@
 /**
- * Starting nodes: invalid configuration stops a node with a message naming the option; an option
- * of the other role is ignored with a warning; a node under a few hundred idle or half-open client
+ * Starting nodes: invalid configuration stops a node with a message naming the option; a launched
+ * node runs with glibc's malloc on huge pages unless told otherwise; an option of the other role is
+ * ignored with a warning; a node under a few hundred idle or half-open client
  * connections keeps serving others (README "Configuration", docs/API.md "Limits and capacity").
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
+import { MALLOC_TUNABLES } from '../launcher/node-process.js';
 import { HOST, MAIN_JS, NodeProcess, freePort, request, waitFor, withCluster } from './harness.js';
 
 function runToExit(
@@ -49,6 +52,69 @@ test('invalid configuration stops the node with a message naming the option', as
       assert.match(output, names, `${role} ${JSON.stringify(env)}: ${output}`);
     }),
   );
+});
+
+/** The variable as the running process `pid` got it. */
+function environmentOf(pid: number, name: string): string | undefined {
+  const entries = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
+  return entries.find((entry) => entry.startsWith(`${name}=`))?.slice(name.length + 1);
+}
+
+/** Mappings of `pid` advised for transparent huge pages (madvise MADV_HUGEPAGE: VmFlags `hg`). */
+function hugePageMappings(pid: number): number {
+  const lines = readFileSync(`/proc/${pid}/smaps`, 'utf8').split('\n');
+  return lines.filter((line) => line.startsWith('VmFlags:') && / hg\b/.test(line)).length;
+}
+
+/**
+ * Why glibc's malloc cannot advise huge pages here, if it cannot: it does so (glibc 2.35 and
+ * later) only where the kernel's THP mode is `madvise`.
+ */
+function whyNoMallocHugePages(): string | undefined {
+  const report = process.report.getReport() as { header: { glibcVersionRuntime?: string } };
+  const glibc = report.header.glibcVersionRuntime;
+  const [major = 0, minor = 0] = (glibc ?? '').split('.').map(Number);
+  if (glibc === undefined || major * 1000 + minor < 2035) {
+    return `glibc ${glibc ?? 'absent'}: glibc.malloc.hugetlb needs 2.35`;
+  }
+  const mode = readFileSync('/sys/kernel/mm/transparent_hugepage/enabled', 'utf8').trim();
+  return mode.includes('[madvise]') ? undefined : `the kernel's THP mode is ${mode}, not [madvise]`;
+}
+
+/** Starts a secondary, hands it to `check` with its pid, kills it. */
+async function withSecondary(check: (pid: number) => void): Promise<void> {
+  const node = new NodeProcess({ name: 'sub1', role: 'secondary', port: await freePort() });
+  try {
+    await node.start();
+    check(node.pid ?? assert.fail('no pid'));
+  } finally {
+    await node.kill();
+  }
+}
+
+test('a launched node runs with malloc huge pages; the caller’s GLIBC_TUNABLES wins', async (t: TestContext) => {
+  if (process.platform !== 'linux') {
+    t.skip(`SKIPPED: reads /proc, which ${process.platform} has not`);
+    return;
+  }
+  const why = whyNoMallocHugePages();
+  if (why !== undefined) t.diagnostic(`SKIPPED the huge-page mappings check: ${why}`);
+  const saved = process.env['GLIBC_TUNABLES'];
+  try {
+    delete process.env['GLIBC_TUNABLES'];
+    await withSecondary((pid) => {
+      assert.equal(environmentOf(pid, 'GLIBC_TUNABLES'), MALLOC_TUNABLES);
+      if (why === undefined) assert.ok(hugePageMappings(pid) > 0, 'malloc advised huge pages');
+    });
+    process.env['GLIBC_TUNABLES'] = 'glibc.malloc.hugetlb=0';
+    await withSecondary((pid) => {
+      assert.equal(environmentOf(pid, 'GLIBC_TUNABLES'), 'glibc.malloc.hugetlb=0');
+      assert.equal(hugePageMappings(pid), 0, 'no mapping advised for huge pages');
+    });
+  } finally {
+    if (saved === undefined) delete process.env['GLIBC_TUNABLES'];
+    else process.env['GLIBC_TUNABLES'] = saved;
+  }
 });
 
 test('an option of the other role is ignored with a warning', async () => {
