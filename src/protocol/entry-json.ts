@@ -22,7 +22,19 @@ export function entriesJson(
 /** How a message becomes JSON: escaped afresh, or taken from where it was escaped before. */
 export type MessageJson = (entry: Entry) => string;
 
-export const plainMessageJson: MessageJson = (entry) => JSON.stringify(entry.message);
+/** Printable ASCII but `"` and backslash: what `JSON.stringify` writes as it is. */
+const NOTHING_TO_ESCAPE = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+
+/**
+ * `JSON.stringify(text)`. A text with nothing to escape (printable ASCII, the usual message) is
+ * only quoted: a scan by a regular expression and a concatenation take about half the time of
+ * the JSON encoder's call (answers and reads of many entries escape each message).
+ */
+export function jsonString(text: string): string {
+  return NOTHING_TO_ESCAPE.test(text) ? `"${text}"` : JSON.stringify(text);
+}
+
+export const plainMessageJson: MessageJson = (entry) => jsonString(entry.message);
 
 /** One entry as the public API shows it, `{"id":1,"message":"..."}`. */
 export function entryJson(entry: Entry, messageJson: MessageJson = plainMessageJson): string {
