@@ -77,9 +77,9 @@ export interface NodeProcessOptions {
   readonly env?: Env;
   /**
    * What it inherits from this process: `minimal` (PATH, HOME, TMPDIR, LANG, NODE_OPTIONS,
-   * GLIBC_TUNABLES; the
-   * default: an option left in the shell must not change a test or a measurement) or `all` but the
-   * variables naming a node (as `rlog cluster` does, for a person's own settings).
+   * GLIBC_TUNABLES; the default: an option left in the shell must not change a test or a
+   * measurement) or `all` but the variables naming a node (as `rlog cluster` does, for a person's
+   * own settings).
    */
   readonly inherit?: 'minimal' | 'all';
   /** Options for node itself, before the script (e.g. --cpu-prof). */
