@@ -124,10 +124,9 @@ export async function freePort(host = '127.0.0.1'): Promise<number> {
 export async function consecutiveFreePorts(count: number, host: string): Promise<number> {
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
     const base = 20_000 + Math.floor(Math.random() * 20_000);
-    if (Array.from({ length: count }, (_, i) => base + i).some(fetchRefuses)) continue;
-    const checks = await Promise.all(
-      Array.from({ length: count }, (_, i) => isPortFree(base + i, host)),
-    );
+    const ports = Array.from({ length: count }, (_, i) => base + i);
+    if (ports.some(fetchRefuses)) continue;
+    const checks = await Promise.all(ports.map((port) => isPortFree(port, host)));
     if (checks.every(Boolean)) return base;
   }
   throw new Error(`no run of ${count} free ports found in ${ATTEMPTS} attempts`);

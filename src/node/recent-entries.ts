@@ -1,6 +1,6 @@
 import { assert } from '../core/assert.js';
 import type { Entry } from '../core/entry.js';
-import { jsonString } from '../protocol/entry-json.js';
+import { plainMessageJson } from '../protocol/entry-json.js';
 
 /**
  * The master's last appended entries, kept as they arrived, so that replicating them (which is
@@ -91,13 +91,16 @@ export class RecentEntries {
     return out;
   }
 
-  /** `JSON.stringify(message)` of a kept entry (`jsonString`), computed once however often it is sent. */
+  /**
+   * `JSON.stringify(message)` of a kept entry (`plainMessageJson`), computed once however often it
+   * is sent.
+   */
   messageJson(entry: Entry): string {
     const slot = entry.id % this.maxEntries;
-    if (entry.id < this.#firstId || this.#entries[slot] !== entry) return jsonString(entry.message);
+    if (entry.id < this.#firstId || this.#entries[slot] !== entry) return plainMessageJson(entry);
     let json = this.#messageJson[slot];
     if (json === undefined) {
-      json = jsonString(entry.message);
+      json = plainMessageJson(entry);
       this.#messageJson[slot] = json;
     }
     return json;

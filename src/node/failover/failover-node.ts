@@ -17,7 +17,7 @@ import type {
   VoteAnswerBody,
   VoteRequestBody,
 } from '../../protocol/messages.js';
-import { jsonString } from '../../protocol/entry-json.js';
+import { plainMessageJson } from '../../protocol/entry-json.js';
 import type { ReplicateBatch } from '../../core/replica-log.js';
 import type { AppendRequest, AppendResult } from '../append-outcome.js';
 import { MasterNode } from '../master-node.js';
@@ -298,7 +298,7 @@ export class FailoverNode {
     const role = this.#role;
     return role.kind === 'master' && role.node !== undefined
       ? role.node.messageJson(entry)
-      : jsonString(entry.message);
+      : plainMessageJson(entry);
   };
 
   health(): FailoverHealth {
