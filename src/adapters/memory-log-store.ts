@@ -1,8 +1,8 @@
-import { assert, InvariantError } from '../core/assert.js';
+import { assert, fail, InvariantError } from '../core/assert.js';
 import type { Entry, LogIdentity } from '../core/entry.js';
 import type { KeyedAppend } from '../core/idempotency.js';
 import { decodeMessages } from '../protocol/message-bytes.js';
-import { PackedEntry, packedRunBytes, packedRunEnd } from '../protocol/packed-entry.js';
+import { PackedEntry, copyPackedRun, packedRunEnd } from '../protocol/packed-entry.js';
 import { assertTruncation, type LogStore, type StoredState } from './log-store.js';
 
 /** Messages are packed into chunks of this size; a larger message gets a chunk of its own. */
@@ -221,10 +221,8 @@ export class MemoryLogStore implements LogStore {
    * (allocating the joined text).
    */
   #put(entry: Entry): void {
-    assert(
-      entry.id === this.#count + 1,
-      `entry ${entry.id} put where ${this.#count + 1} comes next`,
-    );
+    if (entry.id !== this.#count + 1)
+      fail(`entry ${entry.id} put where ${this.#count + 1} comes next`);
     const message = entry.message;
     let chunk = this.#chunks[this.#chunks.length - 1];
     let bytes: number;
@@ -247,14 +245,12 @@ export class MemoryLogStore implements LogStore {
   #putRun(entries: readonly Entry[], start: number): number {
     const chunk = this.#chunkWithRoom((entries[start] as PackedEntry).byteLength);
     const end = packedRunEnd(entries, start, chunk.length - this.#chunkUsed);
-    packedRunBytes(entries, start, end).copy(chunk, this.#chunkUsed);
+    copyPackedRun(entries, start, end, chunk, this.#chunkUsed);
     const chunkIndex = this.#chunks.length - 1;
     for (let index = start; index < end; index++) {
       const entry = entries[index] as PackedEntry;
-      assert(
-        entry.id === this.#count + 1,
-        `entry ${entry.id} put where ${this.#count + 1} comes next`,
-      );
+      if (entry.id !== this.#count + 1)
+        fail(`entry ${entry.id} put where ${this.#count + 1} comes next`);
       this.#index(chunkIndex, entry.byteLength, entry.epoch);
     }
     return end;

@@ -10,6 +10,15 @@ export function assert(condition: unknown, message: string): asserts condition {
   if (!condition) throw new InvariantError(message);
 }
 
+/**
+ * A broken invariant found by a check of its own: `if (check) fail(message)` where a loop checks
+ * every entry, so that the message is made only when the check fails (`assert`'s is made on
+ * every call).
+ */
+export function fail(message: string): never {
+  throw new InvariantError(message);
+}
+
 export function assertSafeId(id: number, what: string): void {
   assert(
     Number.isSafeInteger(id) && id >= 0,

@@ -1,6 +1,6 @@
 import type { Clock } from '../adapters/clock.js';
 import { repeatEvery } from '../adapters/repeat.js';
-import { assert, InvariantError } from '../core/assert.js';
+import { fail, InvariantError } from '../core/assert.js';
 import type { Entry } from '../core/entry.js';
 import { entryEvent, KEEP_ALIVE_COMMENT, STREAM_PREAMBLE } from './follow-sse.js';
 import type { VisibleLog } from './follow-waiter.js';
@@ -137,7 +137,7 @@ export class LogEventStream {
   #send(entries: readonly Entry[]): void {
     let out = '';
     for (const entry of entries) {
-      assert(entry.id === this.#nextId, `stream sends ${entry.id} where ${this.#nextId} is next`);
+      if (entry.id !== this.#nextId) fail(`stream sends ${entry.id} where ${this.#nextId} is next`);
       out += entryEvent(entry);
       this.#nextId += 1;
     }

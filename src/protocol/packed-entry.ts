@@ -63,11 +63,53 @@ export function packedRunBytes(entries: readonly Entry[], start: number, end: nu
   return first.bytes.subarray(first.byteOffset, last.byteOffset + last.byteLength);
 }
 
-/** A message's UTF-8 bytes: a view of a packed entry's, or the message encoded. */
-export function messageBytes(entry: Entry): Buffer {
-  return entry instanceof PackedEntry
-    ? entry.bytes.subarray(entry.byteOffset, entry.byteOffset + entry.byteLength)
-    : Buffer.from(entry.message, 'utf8');
+/**
+ * Copies the bytes of the packed entries `entries[start .. end - 1]` (one run of `packedRunEnd`)
+ * into `target` at `offset`; returns how many.
+ */
+export function copyPackedRun(
+  entries: readonly Entry[],
+  start: number,
+  end: number,
+  target: Buffer,
+  offset: number,
+): number {
+  const first = entries[start] as PackedEntry;
+  const last = entries[end - 1] as PackedEntry;
+  return copyBytes(
+    first.bytes,
+    first.byteOffset,
+    last.byteOffset + last.byteLength,
+    target,
+    offset,
+  );
+}
+
+/** Copies a packed entry's message bytes into `target` at `offset`; returns how many. */
+export function copyPackedBytes(entry: PackedEntry, target: Buffer, offset: number): number {
+  return copyBytes(
+    entry.bytes,
+    entry.byteOffset,
+    entry.byteOffset + entry.byteLength,
+    target,
+    offset,
+  );
+}
+
+/**
+ * Copies `source[from .. to - 1]` into `target` at `offset` through a plain Uint8Array view:
+ * `Buffer#copy` and `Buffer#subarray` make a Buffer view, which costs as much as copying a short
+ * message (100 bytes: 74 ns this way, 144-159 ns those ways, Node 20).
+ */
+function copyBytes(
+  source: Buffer,
+  from: number,
+  to: number,
+  target: Buffer,
+  offset: number,
+): number {
+  target.set(new Uint8Array(source.buffer, source.byteOffset + from, to - from), offset);
+  return to - from;
 }
 
 /** A message's length in UTF-8 bytes, without encoding a packed one. */

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { crc32 } from 'node:zlib';
 import type { Entry } from '../../core/entry.js';
 import { InvariantError } from '../../core/assert.js';
+import { PackedEntry } from '../../protocol/packed-entry.js';
 import {
   decodeRecord,
   encodeBatch,
@@ -72,6 +73,24 @@ void describe('record codec', () => {
     assert.equal(next.recordBytes, second.length);
   });
 
+  void it('writes packed entries (bytes from a frame) as it writes the same messages as text', () => {
+    const bytes = Buffer.from(`xx${ENTRIES.map((entry) => entry.message).join('')}`, 'utf8');
+    let at = 2;
+    const packed = ENTRIES.map((entry) => {
+      const length = Buffer.byteLength(entry.message, 'utf8');
+      at += length;
+      return new PackedEntry(entry.id, entry.epoch, bytes, at - length, length);
+    });
+    const mixed = [packed[0]!, ENTRIES[1]!, packed[2]!];
+    const plain = encodeBatch(ENTRIES, 'key-1');
+    for (const entries of [packed, mixed]) {
+      const encoded = encodeBatch(entries, 'key-1');
+      assert.deepEqual(encoded.record, plain.record);
+      assert.deepEqual(encoded.entryOffsets, plain.entryOffsets);
+      assert.deepEqual(encoded.messageLengths, plain.messageLengths);
+    }
+  });
+
   void it('round-trips large ids, epochs and a 64 KiB message', () => {
     const message = '😀'.repeat(16 * 1024);
     const id = 2 ** 48 - 1;
@@ -95,7 +114,9 @@ void describe('record codec', () => {
           ],
           undefined,
         ),
-      InvariantError,
+      (error: unknown) =>
+        error instanceof InvariantError &&
+        /entry 3 of epoch 1 at 1 after entry 1/.test(error.message),
     );
     assert.throws(
       () =>
@@ -106,7 +127,9 @@ void describe('record codec', () => {
           ],
           undefined,
         ),
-      InvariantError,
+      (error: unknown) =>
+        error instanceof InvariantError &&
+        /entry 2 of epoch 2 at 1 after entry 1 of epoch 1/.test(error.message),
     );
     assert.throws(() => encodeBatch(ENTRIES, 'k'.repeat(0x10000)), InvariantError);
   });

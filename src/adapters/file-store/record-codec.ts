@@ -1,7 +1,7 @@
 import { crc32 } from 'node:zlib';
 import { assert } from '../../core/assert.js';
 import type { Entry } from '../../core/entry.js';
-import { messageBytes } from '../../protocol/packed-entry.js';
+import { PackedEntry, copyPackedBytes, messageByteLength } from '../../protocol/packed-entry.js';
 
 /**
  * The on-disk record: one per appended batch, so that a batch is durable whole or not at all.
@@ -50,10 +50,16 @@ export function encodeBatch(
   const key =
     idempotencyKey === undefined ? Buffer.alloc(0) : Buffer.from(idempotencyKey, 'latin1');
   assert(key.length <= 0xffff, 'idempotency key too long for a record');
-  // A packed entry's bytes as they are (a view of the frame they came in), others encoded.
-  const messages = entries.map(messageBytes);
+  const stray = entries.findIndex(
+    (entry, index) => entry.id !== first.id + index || entry.epoch !== first.epoch,
+  );
+  assert(
+    stray === -1,
+    `entries of a record must be consecutive and share one epoch: entry ${entries[stray]?.id} of epoch ${entries[stray]?.epoch} at ${stray} after entry ${first.id} of epoch ${first.epoch}`,
+  );
+  const messageLengths = entries.map(messageByteLength);
   let payloadBytes = FIXED_PAYLOAD_BYTES + key.length;
-  for (const message of messages) payloadBytes += 4 + message.length;
+  for (const length of messageLengths) payloadBytes += 4 + length;
   assert(payloadBytes <= MAX_RECORD_BYTES, `record of ${payloadBytes} bytes is over the limit`);
   const record = Buffer.allocUnsafe(HEADER_BYTES + payloadBytes);
   let at = HEADER_BYTES;
@@ -63,17 +69,14 @@ export function encodeBatch(
   at = record.writeUInt32LE(first.epoch, at);
   at = record.writeUInt16LE(key.length, at);
   at += key.copy(record, at);
-  const entryOffsets: number[] = [];
-  const messageLengths: number[] = [];
-  for (const [index, message] of messages.entries()) {
-    const entry = entries[index]!;
-    assert(entry.id === first.id + index, `entries of a record must be consecutive at ${entry.id}`);
-    assert(entry.epoch === first.epoch, 'entries of a record share one epoch');
-    entryOffsets.push(at);
-    messageLengths.push(message.length);
-    at = record.writeUInt32LE(message.length, at);
-    at += message.copy(record, at);
+  const entryOffsets = new Array<number>(entries.length);
+  for (let index = 0; index < entries.length; index++) {
+    entryOffsets[index] = at;
+    const length = messageLengths[index]!;
+    at = record.writeUInt32LE(length, at);
+    at += writeMessage(record, at, entries[index]!, length);
   }
+  assert(at === record.length, `record of ${record.length} bytes was written up to ${at}`);
   record.writeUInt32LE(payloadBytes, 0);
   record.writeUInt32LE(crc32(record.subarray(HEADER_BYTES)), 4);
   return {
@@ -84,6 +87,16 @@ export function encodeBatch(
     entryOffsets,
     messageLengths,
   };
+}
+
+/**
+ * Writes `entry`'s message, `length` bytes of UTF-8, into `record` at `at`: a packed entry's bytes
+ * copied as they are (from the frame they came in), another's encoded. Returns the bytes written.
+ */
+function writeMessage(record: Buffer, at: number, entry: Entry, length: number): number {
+  return entry instanceof PackedEntry
+    ? copyPackedBytes(entry, record, at)
+    : record.write(entry.message, at, length, 'utf8');
 }
 
 export type DecodeResult =
