@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import { InvariantError } from '../core/assert.js';
 import type { Entry } from '../core/entry.js';
 import type { FailoverStamp } from '../core/replica-log.js';
 import { decodeReplicateFrame, encodeReplicateFrame } from './frame.js';
@@ -108,6 +110,33 @@ void describe('replication frame', () => {
     assert.deepEqual(
       plain(mixed).map((entry) => entry.message),
       [...messages, 'from another buffer', 'b', 'p', 'q', 'plain ✓', 'after'],
+    );
+  });
+
+  void it('carries any well-formed messages, plain and packed in any mix', () => {
+    const message = fc.string({ unit: 'binary', maxLength: 40 });
+    const entry = fc.tuple(message, fc.boolean());
+    fc.assert(
+      fc.property(fc.array(entry, { maxLength: 30 }), (drawn) => {
+        const entries = drawn.map(([text, packed], index) =>
+          packed ? packedOf([text], 1 + index)[0]! : { id: 1 + index, epoch: 1, message: text },
+        );
+        assert.deepEqual(
+          roundTrip(entries).map((decoded) => decoded.message),
+          drawn.map(([text]) => text),
+        );
+      }),
+    );
+  });
+
+  void it('stops on messages whose bytes would not match their lengths (lone surrogates)', () => {
+    // Refused at the boundary: joined, the two halves would become one four-byte character.
+    const halves = entriesOf(['a\uD83D', '\uDE80b']);
+    assert.throws(
+      () => encodeReplicateFrame('L', 1, halves),
+      (error: unknown) =>
+        error instanceof InvariantError &&
+        /entries 1\.\.2 took 6 bytes in a frame, not the 8 their lengths say/.test(error.message),
     );
   });
 
