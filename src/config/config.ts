@@ -559,7 +559,7 @@ export const OPTIONS = {
     flag: 'max-batch-entries',
     roles: MASTER,
     parse: integer(1, BATCH_ENTRIES_LIMIT),
-    defaultValue: 1000,
+    defaultValue: 4000,
     help: 'entries in one replication request',
   },
   maxBatchBytes: {
