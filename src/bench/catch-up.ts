@@ -69,6 +69,11 @@ export interface CatchUpResult {
   readonly fillMs: number;
   /** From the restarted secondary's spawn until its GET /health answered. */
   readonly startMs: number;
+  /**
+   * From the restarted secondary's spawn until it was first seen holding an entry: its start,
+   * then the time the master took to find it back (a probe or a replication retry).
+   */
+  readonly firstEntriesMs: number;
   /** From the restarted secondary's spawn until it held all `entries`. */
   readonly catchUpMs: number;
   readonly entriesPerS: number;
@@ -180,18 +185,23 @@ async function lastIdAt(node: NodeProcess, signal: AbortSignal): Promise<number>
   }
 }
 
-/** Polls `node` every 20 ms until it holds `target`; returns when (performance.now()). */
+/**
+ * Polls `node` every 20 ms until it holds `target`; returns when (performance.now()), and when it
+ * was first seen holding an entry.
+ */
 async function waitForLastId(
   node: NodeProcess,
   target: number,
   signal: AbortSignal,
-): Promise<number> {
+): Promise<{ heldAtMs: number; firstAtMs: number }> {
   const client = new Client(node.url, { pipelining: 1 });
   const deadlineMs = performance.now() + CATCH_UP_TIMEOUT_MS;
+  let firstAtMs: number | undefined;
   try {
     for (;;) {
       const lastId = await lastIdOf(client, signal);
-      if (lastId >= target) return performance.now();
+      if (lastId > 0) firstAtMs ??= performance.now();
+      if (lastId >= target) return { heldAtMs: performance.now(), firstAtMs: firstAtMs! };
       if (performance.now() > deadlineMs)
         throw new Error(
           `${node.name} holds ${lastId} of ${target} entries after ${CATCH_UP_TIMEOUT_MS / 1000} s`,
@@ -341,7 +351,7 @@ async function measure(
   await waitForLastId(cluster.node('sub2'), entries, signal);
   const appending = startAppending(cluster.master.url, options.appendClients, signal);
   let appends: Awaited<ReturnType<Appending['stop']>>;
-  let timing: { spawnedAtMs: number; startMs: number; heldAtMs: number };
+  let timing: { spawnedAtMs: number; startMs: number; heldAtMs: number; firstAtMs: number };
   let cpu: { masterCpuMs: number; secondaryCpuMs: number };
   const sub = cluster.node(RESTARTED);
   const cpuMs = (node: NodeProcess): number => processCpuMs(node.pid ?? -1) ?? Number.NaN;
@@ -349,9 +359,9 @@ async function measure(
     await sleep(200, undefined, { signal });
     const masterBefore = cpuMs(cluster.master);
     const restart = await restartEmpty(sub, signal);
-    const heldAtMs = await waitForLastId(sub, entries, signal);
+    const held = await waitForLastId(sub, entries, signal);
     cpu = { masterCpuMs: cpuMs(cluster.master) - masterBefore, secondaryCpuMs: cpuMs(sub) };
-    timing = { ...restart, heldAtMs };
+    timing = { ...restart, ...held };
   } finally {
     appends = await appending.stop();
   }
@@ -364,6 +374,7 @@ async function measure(
     durable: options.durable,
     fillMs,
     startMs: timing.startMs,
+    firstEntriesMs: timing.firstAtMs - timing.spawnedAtMs,
     catchUpMs,
     entriesPerS: (entries * 1000) / catchUpMs,
     ...cpu,
@@ -383,7 +394,7 @@ export function catchUpSummary(result: CatchUpResult): string[] {
   const perEntry = (ms: number): string => ((ms * 1000) / result.entries).toFixed(2);
   return [
     `catch-up (${mode}): ${formatCount(result.entries)} entries of 100 bytes (filled in ${formatMs(result.fillMs)} ms)`,
-    `  restart -> holds all: ${(result.catchUpMs / 1000).toFixed(2)} s (start ${formatMs(result.startMs)} ms of it), ${formatCount(result.entriesPerS)} entries/s`,
+    `  restart -> holds all: ${(result.catchUpMs / 1000).toFixed(2)} s (start ${formatMs(result.startMs)} ms of it, first entries at ${formatMs(result.firstEntriesMs)} ms), ${formatCount(result.entriesPerS)} entries/s`,
     `  CPU during it: master ${formatMs(result.masterCpuMs)} ms (${perEntry(result.masterCpuMs)} µs/entry), restarted secondary ${formatMs(result.secondaryCpuMs)} ms with its start (${perEntry(result.secondaryCpuMs)} µs/entry)`,
     `  against the ${CATCH_UP_TARGET_MS / 1000} s target: ${result.targetRatio.toFixed(2)}x (met when <= 1.00)`,
     `  appends (w=1) acknowledged during the catch-up: ${formatCount(result.appendsDuringCatchUp)} (${formatCount(result.appendsAcknowledged)} in all, last id ${result.lastAcknowledgedId}); ` +
