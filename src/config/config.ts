@@ -580,7 +580,7 @@ export const OPTIONS = {
     flag: 'retry-max-ms',
     roles: MASTER,
     parse: integer(1, 600_000),
-    defaultValue: 2000,
+    defaultValue: 250,
     help: 'longest replication retry delay',
   },
   maxBatchCount: {
