@@ -1,6 +1,7 @@
 import { Pool, type Dispatcher } from 'undici';
 import type { PeerConfig } from '../core/master-core.js';
 import type { Entry } from '../core/entry.js';
+import { stampJson } from '../protocol/codec.js';
 import { REPLICATE_FRAME_TYPE, encodeReplicateFrame } from '../protocol/frame.js';
 import { internalRequestHeaders } from '../protocol/headers.js';
 import type {
@@ -41,7 +42,12 @@ export class HttpReplicationTransport implements PeerTransport {
   readonly #frameHeaders: Record<string, string>;
   readonly #encoded = new WeakMap<
     readonly Entry[],
-    { readonly logId: string; readonly epoch: number; readonly frame: Buffer }
+    {
+      readonly logId: string;
+      readonly epoch: number;
+      readonly stamp: string;
+      readonly frame: Buffer;
+    }
   >();
 
   constructor(private readonly options: HttpReplicationTransportOptions) {
@@ -57,16 +63,19 @@ export class HttpReplicationTransport implements PeerTransport {
 
   /**
    * The batch's frame, encoded once: secondaries that are level get the same entries (the same
-   * array) in one pump, and a large batch is the most expensive thing the master serializes.
+   * array) in one pump, and a large batch is the most expensive thing the master serializes. A
+   * failover batch also carries its stamp (commit point, keys), the same for both in one pump:
+   * the frame is reused only for the same stamp.
    */
   #encode(batch: OutgoingBatch): Buffer {
     const { logId, epoch, entries, failover } = batch;
-    // A failover batch carries its commit point and keys: encoded for each send.
-    if (failover !== undefined) return encodeReplicateFrame(logId, epoch, entries, failover);
+    const stamp = stampJson(failover);
     const cached = this.#encoded.get(entries);
-    if (cached?.logId === logId && cached.epoch === epoch) return cached.frame;
-    const frame = encodeReplicateFrame(logId, epoch, entries);
-    this.#encoded.set(entries, { logId, epoch, frame });
+    if (cached?.logId === logId && cached.epoch === epoch && cached.stamp === stamp) {
+      return cached.frame;
+    }
+    const frame = encodeReplicateFrame(logId, epoch, entries, failover);
+    this.#encoded.set(entries, { logId, epoch, stamp, frame });
     return frame;
   }
 
