@@ -6,7 +6,14 @@ import type { FailoverStamp } from '../core/replica-log.js';
 import { parseChecked } from './checked-json.js';
 import { batchOf, stampJson, type DecodedBatch } from './codec.js';
 import { ReplicateFrameHead } from './messages.js';
-import { PackedEntry, copyPackedRun, messageByteLength, packedRunEnd } from './packed-entry.js';
+import {
+  PackedEntry,
+  copyPackedRun,
+  joinedMessages,
+  messageByteLength,
+  packedRunEnd,
+  plainRunEnd,
+} from './packed-entry.js';
 
 /**
  * The replication frame: how the master sends a batch to `POST /internal/replicate`, with this
@@ -61,44 +68,35 @@ export function encodeReplicateFrame(
       offset += copyPackedRun(entries, index, end, frame, offset);
       index = end;
     } else {
-      const end = stringRunEnd(entries, index);
-      offset += writeMessages(frame, offset, entries.slice(index, end), lengths.slice(index, end));
+      const end = plainRunEnd(entries, index);
+      offset += writeMessages(frame, offset, entries, index, end, lengths);
       index = end;
     }
   }
   return frame;
 }
 
-/** Where the run of entries that are not packed, from `start`, ends (the index after it). */
-function stringRunEnd(entries: readonly Entry[], start: number): number {
-  let end = start + 1;
-  while (end < entries.length && !(entries[end] instanceof PackedEntry)) end++;
-  return end;
-}
-
 /**
- * Writes `entries`' messages at `offset`, all in one call: a hundred calls for a hundred short
- * messages cost more than joining them first. Every message is well-formed (refused at the
- * boundary otherwise), so the UTF-8 of the joined text is the UTF-8 of each message in turn (no
- * surrogate pair forms across two of them), `lengths` long: a frame whose lengths do not match
- * its bytes would be read as other messages.
+ * Writes the messages of `entries[start .. end - 1]` at `offset`, all in one call: a hundred calls
+ * for a hundred short messages cost twice as much as joining them first. Every message is
+ * well-formed (refused at the boundary otherwise), so the UTF-8 of the joined text is the UTF-8 of
+ * each message in turn (no surrogate pair forms across two of them), as long as `lengths` say: a
+ * frame whose lengths do not match its bytes would be read as other messages.
  */
 function writeMessages(
   frame: Buffer,
   offset: number,
   entries: readonly Entry[],
+  start: number,
+  end: number,
   lengths: readonly number[],
 ): number {
-  let text = '';
   let bytes = 0;
-  for (let index = 0; index < entries.length; index++) {
-    text += entries[index]!.message;
-    bytes += lengths[index]!;
-  }
-  const written = frame.write(text, offset, 'utf8');
+  for (let index = start; index < end; index++) bytes += lengths[index]!;
+  const written = frame.write(joinedMessages(entries, start, end), offset, 'utf8');
   assert(
     written === bytes,
-    `messages of entries ${entries[0]?.id}..${entries[entries.length - 1]?.id} took ${written} bytes in a frame, not the ${bytes} their lengths say`,
+    `messages of entries ${entries[start]!.id}..${entries[end - 1]!.id} took ${written} bytes in a frame, not the ${bytes} their lengths say`,
   );
   return written;
 }

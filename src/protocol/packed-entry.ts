@@ -56,6 +56,20 @@ export function packedRunEnd(entries: readonly Entry[], start: number, maxBytes:
   return next;
 }
 
+/** Where the run of entries that are not packed, from `start`, ends (the index after it). */
+export function plainRunEnd(entries: readonly Entry[], start: number): number {
+  let end = start + 1;
+  while (end < entries.length && !(entries[end] instanceof PackedEntry)) end++;
+  return end;
+}
+
+/** The messages of `entries[start .. end - 1]`, joined: one string to write at once. */
+export function joinedMessages(entries: readonly Entry[], start: number, end: number): string {
+  let text = '';
+  for (let index = start; index < end; index++) text += entries[index]!.message;
+  return text;
+}
+
 /** The bytes of the packed entries `entries[start .. end - 1]`, one run of `packedRunEnd`. */
 export function packedRunBytes(entries: readonly Entry[], start: number, end: number): Buffer {
   const first = entries[start] as PackedEntry;
