@@ -6,7 +6,7 @@ import type { Entry } from '../core/entry.js';
 import type { FailoverStamp } from '../core/replica-log.js';
 import { decodeReplicateFrame, encodeReplicateFrame } from './frame.js';
 import { decodeMessages } from './message-bytes.js';
-import { compactPackedRuns, PackedEntry } from './packed-entry.js';
+import { compactPackedRuns, JOIN_MAX_CHARS, PackedEntry, plainRunEnd } from './packed-entry.js';
 
 const KiB = 1024;
 
@@ -218,6 +218,26 @@ void describe('replication frame', () => {
   void it('refuses ids that would run past the largest safe integer', () => {
     const head = `{"logId":"L","epoch":1,"fromId":${Number.MAX_SAFE_INTEGER},"epochs":[1,1],"lengths":[1,1]}`;
     assert.match(errorOf(frameOf(head, Buffer.from('ab'))), /past the largest safe integer/);
+  });
+});
+
+void describe('plainRunEnd', () => {
+  void it('ends a run of plain entries at a packed one, or where its characters pass the limit', () => {
+    const plainOf = (...lengths: number[]): Entry[] =>
+      entriesOf(lengths.map((length) => 'x'.repeat(length)));
+    const half = JOIN_MAX_CHARS / 2;
+    const cases: [string, Entry[], number, number][] = [
+      ['one entry', plainOf(5), 0, 1],
+      ['all of a short batch', plainOf(5, 0, 7), 0, 3],
+      ['from the middle', plainOf(5, 0, 7), 1, 3],
+      ['up to a packed entry', [...plainOf(1, 2), ...packedOf(['p'], 3), ...plainOf(4)], 0, 2],
+      ['exactly the limit', plainOf(half, half, 1), 0, 2],
+      ['one past the limit', plainOf(half, half + 1), 0, 1],
+      ['a first message over the limit alone', plainOf(JOIN_MAX_CHARS + 1, 1), 0, 1],
+    ];
+    for (const [what, entries, start, end] of cases) {
+      assert.equal(plainRunEnd(entries, start), end, what);
+    }
   });
 });
 

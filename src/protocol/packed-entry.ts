@@ -56,10 +56,23 @@ export function packedRunEnd(entries: readonly Entry[], start: number, maxBytes:
   return next;
 }
 
-/** Where the run of entries that are not packed, from `start`, ends (the index after it). */
+/**
+ * Most characters of messages joined into one string to be written at once: a longer string
+ * lands in V8's large-object space, on fresh pages (a page fault per 4 KiB on this VM).
+ */
+export const JOIN_MAX_CHARS = 64 * 1024;
+
+/**
+ * Where the run of entries that are not packed, from `start`, ends (the index after it): its
+ * messages hold at most JOIN_MAX_CHARS characters together (the first one always counts).
+ */
 export function plainRunEnd(entries: readonly Entry[], start: number): number {
+  let chars = entries[start]!.message.length;
   let end = start + 1;
-  while (end < entries.length && !(entries[end] instanceof PackedEntry)) end++;
+  for (; end < entries.length && !(entries[end] instanceof PackedEntry); end++) {
+    chars += entries[end]!.message.length;
+    if (chars > JOIN_MAX_CHARS) break;
+  }
   return end;
 }
 
