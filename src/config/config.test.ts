@@ -60,6 +60,22 @@ describe('loadNodeConfig', () => {
     assert.doesNotMatch(loaded.warnings[0] ?? '', /very-secret/);
   });
 
+  it('warns about a port browsers refuse (the Fetch bad ports), on either role and with failover', () => {
+    const badPort =
+      /port 10080 is one of the ports browsers and fetch\(\) refuse .* pick another --port \/ PORT/;
+    for (const role of ['master', 'secondary']) {
+      const loaded = loadNodeConfig(role, [], { PORT: '10080' });
+      assert.equal(loaded.config.port, 10080, 'the node still serves there');
+      assert.deepEqual(loaded.warnings.filter((warning) => badPort.test(warning)).length, 1, role);
+      assert.deepEqual(loadNodeConfig(role, ['--port', '10081'], {}).warnings, [], role);
+    }
+    const peers = 'master=http://127.0.0.1:10080,sub1=http://127.0.0.1:8001,sub2=http://h:8002';
+    const failover = loadNodeConfig('master', [], { ...FAILOVER_ENV, PEERS: peers }).warnings;
+    assert.equal(failover.length, 1);
+    assert.match(failover[0] ?? '', badPort);
+    assert.match(failover[0] ?? '', /in its PEERS URL/);
+  });
+
   it('maps every flag to its variable, and the flag wins', () => {
     const env = {
       NODE_NAME: 'from-env',

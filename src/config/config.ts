@@ -4,6 +4,7 @@ import type { PeerConfig } from '../core/master-core.js';
 import type { FsyncPolicy } from '../adapters/file-store/file-log-store.js';
 import type { LogFormat, LogLevel } from '../adapters/logger.js';
 import { BATCH_BYTES_LIMIT, BATCH_ENTRIES_LIMIT } from '../protocol/limits.js';
+import { fetchRefuses } from './bad-ports.js';
 
 export type Role = 'master' | 'secondary';
 
@@ -649,7 +650,10 @@ type OptionValue<K extends OptionKey> = ReturnType<(typeof OPTIONS)[K]['parse']>
 
 export interface LoadResult {
   readonly config: NodeConfig;
-  /** Options set but ignored (the other role's, PEERS without FAILOVER, ...): to be logged as warnings. */
+  /**
+   * To be logged as warnings: options set but ignored (the other role's, PEERS without FAILOVER,
+   * ...) and a port browsers refuse.
+   */
   readonly warnings: readonly string[];
 }
 
@@ -680,21 +684,27 @@ export function loadNodeConfig(
   const get = readValues(rawOf, role, failover, warnings);
   const given = (key: OptionKey): boolean => rawOf(SPECS[key]) !== undefined;
   const common = commonConfig(get, given, role, warnings);
-  if (failover) return { config: failoverConfig(common, get, given, role), warnings };
-  if (role === 'master') {
-    return {
-      config: { ...common, role, secondaries: get('secondaries'), ...masterOptions(get) },
-      warnings,
-    };
+  const config = failover
+    ? failoverConfig(common, get, given, role)
+    : role === 'master'
+      ? { ...common, role, secondaries: get('secondaries'), ...masterOptions(get) }
+      : secondaryConfig(common, get);
+  if (fetchRefuses(config.port)) {
+    warnings.push(
+      `port ${config.port} is one of the ports browsers and fetch() refuse to connect to (the Fetch standard's "bad ports"): the node serves, but its dashboard will not load in a browser; pick another --port / PORT${failover ? ' (with failover: in its PEERS URL)' : ''}`,
+    );
   }
+  return { config, warnings };
+}
+
+function secondaryConfig(common: CommonConfig, get: Getter): SecondaryConfig {
   const masterUrl = get('masterUrl');
-  const config: SecondaryConfig = {
+  return {
     ...common,
-    role,
+    role: 'secondary',
     masterUrl: masterUrl === undefined ? undefined : httpUrl(masterUrl, '--master / MASTER_URL'),
     ...secondaryOptions(get),
   };
-  return { config, warnings };
 }
 
 function roleOf(

@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it, mock } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { fetchRefuses, freePort, freePortsIn } from './ports.js';
+import { fetchRefuses } from '../config/bad-ports.js';
+import { freePort, freePortsIn } from './ports.js';
 
 const CLAIM_DIR = join(tmpdir(), 'rlog-port-claims');
 const PORTS_JS = fileURLToPath(new URL('./ports.js', import.meta.url));

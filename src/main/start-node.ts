@@ -86,7 +86,7 @@ export async function startNode(
   );
   // Read before anything starts: a missing or unreadable file stops the node with its name.
   const tls = loadTlsMaterial(config.tls);
-  for (const warning of warnings) logger.warn({ event: 'config-ignored' }, warning);
+  for (const warning of warnings) logger.warn({ event: 'config-warning' }, warning);
   warnAboutExposure(config, logger);
   const metrics = new NodeMetrics(config.name, config.role);
   const store = openStore(config, logger, metrics);
