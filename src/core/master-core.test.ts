@@ -889,6 +889,54 @@ void describe('MasterCore: health and read-only', () => {
     assert.deepEqual(h.core.quorum(), { size: 3, required: 2, healthy: 3 });
   });
 
+  void it('heldByHealthyId: what the master and every secondary not Unhealthy hold', () => {
+    const h = new Harness().connect();
+    append(h.core, 10);
+    assert.equal(h.core.heldByHealthyId, 0, 'no secondary has said it holds anything yet');
+    const orders = h.poll(4);
+    assert.deepEqual(batches(orders, 'sub1'), [
+      [1, 4],
+      [5, 8],
+    ]);
+    h.replyAll(orders, 'sub1');
+    h.reply(
+      h.orderTo(
+        orders.filter((order) => order.batch.fromId === 1),
+        'sub2',
+      ),
+    );
+    assert.equal(h.core.heldByHealthyId, 4, 'sub1 holds 8, sub2 only 4');
+
+    // sub2 goes silent: once Unhealthy it no longer holds the others back.
+    const seen: [number, number][] = [];
+    for (let nowMs = 100; nowMs <= 500; nowMs += 100) {
+      for (const probe of h.pump(nowMs)) {
+        if (probe.peer === 'sub1') h.answerProbe('sub1', 8);
+        else h.failProbe('sub2');
+      }
+      seen.push([nowMs, h.core.heldByHealthyId]);
+    }
+    assert.equal(h.peer('sub2').status, 'Unhealthy');
+    assert.deepEqual(seen.at(-1), [500, 8], `by time: ${JSON.stringify(seen)}`);
+
+    // sub2 is back, restarted empty: it holds nothing, and neither do all secondaries.
+    h.answerProbe('sub2', 0, 'sub2-2');
+    assert.equal(h.peer('sub2').status, 'Healthy');
+    assert.equal(h.core.heldByHealthyId, 0);
+
+    // Never past what the master itself holds, whatever the secondaries say.
+    const all = new Harness({ peers: 1 }).connect();
+    append(all.core, 3);
+    all.replyAll(all.poll());
+    assert.equal(all.core.heldByHealthyId, 3);
+    all.core.written(all.core.assign(2) + 1);
+    all.replyAll(all.core.pollSends(all.nowMs, upTo(100), 5));
+    assert.equal(all.peer('sub1').ackedId, 5);
+    assert.equal(all.core.heldByHealthyId, 3, 'the master holds 3 until its write is durable');
+    all.core.stored(5, all.nowMs);
+    assert.equal(all.core.heldByHealthyId, 5);
+  });
+
   void it('probes that fail at once count one miss per interval', () => {
     const h = new Harness({ peers: 1 }).connect();
     const seen: [number, string][] = [];

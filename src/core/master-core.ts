@@ -195,6 +195,19 @@ export class MasterCore {
     this.#writtenId = upToId;
   }
 
+  /**
+   * Every entry up to this id is held by the master and by every secondary not `Unhealthy` (as
+   * each last said; a secondary that restarts empty says less, and is then sent what it lacks
+   * from the store). The master need not keep those entries at hand for replication any longer.
+   */
+  get heldByHealthyId(): number {
+    let held = this.#storedId;
+    for (const peer of this.#peers.values()) {
+      if (peer.health.state !== 'Unhealthy') held = Math.min(held, peer.progress.matchId);
+    }
+    return held;
+  }
+
   /** The master's store holds every entry up to `upToId`. */
   stored(upToId: number, nowMs: number): void {
     assert(

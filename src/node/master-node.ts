@@ -485,6 +485,7 @@ export class MasterNode {
     ))
       this.#sendBatch(order);
     this.#batchReads.clear();
+    this.#recent.release(core.heldByHealthyId);
     this.#handleEvents();
     this.#reschedule();
   }

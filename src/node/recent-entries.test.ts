@@ -60,6 +60,27 @@ void describe('RecentEntries', () => {
     assert.deepEqual(recent.read(7, 10, Infinity), entries(7, 7));
   });
 
+  void it('releases the entries every secondary holds, and goes on from there', () => {
+    const recent = new RecentEntries(100, 10_000);
+    add(recent, entries(1, 10));
+    recent.release(0);
+    assert.equal(recent.firstId, 1, 'nothing held anywhere else: all kept');
+    recent.release(6);
+    assert.equal(recent.firstId, 7);
+    assert.equal(recent.count, 4);
+    assert.equal(recent.read(6, 10, Infinity), undefined, 'released: read from the store');
+    assert.deepEqual(recent.read(7, 10, Infinity), entries(7, 10));
+    recent.release(25);
+    assert.equal(recent.firstId, 11, 'never past what was kept');
+    assert.equal(recent.count, 0);
+    add(recent, entries(11, 12));
+    assert.deepEqual(recent.read(11, 10, Infinity), entries(11, 12), 'goes on after a release');
+    const kept = entries(13, 13)[0]!;
+    add(recent, [kept]);
+    recent.release(13);
+    assert.equal(recent.messageJson(kept), JSON.stringify(kept.message), 'escaped afresh');
+  });
+
   void it('escapes a kept message once and any other entry on demand', () => {
     const recent = new RecentEntries(10, 1000);
     const list = entries(1, 2, (id) => `"quoted" ${id}`);

@@ -65,6 +65,15 @@ export class RecentEntries {
     }
   }
 
+  /**
+   * Forgets the kept entries up to `throughId` (every secondary holds them): entries kept only
+   * while they may still be sent die young, which the garbage collector finds far cheaper than
+   * entries that outlive a few collections and move to the old generation.
+   */
+  release(throughId: number): void {
+    while (this.#count > 0 && this.#firstId <= throughId) this.#dropOldest();
+  }
+
   /** Forgets everything; the next entry kept must be `nextId`. */
   clear(nextId: number): void {
     this.#entries.fill(undefined);
