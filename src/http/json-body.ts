@@ -1,3 +1,4 @@
+import { isAscii } from 'node:buffer';
 import type { IncomingMessage } from 'node:http';
 import { ApiError } from './api-error.js';
 
@@ -48,19 +49,32 @@ export function bodyTooLarge(length: string | undefined, limits: BodyLimits): Ap
 }
 
 /**
- * Reads a request's body and calls `done` once with its JSON value (undefined when blank), or
- * with the error to answer: 413 over MAX_BODY_BYTES (a declared length is refused before anything
- * is read; a chunked body once it passes the limit), 400 when it is not JSON. Nothing is called
- * for a request whose client goes away before its body ends.
+ * Whether every string of a JSON text in these bytes is written verbatim: ASCII with no backslash,
+ * so no string holds an escape. (Raw quotes and control characters cannot be in a JSON string.)
+ * Such a string is its own JSON once quoted, takes one UTF-8 byte per character and is
+ * well-formed: what the append endpoint would otherwise check message by message.
+ */
+export function isVerbatim(bytes: Buffer): boolean {
+  return isAscii(bytes) && !bytes.includes(BACKSLASH);
+}
+
+const BACKSLASH = 0x5c;
+
+/**
+ * Reads a request's body and calls `done` once with its JSON value (undefined when blank) and
+ * whether its strings are verbatim (isVerbatim), or with the error to answer: 413 over
+ * MAX_BODY_BYTES (a declared length is refused before anything is read; a chunked body once it
+ * passes the limit), 400 when it is not JSON. Nothing is called for a request whose client goes
+ * away before its body ends.
  */
 export function readJsonBody(
   request: IncomingMessage,
   limits: BodyLimits,
-  done: (error: ApiError | undefined, body: unknown) => void,
+  done: (error: ApiError | undefined, body: unknown, verbatim: boolean) => void,
 ): void {
   const declared = request.headers['content-length'];
   if (declared !== undefined && Number(declared) > limits.maxBodyBytes) {
-    done(bodyTooLarge(declared, limits), undefined);
+    done(bodyTooLarge(declared, limits), undefined, false);
     return;
   }
   const chunks: Buffer[] = [];
@@ -76,21 +90,18 @@ export function readJsonBody(
     request.removeListener('end', onEnd);
     request.resume();
     chunks.length = 0;
-    done(bodyTooLarge(declared, limits), undefined);
+    done(bodyTooLarge(declared, limits), undefined, false);
   };
   const onEnd = (): void => {
-    const text =
-      chunks.length === 1
-        ? (chunks[0]?.toString('utf8') ?? '')
-        : Buffer.concat(chunks, received).toString('utf8');
+    const bytes = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, received);
     let body: unknown;
     try {
-      body = parseJsonBody(text);
+      body = parseJsonBody(bytes.toString('utf8'));
     } catch (error) {
-      done(error as ApiError, undefined);
+      done(error as ApiError, undefined, false);
       return;
     }
-    done(undefined, body);
+    done(undefined, body, isVerbatim(bytes));
   };
   request.on('data', onData);
   request.on('end', onEnd);

@@ -61,6 +61,9 @@ void describe('answerJson', () => {
   });
 });
 
+/** What the fake node's replays answer with: messages JSON must escape. */
+const STORED_UNDER_KEY = ['say "hi"', 'tab\there', 'caf\u00e9'];
+
 /** A node whose append answers as its first message says (see `append`). */
 function fakeNode(seen: AppendRequest[]): AppendingNode {
   let nextId = 1;
@@ -76,6 +79,15 @@ function fakeNode(seen: AppendRequest[]): AppendingNode {
           kind: 'refused',
           refusal: { reason: 'not-master', master: null, retryAfterS: 2 },
         });
+      }
+      if (first === 'replay') {
+        // A replay answers with what its key stored, which may need escaping.
+        const entries = STORED_UNDER_KEY.map((message, index) => ({
+          id: index + 1,
+          epoch: 1,
+          message,
+        }));
+        return Promise.resolve({ kind: 'appended', outcome: 'replayed', entries, w: 3, acks: 3 });
       }
       const entries = request.messages.map((message) => ({ id: nextId++, epoch: 1, message }));
       return Promise.resolve({ kind: 'appended', outcome: 'created', entries, w: 3, acks: 3 });
@@ -145,6 +157,26 @@ void describe('appendEndpoint', () => {
     assert.deepEqual(seen, [
       { messages: ['hi'], messageBytes: [2], w: 2, timeoutMs: undefined, idempotencyKey: 'k-1' },
     ]);
+  });
+
+  void it('sizes and answers messages with and without escapes, fresh or replayed', async () => {
+    for (const [body, messageBytes, logs] of [
+      ['{"messages":["plain","also plain ~"]}', [5, 12], ['plain', 'also plain ~']],
+      ['{"messages":["a\\"b","caf\u00e9","\\u00e9"]}', [3, 5, 2], ['a"b', 'café', 'é']],
+      ['{"messages":["replay","x"]}', [6, 1], STORED_UNDER_KEY],
+      ['{"messages":["replay","\\n"]}', [6, 1], STORED_UNDER_KEY],
+    ] as const) {
+      seen.length = 0;
+      const answer = await post('/logs', body);
+      assert.ok(answer.status === 201 || answer.status === 200, `${answer.status} for ${body}`);
+      const answered = JSON.parse(await answer.text()) as { logs: { message: string }[] };
+      assert.deepEqual(
+        answered.logs.map((entry) => entry.message),
+        logs,
+        body,
+      );
+      assert.deepEqual(seen[0]?.messageBytes, messageBytes, body);
+    }
   });
 
   void it('refuses without the API token before reading the body', async () => {

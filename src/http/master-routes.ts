@@ -10,6 +10,7 @@ import {
   entriesJson,
   entryJson,
   plainMessageJson,
+  verbatimMessageJson,
   type MessageJson,
 } from '../protocol/entry-json.js';
 import type { AppendBody } from './schemas.js';
@@ -92,24 +93,31 @@ export function appendEndpoint(
       fail(response, unauthorizedError('API_TOKEN'), url);
       return true;
     }
-    readJsonBody(request, limits, (error, body) => {
+    readJsonBody(request, limits, (error, body, verbatim) => {
       if (error !== undefined) {
         fail(response, error, url, CLOSE);
         return;
       }
       let appending: Promise<AppendResult>;
       let append: AppendBody;
+      let asked: AppendRequest;
       try {
         append = checkAppendBody(body);
         const query = checkAppendQuery(target.query);
-        appending = node.append(appendRequest(request, append, query.w, node, limits));
+        asked = appendRequest(request, append, query.w, node, limits, verbatim);
+        appending = node.append(asked);
       } catch (thrown) {
         fail(response, thrown, url);
         return;
       }
       appending.then(
         (result) => {
-          answer(response, result, append.messages !== undefined, target.path, node, fail, url);
+          const messageJson =
+            verbatim && result.kind === 'appended' && holdsVerbatim(result.entries, asked.messages)
+              ? verbatimMessageJson
+              : node.messageJson;
+          const batch = append.messages !== undefined;
+          answer(response, result, batch, target.path, messageJson, fail, url);
         },
         (thrown: unknown) => {
           fail(response, thrown, url);
@@ -120,6 +128,19 @@ export function appendEndpoint(
   };
 }
 
+/**
+ * Whether the answer's entries hold the messages of a verbatim body (json-body.ts's isVerbatim),
+ * so that each is its own JSON once quoted. They do when the append is fresh (the very strings);
+ * a replay answers with the entries stored under its key, which may hold other messages.
+ */
+function holdsVerbatim(entries: readonly Entry[], messages: readonly string[]): boolean {
+  if (entries.length !== messages.length) return false;
+  for (let index = 0; index < entries.length; index++) {
+    if (entries[index]!.message !== messages[index]) return false;
+  }
+  return true;
+}
+
 /** The append a checked request asks for; refused (thrown) when a limit or a header says no. */
 function appendRequest(
   request: IncomingMessage,
@@ -127,8 +148,9 @@ function appendRequest(
   queryW: string | undefined,
   node: AppendingNode,
   limits: MasterRouteLimits,
+  verbatim: boolean,
 ): AppendRequest {
-  const { messages, messageBytes } = collectMessages(append, limits);
+  const { messages, messageBytes } = collectMessages(append, limits, verbatim);
   const idempotencyKey = idempotencyKeyOf(request);
   return {
     messages,
@@ -168,7 +190,7 @@ function answer(
   result: AppendResult,
   batch: boolean,
   path: string,
-  node: AppendingNode,
+  messageJson: MessageJson,
   fail: RequestFailer,
   url: string,
 ): void {
@@ -182,15 +204,24 @@ function answer(
   sendJsonText(
     response,
     APPENDED_STATUS[result.outcome],
-    answerJson(result, batch, node.messageJson),
+    answerJson(result, batch, messageJson),
     location,
   );
 }
 
-/** The messages of an append, each checked, with its UTF-8 size (which the master keeps). */
+/** How a refusal names a message; built only then (a batch of a hundred would build a hundred). */
+function messageName(body: AppendBody, index: number): string {
+  return body.messages === undefined ? 'message' : `messages[${index}]`;
+}
+
+/**
+ * The messages of an append, each checked, with its UTF-8 size (which the master keeps). Those of
+ * a verbatim body (json-body.ts's isVerbatim) are ASCII: one byte per character, well-formed.
+ */
 function collectMessages(
   body: AppendBody,
   limits: MasterRouteLimits,
+  verbatim: boolean,
 ): { readonly messages: readonly string[]; readonly messageBytes: readonly number[] } {
   if (body.message !== undefined && body.messages !== undefined) {
     throw new ApiError(
@@ -214,30 +245,30 @@ function collectMessages(
       `batch of ${messages.length} messages is over the limit of ${limits.maxBatchCount} (MAX_BATCH_COUNT); split it`,
     );
   }
-  const messageBytes: number[] = [];
-  for (const [index, message] of messages.entries()) {
-    const bytes = Buffer.byteLength(message, 'utf8');
-    messageBytes.push(bytes);
-    const which = body.messages === undefined ? 'message' : `messages[${index}]`;
+  const messageBytes = new Array<number>(messages.length);
+  for (let index = 0; index < messages.length; index++) {
+    const message = messages[index]!;
+    const bytes = verbatim ? message.length : Buffer.byteLength(message, 'utf8');
+    messageBytes[index] = bytes;
     if (bytes === 0) {
       throw new ApiError(
         400,
         'INVALID_REQUEST',
-        `${which} is empty; a message is a non-empty string, as in {"message":"hi"}`,
+        `${messageName(body, index)} is empty; a message is a non-empty string, as in {"message":"hi"}`,
       );
     }
-    if (!isWellFormed(message)) {
+    if (!verbatim && !isWellFormed(message)) {
       throw new ApiError(
         400,
         'INVALID_REQUEST',
-        `${which} holds half of a UTF-16 surrogate pair (such as "\\ud800"), which has no UTF-8 form; send well-formed text`,
+        `${messageName(body, index)} holds half of a UTF-16 surrogate pair (such as "\\ud800"), which has no UTF-8 form; send well-formed text`,
       );
     }
     if (bytes > limits.maxMessageBytes) {
       throw new ApiError(
         413,
         'MESSAGE_TOO_LARGE',
-        `${which} is ${bytes} bytes, over the limit of ${limits.maxMessageBytes} bytes (MAX_MESSAGE_BYTES); shorten it or raise the limit`,
+        `${messageName(body, index)} is ${bytes} bytes, over the limit of ${limits.maxMessageBytes} bytes (MAX_MESSAGE_BYTES); shorten it or raise the limit`,
       );
     }
   }
