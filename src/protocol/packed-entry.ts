@@ -112,17 +112,6 @@ export function copyPackedRun(
   );
 }
 
-/** Copies a packed entry's message bytes into `target` at `offset`; returns how many. */
-export function copyPackedBytes(entry: PackedEntry, target: Buffer, offset: number): number {
-  return copyBytes(
-    entry.bytes,
-    entry.byteOffset,
-    entry.byteOffset + entry.byteLength,
-    target,
-    offset,
-  );
-}
-
 /**
  * Copies `source[from .. to - 1]` into `target` at `offset` through a plain Uint8Array view:
  * `Buffer#copy` and `Buffer#subarray` make a Buffer view, which costs as much as copying a short

@@ -27,6 +27,7 @@ import {
   type WriteAt,
 } from './file-log-store.js';
 import { decodeRecord, encodeBatch } from './record-codec.js';
+import { PackedEntry } from '../../protocol/packed-entry.js';
 import { memoryLogger } from '../../testing/memory-logger.js';
 
 const IDENTITY: LogIdentity = { logId: 'c0ffee00-0000-4000-8000-000000000001', epoch: 1 };
@@ -225,6 +226,34 @@ void describe('FileLogStore', () => {
   afterEach(async () => {
     for (const made of opened.splice(0)) await made.close().catch(() => undefined);
     await rm(dataDir, { recursive: true, force: true });
+  });
+
+  void it('reads for replication with the messages of each buffer read one after the other', async () => {
+    const writer = store({ segmentBytes: 4096, fsync: 'never' });
+    await writer.open();
+    await writer.setIdentity(IDENTITY);
+    const all = [...entriesOf(1, 70, 1, 50), ...entriesOf(71, 90, 2, 7)];
+    for (let at = 0; at < all.length; at += 3) await writer.append(all.slice(at, at + 3));
+    const packed = writer.readForReplication(1, 1000).map((entry) => {
+      assert.ok(entry instanceof PackedEntry, `entry ${entry.id} is packed`);
+      return entry;
+    });
+    assert.deepEqual(
+      packed.map((entry) => ({ id: entry.id, epoch: entry.epoch, message: entry.message })),
+      all,
+    );
+    let runs = 1;
+    for (let index = 1; index < packed.length; index++) {
+      const [before, entry] = [packed[index - 1]!, packed[index]!];
+      if (entry.bytes !== before.bytes) {
+        runs += 1;
+        assert.equal(entry.byteOffset, 0, `entry ${entry.id} starts its buffer`);
+        continue;
+      }
+      assert.equal(entry.byteOffset, before.byteOffset + before.byteLength, `entry ${entry.id}`);
+    }
+    assert.ok(runs > 1 && runs < 10, `one buffer per segment read: ${runs}`);
+    assert.deepEqual(writer.read(1, 1000), all, 'the files are as they were');
   });
 
   void describe('segments', () => {
@@ -616,6 +645,10 @@ void describe('FileLogStore', () => {
       }
       assert.throws(() => writer.get(2), InvariantError);
       assert.throws(() => writer.read(1, 10), /entry 1 .* has length 0 on disk, 40 in the index/);
+      assert.throws(
+        () => writer.readForReplication(1, 10),
+        /entry 1 .* has length 0 on disk, 40 in the index/,
+      );
     });
 
     void it('a batch whose ids skip is an InvariantError, nothing stored', async () => {

@@ -1,9 +1,11 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { crc32 } from 'node:zlib';
+import fc from 'fast-check';
 import type { Entry } from '../../core/entry.js';
 import { InvariantError } from '../../core/assert.js';
 import { PackedEntry } from '../../protocol/packed-entry.js';
+import { isWellFormed } from '../../protocol/well-formed.js';
 import {
   decodeRecord,
   encodeBatch,
@@ -89,6 +91,38 @@ void describe('record codec', () => {
       assert.deepEqual(encoded.entryOffsets, plain.entryOffsets);
       assert.deepEqual(encoded.messageLengths, plain.messageLengths);
     }
+  });
+
+  void it('writes any mix of text, packed runs and lone packed entries as it writes text', () => {
+    // Each message drawn with how it comes: 0 text, 1 packed after the one before (a run), 2
+    // packed in a buffer of its own.
+    const drawn = fc.array(
+      fc.tuple(
+        fc.string({ unit: 'binary', maxLength: 20 }).filter(isWellFormed),
+        fc.constantFrom(0, 1, 2),
+      ),
+      { minLength: 1, maxLength: 40 },
+    );
+    fc.assert(
+      fc.property(drawn, (messages) => {
+        const text = messages.map(([message], index) => ({ id: 7 + index, epoch: 2, message }));
+        const frame = Buffer.from(`..${messages.map(([message]) => message).join('')}`, 'utf8');
+        let at = 2;
+        const mixed = text.map((entry, index): Entry => {
+          const length = Buffer.byteLength(entry.message, 'utf8');
+          at += length;
+          const how = messages[index]![1];
+          if (how === 0) return entry;
+          if (how === 1) return new PackedEntry(entry.id, 2, frame, at - length, length);
+          return new PackedEntry(entry.id, 2, Buffer.from(`.${entry.message}`), 1, length);
+        });
+        const expected = encodeBatch(text, undefined);
+        const encoded = encodeBatch(mixed, undefined);
+        assert.deepEqual(encoded.record, expected.record);
+        assert.deepEqual(encoded.entryOffsets, expected.entryOffsets);
+      }),
+      { numRuns: 500 },
+    );
   });
 
   void it('round-trips large ids, epochs and a 64 KiB message', () => {
