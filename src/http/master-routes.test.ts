@@ -5,6 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { systemClock } from '../adapters/clock.js';
+import { ManualClock } from '../testing/manual-clock.js';
 import { InvariantError } from '../core/assert.js';
 import type { Appended, AppendRequest } from '../node/append-outcome.js';
 import { plainMessageJson } from '../protocol/entry-json.js';
@@ -90,7 +91,8 @@ function fakeNode(seen: AppendRequest[]): AppendingNode {
         return Promise.resolve({ kind: 'appended', outcome: 'replayed', entries, w: 3, acks: 3 });
       }
       const entries = request.messages.map((message) => ({ id: nextId++, epoch: 1, message }));
-      return Promise.resolve({ kind: 'appended', outcome: 'created', entries, w: 3, acks: 3 });
+      const w = typeof request.w === 'number' ? request.w : 3;
+      return Promise.resolve({ kind: 'appended', outcome: 'created', entries, w, acks: w });
     },
   };
 }
@@ -127,7 +129,7 @@ void describe('appendEndpoint', () => {
       clock: systemClock,
       maxBodyBytes: 200,
       maxMessageBytes: 50,
-      routes: appendEndpoint(fakeNode(seen), limits, { logger, onInvariant }),
+      routes: appendEndpoint(fakeNode(seen), limits, { logger, onInvariant }, systemClock),
     });
     await app.listen({ host: '127.0.0.1', port: 0 });
     port = (app.server.address() as AddressInfo).port;
@@ -262,6 +264,46 @@ void describe('appendEndpoint', () => {
   });
 });
 
+void describe('appendEndpoint: answers of w=1 in bursts', () => {
+  void it('writes a w=1 answer once the turn is done, and others at once', async () => {
+    const clock = new ManualClock();
+    const seen: AppendRequest[] = [];
+    const logger = pino({ level: 'silent' });
+    const limits = { maxBodyBytes: 200, maxMessageBytes: 50, maxBatchCount: 4 };
+    const app = createServer({
+      logger,
+      clock: systemClock,
+      maxBodyBytes: 200,
+      maxMessageBytes: 50,
+      routes: appendEndpoint(fakeNode(seen), limits, { logger }, clock),
+    });
+    try {
+      await app.listen({ host: '127.0.0.1', port: 0 });
+      const origin = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+      const post = (query: string) =>
+        fetch(`${origin}/logs${query}`, { method: 'POST', body: '{"message":"hi"}' });
+      assert.equal((await post('?w=3')).status, 201, 'w=3: written without the clock');
+      let settled = false;
+      const burst = post('?w=1').then((answer) => {
+        settled = true;
+        return answer;
+      });
+      // The append is made (bounded wait), then a wrong endpoint gets 50 ms to answer anyway.
+      for (let waits = 0; seen.length < 2 && waits < 400; waits++) {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      assert.equal(seen.length, 2, 'the w=1 append reached the node');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.equal(settled, false, 'w=1: appended, not answered before the turn is done');
+      assert.equal(clock.pendingTimers, 1);
+      await clock.advance(0);
+      assert.equal((await burst).status, 201);
+    } finally {
+      await app.close();
+    }
+  });
+});
+
 void describe('appendEndpoint while the server closes', () => {
   void it('answers an append on a connection kept alive from before with 503 SHUTTING_DOWN', async () => {
     const logger = pino({ level: 'silent' });
@@ -272,7 +314,7 @@ void describe('appendEndpoint while the server closes', () => {
       clock: systemClock,
       maxBodyBytes: 200,
       maxMessageBytes: 50,
-      routes: appendEndpoint(fakeNode(seen), limits, { logger }),
+      routes: appendEndpoint(fakeNode(seen), limits, { logger }, systemClock),
     });
     const { inFlight, closing: closingSeen, release } = holdDuringClose(app);
     await app.listen({ host: '127.0.0.1', port: 0 });

@@ -4,7 +4,9 @@ import type { WriteConcern } from '../core/write-concern.js';
 import type { Appended, AppendedOutcome } from '../node/append-outcome.js';
 import type { AppendRequest, AppendResult } from '../node/append-outcome.js';
 import type { Entry } from '../core/entry.js';
+import type { Clock } from '../adapters/clock.js';
 import { ApiError, invalidWriteConcern, unauthorizedError } from './api-error.js';
+import { AnswerBurst } from './answer-burst.js';
 import { appendTarget, checkAppendBody, checkAppendQuery } from './append-request.js';
 import {
   entriesJson,
@@ -79,9 +81,11 @@ export function appendEndpoint(
   node: AppendingNode,
   limits: MasterRouteLimits,
   options: FailureOptions,
+  clock: Clock,
 ): RequestInterceptor {
   const authorized = tokenChecker(limits.apiToken);
   const fail = requestFailer(options, 'append');
+  const burst = new AnswerBurst(clock);
   return (request, response) => {
     if (request.method !== 'POST') return false;
     const url = request.url ?? '';
@@ -117,7 +121,13 @@ export function appendEndpoint(
               ? verbatimMessageJson
               : node.messageJson;
           const batch = append.messages !== undefined;
-          answer(response, result, batch, target.path, messageJson, fail, url);
+          const write = (): void => {
+            answer(response, result, batch, target.path, messageJson, fail, url);
+          };
+          // Answers that waited for other nodes come in bursts already, released together by
+          // one replication answer; those of w=1 come one by one, as each append is stored.
+          if (result.kind === 'appended' && result.w === 1) burst.add(write);
+          else write();
         },
         (thrown: unknown) => {
           fail(response, thrown, url);

@@ -330,6 +330,7 @@ function appendRoutes(
       apiToken: config.apiToken,
     },
     { logger },
+    systemClock,
   );
 }
 
