@@ -4,7 +4,7 @@ import { connect, type AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
-import { systemClock } from '../adapters/clock.js';
+import { systemClock, type Clock } from '../adapters/clock.js';
 import { ManualClock } from '../testing/manual-clock.js';
 import { InvariantError } from '../core/assert.js';
 import type { Appended, AppendRequest } from '../node/append-outcome.js';
@@ -97,6 +97,32 @@ function fakeNode(seen: AppendRequest[]): AppendingNode {
   };
 }
 
+/**
+ * A server with only the append endpoint, over `fakeNode(seen)`: bodies up to 200 bytes,
+ * messages up to 50, batches up to 4; answers of w=1 on `clock`.
+ */
+function endpointServer(
+  seen: AppendRequest[],
+  options: { apiToken?: string; onInvariant?: (error: InvariantError) => void; clock?: Clock } = {},
+): FastifyInstance {
+  const logger = pino({ level: 'silent' });
+  const limits = {
+    maxBodyBytes: 200,
+    maxMessageBytes: 50,
+    maxBatchCount: 4,
+    apiToken: options.apiToken,
+  };
+  const failure =
+    options.onInvariant === undefined ? { logger } : { logger, onInvariant: options.onInvariant };
+  return createServer({
+    logger,
+    clock: systemClock,
+    maxBodyBytes: 200,
+    maxMessageBytes: 50,
+    routes: appendEndpoint(fakeNode(seen), limits, failure, options.clock ?? systemClock),
+  });
+}
+
 /** One raw request, and everything the server sent until it closed the connection. */
 async function rawExchange(port: number, text: string): Promise<string> {
   const socket = connect({ host: '127.0.0.1', port });
@@ -119,18 +145,10 @@ void describe('appendEndpoint', () => {
   let port: number;
 
   before(async () => {
-    const logger = pino({ level: 'silent' });
-    const limits = { maxBodyBytes: 200, maxMessageBytes: 50, maxBatchCount: 4, apiToken: 's3' };
     const onInvariant = (error: InvariantError): void => {
       broken.push(error.message);
     };
-    app = createServer({
-      logger,
-      clock: systemClock,
-      maxBodyBytes: 200,
-      maxMessageBytes: 50,
-      routes: appendEndpoint(fakeNode(seen), limits, { logger, onInvariant }, systemClock),
-    });
+    app = endpointServer(seen, { apiToken: 's3', onInvariant });
     await app.listen({ host: '127.0.0.1', port: 0 });
     port = (app.server.address() as AddressInfo).port;
     origin = `http://127.0.0.1:${port}`;
@@ -268,15 +286,7 @@ void describe('appendEndpoint: answers of w=1 in bursts', () => {
   void it('writes a w=1 answer once the turn is done, and others at once', async () => {
     const clock = new ManualClock();
     const seen: AppendRequest[] = [];
-    const logger = pino({ level: 'silent' });
-    const limits = { maxBodyBytes: 200, maxMessageBytes: 50, maxBatchCount: 4 };
-    const app = createServer({
-      logger,
-      clock: systemClock,
-      maxBodyBytes: 200,
-      maxMessageBytes: 50,
-      routes: appendEndpoint(fakeNode(seen), limits, { logger }, clock),
-    });
+    const app = endpointServer(seen, { clock });
     try {
       await app.listen({ host: '127.0.0.1', port: 0 });
       const origin = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
@@ -306,16 +316,8 @@ void describe('appendEndpoint: answers of w=1 in bursts', () => {
 
 void describe('appendEndpoint while the server closes', () => {
   void it('answers an append on a connection kept alive from before with 503 SHUTTING_DOWN', async () => {
-    const logger = pino({ level: 'silent' });
-    const limits = { maxBodyBytes: 200, maxMessageBytes: 50, maxBatchCount: 4 };
     const seen: AppendRequest[] = [];
-    const app = createServer({
-      logger,
-      clock: systemClock,
-      maxBodyBytes: 200,
-      maxMessageBytes: 50,
-      routes: appendEndpoint(fakeNode(seen), limits, { logger }, systemClock),
-    });
+    const app = endpointServer(seen);
     const { inFlight, closing: closingSeen, release } = holdDuringClose(app);
     await app.listen({ host: '127.0.0.1', port: 0 });
     const socket = connect({ host: '127.0.0.1', port: (app.server.address() as AddressInfo).port });
