@@ -35,5 +35,12 @@ await build({
   // TypeScript lines in stack traces.
   sourcemap: 'linked',
   legalComments: 'none',
+  // Without comments and indentation the file is 2.9 MB instead of 4.2, and ASCII: esbuild keeps
+  // dependencies' comments, and a few hold "’" or "§", which made Node decode the whole file into
+  // a two-byte string (8.4 MB). Six alternating starts of a secondary (spawn to GET /health,
+  // Node 20): 432 against 402 ms, 339 against 313 ms of CPU, 76 against 70 ms compiling the
+  // bundle. Names are kept (no identifier or syntax minification): a stack trace still names its
+  // functions, and the source map gives their lines in src/.
+  minifyWhitespace: true,
   logLevel: 'warning',
 });
