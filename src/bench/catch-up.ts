@@ -1,13 +1,15 @@
 /**
- * `npm run bench:catchup -- [--entries N] [--durable] [--append-clients N] [--cpu-prof DIR]`:
+ * `npm run bench:catchup -- [--entries N] [--durable] [--runs N] [--append-clients N] [--cpu-prof DIR]`:
  * issue 15's catch-up figure. A local cluster (master + 2 secondaries as child processes, in
  * memory, or each with its own data directory and FSYNC=always) is filled with N entries of 100
  * bytes in batch appends of 100 (w=1); once sub2 holds them all, sub1 is killed -9 and started
  * again EMPTY (in memory by the restart itself; durable on a fresh empty data directory), while a
  * few clients keep appending single messages with w=1. Prints the time from sub1's restart until
  * its GET /health `log.lastId` reaches N (polled every 20 ms), entries/s, the ratio to the 2 s
- * target, and the appends acknowledged meanwhile, which sub1 must then hold too. Asserts no
- * figure; exits 1 if sub1 does not end up holding every acknowledged entry.
+ * target, and the appends acknowledged meanwhile, which sub1 must then hold too. With `--runs N`
+ * sub1 is killed and restarted empty N times behind the same fill, and the median, the lowest and
+ * the highest time follow (one run on this VM can be 25% off the next). Asserts no figure; exits
+ * 1 if sub1 does not end up holding every acknowledged entry.
  */
 import { mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -21,13 +23,15 @@ import { startBenchCluster, type PortRange } from './bench-cluster.js';
 import { formatCount, formatMs } from './bench-results.js';
 import { runBenchTool } from './bench-tool.js';
 import { processCpuMs } from './process-cpu.js';
+import { median } from './rounds.js';
 
-const USAGE = `usage: npm run bench:catchup -- [--entries N] [--durable] [--append-clients N] [--cpu-prof DIR]
+const USAGE = `usage: npm run bench:catchup -- [--entries N] [--durable] [--runs N] [--append-clients N] [--cpu-prof DIR]
 
   --entries N          entries of 100 bytes the restarted secondary is behind (default 1000000)
   --durable            every node on its own data directory with FSYNC=always (default: in memory)
+  --runs N             restarts of the secondary behind the same fill, each measured (default 1, 1..20)
   --append-clients N   clients appending single messages (w=1) during the catch-up (default 4, 0..32)
-  --cpu-prof DIR       the master and the restarted secondary write V8 CPU profiles into DIR
+  --cpu-prof DIR       the master and the restarted secondary write V8 CPU profiles into DIR (one run)
   --env KEY=VALUE      an environment variable for every node (repeatable), to compare settings`;
 
 /** Clear of the nodes' defaults (8000...), bench.ts (9100-9199) and memory.ts (9300-9399). */
@@ -39,6 +43,7 @@ const MESSAGE = `catch-up ${'x'.repeat(91)}`;
 export const CATCH_UP_TARGET_MS = 2000;
 const MAX_ENTRIES = 10_000_000;
 const MAX_APPEND_CLIENTS = 32;
+const MAX_RUNS = 20;
 
 const FILL_BATCH = 100;
 const FILL_CONCURRENCY = 8;
@@ -57,6 +62,8 @@ export interface CatchUpOptions {
   readonly entries: number;
   readonly durable: boolean;
   readonly appendClients: number;
+  /** Restarts of the secondary, each measured, behind the same fill. */
+  readonly runs: number;
   /** The master and the restarted secondary write CPU profiles here. */
   readonly cpuProfileDir?: string;
   /** Extra environment for every node (MAX_BATCH_ENTRIES=..., to compare settings). */
@@ -117,6 +124,7 @@ export function parseCatchUpOptions(argv: readonly string[]): CatchUpOptions | u
       entries: { type: 'string' },
       durable: { type: 'boolean' },
       'append-clients': { type: 'string' },
+      runs: { type: 'string' },
       'cpu-prof': { type: 'string' },
       env: { type: 'string', multiple: true },
       help: { type: 'boolean' },
@@ -125,6 +133,10 @@ export function parseCatchUpOptions(argv: readonly string[]): CatchUpOptions | u
   });
   if (values.help === true) return undefined;
   const profile = values['cpu-prof'];
+  const runs = integerFlag(values.runs, 'runs', 1, [1, MAX_RUNS]);
+  // Each start of the secondary would write its profile over the last one's.
+  if (profile !== undefined && runs > 1)
+    throw new UsageError(`--cpu-prof profiles one run; got --runs ${runs} (drop one of the two)`);
   const nodeEnv = Object.fromEntries(
     (values.env ?? []).map((pair) => {
       const match = /^([A-Z][A-Z0-9_]*)=(.*)$/.exec(pair);
@@ -140,14 +152,15 @@ export function parseCatchUpOptions(argv: readonly string[]): CatchUpOptions | u
       0,
       MAX_APPEND_CLIENTS,
     ]),
+    runs,
     ...(profile === undefined ? {} : { cpuProfileDir: resolve(profile) }),
   };
 }
 
-/** The most a run may take: the fill (generously), a start, two catch-ups, the stop. */
+/** The most it may take: the fill (generously), then per run a start and three waits, the stop. */
 export function catchUpBudgetMs(options: CatchUpOptions): number {
   const fillMs = 60_000 + options.entries * (options.durable ? 0.2 : 0.05);
-  return fillMs + RESTART_TIMEOUT_MS + 3 * CATCH_UP_TIMEOUT_MS + 30_000;
+  return fillMs + options.runs * (RESTART_TIMEOUT_MS + 3 * CATCH_UP_TIMEOUT_MS) + 30_000;
 }
 
 async function post(client: Client, body: string, signal: AbortSignal) {
@@ -313,13 +326,13 @@ function profileArgs(dir: string | undefined, name: string): string[] {
 }
 
 /**
- * Runs the scenario once on a fresh cluster (see the file's comment) and stops the cluster on
- * every way out. Progress goes to stderr.
+ * Fills a fresh cluster once, then runs the scenario `options.runs` times on it (see the file's
+ * comment), and stops the cluster on every way out. Progress goes to stderr.
  */
 export async function runCatchUp(
   options: CatchUpOptions,
   signal: AbortSignal,
-): Promise<CatchUpResult> {
+): Promise<CatchUpResult[]> {
   const profileDir = options.cpuProfileDir;
   if (profileDir !== undefined) mkdirSync(profileDir, { recursive: true });
   const cluster = await startBenchCluster({
@@ -331,24 +344,29 @@ export async function runCatchUp(
     nodeArgs: (name) => profileArgs(profileDir, name),
   });
   try {
-    return await measure(cluster, options, signal);
+    const { entries } = options;
+    const fillMs = await fill(cluster.master.url, entries, signal);
+    process.stderr.write(
+      `  catch-up${options.durable ? ' (durable)' : ''}: filled ${formatCount(entries)} entries in ${formatMs(fillMs)} ms\n`,
+    );
+    await waitForLastId(cluster.node('sub2'), entries, signal);
+    const results: CatchUpResult[] = [];
+    for (let run = 0; run < options.runs; run++)
+      results.push(await measure(cluster, options, fillMs, signal));
+    return results;
   } finally {
     await cluster.stop();
   }
 }
 
+/** One run: appends going on, sub1 restarted empty, timed until it holds the fill. */
 async function measure(
   cluster: LocalCluster,
   options: CatchUpOptions,
+  fillMs: number,
   signal: AbortSignal,
 ): Promise<CatchUpResult> {
   const { entries } = options;
-  const note = (text: string): void => {
-    process.stderr.write(`  catch-up${options.durable ? ' (durable)' : ''}: ${text}\n`);
-  };
-  const fillMs = await fill(cluster.master.url, entries, signal);
-  note(`filled ${formatCount(entries)} entries in ${formatMs(fillMs)} ms`);
-  await waitForLastId(cluster.node('sub2'), entries, signal);
   const appending = startAppending(cluster.master.url, options.appendClients, signal);
   let appends: Awaited<ReturnType<Appending['stop']>>;
   let timing: { spawnedAtMs: number; startMs: number; heldAtMs: number; firstAtMs: number };
@@ -403,14 +421,37 @@ export function catchUpSummary(result: CatchUpResult): string[] {
   ];
 }
 
+/**
+ * The runs side by side: the median, lowest and highest time, how many met the target, and the
+ * medians of the start and of the first entries. Nothing for a single run.
+ */
+export function catchUpRunsSummary(results: readonly CatchUpResult[]): string[] {
+  if (results.length < 2) return [];
+  const seconds = (ms: number): string => (ms / 1000).toFixed(2);
+  const times = results.map((result) => result.catchUpMs);
+  const met = results.filter((result) => result.targetRatio <= 1).length;
+  return [
+    `over ${results.length} runs: restart -> holds all ${seconds(median(times))} s median ` +
+      `(${seconds(Math.min(...times))} to ${seconds(Math.max(...times))} s), ` +
+      `${met} of ${results.length} within the ${CATCH_UP_TARGET_MS / 1000} s target; ` +
+      `start ${formatMs(median(results.map((result) => result.startMs)))} ms median, ` +
+      `first entries at ${formatMs(median(results.map((result) => result.firstEntriesMs)))} ms median`,
+  ];
+}
+
 async function main(options: CatchUpOptions, signal: AbortSignal): Promise<number> {
-  const result = await runCatchUp(options, signal);
-  for (const line of catchUpSummary(result)) process.stdout.write(`${line}\n`);
+  const results = await runCatchUp(options, signal);
+  results.forEach((result, index) => {
+    if (results.length > 1) process.stdout.write(`run ${index + 1} of ${results.length}: `);
+    for (const line of catchUpSummary(result)) process.stdout.write(`${line}\n`);
+  });
+  for (const line of catchUpRunsSummary(results)) process.stdout.write(`${line}\n`);
   if (options.cpuProfileDir !== undefined)
     process.stdout.write(
       `  CPU profiles: ${join(options.cpuProfileDir, 'master.cpuprofile')}, ${join(options.cpuProfileDir, `${RESTARTED}.cpuprofile`)}\n`,
     );
-  return result.secondaryLastId >= result.lastAcknowledgedId ? 0 : 1;
+  const heldAll = results.every((result) => result.secondaryLastId >= result.lastAcknowledgedId);
+  return heldAll ? 0 : 1;
 }
 
 // Run as a command (not when the main bench imports runCatchUp).
