@@ -123,8 +123,6 @@ export class MasterNode {
   #pendingWrites = 0;
   readonly #keyedWrites = new Map<string, Promise<void>>();
   #storageFailing = false;
-  /** Entries read by `#batchEnd` during one pump, by first id. */
-  readonly #batchReads = new Map<number, Entry[]>();
   #recent!: RecentEntries;
   #cancelTimer: (() => void) | undefined;
   #timerAtMs = Infinity;
@@ -478,13 +476,19 @@ export class MasterNode {
     const nowMs = this.#deps.clock.nowMs();
     core.tick(nowMs);
     for (const probe of core.pollProbes(nowMs)) this.#sendProbe(probe.peer, probe.probeNo);
+    // The entries read for this pump's batches, by first id: a new map each pump, never a field
+    // cleared. V8 leaves a cleared Map's old table in the old generation still pointing at what
+    // it held, and the young-generation GC counts those pointers as live: every batch read for a
+    // catch-up (4,000 entries each) then outlived two scavenges and waited for a full GC. With
+    // the map per pump, a durable catch-up's master spent 20 ms in scavenges against 110-150 ms
+    // (the last 2 s of two alternating pairs).
+    const reads = new Map<number, Entry[]>();
     for (const order of core.pollSends(
       nowMs,
-      (fromId) => this.#batchEnd(fromId),
+      (fromId) => this.#batchEnd(fromId, reads),
       this.#sendableId(),
     ))
-      this.#sendBatch(order);
-    this.#batchReads.clear();
+      this.#sendBatch(order, reads);
     this.#recent.release(core.heldByHealthyId);
     this.#handleEvents();
     this.#reschedule();
@@ -501,17 +505,18 @@ export class MasterNode {
 
   /**
    * Where a batch from `fromId` ends, within the entry and byte limits. The entries read are kept
-   * for this pump only: the batch is sent right after, and secondaries that are level share them.
+   * in `reads`, this pump's: the batch is sent right after, and secondaries that are level share
+   * them.
    */
-  #batchEnd(fromId: number): number {
-    let entries = this.#batchReads.get(fromId);
+  #batchEnd(fromId: number, reads: Map<number, Entry[]>): number {
+    let entries = reads.get(fromId);
     if (entries === undefined) {
       const { maxBatchEntries, maxBatchBytes } = this.#config;
       entries =
         this.#recent.read(fromId, maxBatchEntries, maxBatchBytes) ??
         this.#deps.store.readForReplication(fromId, maxBatchEntries, maxBatchBytes);
       entries = this.#wholeKeyedAppend(fromId, entries);
-      this.#batchReads.set(fromId, entries);
+      reads.set(fromId, entries);
     }
     const last = entries[entries.length - 1];
     assert(last !== undefined, `batch from ${fromId} must hold an entry`);
@@ -533,11 +538,11 @@ export class MasterNode {
     );
   }
 
-  #sendBatch(order: SendOrder): void {
+  #sendBatch(order: SendOrder, reads: ReadonlyMap<number, Entry[]>): void {
     const peer = this.#config.secondaries.find((candidate) => candidate.name === order.peer);
     assert(peer !== undefined, `unknown secondary ${order.peer}`);
     const { fromId, toId, requestId } = order.batch;
-    const read = this.#batchReads.get(fromId);
+    const read = reads.get(fromId);
     const entries =
       toId < fromId
         ? []
