@@ -1,5 +1,6 @@
 import { assert } from './assert.js';
 import { majorityOf } from './quorum.js';
+import { heldUpToByW } from './write-concern.js';
 
 /**
  * The commit point of a failover master (issue 14): the highest id that a majority of the nodes
@@ -48,7 +49,6 @@ export function commitIdOf(
   }
   const held = acknowledgements.filter((ack) => ack.epoch === epoch).map((ack) => ack.ackedId);
   held.push(ownLastId);
-  held.sort((a, b) => b - a);
-  const majorityHeld = held[majorityOf(clusterSize) - 1] ?? 0;
+  const majorityHeld = heldUpToByW(held)[majorityOf(clusterSize) - 1] ?? 0;
   return Math.max(previousCommitId, majorityHeld);
 }

@@ -1,5 +1,6 @@
-import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
 import { InvariantError } from './assert.js';
 import {
   heldUpToByW,
@@ -64,6 +65,17 @@ void describe('heldUpToByW', () => {
       assert.deepEqual(held, copy, 'input is not mutated');
     });
   }
+
+  void it('orders any ids as a numeric sort, largest first', () => {
+    fc.assert(
+      fc.property(fc.array(fc.nat(), { maxLength: 16 }), (held) => {
+        assert.deepEqual(
+          heldUpToByW(held),
+          [...held].sort((a, b) => b - a),
+        );
+      }),
+    );
+  });
 });
 
 void describe('WriteConcernWaiters', () => {

@@ -18,7 +18,18 @@ export function resolveWriteConcern(w: WriteConcern, clusterSize: number): numbe
  * every node holds a prefix of the one log, "id is held by >= w nodes" is "id <= w-th largest".
  */
 export function heldUpToByW(held: readonly number[]): number[] {
-  return [...held].sort((a, b) => b - a);
+  // An insertion sort, largest first: a cluster has a handful of nodes, and this runs twice per
+  // append. `Array.prototype.sort` allocates about 1 KiB per call whatever the length (V8's
+  // TimSort state): 1,002 bytes and 184 ns against 74 bytes and 27 ns for three ids, and 13 MB/s
+  // of the master's garbage at 64 clients, w=all.
+  const sorted = held.slice();
+  for (let index = 1; index < sorted.length; index++) {
+    const id = sorted[index]!;
+    let at = index;
+    for (; at > 0 && sorted[at - 1]! < id; at--) sorted[at] = sorted[at - 1]!;
+    sorted[at] = id;
+  }
+  return sorted;
 }
 
 export interface Waiter {
