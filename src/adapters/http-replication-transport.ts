@@ -1,4 +1,4 @@
-import { Pool, type Dispatcher } from 'undici';
+import type { Dispatcher, Pool } from 'undici';
 import type { PeerConfig } from '../core/master-core.js';
 import type { Entry } from '../core/entry.js';
 import { stampJson } from '../protocol/codec.js';
@@ -19,6 +19,14 @@ import {
   type ReplicaAnswer,
 } from '../protocol/replies.js';
 import type { OutgoingBatch, PeerAnswer, PeerTransport } from './replication-transport.js';
+import { undici, undiciIfLoaded } from './undici.js';
+
+/** Which pool a request goes through: the peer's in one of the two maps, with its size. */
+interface PoolPlace {
+  readonly pools: Map<string, Pool>;
+  readonly peer: PeerConfig;
+  readonly connections: number;
+}
 
 export interface HttpReplicationTransportOptions {
   /** Connections per secondary for replication: the window of batches in flight. */
@@ -36,6 +44,8 @@ export class HttpReplicationTransport implements PeerTransport {
   readonly #replicationPools = new Map<string, Pool>();
   /** Probes, and with failover votes and epoch-end questions: small, never behind a batch. */
   readonly #heartbeatPools = new Map<string, Pool>();
+  /** Set by `close`: a request that waited for undici to load makes no pool after it. */
+  #closed = false;
   /** JSON bodies (heartbeats, votes, epoch-end questions). */
   readonly #headers: Record<string, string>;
   /** Replication batches, sent as frames (frame.ts). */
@@ -56,9 +66,13 @@ export class HttpReplicationTransport implements PeerTransport {
   }
 
   replicate(peer: PeerConfig, batch: OutgoingBatch, timeoutMs: number): Promise<ReplicaAnswer> {
-    const pool = this.#pool(this.#replicationPools, peer, this.options.connectionsPerPeer);
+    const place = {
+      pools: this.#replicationPools,
+      peer,
+      connections: this.options.connectionsPerPeer,
+    };
     const frame = this.#encode(batch);
-    return this.#post(pool, REPLICATE_PATH, frame, timeoutMs, replicaAnswer, this.#frameHeaders);
+    return this.#post(place, REPLICATE_PATH, frame, timeoutMs, replicaAnswer, this.#frameHeaders);
   }
 
   /**
@@ -80,8 +94,8 @@ export class HttpReplicationTransport implements PeerTransport {
   }
 
   heartbeat(peer: PeerConfig, body: HeartbeatBody, timeoutMs: number): Promise<ReplicaAnswer> {
-    const pool = this.#pool(this.#heartbeatPools, peer, 1);
-    return this.#post(pool, HEARTBEAT_PATH, JSON.stringify(body), timeoutMs, replicaAnswer);
+    const place = { pools: this.#heartbeatPools, peer, connections: 1 };
+    return this.#post(place, HEARTBEAT_PATH, JSON.stringify(body), timeoutMs, replicaAnswer);
   }
 
   vote(
@@ -89,8 +103,8 @@ export class HttpReplicationTransport implements PeerTransport {
     body: VoteRequestBody,
     timeoutMs: number,
   ): Promise<PeerAnswer<VoteAnswerBody>> {
-    const pool = this.#pool(this.#heartbeatPools, peer, 1);
-    return this.#post(pool, VOTE_PATH, JSON.stringify(body), timeoutMs, voteAnswer);
+    const place = { pools: this.#heartbeatPools, peer, connections: 1 };
+    return this.#post(place, VOTE_PATH, JSON.stringify(body), timeoutMs, voteAnswer);
   }
 
   epochEnd(
@@ -98,22 +112,23 @@ export class HttpReplicationTransport implements PeerTransport {
     body: EpochEndRequestBody,
     timeoutMs: number,
   ): Promise<PeerAnswer<EpochEndAnswerBody>> {
-    const pool = this.#pool(this.#heartbeatPools, peer, 1);
-    return this.#post(pool, EPOCH_END_PATH, JSON.stringify(body), timeoutMs, epochEndAnswer);
+    const place = { pools: this.#heartbeatPools, peer, connections: 1 };
+    return this.#post(place, EPOCH_END_PATH, JSON.stringify(body), timeoutMs, epochEndAnswer);
   }
 
   async close(): Promise<void> {
+    this.#closed = true;
     const pools = [...this.#replicationPools.values(), ...this.#heartbeatPools.values()];
     this.#replicationPools.clear();
     this.#heartbeatPools.clear();
     await Promise.all(pools.map((pool) => pool.destroy()));
   }
 
-  #pool(pools: Map<string, Pool>, peer: PeerConfig, connections: number): Pool {
+  #pool({ pools, peer, connections }: PoolPlace, PoolClass: typeof Pool): Pool {
     let pool = pools.get(peer.name);
     if (pool === undefined) {
       const ca = this.options.ca;
-      pool = new Pool(peer.url, {
+      pool = new PoolClass(peer.url, {
         connections,
         pipelining: 1,
         keepAliveTimeout: 30_000,
@@ -126,16 +141,28 @@ export class HttpReplicationTransport implements PeerTransport {
 
   /**
    * One POST through undici's low-level `dispatch`: no stream objects, no AbortSignal, one timer;
-   * on the replication path this is paid per batch, so it is kept lean. Never rejects.
+   * on the replication path this is paid per batch, so it is kept lean. Never rejects (unless
+   * undici itself fails to load: a broken install).
    */
   #post<A>(
-    pool: Pool,
+    place: PoolPlace,
     path: string,
     body: string | Buffer,
     timeoutMs: number,
     read: (statusCode: number, text: string) => A | { ok: false; error: string },
     headers: Record<string, string> = this.#headers,
   ): Promise<A | { ok: false; error: string }> {
+    // undici loads on the first request (./undici.ts); from then on a request waits no turn.
+    const loaded = undiciIfLoaded();
+    if (loaded === undefined) {
+      return undici().then(() =>
+        // Closed while undici loaded: no pool may be made now, nothing would destroy it.
+        this.#closed
+          ? { ok: false, error: 'the transport is closed' }
+          : this.#post(place, path, body, timeoutMs, read, headers),
+      );
+    }
+    const pool = this.#pool(place, loaded.Pool);
     return new Promise((resolve) => {
       let settled = false;
       let controller: Dispatcher.DispatchController | undefined;

@@ -6,7 +6,8 @@
  * one. Ids are checked to follow one another: a gap or a repeat is thrown, never papered over.
  */
 import type { Readable } from 'node:stream';
-import { request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
+import { undici } from '../adapters/undici.js';
 import { failureOf, unexpected, type Failure } from './answers.js';
 import type { Clock } from './clock.js';
 import { ReplicatedLogError } from './errors.js';
@@ -146,6 +147,7 @@ class Follower implements FollowIterator {
     const headers: Record<string, string> = { accept: 'text/event-stream' };
     if (!first) headers['last-event-id'] = String(this.#lastId);
     let response: Dispatcher.ResponseData;
+    const { request } = await undici();
     try {
       response = await request(url, {
         method: 'GET',

@@ -3,7 +3,8 @@
  * Node's bundled fetch is): the answer's status, `Retry-After` and parsed body, or why there was
  * no answer. It never throws for a network failure: the caller decides what a failure means.
  */
-import { request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
+import { undici } from '../adapters/undici.js';
 
 export interface HttpCall {
   readonly method: 'GET' | 'POST';
@@ -36,6 +37,7 @@ export async function send(call: HttpCall): Promise<HttpOutcome> {
   const timeout = call.timeoutMs === undefined ? undefined : AbortSignal.timeout(call.timeoutMs);
   const signals = [call.signal, timeout].filter((signal) => signal !== undefined);
   const signal = signals.length > 1 ? AbortSignal.any(signals) : signals[0];
+  const { request } = await undici();
   try {
     const response = await request(call.url, {
       method: call.method,

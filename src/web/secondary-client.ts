@@ -1,4 +1,5 @@
-import { Agent, fetch, type Response } from 'undici';
+import type { Agent, Response } from 'undici';
+import { undici } from '../adapters/undici.js';
 import { clusterTokenHeaders, internalRequestHeaders } from '../protocol/headers.js';
 
 /**
@@ -45,8 +46,10 @@ export function secondaryCaller(
   ca?: readonly string[],
 ): CallSecondary {
   // undici's own fetch, so that the agent's TLS settings apply whatever Node's bundled undici is.
-  const dispatcher = ca === undefined ? undefined : new Agent({ connect: { ca: [...ca] } });
+  let dispatcher: Agent | undefined;
   return async (baseUrl, call) => {
+    const http = await undici();
+    if (ca !== undefined) dispatcher ??= new http.Agent({ connect: { ca: [...ca] } });
     const headers =
       call.body === undefined
         ? clusterTokenHeaders(clusterToken)
@@ -54,7 +57,7 @@ export function secondaryCaller(
     const what = `${call.method} ${call.path.split('?')[0] ?? call.path}`;
     try {
       // One signal for the answer's head and body alike: the deadline is for the whole answer.
-      const response = await fetch(new URL(call.path, baseUrl), {
+      const response = await http.fetch(new URL(call.path, baseUrl), {
         method: call.method,
         headers,
         ...(call.body === undefined ? {} : { body: call.body }),
