@@ -1,7 +1,7 @@
 /**
  * undici, loaded on first use rather than when the process starts: its module init is 40-59 ms
  * of a node's ~0.3 s of start-up CPU (profiled starts of a secondary, Node 20), and a secondary of
- * a fixed master, `rlog --help` or `rlog cluster` never send a request with it. In the bundle
+ * a fixed master or `rlog --help` never send a request with it. In the bundle
  * (src/build/bundle.ts) a dynamic import of a bundled package runs its init when first called.
  * Every module that calls undici goes through here; `import type` from 'undici' costs nothing.
  */
