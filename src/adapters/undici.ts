@@ -12,7 +12,6 @@ let loading: Promise<Undici> | undefined;
 
 /** undici, loading it the first time. */
 export function undici(): Promise<Undici> {
-  if (loaded !== undefined) return Promise.resolve(loaded);
   loading ??= import('undici').then((module) => {
     loaded = module;
     return module;
