@@ -9,58 +9,35 @@
  */
 import { mkdirSync } from 'node:fs';
 import os from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { environment, formatCount, formatMs, gitCommit, writeResults } from './bench-results.js';
 import { NodeProcess } from '../launcher/node-process.js';
 import { freePortsIn } from '../launcher/ports.js';
 import { HEALTH_TIMEOUT_MS, HOST, type PortRange } from './bench-cluster.js';
 import {
-  ANCHORS,
+  ANCHOR_IDS,
+  parseOptions,
+  PRIME_CLIENTS,
+  USAGE,
+  type BenchOptions,
+} from './bench-options.js';
+import {
   BATCH_SIZE,
   MESSAGE_BYTES,
   NOOP,
   NOOP_BATCH,
-  OUR_IDS,
   requestBody,
   scenarioById,
-  SCENARIOS,
   type Scenario,
   type WriteConcern,
 } from './bench-scenarios.js';
-import { anchorMissing, startServer, type RunServer, type Watched } from './bench-servers.js';
+import { startServer, type RunServer, type Watched } from './bench-servers.js';
 import { runLoad, type LoadResult } from './load-generator.js';
 import { runBenchTool } from './bench-tool.js';
 import { processCpuMs } from './process-cpu.js';
 import { summarizeRounds, type RoundSummary } from './rounds.js';
 import { evaluate, formatTargets, issue15Targets, type TargetResult } from './targets.js';
-
-const ANCHOR_IDS = ANCHORS.map((scenario) => scenario.id);
-const MODES = ['fixed', 'failover', 'both'] as const;
-type Mode = (typeof MODES)[number];
-
-const USAGE = `Usage: node dist/bench/bench.js [options]   (npm run bench -- [options])
-
-  --duration-s S     measured seconds per run (default 5; --quick: 2)
-  --warmup-s S       warm-up seconds before each run, not counted (default 1; --quick: 0.5)
-  --clients LIST     concurrent clients, comma-separated (default 1,16,64; --quick: 1,64)
-  --scenarios LIST   of ${OUR_IDS.join(', ')} (ours) and ${ANCHOR_IDS.join(', ')} (the anchors),
-                     comma-separated (default all; --quick: w1, wall, batch, wall-fsync and the
-                     anchors). An anchor whose binary is missing is skipped with a note.
-  --mode MODE        where our scenarios run: fixed (the course's fixed master, in memory but
-                     wall-fsync), failover (3 failover nodes, as npm start runs them: on disk,
-                     FSYNC=never but wall-fsync, rows labelled "fo ... nofsync") or both
-                     (default both; --quick: fixed)
-  --json FILE        also write the results there (they always go to bench-results/)
-  --repeat N         rounds of the whole plan (default 1); the table shows each figure's median
-                     over the rounds and the range of the throughput ratio, the JSON every run
-  --env KEY=VALUE    a setting for every node (repeatable), to measure a tuning:
-                     --env MAX_INFLIGHT_BATCHES=8 --env MAX_BATCH_ENTRIES=256
-  --cpu-prof DIR     every node and no-op server writes a V8 CPU profile into DIR/<run>/
-                     (open in Chrome DevTools or speedscope); profiling slows the runs
-  --quick            the short run: about a minute
-  -h, --help         this text`;
 
 /** The bench keeps to its own port range, clear of the nodes' defaults (8000...). */
 const PORTS: PortRange = { min: 9100, max: 9199 };
@@ -79,22 +56,6 @@ const START_STOP_MS: Readonly<Record<Scenario['server'], number>> = {
 };
 
 const NOOP_ENTRY = fileURLToPath(new URL('./noop-server.js', import.meta.url));
-
-interface BenchOptions {
-  readonly durationS: number;
-  readonly warmupS: number;
-  readonly clients: readonly number[];
-  readonly scenarios: readonly Scenario[];
-  readonly jsonPath: string | undefined;
-  readonly cpuProfileDir: string | undefined;
-  /** Extra environment for every node (`--env`), recorded with the results. */
-  readonly nodeEnv: Readonly<Record<string, string>>;
-  readonly quick: boolean;
-  readonly repeat: number;
-  readonly mode: Mode;
-  /** Anchors asked for but not installed here, each with the note saying how to add it. */
-  readonly skipped: readonly string[];
-}
 
 interface Ratios {
   readonly throughput: number;
@@ -130,116 +91,6 @@ interface RunRecord extends LoadResult {
   readonly notes: readonly string[];
   /** The generator (this process) and each server process; empty where /proc is missing. */
   readonly cpu: readonly CpuShare[];
-}
-
-class UsageError extends Error {
-  override readonly name = 'UsageError';
-}
-
-function parseOptions(argv: readonly string[]): BenchOptions | undefined {
-  const { values } = parseArgs({
-    args: [...argv],
-    options: {
-      'duration-s': { type: 'string' },
-      'warmup-s': { type: 'string' },
-      clients: { type: 'string' },
-      scenarios: { type: 'string' },
-      json: { type: 'string' },
-      'cpu-prof': { type: 'string' },
-      env: { type: 'string', multiple: true },
-      quick: { type: 'boolean', default: false },
-      repeat: { type: 'string' },
-      mode: { type: 'string' },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-    strict: true,
-  });
-  if (values.help) return undefined;
-  const quick = values.quick;
-  const number = (flag: string, raw: string | undefined, fallback: number, max: number): number => {
-    if (raw === undefined) return fallback;
-    const value = Number(raw);
-    if (raw.trim() === '' || !Number.isFinite(value) || value < 0 || value > max) {
-      throw new UsageError(`--${flag} must be a number of seconds from 0 to ${max}; got "${raw}"`);
-    }
-    return value;
-  };
-  const durationS = number('duration-s', values['duration-s'], quick ? 2 : 5, 600);
-  if (durationS < 0.1) throw new UsageError(`--duration-s must be at least 0.1; got ${durationS}`);
-  const warmupS = number('warmup-s', values['warmup-s'], quick ? 0.5 : 1, 60);
-  const clients = (values.clients ?? (quick ? '1,64' : '1,16,64')).split(',').map((item) => {
-    const value = Number(item.trim());
-    if (!/^\s*[0-9]+\s*$/.test(item) || value < 1 || value > 1024) {
-      throw new UsageError(
-        `--clients takes integers from 1 to 1024, comma-separated; got "${item}"`,
-      );
-    }
-    return value;
-  });
-  const mode = (values.mode ?? (quick ? 'fixed' : 'both')) as Mode;
-  if (!MODES.includes(mode))
-    throw new UsageError(`--mode takes ${MODES.join(', ')}; got "${values.mode ?? ''}"`);
-  const quickIds = ['w1', 'wall', 'batch', 'wall-fsync', ...ANCHOR_IDS];
-  const ids =
-    values.scenarios?.split(',').map((item) => item.trim()) ??
-    (quick ? quickIds : [...OUR_IDS, ...ANCHOR_IDS]);
-  for (const id of ids) {
-    if (!OUR_IDS.includes(id) && !ANCHOR_IDS.includes(id))
-      throw new UsageError(
-        `--scenarios takes ${[...OUR_IDS, ...ANCHOR_IDS].join(', ')}, comma-separated; got "${id}"`,
-      );
-  }
-  const { scenarios, skipped } = planScenarios(new Set(ids), mode);
-  return {
-    durationS,
-    warmupS,
-    clients: [...new Set(clients)],
-    scenarios,
-    mode,
-    skipped,
-    jsonPath: values.json,
-    cpuProfileDir: values['cpu-prof'] === undefined ? undefined : resolve(values['cpu-prof']),
-    nodeEnv: Object.fromEntries(
-      (values.env ?? []).map((item) => {
-        const match = /^([A-Z][A-Z0-9_]*)=(.*)$/.exec(item);
-        if (match === null) {
-          throw new UsageError(`--env takes KEY=VALUE with an upper-case KEY; got "${item}"`);
-        }
-        return [match[1]!, match[2]!];
-      }),
-    ),
-    quick,
-    repeat: (() => {
-      const raw = values.repeat ?? '1';
-      const value = Number(raw);
-      if (!/^[0-9]+$/.test(raw) || value < 1 || value > 20) {
-        throw new UsageError(`--repeat takes an integer from 1 to 20; got "${raw}"`);
-      }
-      return value;
-    })(),
-  };
-}
-
-/**
- * Our scenarios among `ids` in each mode asked for (the fixed master's first), then the anchors
- * whose binaries are installed; the notes of those that are not.
- */
-function planScenarios(
-  ids: ReadonlySet<string>,
-  mode: Mode,
-): { scenarios: Scenario[]; skipped: string[] } {
-  const servers = new Set<Scenario['server']>(['redis', 'etcd']);
-  if (mode !== 'failover') servers.add('cluster');
-  if (mode !== 'fixed') servers.add('failover');
-  const scenarios: Scenario[] = [];
-  const skipped = new Set<string>();
-  for (const scenario of SCENARIOS) {
-    if (!servers.has(scenario.server) || !ids.has(scenario.id.replace(/^fo-/, ''))) continue;
-    const missing = anchorMissing(scenario);
-    if (missing === undefined) scenarios.push(scenario);
-    else skipped.add(missing);
-  }
-  return { scenarios, skipped: [...skipped] };
 }
 
 /** Where the children of the current run write CPU profiles (`--cpu-prof`), if anywhere. */
@@ -407,11 +258,18 @@ function announce(options: BenchOptions): void {
   const rounds = options.repeat * options.clients.length;
   const runCount = rounds * perClients.length;
   const runMs = (options.warmupS + options.durationS) * 1000;
+  const primed = options.clients.filter((clients) => primes(options, clients)).length;
+  const primeMs = options.repeat * primed * perClients.length * options.primeS * 1000;
   const startStopMs = perClients.reduce((sum, scenario) => sum + START_STOP_MS[scenario.server], 0);
-  const estimatedMs = GENERATOR_WARMUP_MS + runCount * runMs + rounds * startStopMs + 1000;
+  const estimatedMs =
+    GENERATOR_WARMUP_MS + runCount * runMs + primeMs + rounds * startStopMs + 1000;
   const loadAvg = os.loadavg();
+  const primeText =
+    primed === 0
+      ? ''
+      : ` (below ${PRIME_CLIENTS} clients after ${options.primeS} s at ${PRIME_CLIENTS})`;
   process.stderr.write(
-    `bench: ${runCount} runs of ${options.warmupS} s warm-up + ${options.durationS} s, ` +
+    `bench: ${runCount} runs of ${options.warmupS} s warm-up + ${options.durationS} s${primeText}, ` +
       `${MESSAGE_BYTES}-byte messages, mode ${options.mode}, ${os.cpus().length} CPUs, load average ${loadAvg.map((v) => v.toFixed(2)).join(' ')}; ` +
       `about ${Math.ceil(estimatedMs / 1000)} s\n`,
   );
@@ -428,6 +286,31 @@ interface RunContext {
   readonly clients: number;
 }
 
+/** Whether a run at `clients` starts with the burst (`--prime-s`). */
+function primes(options: BenchOptions, clients: number): boolean {
+  return options.primeS > 0 && clients < PRIME_CLIENTS;
+}
+
+/**
+ * A burst at PRIME_CLIENTS before a run with fewer clients, not counted. A fresh node at one
+ * client sees ~600 requests in a second of warm-up, and V8 was still compiling its hot functions
+ * seconds later: its p50 fell from 1.46 to 0.85 ms over the first 10,000 requests. Every server
+ * (ours, the no-op, the anchors) gets the same burst.
+ */
+async function prime(server: RunServer, scenario: Scenario, context: RunContext): Promise<void> {
+  const { options } = context;
+  if (!primes(options, context.clients)) return;
+  await runLoad({
+    ...server.target,
+    messagesPerRequest: scenario.messagesPerRequest,
+    clients: PRIME_CLIENTS,
+    durationMs: options.primeS * 1000,
+    warmupMs: 0,
+    requestTimeoutMs: REQUEST_TIMEOUT_MS,
+    signal: context.signal,
+  });
+}
+
 /** CPU is sampled over the measured seconds only, as the generator counts them. */
 async function measure(
   server: RunServer,
@@ -435,6 +318,7 @@ async function measure(
   context: RunContext,
 ): Promise<{ result: LoadResult; cpu: CpuShare[] }> {
   const { options } = context;
+  await prime(server, scenario, context);
   const samples: { start?: CpuSample } = {};
   const timer = setTimeout(() => {
     samples.start = sampleCpu(server.watched);
@@ -591,7 +475,8 @@ function printHeader(
 ): void {
   const loadAvgEnd = os.loadavg();
   process.stdout.write(
-    `\nreplicated-log bench, ${finishedAt.toISOString()}: ${options.durationS} s per run after ${options.warmupS} s warm-up, ` +
+    `\nreplicated-log bench, ${finishedAt.toISOString()}: ${options.durationS} s per run after ${options.warmupS} s warm-up` +
+      `${options.primeS > 0 ? ` (runs below ${PRIME_CLIENTS} clients after ${options.primeS} s at ${PRIME_CLIENTS}, not counted)` : ''}, ` +
       `${MESSAGE_BYTES}-byte messages, 3 nodes on ${HOST} (mode ${options.mode}: fixed master in memory, ` +
       `failover "fo" rows on disk), anchors ${ANCHOR_IDS.filter((id) => options.scenarios.some((s) => s.id === id)).join(', ') || 'none'}\n` +
       `node ${process.version}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model.trim() ?? '?'}), ` +
@@ -664,6 +549,8 @@ async function bench(options: BenchOptions, signal: AbortSignal): Promise<number
     options: {
       durationS: options.durationS,
       warmupS: options.warmupS,
+      primeS: options.primeS,
+      primeClients: PRIME_CLIENTS,
       clients: options.clients,
       scenarios: options.scenarios.map((scenario) => scenario.id),
       mode: options.mode,
@@ -696,8 +583,13 @@ runBenchTool(
         options.repeat *
         options.clients.length *
         (options.scenarios.length + baselinesFor(options.scenarios).length);
+      // The burst before a run (`--prime-s`) is bounded as a run is: its time and a drain.
+      const primeMs = options.primeS * 1000 + REQUEST_TIMEOUT_MS;
       const runMs =
-        (options.warmupS + options.durationS) * 1000 + REQUEST_TIMEOUT_MS + RUN_OVERHEAD_MS;
+        (options.warmupS + options.durationS) * 1000 +
+        primeMs +
+        REQUEST_TIMEOUT_MS +
+        RUN_OVERHEAD_MS;
       return runCount * runMs + 60_000;
     },
     run: bench,
