@@ -509,8 +509,8 @@ async function bench(options: BenchOptions, signal: AbortSignal): Promise<number
   announce(options);
   cpuProfileRunDir = profileDir(options, 'noop');
   const noop = await startNoop(signal);
-  // The first run of a process would otherwise also warm up the generator itself (JIT, undici),
-  // and that first run is the one-client baseline everything is divided by.
+  // The first run of a process would otherwise also warm up the generator itself (the JIT), and
+  // that first run is the one-client baseline everything is divided by.
   await runLoad({
     origin: noop.origin,
     path: '/logs',

@@ -1,12 +1,13 @@
 import { setMaxListeners } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Client } from 'undici';
 import { LatencyHistogram } from './histogram.js';
+import { HttpConnection } from './http-connection.js';
+import { encodePost } from './http-wire.js';
 
 /**
  * One client's connection, with one request in flight at a time: what differs between the
- * servers the generator drives (HTTP through undici, Redis through RESP). The closed loop, the
+ * servers the generator drives (HTTP and Redis's RESP, each through a lean client of its own). The closed loop, the
  * windows, the histogram and the counting are the generator's alone.
  */
 export interface LoadConnection {
@@ -79,8 +80,6 @@ const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
 /** After a failure without an answer (refused, reset), so a dead server does not spin a hot loop. */
 const TRANSPORT_ERROR_PAUSE_MS = 10;
 const MAX_ERROR_SAMPLES = 5;
-/** Bodies are read to the end so the latency includes them; this only guards against a huge one. */
-const MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
 
 /**
  * Why this does not use ReplicatedLogClient (src/client), as the CLI and the chaos clients do:
@@ -89,7 +88,8 @@ const MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
  * body (a 100-message batch is re-encoded each time; here it is encoded once), a random
  * idempotency key, a parse of the answer (here it is only read to its end) and retry bookkeeping;
  * and a bench must count a failure, never retry it. It also drives the no-op server, which is
- * not a log. So its inner loop stays a raw undici request on one keep-alive connection per loop.
+ * not a log. So its inner loop stays one request of bytes encoded once on one keep-alive connection
+ * per loop, its answer read to its end (the latency includes the body) but not parsed.
  *
  * A closed-loop load generator: `clients` loops, each sending its next request as soon as the
  * previous one is answered, for a warm-up then `durationMs`. Requests completing inside the
@@ -211,31 +211,32 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
 }
 
 /**
- * HTTP: an undici Client per loop, with pipelining 1: exactly one connection and one request per
- * client (a Pool would be free to share connections between loops). The body is encoded once.
+ * HTTP: an HttpConnection per loop (our own lean HTTP/1.1, http-wire.ts): exactly one connection
+ * and one request per client. The request, body included, is encoded once.
  */
 export function httpConnect(target: HttpTarget): Connect {
-  const body = typeof target.body === 'string' ? Buffer.from(target.body) : target.body;
-  const headers = { 'content-type': 'application/json' };
+  const origin = new URL(target.origin);
+  const request = encodePost(origin, target.path, target.body);
+  const port = origin.port === '' ? 80 : Number(origin.port);
   return (signal, requestTimeoutMs) => {
-    const client = new Client(target.origin, {
-      pipelining: 1,
-      headersTimeout: requestTimeoutMs,
-      bodyTimeout: requestTimeoutMs,
-    });
-    const request = { path: target.path, method: 'POST' as const, headers, body, signal };
+    const connection = new HttpConnection(origin.hostname, port, requestTimeoutMs);
+    signal.addEventListener(
+      'abort',
+      () => {
+        connection.close();
+      },
+      { once: true },
+    );
     return {
       send: async () => {
-        const response = await client.request(request);
-        if (response.statusCode >= 200 && response.statusCode < 300) {
-          await response.body.dump({ limit: MAX_RESPONSE_BYTES });
-          return undefined;
-        }
-        const text = await response.body.text();
-        return `HTTP ${response.statusCode}: ${text.slice(0, 200)}`;
+        const answer = await connection.send(request);
+        if (answer.status >= 200 && answer.status < 300) return undefined;
+        return `HTTP ${answer.status}: ${answer.bodyStart}`;
       },
-      // destroy, not close: a request still in flight after the drain must not hold the run open.
-      close: () => client.destroy(),
+      close: () => {
+        connection.close();
+        return Promise.resolve();
+      },
     };
   };
 }

@@ -1,10 +1,10 @@
 /**
  * Just enough of RESP (Redis's wire protocol, version 2) for the bench's Redis anchor: commands
  * encoded as arrays of bulk strings, and a parser of replies that arrive in chunks of any size.
- * Our own rather than an npm client: the anchor must cost the generator no more per request than
- * undici costs it for HTTP, and a full client (ioredis, node-redis) adds a command queue, reply
- * transformers and reconnection logic per request; here a request is one write of bytes encoded
- * once, and its answer two replies parsed in place.
+ * Our own rather than an npm client: the anchor must cost the generator about what the HTTP
+ * servers' requests cost it (http-wire.ts), and a full client (ioredis, node-redis) adds a
+ * command queue, reply transformers and reconnection logic per request; here a request is one
+ * write of bytes encoded once, and its answer two replies parsed in place.
  */
 
 /** An error reply (`-ERR ...`), kept as a value: it answers the request, it is not thrown. */
