@@ -613,6 +613,31 @@ void describe('FileLogStore', () => {
       assert.deepEqual((await reader.open()).lastId, 200);
       assert.deepEqual(reader.read(1, 300), entriesOf(1, 200));
     });
+
+    void it('appends made in one turn of the event loop share one write, with FSYNC=never too', async () => {
+      const disk = tearableWrites();
+      const writer = store({ fsync: 'never', writeAt: disk.writeAt });
+      await writer.open();
+      await writer.setIdentity(IDENTITY);
+      const writesBefore = disk.calls();
+      // As requests read in one poll of the loop: each append from its own callback, with the
+      // microtasks of the one before run in between (a write started at once went alone).
+      const appended = await new Promise<Promise<void>[]>((resolve) => {
+        const appends: Promise<void>[] = [];
+        for (const entry of entriesOf(1, 5)) {
+          setImmediate(() => {
+            appends.push(writer.append([entry]));
+            if (appends.length === 5) resolve(appends);
+          });
+        }
+      });
+      await Promise.all(appended);
+      assert.equal(disk.calls() - writesBefore, 1, 'one write for five appends of one turn');
+      // The next turn's append is written on its own, after them.
+      await writer.append(entriesOf(6, 6));
+      assert.equal(disk.calls() - writesBefore, 2);
+      assert.deepEqual(writer.read(1, 10), entriesOf(1, 6));
+    });
   });
 
   void describe('a segment changed under an open store', () => {
