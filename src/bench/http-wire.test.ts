@@ -1,21 +1,20 @@
 import assert from 'node:assert/strict';
-import { createServer as createHttpServer } from 'node:http';
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { describe, it } from 'node:test';
 import { HttpConnection } from './http-connection.js';
 import { encodePost, HttpResponseParser, type HttpAnswer } from './http-wire.js';
+import { parseInPieces } from './stream-parser.js';
 
-/** Feeds `bytes` to a fresh parser cut at every offset in `cuts`; returns every answer. */
-function parseInPieces(bytes: Buffer, cuts: readonly number[]): HttpAnswer[] {
-  const parser = new HttpResponseParser();
-  const answers: HttpAnswer[] = [];
-  let from = 0;
-  for (const cut of [...cuts, bytes.length]) {
-    answers.push(...parser.push(bytes.subarray(from, cut)));
-    from = cut;
-  }
-  assert.equal(parser.pendingBytes, 0);
-  return answers;
+/** Every answer in `bytes`, fed to a fresh parser cut at every offset in `cuts`. */
+function answersOf(bytes: Buffer, cuts: readonly number[]): HttpAnswer[] {
+  return parseInPieces(new HttpResponseParser(), bytes, cuts);
+}
+
+/** Starts `server` on a free loopback port; its port. */
+async function listening(server: Server | HttpServer): Promise<number> {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return (server.address() as AddressInfo).port;
 }
 
 const LENGTH =
@@ -45,13 +44,13 @@ void describe('HTTP wire', () => {
       { status: 204, bodyStart: '', closes: false },
       { status: 201, bodyStart: '{"status":1}\n', closes: false },
     ];
-    assert.deepEqual(parseInPieces(bytes, []), expected);
+    assert.deepEqual(answersOf(bytes, []), expected);
     // The same answers however the bytes are cut: at every single offset, and byte by byte.
     for (let cut = 1; cut < bytes.length; cut++) {
-      assert.deepEqual(parseInPieces(bytes, [cut]), expected, `cut at ${cut}`);
+      assert.deepEqual(answersOf(bytes, [cut]), expected, `cut at ${cut}`);
     }
     const everyByte = Array.from({ length: bytes.length - 1 }, (_, index) => index + 1);
-    assert.deepEqual(parseInPieces(bytes, everyByte), expected);
+    assert.deepEqual(answersOf(bytes, everyByte), expected);
   });
 
   void it('keeps an incomplete answer until its last byte arrives', () => {
@@ -65,14 +64,14 @@ void describe('HTTP wire', () => {
 
   void it('keeps only the start of a long body', () => {
     const body = 'x'.repeat(5000);
-    const answers = parseInPieces(
+    const answers = answersOf(
       Buffer.from(`HTTP/1.1 400 Bad\r\ncontent-length: ${body.length}\r\n\r\n${body}`),
       [100, 4000],
     );
     assert.deepEqual(answers, [{ status: 400, bodyStart: 'x'.repeat(200), closes: false }]);
     const chunks = `c8\r\n${'y'.repeat(200)}\r\n`.repeat(3);
     const chunked = `HTTP/1.1 400 Bad\r\ntransfer-encoding: chunked\r\n\r\n${chunks}0\r\n\r\n`;
-    assert.deepEqual(parseInPieces(Buffer.from(chunked), [150]), [
+    assert.deepEqual(answersOf(Buffer.from(chunked), [150]), [
       { status: 400, bodyStart: 'y'.repeat(200), closes: false },
     ]);
   });
@@ -110,8 +109,7 @@ async function byteByByteServer(answer: string): Promise<{ server: Server; port:
       for (const byte of Buffer.from(answer)) socket.write(Buffer.of(byte));
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { server, port: (server.address() as AddressInfo).port };
+  return { server, port: await listening(server) };
 }
 
 void describe('HttpConnection', () => {
@@ -147,12 +145,9 @@ void describe('HttpConnection', () => {
         response.end(':1}');
       });
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const connection = new HttpConnection(
-      '127.0.0.1',
-      (server.address() as AddressInfo).port,
-      5000,
-    );
+    let connections = 0;
+    server.on('connection', () => (connections += 1));
+    const connection = new HttpConnection('127.0.0.1', await listening(server), 5000);
     try {
       // node:http answers these with chunked encoding, and closes after each: every request
       // opens a connection of its own.
@@ -163,6 +158,7 @@ void describe('HttpConnection', () => {
           closes: true,
         });
       }
+      assert.equal(connections, 3);
     } finally {
       connection.close();
       server.close();
@@ -181,12 +177,7 @@ void describe('HttpConnection', () => {
           answer(socket);
         });
       });
-      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-      const connection = new HttpConnection(
-        '127.0.0.1',
-        (server.address() as AddressInfo).port,
-        200,
-      );
+      const connection = new HttpConnection('127.0.0.1', await listening(server), 200);
       try {
         await assert.rejects(connection.send(request), message);
       } finally {

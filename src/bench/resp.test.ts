@@ -3,18 +3,11 @@ import { createServer, type AddressInfo, type Server } from 'node:net';
 import { describe, it } from 'node:test';
 import { RespConnection } from './resp-connection.js';
 import { encodeCommand, RespError, RespParser, type RespValue } from './resp.js';
+import { parseInPieces } from './stream-parser.js';
 
-/** Feeds `bytes` to a fresh parser cut at every offset in `cuts`; returns every reply. */
-function parseInPieces(bytes: Buffer, cuts: readonly number[]): RespValue[] {
-  const parser = new RespParser();
-  const replies: RespValue[] = [];
-  let from = 0;
-  for (const cut of [...cuts, bytes.length]) {
-    replies.push(...parser.push(bytes.subarray(from, cut)));
-    from = cut;
-  }
-  assert.equal(parser.pendingBytes, 0);
-  return replies;
+/** Every reply in `bytes`, fed to a fresh parser cut at every offset in `cuts`. */
+function repliesOf(bytes: Buffer, cuts: readonly number[]): RespValue[] {
+  return parseInPieces(new RespParser(), bytes, cuts);
 }
 
 describe('RESP', () => {
@@ -29,7 +22,7 @@ describe('RESP', () => {
     const bytes = Buffer.from(
       '+OK\r\n-ERR wrong\r\n:2\r\n:-1\r\n$11\r\n1700000-0\r\n\r\n$-1\r\n*2\r\n$1\r\na\r\n:3\r\n*0\r\n',
     );
-    assert.deepEqual(parseInPieces(bytes, []), [
+    assert.deepEqual(repliesOf(bytes, []), [
       'OK',
       new RespError('ERR wrong'),
       2,
@@ -43,13 +36,13 @@ describe('RESP', () => {
 
   it('gives the same replies however the bytes are split across chunks', () => {
     const bytes = Buffer.from('$15\r\n1718000000000-0\r\n:2\r\n*2\r\n$3\r\nabc\r\n-ERR x\r\n');
-    const whole = parseInPieces(bytes, []);
+    const whole = repliesOf(bytes, []);
     assert.equal(whole.length, 3);
     for (let cut = 1; cut < bytes.length; cut++) {
-      assert.deepEqual(parseInPieces(bytes, [cut]), whole, `cut at ${cut}`);
+      assert.deepEqual(repliesOf(bytes, [cut]), whole, `cut at ${cut}`);
     }
     const everyByte = Array.from({ length: bytes.length - 1 }, (_, index) => index + 1);
-    assert.deepEqual(parseInPieces(bytes, everyByte), whole);
+    assert.deepEqual(repliesOf(bytes, everyByte), whole);
   });
 
   it('keeps an incomplete reply until its last byte arrives', () => {

@@ -7,6 +7,8 @@
  * write of bytes encoded once, and its answer two replies parsed in place.
  */
 
+import { StreamParser } from './stream-parser.js';
+
 /** An error reply (`-ERR ...`), kept as a value: it answers the request, it is not thrown. */
 export class RespError {
   constructor(readonly message: string) {}
@@ -36,26 +38,9 @@ interface Parsed {
  * Feed it the socket's chunks; it returns every reply completed by each chunk, in order, and keeps
  * the bytes of an incomplete one for the next. Throws on bytes that are not RESP.
  */
-export class RespParser {
-  #pending: Buffer = Buffer.alloc(0);
-
-  push(chunk: Buffer): RespValue[] {
-    const buffer = this.#pending.length === 0 ? chunk : Buffer.concat([this.#pending, chunk]);
-    const replies: RespValue[] = [];
-    let offset = 0;
-    for (;;) {
-      const parsed = parseValue(buffer, offset);
-      if (parsed === undefined) break;
-      replies.push(parsed.value);
-      offset = parsed.end;
-    }
-    this.#pending = offset === buffer.length ? Buffer.alloc(0) : buffer.subarray(offset);
-    return replies;
-  }
-
-  /** Bytes received that do not make a whole reply yet. */
-  get pendingBytes(): number {
-    return this.#pending.length;
+export class RespParser extends StreamParser<RespValue> {
+  constructor() {
+    super(parseValue);
   }
 }
 
