@@ -37,7 +37,7 @@ export const USAGE = `Usage: node dist/bench/bench.js [options]   (npm run bench
                      --env MAX_INFLIGHT_BATCHES=8 --env MAX_BATCH_ENTRIES=256
   --cpu-prof DIR     every node and no-op server writes a V8 CPU profile into DIR/<run>/
                      (open in Chrome DevTools or speedscope); profiling slows the runs
-  --quick            the short run: about a minute
+  --quick            the short run: about 80 s
   -h, --help         this text`;
 
 export interface BenchOptions {
