@@ -14,7 +14,7 @@ const HEAD_END = '\r\n\r\n';
 /** A head this long without its end is not an answer the bench expects. */
 const MAX_HEAD_BYTES = 64 * 1024;
 /** Bodies are skipped, not kept; this only bounds what one answer may make the parser buffer. */
-export const MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
+const MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
 /** How much of a body an answer keeps, for the error text of a non-2xx. */
 const BODY_START_BYTES = 200;
 
