@@ -296,9 +296,9 @@ export class FileLogStore implements LogStore {
       let start = 0;
       for (let index = 1; index <= entries.length; index++) {
         if (index === entries.length || entries[index]!.epoch !== entries[start]!.epoch) {
-          records.push(
-            encodeBatch(entries.slice(start, index), start === 0 ? idempotencyKey : undefined),
-          );
+          const run =
+            start === 0 && index === entries.length ? entries : entries.slice(start, index);
+          records.push(encodeBatch(run, start === 0 ? idempotencyKey : undefined));
           start = index;
         }
       }

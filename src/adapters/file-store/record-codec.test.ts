@@ -75,6 +75,46 @@ void describe('record codec', () => {
     assert.equal(next.recordBytes, second.length);
   });
 
+  void it('writes text, ASCII or not, in runs past the join limit, as each message after its length', () => {
+    // The reference: the layout written out message by message, built here without the codec.
+    const reference = (entries: readonly Entry[]): Buffer => {
+      const head = Buffer.alloc(HEADER_BYTES + FIXED);
+      head.writeUInt8(RECORD_TYPE_BATCH, HEADER_BYTES);
+      head.writeUIntLE(entries[0]!.id, HEADER_BYTES + 1, 6);
+      head.writeUInt32LE(entries.length, HEADER_BYTES + 7);
+      head.writeUInt32LE(entries[0]!.epoch, HEADER_BYTES + 11);
+      const parts = entries.flatMap((entry) => {
+        const bytes = Buffer.from(entry.message, 'utf8');
+        const length = Buffer.alloc(4);
+        length.writeUInt32LE(bytes.length);
+        return [length, bytes];
+      });
+      const record = Buffer.concat([head, ...parts]);
+      record.writeUInt32LE(record.length - HEADER_BYTES, 0);
+      return reseal(record);
+    };
+    const message = fc.oneof(
+      fc.string({ unit: 'grapheme-ascii', maxLength: 30 }),
+      fc.string({ unit: 'binary', maxLength: 8 }).filter(isWellFormed),
+      // Long enough that a few of them pass the join limit (JOIN_MAX_CHARS) and start a new run.
+      fc.constantFrom('a'.repeat(40_000), 'é'.repeat(30_000)),
+    );
+    fc.assert(
+      fc.property(fc.array(message, { minLength: 1, maxLength: 30 }), (messages) => {
+        const entries = messages.map((text, index) => ({ id: 3 + index, epoch: 5, message: text }));
+        const encoded = encodeBatch(entries, undefined);
+        assert.deepEqual(encoded.record, reference(entries));
+        const decoded = decodeRecord(encoded.record, 0);
+        assert.deepEqual(messagesOf(encoded.record, decoded), messages);
+        assert.deepEqual(
+          encoded.messageLengths,
+          messages.map((text) => Buffer.byteLength(text, 'utf8')),
+        );
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   void it('writes packed entries (bytes from a frame) as it writes the same messages as text', () => {
     const bytes = Buffer.from(`xx${ENTRIES.map((entry) => entry.message).join('')}`, 'utf8');
     let at = 2;

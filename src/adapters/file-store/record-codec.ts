@@ -4,8 +4,10 @@ import type { Entry } from '../../core/entry.js';
 import {
   PackedEntry,
   copyPackedRun,
+  joinedMessages,
   messageByteLength,
   packedRunEnd,
+  plainRunEnd,
 } from '../../protocol/packed-entry.js';
 
 /**
@@ -62,7 +64,9 @@ export function encodeBatch(
     stray === -1,
     `entries of a record must be consecutive and share one epoch: entry ${entries[stray]?.id} of epoch ${entries[stray]?.epoch} at ${stray} after entry ${first.id} of epoch ${first.epoch}`,
   );
-  const messageLengths = entries.map(messageByteLength);
+  const runs = planRuns(entries);
+  const messageLengths = new Array<number>(entries.length);
+  for (const run of runs) measureRun(entries, run, messageLengths);
   let payloadBytes = FIXED_PAYLOAD_BYTES + key.length;
   for (const length of messageLengths) payloadBytes += 4 + length;
   assert(payloadBytes <= MAX_RECORD_BYTES, `record of ${payloadBytes} bytes is over the limit`);
@@ -75,20 +79,7 @@ export function encodeBatch(
   at = record.writeUInt16LE(key.length, at);
   at += key.copy(record, at);
   const entryOffsets = new Array<number>(entries.length);
-  for (let index = 0; index < entries.length;) {
-    const entry = entries[index]!;
-    if (entry instanceof PackedEntry) {
-      const end = packedRunEnd(entries, index, Number.POSITIVE_INFINITY);
-      at = spreadPackedRun(record, at, entries, index, end, messageLengths, entryOffsets);
-      index = end;
-      continue;
-    }
-    entryOffsets[index] = at;
-    const length = messageLengths[index]!;
-    at = record.writeUInt32LE(length, at);
-    at += record.write(entry.message, at, length, 'utf8');
-    index += 1;
-  }
+  for (const run of runs) at = writeRun(record, at, entries, run, messageLengths, entryOffsets);
   assert(at === record.length, `record of ${record.length} bytes was written up to ${at}`);
   record.writeUInt32LE(payloadBytes, 0);
   record.writeUInt32LE(crc32(record.subarray(HEADER_BYTES)), 4);
@@ -103,25 +94,72 @@ export function encodeBatch(
 }
 
 /**
- * Writes the packed entries `entries[start .. end - 1]` (one run of `packedRunEnd`: their bytes
- * adjacent in one buffer, as a frame holds them) into `record` at `at`, each after its length;
- * returns where the last one ends. The run is copied in one call to the end of its place, then
- * each message moved forward to follow its length: `copyWithin` moves bytes within one buffer
- * without the view a copy from another buffer needs (40-48 against 83-102 ns per 100-byte
- * message, Node 20). A message never moves past one not moved yet: each goes from `4 x count`
- * bytes after its place at most, minus four per message before it.
+ * A run of a record's entries written alike: packed entries whose bytes lie one after the other
+ * (`packedRunEnd`), or plain ones joined into one text (`plainRunEnd`); `ascii` when that text is
+ * all ASCII, so that each message takes as many bytes as it has characters.
  */
-function spreadPackedRun(
+interface Run {
+  readonly start: number;
+  readonly end: number;
+  readonly text: string | undefined;
+  readonly ascii: boolean;
+}
+
+function planRuns(entries: readonly Entry[]): Run[] {
+  const runs: Run[] = [];
+  for (let start = 0; start < entries.length;) {
+    if (entries[start] instanceof PackedEntry) {
+      const end = packedRunEnd(entries, start, Number.POSITIVE_INFINITY);
+      runs.push({ start, end, text: undefined, ascii: false });
+      start = end;
+      continue;
+    }
+    const end = plainRunEnd(entries, start);
+    const text = joinedMessages(entries, start, end);
+    runs.push({ start, end, text, ascii: Buffer.byteLength(text, 'utf8') === text.length });
+    start = end;
+  }
+  return runs;
+}
+
+function measureRun(entries: readonly Entry[], run: Run, messageLengths: number[]): void {
+  for (let index = run.start; index < run.end; index++) {
+    const entry = entries[index]!;
+    messageLengths[index] = run.ascii ? entry.message.length : messageByteLength(entry);
+  }
+}
+
+/**
+ * Writes the entries of `run` into `record` at `at`, each after its length; returns where the last
+ * one ends. A packed run, or an ASCII text (a client's batch, usually), is copied in one call to
+ * the end of its place, then each message moved forward to follow its length: `copyWithin` moves
+ * bytes within one buffer without the view a copy from another buffer needs (40-48 against 83-102
+ * ns per 100-byte message, Node 20), and one `write` of 100 joined messages takes half the time of
+ * 100 (as in the memory store). A message never moves past one not moved yet: each goes from
+ * `4 x count` bytes after its place at most, minus four per message before it. Other text is
+ * written message by message.
+ */
+function writeRun(
   record: Buffer,
   at: number,
   entries: readonly Entry[],
-  start: number,
-  end: number,
+  run: Run,
   messageLengths: readonly number[],
   entryOffsets: number[],
 ): number {
+  const { start, end, text } = run;
+  if (text !== undefined && !run.ascii) {
+    for (let index = start; index < end; index++) {
+      entryOffsets[index] = at;
+      const length = messageLengths[index]!;
+      at = record.writeUInt32LE(length, at);
+      at += record.write(entries[index]!.message, at, length, 'utf8');
+    }
+    return at;
+  }
   let from = at + 4 * (end - start);
-  copyPackedRun(entries, start, end, record, from);
+  if (text === undefined) copyPackedRun(entries, start, end, record, from);
+  else record.write(text, from, text.length, 'latin1');
   for (let index = start; index < end; index++) {
     const length = messageLengths[index]!;
     entryOffsets[index] = at;
