@@ -6,14 +6,7 @@ import type { FailoverStamp } from '../core/replica-log.js';
 import { parseChecked } from './checked-json.js';
 import { batchOf, stampJson, type DecodedBatch } from './codec.js';
 import { ReplicateFrameHead } from './messages.js';
-import {
-  PackedEntry,
-  copyPackedRun,
-  joinedMessages,
-  messageByteLength,
-  packedRunEnd,
-  plainRunEnd,
-} from './packed-entry.js';
+import { PackedEntry, copyPackedRun, entryRuns, type EntryRun } from './packed-entry.js';
 
 /**
  * The replication frame: how the master sends a batch to `POST /internal/replicate`, with this
@@ -45,15 +38,11 @@ export function encodeReplicateFrame(
 ): Buffer {
   const count = entries.length;
   const epochs = new Array<number>(count);
+  for (let index = 0; index < count; index++) epochs[index] = entries[index]!.epoch;
   const lengths = new Array<number>(count);
+  const runs = entryRuns(entries, lengths);
   let messageBytes = 0;
-  for (let index = 0; index < count; index++) {
-    const entry = entries[index]!;
-    epochs[index] = entry.epoch;
-    const bytes = messageByteLength(entry);
-    lengths[index] = bytes;
-    messageBytes += bytes;
-  }
+  for (const length of lengths) messageBytes += length;
   // An empty batch (a probe) still names where it would start; any id >= 1 does.
   const fromId = entries[0]?.id ?? 1;
   const head = `{"logId":${JSON.stringify(logId)},"epoch":${epoch},"fromId":${fromId},"epochs":[${epochs.join(',')}],"lengths":[${lengths.join(',')}]${stampJson(failover)}}`;
@@ -61,42 +50,35 @@ export function encodeReplicateFrame(
   const frame = Buffer.allocUnsafe(PREFIX_BYTES + headBytes + messageBytes);
   frame.writeUInt32BE(headBytes, 0);
   let offset = PREFIX_BYTES + frame.write(head, PREFIX_BYTES, 'utf8');
-  for (let index = 0; index < count;) {
-    if (entries[index] instanceof PackedEntry) {
-      // Bytes read from a store: runs of them copied whole, never decoded.
-      const end = packedRunEnd(entries, index, Infinity);
-      offset += copyPackedRun(entries, index, end, frame, offset);
-      index = end;
-    } else {
-      const end = plainRunEnd(entries, index);
-      offset += writeMessages(frame, offset, entries, index, end, lengths);
-      index = end;
-    }
+  for (const run of runs) {
+    // Bytes read from a store: runs of them copied whole, never decoded.
+    if (run.kind === 'packed') offset += copyPackedRun(entries, run.start, run.end, frame, offset);
+    else offset += writeMessages(frame, offset, entries, run, lengths);
   }
   return frame;
 }
 
 /**
- * Writes the messages of `entries[start .. end - 1]` at `offset`, all in one call: a hundred calls
- * for a hundred short messages cost twice as much as joining them first. Every message is
- * well-formed (refused at the boundary otherwise), so the UTF-8 of the joined text is the UTF-8 of
- * each message in turn (no surrogate pair forms across two of them), as long as `lengths` say: a
- * frame whose lengths do not match its bytes would be read as other messages.
+ * Writes the joined messages of a plain run at `offset`, all in one call: a hundred calls for a
+ * hundred short messages cost twice as much as joining them first. Every message is well-formed
+ * (refused at the boundary otherwise), so the UTF-8 of the joined text is the UTF-8 of each
+ * message in turn (no surrogate pair forms across two of them), as long as `lengths` say: a frame
+ * whose lengths do not match its bytes would be read as other messages.
  */
 function writeMessages(
   frame: Buffer,
   offset: number,
   entries: readonly Entry[],
-  start: number,
-  end: number,
+  run: Extract<EntryRun, { kind: 'text' }>,
   lengths: readonly number[],
 ): number {
+  const { text } = run;
   let bytes = 0;
-  for (let index = start; index < end; index++) bytes += lengths[index]!;
-  const written = frame.write(joinedMessages(entries, start, end), offset, 'utf8');
+  for (let index = run.start; index < run.end; index++) bytes += lengths[index]!;
+  const written = frame.write(text, offset, run.ascii ? 'latin1' : 'utf8');
   assert(
     written === bytes,
-    `messages of entries ${entries[start]!.id}..${entries[end - 1]!.id} took ${written} bytes in a frame, not the ${bytes} their lengths say`,
+    `messages of entries ${entries[run.start]!.id}..${entries[run.end - 1]!.id} took ${written} bytes in a frame, not the ${bytes} their lengths say`,
   );
   return written;
 }

@@ -83,6 +83,52 @@ export function joinedMessages(entries: readonly Entry[], start: number, end: nu
   return text;
 }
 
+/**
+ * A run of entries an encoder writes alike: packed entries whose bytes lie one after the other
+ * (`packedRunEnd`), or plain ones joined into one `text` (`plainRunEnd`), `ascii` when that text
+ * is all ASCII: each of its messages then takes as many bytes as it has characters, and the text
+ * is written with one `latin1` copy.
+ */
+export type EntryRun =
+  | { readonly kind: 'packed'; readonly start: number; readonly end: number }
+  | {
+      readonly kind: 'text';
+      readonly start: number;
+      readonly end: number;
+      readonly text: string;
+      readonly ascii: boolean;
+    };
+
+/**
+ * `entries` cut into runs, and each entry's message length in UTF-8 bytes written into
+ * `byteLengths`: a client's batch is measured by one `Buffer.byteLength` of its joined text,
+ * not one per message.
+ */
+export function entryRuns(entries: readonly Entry[], byteLengths: number[]): EntryRun[] {
+  const runs: EntryRun[] = [];
+  for (let start = 0; start < entries.length;) {
+    if (entries[start] instanceof PackedEntry) {
+      const end = packedRunEnd(entries, start, Number.POSITIVE_INFINITY);
+      for (let index = start; index < end; index++) {
+        byteLengths[index] = (entries[index] as PackedEntry).byteLength;
+      }
+      runs.push({ kind: 'packed', start, end });
+      start = end;
+      continue;
+    }
+    const end = plainRunEnd(entries, start);
+    const text = joinedMessages(entries, start, end);
+    const ascii = Buffer.byteLength(text, 'utf8') === text.length;
+    for (let index = start; index < end; index++) {
+      const message = entries[index]!.message;
+      byteLengths[index] = ascii ? message.length : Buffer.byteLength(message, 'utf8');
+    }
+    runs.push({ kind: 'text', start, end, text, ascii });
+    start = end;
+  }
+  return runs;
+}
+
 /** The bytes of the packed entries `entries[start .. end - 1]`, one run of `packedRunEnd`. */
 export function packedRunBytes(entries: readonly Entry[], start: number, end: number): Buffer {
   const first = entries[start] as PackedEntry;
@@ -126,11 +172,6 @@ function copyBytes(
 ): number {
   target.set(new Uint8Array(source.buffer, source.byteOffset + from, to - from), offset);
   return to - from;
-}
-
-/** A message's length in UTF-8 bytes, without encoding a packed one. */
-export function messageByteLength(entry: Entry): number {
-  return entry instanceof PackedEntry ? entry.byteLength : Buffer.byteLength(entry.message, 'utf8');
 }
 
 /**

@@ -1,14 +1,7 @@
 import { crc32 } from 'node:zlib';
 import { assert } from '../../core/assert.js';
 import type { Entry } from '../../core/entry.js';
-import {
-  PackedEntry,
-  copyPackedRun,
-  joinedMessages,
-  messageByteLength,
-  packedRunEnd,
-  plainRunEnd,
-} from '../../protocol/packed-entry.js';
+import { copyPackedRun, entryRuns, type EntryRun } from '../../protocol/packed-entry.js';
 
 /**
  * The on-disk record: one per appended batch, so that a batch is durable whole or not at all.
@@ -64,9 +57,8 @@ export function encodeBatch(
     stray === -1,
     `entries of a record must be consecutive and share one epoch: entry ${entries[stray]?.id} of epoch ${entries[stray]?.epoch} at ${stray} after entry ${first.id} of epoch ${first.epoch}`,
   );
-  const runs = planRuns(entries);
   const messageLengths = new Array<number>(entries.length);
-  for (const run of runs) measureRun(entries, run, messageLengths);
+  const runs = entryRuns(entries, messageLengths);
   let payloadBytes = FIXED_PAYLOAD_BYTES + key.length;
   for (const length of messageLengths) payloadBytes += 4 + length;
   assert(payloadBytes <= MAX_RECORD_BYTES, `record of ${payloadBytes} bytes is over the limit`);
@@ -94,42 +86,6 @@ export function encodeBatch(
 }
 
 /**
- * A run of a record's entries written alike: packed entries whose bytes lie one after the other
- * (`packedRunEnd`), or plain ones joined into one text (`plainRunEnd`); `ascii` when that text is
- * all ASCII, so that each message takes as many bytes as it has characters.
- */
-interface Run {
-  readonly start: number;
-  readonly end: number;
-  readonly text: string | undefined;
-  readonly ascii: boolean;
-}
-
-function planRuns(entries: readonly Entry[]): Run[] {
-  const runs: Run[] = [];
-  for (let start = 0; start < entries.length;) {
-    if (entries[start] instanceof PackedEntry) {
-      const end = packedRunEnd(entries, start, Number.POSITIVE_INFINITY);
-      runs.push({ start, end, text: undefined, ascii: false });
-      start = end;
-      continue;
-    }
-    const end = plainRunEnd(entries, start);
-    const text = joinedMessages(entries, start, end);
-    runs.push({ start, end, text, ascii: Buffer.byteLength(text, 'utf8') === text.length });
-    start = end;
-  }
-  return runs;
-}
-
-function measureRun(entries: readonly Entry[], run: Run, messageLengths: number[]): void {
-  for (let index = run.start; index < run.end; index++) {
-    const entry = entries[index]!;
-    messageLengths[index] = run.ascii ? entry.message.length : messageByteLength(entry);
-  }
-}
-
-/**
  * Writes the entries of `run` into `record` at `at`, each after its length; returns where the last
  * one ends. A packed run, or an ASCII text (a client's batch, usually), is copied in one call to
  * the end of its place, then each message moved forward to follow its length: `copyWithin` moves
@@ -143,12 +99,12 @@ function writeRun(
   record: Buffer,
   at: number,
   entries: readonly Entry[],
-  run: Run,
+  run: EntryRun,
   messageLengths: readonly number[],
   entryOffsets: number[],
 ): number {
-  const { start, end, text } = run;
-  if (text !== undefined && !run.ascii) {
+  const { start, end } = run;
+  if (run.kind === 'text' && !run.ascii) {
     for (let index = start; index < end; index++) {
       entryOffsets[index] = at;
       const length = messageLengths[index]!;
@@ -158,8 +114,8 @@ function writeRun(
     return at;
   }
   let from = at + 4 * (end - start);
-  if (text === undefined) copyPackedRun(entries, start, end, record, from);
-  else record.write(text, from, text.length, 'latin1');
+  if (run.kind === 'packed') copyPackedRun(entries, start, end, record, from);
+  else record.write(run.text, from, run.text.length, 'latin1');
   for (let index = start; index < end; index++) {
     const length = messageLengths[index]!;
     entryOffsets[index] = at;
