@@ -1,13 +1,15 @@
 import {
   createServer as createHttpServer,
   type IncomingMessage,
+  type Server as HttpServer,
   type ServerResponse,
 } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { Duplex } from 'node:stream';
 import Fastify, {
   LogController,
   type FastifyBaseLogger,
+  type FastifyError,
   type FastifyInstance,
   type FastifyReply,
   type FastifyRequest,
@@ -110,29 +112,10 @@ export function createServer(options: ServerOptions): FastifyInstance {
     keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
     // Answered in our envelope instead, before fastify sees the request: see refuseClosing.
     return503OnClosing: false,
-    ajv: {
-      customOptions: {
-        coerceTypes: false,
-        allErrors: false,
-        removeAdditional: false,
-        // No check of each route schema against JSON Schema's meta-schema: compiling that
-        // meta-schema took ~20 ms of a node's ~430 ms start. Ajv's strict mode still refuses a
-        // schema with an unknown keyword or a malformed value as it compiles it, at start.
-        validateSchema: false,
-      },
-    },
+    ajv: ajvOptions(),
     // Errors fastify finds before routing (a malformed %-escape, an over-long path parameter)
     // get the envelope too.
-    frameworkErrors: (error, _request, reply) => {
-      const problem =
-        error.code === 'FST_ERR_BAD_URL'
-          ? 'the path holds a malformed %-escape; encode it as UTF-8 with %XX'
-          : 'a part of the path is too long; an id has at most 15 digits';
-      // Typed by fastify for schema-aware replies; these errors come before any route or schema.
-      void (reply as FastifyReply)
-        .code(400)
-        .send(new ApiError(400, 'INVALID_REQUEST', problem).toBody());
-    },
+    frameworkErrors: answerFrameworkError,
     // Requests Node's HTTP parser cannot read: answered in the envelope, and the connection
     // ended after the answer (never reset under it), since nothing more can be read from it.
     clientErrorHandler: answerClientError,
@@ -140,13 +123,6 @@ export function createServer(options: ServerOptions): FastifyInstance {
     // fastify's router does. Slow or half-open clients are cut off by the header and request
     // timeouts (408), idle connections that never send a request by the header timeout.
     serverFactory: (handler) => {
-      const serverOptions = {
-        requestTimeout: limits.requestTimeoutMs,
-        headersTimeout: limits.headersTimeoutMs,
-        keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
-        connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS,
-        maxHeaderSize: limits.maxHeaderBytes,
-      };
       const onRequest = (request: IncomingMessage, response: ServerResponse): void => {
         if (openConnections > limits.maxConnections) {
           refuseOverConnectionLimit(request, response, openConnections, limits.maxConnections);
@@ -166,27 +142,7 @@ export function createServer(options: ServerOptions): FastifyInstance {
         if (closing) refuseClosing(request, response);
         else if (routes === undefined || !routes(request, response)) handler(request, response);
       };
-      const tls = options.tls;
-      const server =
-        tls === undefined
-          ? createHttpServer(serverOptions, onRequest)
-          : createHttpsServer(
-              // A connection that never completes its TLS handshake is dropped like one that never
-              // sends its headers.
-              {
-                ...serverOptions,
-                cert: tls.cert,
-                key: tls.key,
-                handshakeTimeout: limits.headersTimeoutMs,
-              },
-              onRequest,
-            );
-      server.timeout = 0;
-      // Over MAX_CONNECTIONS, requests are answered 503 OVERLOADED (Retry-After) and their
-      // connection closed, so a client learns why; beyond a small headroom for those answers,
-      // new connections are closed at once. Waiting appends hold their connection, so this is
-      // what a flood of them meets first.
-      server.maxConnections = limits.maxConnections + CONNECTION_HEADROOM;
+      const server = nodeServer(limits, options.tls, onRequest);
       server.on('connection', (socket: Duplex) => {
         openConnections += 1;
         socket.once('close', () => {
@@ -205,6 +161,84 @@ export function createServer(options: ServerOptions): FastifyInstance {
     budget.close();
     done();
   });
+  readBodiesAsJson(app);
+  app.setNotFoundHandler(answerNotFound);
+  setErrorEnvelope(app, onInvariant, options);
+  return app;
+}
+
+/**
+ * What ajv compiles the route schemas with: no coercion, the first error only, nothing removed.
+ * A new object for each server, so that none shares another's.
+ */
+function ajvOptions(): { customOptions: Record<string, boolean> } {
+  return {
+    customOptions: {
+      coerceTypes: false,
+      allErrors: false,
+      removeAdditional: false,
+      // No check of each route schema against JSON Schema's meta-schema: compiling that
+      // meta-schema took ~20 ms of a node's ~430 ms start. Ajv's strict mode still refuses a
+      // schema with an unknown keyword or a malformed value as it compiles it, at start.
+      validateSchema: false,
+    },
+  };
+}
+
+/** A request fastify cannot route (a malformed %-escape, an over-long path parameter): 400. */
+function answerFrameworkError(
+  error: FastifyError,
+  _request: FastifyRequest,
+  reply: FastifyReply,
+): void {
+  const problem =
+    error.code === 'FST_ERR_BAD_URL'
+      ? 'the path holds a malformed %-escape; encode it as UTF-8 with %XX'
+      : 'a part of the path is too long; an id has at most 15 digits';
+  void reply.code(400).send(new ApiError(400, 'INVALID_REQUEST', problem).toBody());
+}
+
+/**
+ * The node:http (or node:https) server under fastify, with the header and request timeouts and
+ * the connection limit; `onRequest` sees every request first.
+ */
+function nodeServer(
+  limits: ConnectionLimits,
+  tls: ServerOptions['tls'],
+  onRequest: (request: IncomingMessage, response: ServerResponse) => void,
+): HttpServer | HttpsServer {
+  const serverOptions = {
+    requestTimeout: limits.requestTimeoutMs,
+    headersTimeout: limits.headersTimeoutMs,
+    keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+    connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS,
+    maxHeaderSize: limits.maxHeaderBytes,
+  };
+  const server =
+    tls === undefined
+      ? createHttpServer(serverOptions, onRequest)
+      : createHttpsServer(
+          // A connection that never completes its TLS handshake is dropped like one that never
+          // sends its headers.
+          {
+            ...serverOptions,
+            cert: tls.cert,
+            key: tls.key,
+            handshakeTimeout: limits.headersTimeoutMs,
+          },
+          onRequest,
+        );
+  server.timeout = 0;
+  // Over MAX_CONNECTIONS, requests are answered 503 OVERLOADED (Retry-After) and their
+  // connection closed, so a client learns why; beyond a small headroom for those answers,
+  // new connections are closed at once. Waiting appends hold their connection, so this is
+  // what a flood of them meets first.
+  server.maxConnections = limits.maxConnections + CONNECTION_HEADROOM;
+  return server;
+}
+
+/** Every body is read as JSON, whatever its content type; a malformed one is a 400. */
+function readBodiesAsJson(app: FastifyInstance): void {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => {
     let parsed: unknown;
@@ -216,16 +250,26 @@ export function createServer(options: ServerOptions): FastifyInstance {
     }
     done(null, parsed);
   });
+}
 
-  app.setNotFoundHandler((request, reply) => {
-    const error = new ApiError(
-      404,
-      'NOT_FOUND',
-      `no route ${request.method} ${request.url.split('?')[0] ?? ''}`,
-    );
-    void reply.code(404).send(error.toBody());
-  });
+function answerNotFound(request: FastifyRequest, reply: FastifyReply): void {
+  const error = new ApiError(
+    404,
+    'NOT_FOUND',
+    `no route ${request.method} ${request.url.split('?')[0] ?? ''}`,
+  );
+  void reply.code(404).send(error.toBody());
+}
 
+/**
+ * Every failed request answered in the error envelope (an unknown error as 500 INTERNAL_ERROR,
+ * logged); a broken invariant gets no answer and goes to `onInvariant`.
+ */
+function setErrorEnvelope(
+  app: FastifyInstance,
+  onInvariant: InvariantHandler,
+  options: ServerOptions,
+): void {
   app.setErrorHandler((error: unknown, request, reply) => {
     if (error instanceof InvariantError) {
       // The node's state can no longer be trusted: no answer, whatever the request was.
@@ -242,8 +286,6 @@ export function createServer(options: ServerOptions): FastifyInstance {
     }
     void reply.code(apiError.statusCode).headers(apiError.headers).send(apiError.toBody());
   });
-
-  return app;
 }
 
 /** A media type as fastify's content-type parser accepts it: type/subtype, then parameters. */

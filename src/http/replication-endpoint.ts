@@ -17,7 +17,7 @@ import type { ReplicaOutcome, ReplicaRefusal } from '../node/secondary-node.js';
 import type { InvariantHandler } from '../node/fatal.js';
 import { ApiError, unauthorizedError } from './api-error.js';
 import { refusalError } from './refusals.js';
-import { requestFailer } from './request-failure.js';
+import { requestFailer, type RequestFailer } from './request-failure.js';
 import { sendApiError, sendJson } from './send-json.js';
 import { tokenChecker } from './token.js';
 
@@ -127,26 +127,7 @@ export function replicationEndpoint(
 ): RequestInterceptor {
   const authorized = tokenChecker(options.clusterToken);
   const maxBodyBytes = options.maxBodyBytes ?? INTERNAL_BODY_LIMIT_BYTES;
-  const routes = new Map<string, Route>([
-    [
-      REPLICATE_PATH,
-      {
-        check: TypeCompiler.Compile(ReplicateBody),
-        handle: (body: ReplicateBody, whenGone) =>
-          node.replicate(decodedBatch(decodeReplicateBody(body)), whenGone),
-        handleFrame: (frame, whenGone) =>
-          node.replicate(decodedBatch(decodeReplicateFrame(frame)), whenGone),
-      },
-    ],
-    [
-      HEARTBEAT_PATH,
-      {
-        check: TypeCompiler.Compile(HeartbeatBody),
-        handle: (body, whenGone) => node.heartbeat(body, whenGone),
-      },
-    ],
-    ...failoverRoutes(node),
-  ]);
+  const routes = replicationRoutes(node);
 
   const fail = requestFailer(options, 'replication request');
 
@@ -176,69 +157,114 @@ export function replicationEndpoint(
       fail(response, tooLarge(declared, maxBodyBytes), url);
       return true;
     }
-    const chunks: Buffer[] = [];
-    let received = 0;
-    request.on('data', (chunk: Buffer) => {
-      received += chunk.length;
-      if (received > maxBodyBytes) {
-        // A chunked body has no declared length: stop collecting at the limit, answer, and close
-        // the connection once the answer is out.
-        if (!response.headersSent) {
-          response.setHeader('connection', 'close');
-          fail(response, tooLarge(received, maxBodyBytes), url);
-          chunks.length = 0;
-          request.pause();
-        }
-        return;
-      }
-      chunks.push(chunk);
-    });
-    request.on('end', () => {
-      if (received > maxBodyBytes) return;
-      const handler = bodyHandler(
-        route,
-        Buffer.concat(chunks, received),
-        request.headers['content-type'],
-      );
-      if (handler instanceof ApiError) {
-        fail(response, handler, url);
-        return;
-      }
-      let handled: Promise<EndpointOutcome>;
-      try {
-        // Only a request that is held asks: one listener then, none on the usual path.
-        const whenGone = (): Promise<void> =>
-          new Promise((resolve) => {
-            if (response.destroyed || request.socket.destroyed) {
-              resolve();
-              return;
-            }
-            response.once('close', () => {
-              resolve();
-            });
-          });
-        handled = handler(whenGone);
-      } catch (error) {
-        fail(response, error, url);
-        return;
-      }
-      handled.then(
-        (outcome) => {
-          if (outcome.kind === 'replied') {
-            sendJson(response, 200, outcome.reply);
-            return;
-          }
-          // No answer for an abandoned request: the master closed the connection.
-          const refused = refusalError(outcome.refusal);
-          if (refused !== undefined) sendApiError(response, refused);
-        },
-        (error: unknown) => {
-          fail(response, error, url);
-        },
-      );
-    });
+    receiveBody(request, response, route, maxBodyBytes, fail, url);
     return true;
   };
+}
+
+/** The secondary's routes by path: batches (JSON or a frame), heartbeats, and failover's. */
+function replicationRoutes(node: ReplicaEndpointNode): Map<string, Route> {
+  return new Map<string, Route>([
+    [
+      REPLICATE_PATH,
+      {
+        check: TypeCompiler.Compile(ReplicateBody),
+        handle: (body: ReplicateBody, whenGone) =>
+          node.replicate(decodedBatch(decodeReplicateBody(body)), whenGone),
+        handleFrame: (frame, whenGone) =>
+          node.replicate(decodedBatch(decodeReplicateFrame(frame)), whenGone),
+      },
+    ],
+    [
+      HEARTBEAT_PATH,
+      {
+        check: TypeCompiler.Compile(HeartbeatBody),
+        handle: (body, whenGone) => node.heartbeat(body, whenGone),
+      },
+    ],
+    ...failoverRoutes(node),
+  ]);
+}
+
+/**
+ * Collects a request's body up to `maxBodyBytes` (a chunked body over it is answered 413 as it
+ * crosses it), then hands it to its route's handler and sends what the node made of it. Kept
+ * whole, so that a request's listeners share one closure context: every batch comes this way.
+ */
+function receiveBody(
+  request: IncomingMessage,
+  response: ServerResponse,
+  route: Route,
+  maxBodyBytes: number,
+  fail: RequestFailer,
+  url: string,
+): void {
+  const chunks: Buffer[] = [];
+  let received = 0;
+  request.on('data', (chunk: Buffer) => {
+    received += chunk.length;
+    if (received > maxBodyBytes) {
+      // A chunked body has no declared length: stop collecting at the limit, answer, and close
+      // the connection once the answer is out.
+      if (!response.headersSent) {
+        response.setHeader('connection', 'close');
+        fail(response, tooLarge(received, maxBodyBytes), url);
+        chunks.length = 0;
+        request.pause();
+      }
+      return;
+    }
+    chunks.push(chunk);
+  });
+  request.on('end', () => {
+    if (received > maxBodyBytes) return;
+    const handler = bodyHandler(
+      route,
+      Buffer.concat(chunks, received),
+      request.headers['content-type'],
+    );
+    if (handler instanceof ApiError) {
+      fail(response, handler, url);
+      return;
+    }
+    let handled: Promise<EndpointOutcome>;
+    try {
+      // Only a request that is held asks: one listener then, none on the usual path.
+      const whenGone = (): Promise<void> =>
+        new Promise((resolve) => {
+          if (response.destroyed || request.socket.destroyed) {
+            resolve();
+            return;
+          }
+          response.once('close', () => {
+            resolve();
+          });
+        });
+      handled = handler(whenGone);
+    } catch (error) {
+      fail(response, error, url);
+      return;
+    }
+    handled.then(
+      (outcome) => {
+        sendOutcome(response, outcome);
+      },
+      (error: unknown) => {
+        fail(response, error, url);
+      },
+    );
+  });
+}
+
+/** The node's answer (200), or the refusal's error; none for a request the master abandoned. */
+function sendOutcome(response: ServerResponse, outcome: EndpointOutcome): void {
+  if (outcome.kind === 'replied') {
+    sendJson(response, 200, outcome.reply);
+    return;
+  }
+  // No answer for an abandoned request: the master closed the connection.
+  const refused = refusalError(outcome.refusal);
+  if (refused !== undefined) sendApiError(response, refused);
 }
 
 /** The batch of a decoding, or the 400 that says why there is none. */

@@ -109,25 +109,12 @@ export class LocalCluster {
 
   /** The nodes (ports chosen, proxies listening), none started yet. */
   static async create(options: LocalClusterOptions): Promise<LocalCluster> {
+    checkOptions(options);
     const count = options.secondaries;
-    if (!Number.isInteger(count) || count < 0 || count > MAX_SECONDARIES)
-      throw new Error(`secondaries must be an integer from 0 to ${MAX_SECONDARIES}; got ${count}`);
     const names = ['master', ...Array.from({ length: count }, (_, i) => `sub${i + 1}`)];
-    if (
-      options.failover === true &&
-      (options.dataDirs === undefined || options.proxy !== undefined)
-    )
-      throw new Error(
-        'a failover cluster needs dataDirs (each node keeps its election state on disk) and takes no proxy (every node talks to every other)',
-      );
     const places = await placeAll(names, options);
     const temporary = options.dataDirs !== undefined && 'temporary' in options.dataDirs;
-    const dataRoot =
-      options.dataDirs === undefined
-        ? undefined
-        : 'temporary' in options.dataDirs
-          ? makeTemporaryDir(options.dataDirs.temporary)
-          : options.dataDirs.root;
+    const dataRoot = dataRootOf(options.dataDirs);
     const envOf = (name: string, roleEnv: Env | undefined): Env => ({
       ...options.env,
       ...roleEnv,
@@ -228,6 +215,23 @@ export class LocalCluster {
       .map((node) => `===== ${node.name} (${node.url})\n${node.tail(lines)}`)
       .join('\n');
   }
+}
+
+/** Throws on a count of secondaries out of range, or a failover cluster it cannot make. */
+function checkOptions(options: LocalClusterOptions): void {
+  const count = options.secondaries;
+  if (!Number.isInteger(count) || count < 0 || count > MAX_SECONDARIES)
+    throw new Error(`secondaries must be an integer from 0 to ${MAX_SECONDARIES}; got ${count}`);
+  if (options.failover === true && (options.dataDirs === undefined || options.proxy !== undefined))
+    throw new Error(
+      'a failover cluster needs dataDirs (each node keeps its election state on disk) and takes no proxy (every node talks to every other)',
+    );
+}
+
+/** The directory holding the nodes' data directories, made now if it is a temporary one. */
+function dataRootOf(dataDirs: LocalClusterOptions['dataDirs']): string | undefined {
+  if (dataDirs === undefined) return undefined;
+  return 'temporary' in dataDirs ? makeTemporaryDir(dataDirs.temporary) : dataDirs.root;
 }
 
 async function placeAll(

@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { HEALTH_STATES } from '../core/health.js';
 import type { CoreEvent, PeerSnapshot } from '../core/master-core.js';
 import type { MasterHealth } from './master-node.js';
@@ -44,6 +44,128 @@ export interface MasterObserver {
 export interface MasterMetricsSource {
   health(): MasterHealth;
   readonly storeWritesInFlight: number;
+}
+
+/** A gauge read from the master when scraped: `collect` sets its values from what it tells. */
+interface GaugeSpec {
+  readonly name: string;
+  readonly help: string;
+  readonly labelNames: readonly string[];
+  readonly collect: (gauge: Gauge, node: MasterMetricsSource) => void;
+}
+
+/** A gauge with one value per secondary, labelled with its name. */
+function perSecondary(
+  name: string,
+  help: string,
+  value: (peer: PeerSnapshot) => number,
+): GaugeSpec {
+  return {
+    name,
+    help,
+    labelNames: ['secondary'],
+    collect: (gauge, node) => {
+      for (const peer of node.health().secondaries)
+        gauge.set({ secondary: peer.name }, value(peer));
+    },
+  };
+}
+
+/** The master's gauges, registered (and so listed by `GET /metrics`) in this order. */
+const GAUGES: readonly GaugeSpec[] = [
+  {
+    name: 'rlog_log_last_id',
+    help: 'Id of the last entry in this node’s log.',
+    labelNames: [],
+    collect: (gauge, node) => {
+      gauge.set(node.health().log.lastId);
+    },
+  },
+  {
+    name: 'rlog_read_only',
+    help: '1 while the master refuses appends for lack of a quorum.',
+    labelNames: [],
+    collect: (gauge, node) => {
+      gauge.set(node.health().readOnly ? 1 : 0);
+    },
+  },
+  {
+    name: 'rlog_quorum_nodes',
+    help: 'Cluster size, nodes a quorum needs, and nodes counting towards it now (Healthy or Suspected, the master included).',
+    labelNames: ['kind'],
+    collect: (gauge, node) => {
+      const { quorum } = node.health();
+      gauge.set({ kind: 'size' }, quorum.size);
+      gauge.set({ kind: 'required' }, quorum.required);
+      gauge.set({ kind: 'healthy' }, quorum.healthy);
+    },
+  },
+  {
+    name: 'rlog_waiting_appends',
+    help: 'Appends stored and waiting for their write concern (bounded by MAX_WAITING_APPENDS).',
+    labelNames: [],
+    collect: (gauge, node) => {
+      gauge.set(node.health().waitingAppends);
+    },
+  },
+  {
+    name: 'rlog_store_writes_in_flight',
+    help: 'Appends whose write to the master’s own store has not finished.',
+    labelNames: [],
+    collect: (gauge, node) => {
+      gauge.set(node.storeWritesInFlight);
+    },
+  },
+  perSecondary(
+    'rlog_replication_lag_entries',
+    'Entries the master holds that a secondary has not acknowledged.',
+    (peer) => peer.lag,
+  ),
+  perSecondary(
+    'rlog_secondary_acked_id',
+    'Highest id up to which a secondary holds the log without gaps, as it last told the master.',
+    (peer) => peer.ackedId,
+  ),
+  perSecondary(
+    'rlog_replication_inflight_batches',
+    'Replication batches sent to a secondary and not yet answered (the window).',
+    (peer) => peer.inflightBatches,
+  ),
+  {
+    name: 'rlog_secondary_health',
+    help: 'The master’s view of each secondary: 1 for its current state, 0 for the others.',
+    labelNames: ['secondary', 'state'],
+    collect: (gauge, node) => {
+      for (const peer of node.health().secondaries) {
+        for (const state of HEALTH_STATES)
+          gauge.set({ secondary: peer.name, state }, peer.status === state ? 1 : 0);
+      }
+    },
+  },
+  perSecondary(
+    'rlog_secondary_last_contact_seconds',
+    'Time since a secondary last answered (-1 until it first does).',
+    (peer) => (peer.lastContactMs === null ? -1 : peer.lastContactMs / 1000),
+  ),
+];
+
+/** Registers one of GAUGES, reset and set afresh from the master at each scrape. */
+function registerGauge(
+  spec: GaugeSpec,
+  registers: Registry[],
+  source: () => MasterMetricsSource,
+): void {
+  const { name, help, labelNames, collect } = spec;
+  new Gauge({
+    name,
+    help,
+    labelNames,
+    registers,
+    collect() {
+      this.reset();
+      collect(this, source());
+    },
+  });
 }
 
 /**
@@ -124,97 +246,7 @@ export class MasterMetrics implements MasterObserver {
     });
 
     // Gauges are read from the node when scraped: nothing to keep up to date between scrapes.
-    const health = (): MasterHealth => source().health();
-    const gauge = <L extends string>(
-      name: string,
-      help: string,
-      labelNames: readonly L[],
-      collect: (set: Gauge<L>) => void,
-    ): void => {
-      new Gauge<L>({
-        name,
-        help,
-        labelNames,
-        registers,
-        collect() {
-          this.reset();
-          collect(this);
-        },
-      });
-    };
-    const perSecondary = (
-      name: string,
-      help: string,
-      value: (peer: PeerSnapshot) => number,
-    ): void => {
-      gauge(name, help, ['secondary'], (g) => {
-        for (const peer of health().secondaries) g.set({ secondary: peer.name }, value(peer));
-      });
-    };
-    gauge('rlog_log_last_id', 'Id of the last entry in this node’s log.', [], (g) => {
-      g.set(health().log.lastId);
-    });
-    gauge('rlog_read_only', '1 while the master refuses appends for lack of a quorum.', [], (g) => {
-      g.set(health().readOnly ? 1 : 0);
-    });
-    gauge(
-      'rlog_quorum_nodes',
-      'Cluster size, nodes a quorum needs, and nodes counting towards it now (Healthy or Suspected, the master included).',
-      ['kind'],
-      (g) => {
-        const { quorum } = health();
-        g.set({ kind: 'size' }, quorum.size);
-        g.set({ kind: 'required' }, quorum.required);
-        g.set({ kind: 'healthy' }, quorum.healthy);
-      },
-    );
-    gauge(
-      'rlog_waiting_appends',
-      'Appends stored and waiting for their write concern (bounded by MAX_WAITING_APPENDS).',
-      [],
-      (g) => {
-        g.set(health().waitingAppends);
-      },
-    );
-    gauge(
-      'rlog_store_writes_in_flight',
-      'Appends whose write to the master’s own store has not finished.',
-      [],
-      (g) => {
-        g.set(source().storeWritesInFlight);
-      },
-    );
-    perSecondary(
-      'rlog_replication_lag_entries',
-      'Entries the master holds that a secondary has not acknowledged.',
-      (peer) => peer.lag,
-    );
-    perSecondary(
-      'rlog_secondary_acked_id',
-      'Highest id up to which a secondary holds the log without gaps, as it last told the master.',
-      (peer) => peer.ackedId,
-    );
-    perSecondary(
-      'rlog_replication_inflight_batches',
-      'Replication batches sent to a secondary and not yet answered (the window).',
-      (peer) => peer.inflightBatches,
-    );
-    gauge(
-      'rlog_secondary_health',
-      'The master’s view of each secondary: 1 for its current state, 0 for the others.',
-      ['secondary', 'state'],
-      (g) => {
-        for (const peer of health().secondaries) {
-          for (const state of HEALTH_STATES)
-            g.set({ secondary: peer.name, state }, peer.status === state ? 1 : 0);
-        }
-      },
-    );
-    perSecondary(
-      'rlog_secondary_last_contact_seconds',
-      'Time since a secondary last answered (-1 until it first does).',
-      (peer) => (peer.lastContactMs === null ? -1 : peer.lastContactMs / 1000),
-    );
+    for (const spec of GAUGES) registerGauge(spec, registers, source);
   }
 
   appendEnded(outcome: AppendOutcome, w: number | undefined, durationMs: number): void {

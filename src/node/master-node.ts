@@ -98,6 +98,9 @@ interface Pending {
   readonly resolve: (outcome: { expired: boolean; acks: number }) => void;
 }
 
+/** The core's events that only make a log line: all but an append's release or expiry. */
+type LoggedEvent = Exclude<CoreEvent, { readonly kind: 'released' | 'expired' }>;
+
 /** A waiting append whose write concern is met already: none may exist after any event. */
 export interface StuckWaiter {
   readonly lastId: number;
@@ -686,6 +689,14 @@ export class MasterNode {
         pending.resolve({ expired: event.kind === 'expired', acks: event.acks });
         return;
       }
+      default:
+        this.#logEvent(event);
+    }
+  }
+
+  /** The log line of an event about the cluster's health or replication (not an append's). */
+  #logEvent(event: LoggedEvent): void {
+    switch (event.kind) {
       case 'health-changed': {
         const level = event.to === 'Healthy' ? 'info' : 'warn';
         this.#log[level](

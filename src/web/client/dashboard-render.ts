@@ -131,6 +131,14 @@ export type FaultAction = (
 const DELAY_CHOICES = [0, 200, 1000];
 const ERROR_RATE = 0.3;
 
+/** The delays a user may choose for a secondary, one option each. */
+function delaySelect(id: string): HTMLSelectElement {
+  const select = el('select', { attrs: { id } });
+  for (const ms of DELAY_CHOICES)
+    select.append(el('option', { text: `${ms} ms`, attrs: { value: String(ms) } }));
+  return select;
+}
+
 class SecondaryCard {
   readonly root: HTMLElement;
   readonly #status: HTMLElement;
@@ -165,14 +173,7 @@ class SecondaryCard {
     this.#reach.hidden = true;
 
     const send = (change: Partial<FaultSettings>): void => {
-      if (this.#busy) return;
-      this.#busy = true;
-      this.#faults.setAttribute('aria-busy', 'true');
-      setText(this.#report, 'Sending…');
-      void action(name, change, this.#report).finally(() => {
-        this.#busy = false;
-        this.#faults.removeAttribute('aria-busy');
-      });
+      this.#send(action, change);
     };
     this.#summary = el('p', { className: 'fault-summary' });
     this.#partition = el('button', { attrs: { type: 'button' } });
@@ -184,9 +185,7 @@ class SecondaryCard {
       send({ errorRate: (this.#settings?.errorRate ?? 0) > 0 ? 0 : ERROR_RATE });
     });
     const delayId = `delay-${name}`;
-    this.#delay = el('select', { attrs: { id: delayId } });
-    for (const ms of DELAY_CHOICES)
-      this.#delay.append(el('option', { text: `${ms} ms`, attrs: { value: String(ms) } }));
+    this.#delay = delaySelect(delayId);
     const setDelay = el(
       'button',
       { attrs: { type: 'button' } },
@@ -264,6 +263,18 @@ class SecondaryCard {
           : `Fault injection: ${faults.reason}.`,
       );
     }
+  }
+
+  /** Asks for a change of faults, unless one is on its way: one at a time, the panel busy. */
+  #send(action: FaultAction, change: Partial<FaultSettings>): void {
+    if (this.#busy) return;
+    this.#busy = true;
+    this.#faults.setAttribute('aria-busy', 'true');
+    setText(this.#report, 'Sending…');
+    void action(this.name, change, this.#report).finally(() => {
+      this.#busy = false;
+      this.#faults.removeAttribute('aria-busy');
+    });
   }
 
   /** A button's visible text, with the node's name for screen readers. */
