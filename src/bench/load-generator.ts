@@ -97,6 +97,41 @@ const MAX_ERROR_SAMPLES = 5;
  * but not counted, so the window holds only whole requests.
  */
 export async function runLoad(options: LoadOptions): Promise<LoadResult> {
+  checkLoadOptions(options);
+  const requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+  const connect = 'connect' in options ? options.connect : httpConnect(options);
+  const tally = new LoadTally();
+
+  options.signal?.throwIfAborted();
+  const stop = linkRunStop(options.clients, options.signal);
+  const clients = Array.from({ length: options.clients }, () =>
+    connect(stop.signal, requestTimeoutMs),
+  );
+
+  const startedAtMs = performance.now();
+  const measureFromMs = startedAtMs + options.warmupMs;
+  const window: LoadWindow = { measureFromMs, measureUntilMs: measureFromMs + options.durationMs };
+
+  const loops = Promise.all(
+    clients.map((client) => clientLoop(client, window, stop.signal, tally)),
+  );
+  try {
+    const drainTimer = waitUntil(window.measureUntilMs + requestTimeoutMs, stop.signal).then(() => {
+      stop.abort(new Error('drain time over'));
+    });
+    await loops;
+    stop.abort(new Error('run over')); // also ends drainTimer
+    await drainTimer;
+  } finally {
+    stop.abort(new Error('run over'));
+    stop.detach();
+    await Promise.allSettled(clients.map((client) => client.close()));
+  }
+  return summarize(tally, window, stop.stoppedAtMs(), options);
+}
+
+/** Rejects at once a run that could not measure anything. */
+function checkLoadOptions(options: LoadOptions): void {
   if (!Number.isInteger(options.clients) || options.clients < 1) {
     throw new RangeError(`clients must be a positive integer; got ${options.clients}`);
   }
@@ -105,20 +140,45 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
       `durationMs must be > 0 and warmupMs >= 0; got ${options.durationMs} and ${options.warmupMs}`,
     );
   }
-  const requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
-  const connect = 'connect' in options ? options.connect : httpConnect(options);
-  const histogram = new LatencyHistogram();
-  const errorSamples = new Set<string>();
-  let requests = 0;
-  let successes = 0;
-  let errors = 0;
+}
 
-  options.signal?.throwIfAborted();
-  // Aborts the requests still in flight once the drain time is over, or at once on the caller's
-  // signal.
+/**
+ * What the client loops count into. One object for the whole run, its fields bumped in place, so
+ * counting a request allocates nothing.
+ */
+class LoadTally {
+  requests = 0;
+  successes = 0;
+  errors = 0;
+  readonly histogram = new LatencyHistogram();
+  readonly errorSamples = new Set<string>();
+}
+
+/** The measured window, in performance.now() time: requests completing inside it count. */
+interface LoadWindow {
+  readonly measureFromMs: number;
+  readonly measureUntilMs: number;
+}
+
+/** The run's own abort, tied to the caller's signal, and when it fired. */
+interface RunStop {
+  /** Every request in flight listens on it. */
+  readonly signal: AbortSignal;
+  abort(reason: unknown): void;
+  /** When the abort fired (performance.now() time); undefined while the run goes on. */
+  stoppedAtMs(): number | undefined;
+  /** Unhooks it from the caller's signal, once the run is over. */
+  detach(): void;
+}
+
+/**
+ * Aborts the requests still in flight once the drain time is over, or at once on the caller's
+ * signal.
+ */
+function linkRunStop(clients: number, callerSignal: AbortSignal | undefined): RunStop {
   const abort = new AbortController();
   // Every request in flight listens on it; more than the default 10 is expected, not a leak.
-  setMaxListeners(options.clients + 10, abort.signal);
+  setMaxListeners(clients + 10, abort.signal);
   let stoppedAtMs: number | undefined;
   // Recorded when the caller aborts, so that an interrupted run reports the time it really ran.
   abort.signal.addEventListener(
@@ -129,84 +189,94 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     { once: true },
   );
   const onCallerAbort = (): void => {
-    abort.abort(options.signal?.reason);
+    abort.abort(callerSignal?.reason);
   };
-  options.signal?.addEventListener('abort', onCallerAbort, { once: true });
-  const clients = Array.from({ length: options.clients }, () =>
-    connect(abort.signal, requestTimeoutMs),
-  );
+  callerSignal?.addEventListener('abort', onCallerAbort, { once: true });
+  return {
+    signal: abort.signal,
+    abort: (reason) => {
+      abort.abort(reason);
+    },
+    stoppedAtMs: () => stoppedAtMs,
+    detach: () => {
+      callerSignal?.removeEventListener('abort', onCallerAbort);
+    },
+  };
+}
 
-  const startedAtMs = performance.now();
-  const measureFromMs = startedAtMs + options.warmupMs;
-  const measureUntilMs = measureFromMs + options.durationMs;
-  const inWindow = (atMs: number): boolean => atMs >= measureFromMs && atMs <= measureUntilMs;
-
-  // A function, not the property read inline: it changes while the loop awaits.
-  const stopped = (): boolean => abort.signal.aborted;
-  const loop = async (client: LoadConnection): Promise<void> => {
-    while (!stopped() && performance.now() < measureUntilMs) {
-      const sentAtMs = performance.now();
-      let ok = false;
-      let failure: string | undefined;
-      let answered = true;
-      try {
-        failure = await client.send();
-        ok = failure === undefined;
-      } catch (error) {
-        // Aborted by the drain deadline or the caller, not the server's fault: not counted.
-        if (stopped()) return;
-        answered = false;
-        failure = errorText(error);
-      }
-      const doneAtMs = performance.now();
-      if (inWindow(doneAtMs)) {
-        requests += 1;
-        if (ok) {
-          successes += 1;
-          histogram.recordUs((doneAtMs - sentAtMs) * 1000);
-        } else {
-          errors += 1;
-          if (failure !== undefined && errorSamples.size < MAX_ERROR_SAMPLES) {
-            errorSamples.add(failure);
-          }
+/**
+ * One client's closed loop: its next request as soon as the previous one is answered, until the
+ * window ends or the run is aborted. Per request it allocates nothing of its own and awaits only
+ * the answer (and the pause after a transport error).
+ */
+async function clientLoop(
+  client: LoadConnection,
+  window: LoadWindow,
+  signal: AbortSignal,
+  tally: LoadTally,
+): Promise<void> {
+  while (!stopped(signal) && performance.now() < window.measureUntilMs) {
+    const sentAtMs = performance.now();
+    let ok = false;
+    let failure: string | undefined;
+    let answered = true;
+    try {
+      failure = await client.send();
+      ok = failure === undefined;
+    } catch (error) {
+      // Aborted by the drain deadline or the caller, not the server's fault: not counted.
+      if (stopped(signal)) return;
+      answered = false;
+      failure = errorText(error);
+    }
+    const doneAtMs = performance.now();
+    if (doneAtMs >= window.measureFromMs && doneAtMs <= window.measureUntilMs) {
+      tally.requests += 1;
+      if (ok) {
+        tally.successes += 1;
+        tally.histogram.recordUs((doneAtMs - sentAtMs) * 1000);
+      } else {
+        tally.errors += 1;
+        if (failure !== undefined && tally.errorSamples.size < MAX_ERROR_SAMPLES) {
+          tally.errorSamples.add(failure);
         }
       }
-      if (!answered) await sleep(TRANSPORT_ERROR_PAUSE_MS);
     }
-  };
-
-  const loops = Promise.all(clients.map(loop));
-  try {
-    const drainTimer = waitUntil(measureUntilMs + requestTimeoutMs, abort.signal).then(() => {
-      abort.abort(new Error('drain time over'));
-    });
-    await loops;
-    abort.abort(new Error('run over')); // also ends drainTimer
-    await drainTimer;
-  } finally {
-    abort.abort(new Error('run over'));
-    options.signal?.removeEventListener('abort', onCallerAbort);
-    await Promise.allSettled(clients.map((client) => client.close()));
+    if (!answered) await sleep(TRANSPORT_ERROR_PAUSE_MS);
   }
+}
 
-  const endMs = Math.min(stoppedAtMs ?? measureUntilMs, measureUntilMs);
-  const durationS = Math.max(0, endMs - measureFromMs) / 1000;
-  const messages = successes * options.messagesPerRequest;
+/** A function, not the property read inline: it changes while the loop awaits. */
+function stopped(signal: AbortSignal): boolean {
+  return signal.aborted;
+}
+
+/** The result over the measured window, cut short where the run was stopped early. */
+function summarize(
+  tally: LoadTally,
+  window: LoadWindow,
+  stoppedAtMs: number | undefined,
+  options: LoadRunOptions,
+): LoadResult {
+  const endMs = Math.min(stoppedAtMs ?? window.measureUntilMs, window.measureUntilMs);
+  const durationS = Math.max(0, endMs - window.measureFromMs) / 1000;
+  const messages = tally.successes * options.messagesPerRequest;
+  const histogram = tally.histogram;
   const ms = (us: number): number => us / 1000;
   return {
     clients: options.clients,
-    requests,
+    requests: tally.requests,
     messages,
-    errors,
+    errors: tally.errors,
     durationS,
     throughput: durationS > 0 ? messages / durationS : 0,
-    requestsPerS: durationS > 0 ? requests / durationS : 0,
+    requestsPerS: durationS > 0 ? tally.requests / durationS : 0,
     p50Ms: ms(histogram.valueAtPercentileUs(50)),
     p99Ms: ms(histogram.valueAtPercentileUs(99)),
     p999Ms: ms(histogram.valueAtPercentileUs(99.9)),
     meanMs: ms(histogram.meanUs),
     maxMs: ms(histogram.maxUs),
-    errorSamples: [...errorSamples],
+    errorSamples: [...tally.errorSamples],
   };
 }
 

@@ -207,63 +207,128 @@ async function fill(
 ): Promise<FillResult> {
   const startId = await lastIdOf(cluster.master.url, signal);
   const toAdd = Math.max(0, target - startId);
-  const batches = Math.ceil(toAdd / FILL_BATCH);
-  const fullBody = batchBody(FILL_BATCH, 1);
-  const deadlineMs = performance.now() + 60_000 + toAdd * 0.3;
-  let nextBatch = 0;
-  let requests = 0;
-  let retries = 0;
-  let added = 0;
-  let reported = 0;
-  const started = performance.now();
-  const worker = async (): Promise<void> => {
-    const client = new Client(cluster.master.url, {
-      pipelining: 1,
-      headersTimeout: FILL_REQUEST_TIMEOUT_MS,
-      bodyTimeout: FILL_REQUEST_TIMEOUT_MS,
-    });
-    try {
-      while (nextBatch < batches) {
-        signal.throwIfAborted();
-        if (performance.now() > deadlineMs) {
-          throw new Error(`the fill did not end in time: ${added} of ${toAdd} entries added`);
-        }
-        const batch = nextBatch++;
-        const count = Math.min(FILL_BATCH, toAdd - batch * FILL_BATCH);
-        const body = count === FILL_BATCH ? fullBody : batchBody(count, 1);
-        for (;;) {
-          requests += 1;
-          const answer = await post(client, body, FILL_REQUEST_TIMEOUT_MS, signal);
-          if (answer.status === 201) break;
-          // Refused and not stored (a bounded queue full, or no quorum for a moment): again.
-          if (answer.status === 503 && retries < FILL_MAX_RETRIES) {
-            retries += 1;
-            await sleep(50, undefined, { signal });
-            continue;
-          }
-          throw new Error(`fill batch: HTTP ${answer.status}: ${answer.text?.slice(0, 300)}`);
-        }
-        added += count;
-        const tenths = Math.floor((added * 10) / toAdd);
-        if (tenths > reported) {
-          reported = tenths;
-          process.stderr.write(
-            `  fill: ${formatCount(startId + added)} entries, ${formatCount((added * 1000) / (performance.now() - started))}/s\n`,
-          );
-        }
-      }
-    } finally {
-      await client.destroy();
-    }
+  const progress: FillProgress = {
+    startId,
+    toAdd,
+    batches: Math.ceil(toAdd / FILL_BATCH),
+    fullBody: batchBody(FILL_BATCH, 1),
+    deadlineMs: performance.now() + 60_000 + toAdd * 0.3,
+    startedMs: performance.now(),
+    nextBatch: 0,
+    requests: 0,
+    retries: 0,
+    added: 0,
+    reportedTenths: 0,
   };
-  await Promise.all(Array.from({ length: FILL_CONCURRENCY }, worker));
-  const ms = performance.now() - started;
+  await Promise.all(
+    Array.from({ length: FILL_CONCURRENCY }, () =>
+      fillWorker(cluster.master.url, progress, signal),
+    ),
+  );
+  const ms = performance.now() - progress.startedMs;
   const lastId = await lastIdOf(cluster.master.url, signal);
   if (lastId !== target)
     throw new Error(`after the fill the master's last id is ${lastId}, not ${target}`);
+  const catchUpMs = await waitForCatchUp(cluster, lastId, signal);
+  return {
+    entriesAdded: toAdd,
+    requests: progress.requests,
+    retries: progress.retries,
+    ms,
+    entriesPerS: ms > 0 ? (toAdd * 1000) / ms : 0,
+    catchUpMs,
+  };
+}
 
-  // Replication was w=1: wait until the secondaries hold everything, so that what follows
-  // measures a cluster at rest, not its backlog.
+/** One fill shared by its workers: they take the next batch from it and count into it. */
+interface FillProgress {
+  readonly startId: number;
+  readonly toAdd: number;
+  readonly batches: number;
+  /** The body of every batch but a shorter last one, encoded once. */
+  readonly fullBody: string;
+  readonly deadlineMs: number;
+  readonly startedMs: number;
+  nextBatch: number;
+  requests: number;
+  retries: number;
+  added: number;
+  /** Tenths of the fill already reported on stderr. */
+  reportedTenths: number;
+}
+
+/** One connection posting the fill's next batch until none is left. */
+async function fillWorker(
+  origin: string,
+  progress: FillProgress,
+  signal: AbortSignal,
+): Promise<void> {
+  const client = new Client(origin, {
+    pipelining: 1,
+    headersTimeout: FILL_REQUEST_TIMEOUT_MS,
+    bodyTimeout: FILL_REQUEST_TIMEOUT_MS,
+  });
+  try {
+    while (progress.nextBatch < progress.batches) {
+      signal.throwIfAborted();
+      if (performance.now() > progress.deadlineMs) {
+        throw new Error(
+          `the fill did not end in time: ${progress.added} of ${progress.toAdd} entries added`,
+        );
+      }
+      const batch = progress.nextBatch++;
+      const count = Math.min(FILL_BATCH, progress.toAdd - batch * FILL_BATCH);
+      const body = count === FILL_BATCH ? progress.fullBody : batchBody(count, 1);
+      await postFillBatch(client, body, progress, signal);
+      progress.added += count;
+      reportFillProgress(progress);
+    }
+  } finally {
+    await client.destroy();
+  }
+}
+
+/** Posts one batch until it is stored; a 503 (refused, nothing stored) is retried, boundedly. */
+async function postFillBatch(
+  client: Client,
+  body: string,
+  progress: FillProgress,
+  signal: AbortSignal,
+): Promise<void> {
+  for (;;) {
+    progress.requests += 1;
+    const answer = await post(client, body, FILL_REQUEST_TIMEOUT_MS, signal);
+    if (answer.status === 201) return;
+    // Refused and not stored (a bounded queue full, or no quorum for a moment): again.
+    if (answer.status === 503 && progress.retries < FILL_MAX_RETRIES) {
+      progress.retries += 1;
+      await sleep(50, undefined, { signal });
+      continue;
+    }
+    throw new Error(`fill batch: HTTP ${answer.status}: ${answer.text?.slice(0, 300)}`);
+  }
+}
+
+/** A line on stderr at each tenth of the fill, so a long fill shows it is moving. */
+function reportFillProgress(progress: FillProgress): void {
+  const tenths = Math.floor((progress.added * 10) / progress.toAdd);
+  if (tenths > progress.reportedTenths) {
+    progress.reportedTenths = tenths;
+    process.stderr.write(
+      `  fill: ${formatCount(progress.startId + progress.added)} entries, ${formatCount((progress.added * 1000) / (performance.now() - progress.startedMs))}/s\n`,
+    );
+  }
+}
+
+/**
+ * Replication was w=1: waits until the secondaries hold everything up to `lastId`, so that what
+ * follows measures a cluster at rest, not its backlog. Returns how long that took.
+ */
+async function waitForCatchUp(
+  cluster: LocalCluster,
+  lastId: number,
+  signal: AbortSignal,
+): Promise<number> {
   const catchUpStarted = performance.now();
   for (;;) {
     const behind: string[] = [];
@@ -279,14 +344,7 @@ async function fill(
     }
     await sleep(100, undefined, { signal });
   }
-  return {
-    entriesAdded: toAdd,
-    requests,
-    retries,
-    ms,
-    entriesPerS: ms > 0 ? (toAdd * 1000) / ms : 0,
-    catchUpMs: performance.now() - catchUpStarted,
-  };
+  return performance.now() - catchUpStarted;
 }
 
 interface ClosedLoop {
@@ -452,20 +510,7 @@ async function readUnderLoad(
     const servingHwmAfterKiB = pid === undefined ? undefined : processMemory(pid)?.hwmKiB;
     await sleep(STALL_TAIL_MS, undefined, { signal });
     stopped = await load.stop();
-    const samples = stopped.samples;
-    const appendsBefore = latencyStats(
-      samples,
-      (s) => s.doneAtMs >= loadStartMs + STALL_WARMUP_MS && s.doneAtMs <= read.startMs,
-    );
-    const appendsDuring = latencyStats(
-      samples,
-      (s) => s.sentAtMs < read.endMs && s.doneAtMs > read.startMs,
-    );
-    const doneTimes = samples.filter((s) => s.ok).map((s) => s.doneAtMs);
-    // A stall that outlasts the read ends at the first append answered after it.
-    let gapEndMs = read.endMs + STALL_TAIL_MS;
-    for (const at of doneTimes) if (at >= read.endMs && at < gapEndMs) gapEndMs = at;
-    const gapMs = longestGapMs(doneTimes, read.startMs, gapEndMs);
+    const appends = appendsAround(stopped.samples, loadStartMs + STALL_WARMUP_MS, read);
     const memoryAfter = memoryOf(nodes);
     // Parsed only now, with the appends stopped.
     const check = await read.check();
@@ -479,9 +524,9 @@ async function readUnderLoad(
       totalMs,
       mbPerS: totalMs > 0 ? read.bytes / 1e6 / (totalMs / 1000) : 0,
       check,
-      appendsBefore,
-      appendsDuring,
-      longestGapMs: gapMs,
+      appendsBefore: appends.before,
+      appendsDuring: appends.during,
+      longestGapMs: appends.longestGapMs,
       benchEventLoopMaxMs: eventLoop.max / 1e6,
       samplesTruncated: stopped.truncated,
       appendErrorSamples: stopped.errorSamples,
@@ -495,6 +540,32 @@ async function readUnderLoad(
     if (sampler !== undefined) clearInterval(sampler);
     if (stopped === undefined) await load.stop();
   }
+}
+
+/** The appends' latencies around a read, and the longest time during it with none answered. */
+interface AppendsAroundRead {
+  /** Completed between the end of the warm-up and the start of the read. */
+  readonly before: LatencyStats;
+  /** In flight at any time during the read. */
+  readonly during: LatencyStats;
+  readonly longestGapMs: number;
+}
+
+function appendsAround(
+  samples: readonly Sample[],
+  warmedUpMs: number,
+  read: FullRead,
+): AppendsAroundRead {
+  const before = latencyStats(
+    samples,
+    (s) => s.doneAtMs >= warmedUpMs && s.doneAtMs <= read.startMs,
+  );
+  const during = latencyStats(samples, (s) => s.sentAtMs < read.endMs && s.doneAtMs > read.startMs);
+  const doneTimes = samples.filter((s) => s.ok).map((s) => s.doneAtMs);
+  // A stall that outlasts the read ends at the first append answered after it.
+  let gapEndMs = read.endMs + STALL_TAIL_MS;
+  for (const at of doneTimes) if (at >= read.endMs && at < gapEndMs) gapEndMs = at;
+  return { before, during, longestGapMs: longestGapMs(doneTimes, read.startMs, gapEndMs) };
 }
 
 function scalingTable(empty: ScalingRun, full: ScalingRun): string {
@@ -591,128 +662,179 @@ async function measure(options: MemoryOptions, signal: AbortSignal): Promise<num
   );
   const cluster = await startBenchCluster({ ports: PORTS, secondaries: SECONDARY_COUNT, signal });
   try {
-    const nodes = nodesOf(cluster);
-    await seed(cluster.master.url, signal);
-    process.stderr.write(`  single appends on a log of ${SEED_ENTRIES} entries...\n`);
-    const empty = await singleAppends(cluster, signal);
-    const memoryBeforeFill = memoryOf(nodes);
-    process.stderr.write(`  filling the log to ${formatCount(options.entries)} entries...\n`);
-    const filled = await fill(cluster, options.entries, signal);
-    const memoryAfterFill = memoryOf(nodes);
-    process.stderr.write(
-      `  single appends on a log of ${formatCount(options.entries)} entries...\n`,
-    );
-    const full = await singleAppends(cluster, signal);
-    const reads: ReadUnderLoad[] = [];
-    for (const target of [cluster.master, cluster.secondaries[0]!]) {
-      process.stderr.write(`  full GET /logs from ${target.name} under load...\n`);
-      reads.push(await readUnderLoad(cluster, target, signal));
-    }
-    const exits = cluster.nodes
-      .filter((child) => !child.running)
-      .map((child) => `${child.name} exited (${child.exitText ?? '?'})`);
-    const warnings = cluster.nodes.flatMap((child) =>
-      child
-        .linesSince(child.lineCount - 30)
-        .slice(0, 5)
-        .map((line) => `${child.name}: ${line.slice(0, 300)}`),
-    );
+    const measured = await measureCluster(cluster, options.entries, signal);
     await cluster.stop();
 
-    const finishedAt = new Date();
-    const loadAvgEnd = os.loadavg();
-    const masterAfter = memoryAfterFill.find((m) => m.node === 'master');
-    const out: string[] = [
-      '',
-      `replicated-log memory bench, ${finishedAt.toISOString()}: ${formatCount(options.entries)} entries of ${MESSAGE_BYTES} bytes, ` +
-        `${1 + SECONDARY_COUNT} in-memory nodes on ${HOST}`,
-      `node ${process.version}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model.trim() ?? '?'}), ` +
-        `load average ${loadAvgStart[0]?.toFixed(2) ?? '?'} at start, ${loadAvgEnd[0]?.toFixed(2) ?? '?'} at end`,
-      '',
-      `Scaling: single appends, 1 client, w=all, ${SCALING_DURATION_MS / 1000} s each (after ${SCALING_WARMUP_MS / 1000} s warm-up)`,
-      scalingTable(empty, full),
-      '',
-      `Fill: ${formatCount(filled.entriesAdded)} entries in batches of ${FILL_BATCH}, w=1, ${FILL_CONCURRENCY} requests at once: ` +
-        `${(filled.ms / 1000).toFixed(1)} s, ${formatCount(filled.entriesPerS)} entries/s` +
-        `${filled.retries > 0 ? `, ${filled.retries} retries` : ''}; secondaries caught up ${formatMs(filled.catchUpMs)} ms later`,
-      '',
-      `Memory after the fill (target: master < 400 MB with 1,000,000 entries; master has ` +
-        `${formatMiB(masterAfter?.rssKiB)} MiB = ${masterAfter?.rssKiB === undefined ? '?' : ((masterAfter.rssKiB * 1024) / 1e6).toFixed(0)} MB)`,
-      memoryTable(memoryBeforeFill, memoryAfterFill),
-      '',
-      `Full GET /logs (no since/limit), read to the end with undici, while ${STALL_CLIENTS} clients append single messages (w=all) to the master`,
-      readTable(reads),
-      '',
-      stallTable(reads),
-      '',
-      `"before": appends completed in the ${STALL_BASELINE_MS / 1000} s before the read; "during": appends in flight at any time during it;`,
-      '"no answer for": the longest time during the read in which no append completed (target: no append stalls > 100 ms).',
-      `RSS peak: the serving node's highest RSS during the read (sampled every ${RSS_SAMPLE_MS} ms, and VmHWM` +
-        `${reads.every((r) => r.hwmResetBeforeRead) ? ' reset just before the read' : ' since the process started: reset not allowed here'}).`,
-      `This process's own event loop lagged at most ${reads.map((r) => `${formatMs(r.benchEventLoopMaxMs)} ms (${r.node})`).join(', ')} during the reads.`,
-    ];
-    for (const read of reads) {
-      if (read.samplesTruncated)
-        out.push(`${read.node}: append samples truncated at ${MAX_SAMPLES}`);
-      for (const sample of read.appendErrorSamples)
-        out.push(`${read.node}: append error: ${sample}`);
-    }
-    for (const exit of exits) out.push(exit);
-    if (warnings.length > 0)
-      out.push('node log lines (LOG_LEVEL=warn):', ...warnings.map((w) => `  ${w}`));
-
-    const report = {
-      schema: 'replicated-log-memory/1',
-      startedAt: startedAt.toISOString(),
-      finishedAt: finishedAt.toISOString(),
-      ...gitCommit(),
-      environment: environment(loadAvgStart, loadAvgEnd),
-      options: {
-        entries: options.entries,
-        quick: options.quick,
-        messageBytes: MESSAGE_BYTES,
-        nodes: 1 + SECONDARY_COUNT,
-        seedEntries: SEED_ENTRIES,
-        scalingDurationMs: SCALING_DURATION_MS,
-        scalingWarmupMs: SCALING_WARMUP_MS,
-        fillBatch: FILL_BATCH,
-        fillConcurrency: FILL_CONCURRENCY,
-        stallClients: STALL_CLIENTS,
-        stallBaselineMs: STALL_BASELINE_MS,
-      },
-      results: {
-        scaling: {
-          empty,
-          full,
-          ratios: {
-            throughput: full.throughput / empty.throughput,
-            p50: full.p50Ms / empty.p50Ms,
-            p99: full.p99Ms / empty.p99Ms,
-          },
-        },
-        fill: filled,
-        memoryBeforeFill,
-        memoryAfterFill,
-        reads,
-        exits,
-        nodeLogSamples: warnings,
-      },
+    const clock: RunClock = {
+      startedAt,
+      finishedAt: new Date(),
+      loadAvgStart,
+      loadAvgEnd: os.loadavg(),
     };
+    const out = reportLines(options, clock, measured);
+    const report = resultsReport(options, clock, measured);
     const paths = writeResults('memory', startedAt, `${JSON.stringify(report, null, 2)}\n`);
     out.push(`results: ${paths.join(', ')}`);
     process.stdout.write(`${out.join('\n')}\n`);
-    const bad =
-      exits.length > 0 ||
-      empty.errors + full.errors > 0 ||
-      reads.some(
-        (read) =>
-          read.check.problem !== undefined ||
-          read.appendsBefore.errors + read.appendsDuring.errors > 0,
-      );
-    return bad ? 1 : 0;
+    return wentWrong(measured) ? 1 : 0;
   } finally {
     await cluster.stop();
   }
+}
+
+/** Everything one run measured, and what the nodes said meanwhile. */
+interface Measured {
+  /** Single appends on the seeded log, then on the filled one. */
+  readonly empty: ScalingRun;
+  readonly full: ScalingRun;
+  readonly filled: FillResult;
+  readonly memoryBeforeFill: readonly NodeMemory[];
+  readonly memoryAfterFill: readonly NodeMemory[];
+  /** The full read from the master, then from a secondary. */
+  readonly reads: readonly ReadUnderLoad[];
+  /** Nodes that exited during the run. */
+  readonly exits: readonly string[];
+  /** Each node's last warnings (LOG_LEVEL=warn), a few lines at most. */
+  readonly warnings: readonly string[];
+}
+
+/** When the run started and ended, and the machine's load average then. */
+interface RunClock {
+  readonly startedAt: Date;
+  readonly finishedAt: Date;
+  readonly loadAvgStart: number[];
+  readonly loadAvgEnd: number[];
+}
+
+/** The bench's steps on a started cluster, in order: scaling, fill, scaling again, the reads. */
+async function measureCluster(
+  cluster: LocalCluster,
+  entries: number,
+  signal: AbortSignal,
+): Promise<Measured> {
+  const nodes = nodesOf(cluster);
+  await seed(cluster.master.url, signal);
+  process.stderr.write(`  single appends on a log of ${SEED_ENTRIES} entries...\n`);
+  const empty = await singleAppends(cluster, signal);
+  const memoryBeforeFill = memoryOf(nodes);
+  process.stderr.write(`  filling the log to ${formatCount(entries)} entries...\n`);
+  const filled = await fill(cluster, entries, signal);
+  const memoryAfterFill = memoryOf(nodes);
+  process.stderr.write(`  single appends on a log of ${formatCount(entries)} entries...\n`);
+  const full = await singleAppends(cluster, signal);
+  const reads: ReadUnderLoad[] = [];
+  for (const target of [cluster.master, cluster.secondaries[0]!]) {
+    process.stderr.write(`  full GET /logs from ${target.name} under load...\n`);
+    reads.push(await readUnderLoad(cluster, target, signal));
+  }
+  const exits = cluster.nodes
+    .filter((child) => !child.running)
+    .map((child) => `${child.name} exited (${child.exitText ?? '?'})`);
+  const warnings = cluster.nodes.flatMap((child) =>
+    child
+      .linesSince(child.lineCount - 30)
+      .slice(0, 5)
+      .map((line) => `${child.name}: ${line.slice(0, 300)}`),
+  );
+  return { empty, full, filled, memoryBeforeFill, memoryAfterFill, reads, exits, warnings };
+}
+
+/** The report printed on stdout: the tables and what they mean, then anything that went wrong. */
+function reportLines(options: MemoryOptions, clock: RunClock, measured: Measured): string[] {
+  const { empty, full, filled, reads } = measured;
+  const masterAfter = measured.memoryAfterFill.find((m) => m.node === 'master');
+  const out: string[] = [
+    '',
+    `replicated-log memory bench, ${clock.finishedAt.toISOString()}: ${formatCount(options.entries)} entries of ${MESSAGE_BYTES} bytes, ` +
+      `${1 + SECONDARY_COUNT} in-memory nodes on ${HOST}`,
+    `node ${process.version}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model.trim() ?? '?'}), ` +
+      `load average ${clock.loadAvgStart[0]?.toFixed(2) ?? '?'} at start, ${clock.loadAvgEnd[0]?.toFixed(2) ?? '?'} at end`,
+    '',
+    `Scaling: single appends, 1 client, w=all, ${SCALING_DURATION_MS / 1000} s each (after ${SCALING_WARMUP_MS / 1000} s warm-up)`,
+    scalingTable(empty, full),
+    '',
+    `Fill: ${formatCount(filled.entriesAdded)} entries in batches of ${FILL_BATCH}, w=1, ${FILL_CONCURRENCY} requests at once: ` +
+      `${(filled.ms / 1000).toFixed(1)} s, ${formatCount(filled.entriesPerS)} entries/s` +
+      `${filled.retries > 0 ? `, ${filled.retries} retries` : ''}; secondaries caught up ${formatMs(filled.catchUpMs)} ms later`,
+    '',
+    `Memory after the fill (target: master < 400 MB with 1,000,000 entries; master has ` +
+      `${formatMiB(masterAfter?.rssKiB)} MiB = ${masterAfter?.rssKiB === undefined ? '?' : ((masterAfter.rssKiB * 1024) / 1e6).toFixed(0)} MB)`,
+    memoryTable(measured.memoryBeforeFill, measured.memoryAfterFill),
+    '',
+    `Full GET /logs (no since/limit), read to the end with undici, while ${STALL_CLIENTS} clients append single messages (w=all) to the master`,
+    readTable(reads),
+    '',
+    stallTable(reads),
+    '',
+    `"before": appends completed in the ${STALL_BASELINE_MS / 1000} s before the read; "during": appends in flight at any time during it;`,
+    '"no answer for": the longest time during the read in which no append completed (target: no append stalls > 100 ms).',
+    `RSS peak: the serving node's highest RSS during the read (sampled every ${RSS_SAMPLE_MS} ms, and VmHWM` +
+      `${reads.every((r) => r.hwmResetBeforeRead) ? ' reset just before the read' : ' since the process started: reset not allowed here'}).`,
+    `This process's own event loop lagged at most ${reads.map((r) => `${formatMs(r.benchEventLoopMaxMs)} ms (${r.node})`).join(', ')} during the reads.`,
+  ];
+  for (const read of reads) {
+    if (read.samplesTruncated) out.push(`${read.node}: append samples truncated at ${MAX_SAMPLES}`);
+    for (const sample of read.appendErrorSamples) out.push(`${read.node}: append error: ${sample}`);
+  }
+  for (const exit of measured.exits) out.push(exit);
+  if (measured.warnings.length > 0)
+    out.push('node log lines (LOG_LEVEL=warn):', ...measured.warnings.map((w) => `  ${w}`));
+  return out;
+}
+
+/** The results file (replicated-log-memory/1): the run's settings and everything measured. */
+function resultsReport(options: MemoryOptions, clock: RunClock, measured: Measured): object {
+  const { empty, full } = measured;
+  return {
+    schema: 'replicated-log-memory/1',
+    startedAt: clock.startedAt.toISOString(),
+    finishedAt: clock.finishedAt.toISOString(),
+    ...gitCommit(),
+    environment: environment(clock.loadAvgStart, clock.loadAvgEnd),
+    options: {
+      entries: options.entries,
+      quick: options.quick,
+      messageBytes: MESSAGE_BYTES,
+      nodes: 1 + SECONDARY_COUNT,
+      seedEntries: SEED_ENTRIES,
+      scalingDurationMs: SCALING_DURATION_MS,
+      scalingWarmupMs: SCALING_WARMUP_MS,
+      fillBatch: FILL_BATCH,
+      fillConcurrency: FILL_CONCURRENCY,
+      stallClients: STALL_CLIENTS,
+      stallBaselineMs: STALL_BASELINE_MS,
+    },
+    results: {
+      scaling: {
+        empty,
+        full,
+        ratios: {
+          throughput: full.throughput / empty.throughput,
+          p50: full.p50Ms / empty.p50Ms,
+          p99: full.p99Ms / empty.p99Ms,
+        },
+      },
+      fill: measured.filled,
+      memoryBeforeFill: measured.memoryBeforeFill,
+      memoryAfterFill: measured.memoryAfterFill,
+      reads: measured.reads,
+      exits: measured.exits,
+      nodeLogSamples: measured.warnings,
+    },
+  };
+}
+
+/** Exit code 1: a node exited, an append failed, or a read's body did not check out. */
+function wentWrong(measured: Measured): boolean {
+  return (
+    measured.exits.length > 0 ||
+    measured.empty.errors + measured.full.errors > 0 ||
+    measured.reads.some(
+      (read) =>
+        read.check.problem !== undefined ||
+        read.appendsBefore.errors + read.appendsDuring.errors > 0,
+    )
+  );
 }
 
 runBenchTool(

@@ -7,7 +7,7 @@
  * no convergence or a fault that could not be applied/healed; 2: bad arguments or setup failure.
  */
 import { parseArgs } from 'node:util';
-import { FAULT_KINDS, formatSummary, runChaos, type FaultKind } from './chaos.js';
+import { FAULT_KINDS, formatSummary, runChaos, type ChaosResult, type FaultKind } from './chaos.js';
 
 function out(line: string): void {
   process.stdout.write(`${line}\n`);
@@ -28,11 +28,26 @@ function integer(raw: string | undefined, name: string, fallback: number, min: n
   return value;
 }
 
-async function main(): Promise<void> {
+/** The command line's options, checked. */
+interface CliOptions {
+  readonly durationS: number;
+  readonly seed: number;
+  readonly clients: number;
+  readonly netns: 'auto' | 'on' | 'off';
+  readonly schedule: 'random' | 'round-robin';
+  /** Undefined without --faults: runChaos's default. */
+  readonly faults: FaultKind[] | undefined;
+  readonly quiet: boolean;
+  readonly inMemory: boolean;
+  readonly failover: boolean;
+}
+
+/** Anything malformed, or --help, ends the process here with the usage (exit 2). */
+function parseCli(args: string[]): CliOptions {
   let parsed;
   try {
     parsed = parseArgs({
-      args: process.argv.slice(2),
+      args,
       options: {
         'duration-s': { type: 'string' },
         seed: { type: 'string' },
@@ -63,15 +78,33 @@ async function main(): Promise<void> {
   const schedule = values.schedule ?? 'random';
   if (schedule !== 'random' && schedule !== 'round-robin')
     usage(`--schedule must be random or round-robin, got "${schedule}"`);
-  let faults: FaultKind[] | undefined;
-  if (values.faults !== undefined) {
-    faults = [];
-    for (const kind of values.faults.split(',').filter((item) => item !== '')) {
-      if (!(FAULT_KINDS as readonly string[]).includes(kind))
-        usage(`unknown fault kind "${kind}"; known: ${FAULT_KINDS.join(', ')}`);
-      faults.push(kind as FaultKind);
-    }
+  return {
+    durationS,
+    seed,
+    clients,
+    netns,
+    schedule,
+    faults: values.faults === undefined ? undefined : faultKinds(values.faults),
+    quiet: values.quiet === true,
+    inMemory: values['in-memory'] === true,
+    failover: values.failover === true,
+  };
+}
+
+/** --faults kind,kind,...: each one a known kind; empty items are skipped. */
+function faultKinds(raw: string): FaultKind[] {
+  const faults: FaultKind[] = [];
+  for (const kind of raw.split(',').filter((item) => item !== '')) {
+    if (!(FAULT_KINDS as readonly string[]).includes(kind))
+      usage(`unknown fault kind "${kind}"; known: ${FAULT_KINDS.join(', ')}`);
+    faults.push(kind as FaultKind);
   }
+  return faults;
+}
+
+async function main(): Promise<void> {
+  const cli = parseCli(process.argv.slice(2));
+  const { seed, durationS, clients, netns, schedule, faults } = cli;
   out(
     `chaos: seed ${seed}, ${durationS} s, ${clients} clients, netns ${netns}, schedule ${schedule} (replay: --seed ${seed})`,
   );
@@ -82,13 +115,18 @@ async function main(): Promise<void> {
     clients,
     netns,
     schedule,
-    inMemory: values['in-memory'] === true,
-    failover: values.failover === true,
+    inMemory: cli.inMemory,
+    failover: cli.failover,
     ...(faults === undefined ? {} : { faults }),
     log: (line) => {
-      if (values.quiet !== true) out(`[${((Date.now() - start) / 1000).toFixed(1)}s] ${line}`);
+      if (!cli.quiet) out(`[${((Date.now() - start) / 1000).toFixed(1)}s] ${line}`);
     },
   });
+  printResult(result, seed);
+}
+
+/** The summary, the nodes' output when something went wrong, the verdict and the exit code. */
+function printResult(result: ChaosResult, seed: number): void {
   out('');
   out(formatSummary(result));
   const failed =

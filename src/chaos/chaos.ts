@@ -359,7 +359,6 @@ class Nemesis {
     const cluster = this.cluster;
     if (target === CURRENT_MASTER) return this.#applyToMaster(kind);
     const node = cluster.nodes.find((candidate) => candidate.name === target)!;
-    const proxy = cluster.proxies.get(target);
     switch (kind) {
       case 'kill-master':
       case 'kill-secondary':
@@ -388,44 +387,60 @@ class Nemesis {
         await setFaults(node, { delayMs: [0, max] });
         return [() => setFaults(node, { delayMs: 0 }), `delayMs 0-${max}`];
       }
-      case 'lost-replies': {
-        const dropReplyRate = this.random.int(20, 80) / 100;
-        proxy!.configure({ dropReplyRate });
-        return [
-          () => {
-            proxy!.configure({ dropReplyRate: 0 });
-            return Promise.resolve();
-          },
-          `dropReplyRate ${dropReplyRate}`,
-        ];
-      }
-      case 'proxy-delay': {
-        const max = this.random.int(20, 300);
-        proxy!.configure({ delayMs: [0, max] });
-        return [
-          () => {
-            proxy!.configure({ delayMs: 0 });
-            return Promise.resolve();
-          },
-          `reply delay 0-${max} ms`,
-        ];
-      }
+      case 'lost-replies':
+      case 'proxy-delay':
+        return this.#applyToProxy(kind, target);
       case 'kill-current-master':
       case 'pause-current-master':
       case 'partition-current-master':
         throw new Error(`${kind} is aimed at the current master, not at ${target}`);
       case 'iptables-partition':
-      case 'iptables-one-way': {
-        const lab = cluster.lab;
-        if (lab === undefined) throw new Error('needs network namespaces');
-        const mode: PartitionMode =
-          kind === 'iptables-partition'
-            ? 'both'
-            : this.random.pick<PartitionMode>(['inbound', 'outbound']);
-        await lab.partition(target, [lab.ipOf('master'), lab.proxyIp], mode);
-        return [() => lab.heal(target), `iptables DROP ${mode}`];
-      }
+      case 'iptables-one-way':
+        return this.#applyIptables(kind, target);
     }
+  }
+
+  /** A fault of the proxy in front of secondary `target`: replies dropped or delayed. */
+  #applyToProxy(
+    kind: 'lost-replies' | 'proxy-delay',
+    target: string,
+  ): [() => Promise<void>, string] {
+    const proxy = this.cluster.proxies.get(target);
+    if (kind === 'lost-replies') {
+      const dropReplyRate = this.random.int(20, 80) / 100;
+      proxy!.configure({ dropReplyRate });
+      return [
+        () => {
+          proxy!.configure({ dropReplyRate: 0 });
+          return Promise.resolve();
+        },
+        `dropReplyRate ${dropReplyRate}`,
+      ];
+    }
+    const max = this.random.int(20, 300);
+    proxy!.configure({ delayMs: [0, max] });
+    return [
+      () => {
+        proxy!.configure({ delayMs: 0 });
+        return Promise.resolve();
+      },
+      `reply delay 0-${max} ms`,
+    ];
+  }
+
+  /** An iptables DROP between secondary `target` and the master and proxy, in namespaces only. */
+  async #applyIptables(
+    kind: 'iptables-partition' | 'iptables-one-way',
+    target: string,
+  ): Promise<[() => Promise<void>, string]> {
+    const lab = this.cluster.lab;
+    if (lab === undefined) throw new Error('needs network namespaces');
+    const mode: PartitionMode =
+      kind === 'iptables-partition'
+        ? 'both'
+        : this.random.pick<PartitionMode>(['inbound', 'outbound']);
+    await lab.partition(target, [lab.ipOf('master'), lab.proxyIp], mode);
+    return [() => lab.heal(target), `iptables DROP ${mode}`];
   }
 
   /** A current-master kind, on whichever node GET /health says is master now (if any). */
@@ -591,100 +606,23 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   const log = options.log ?? ((): void => undefined);
   const started = performance.now();
   const random = new Prng(options.seed);
-  let lab: NetnsLab | undefined;
-  let netnsNote: string | undefined;
   const failover = options.failover === true;
-  const mode = options.netns ?? 'off';
-  if (failover && mode === 'on')
-    throw new Error(
-      '--netns on with --failover: the iptables faults are written for a fixed master; use --netns off',
-    );
-  if (mode !== 'off' && !failover) {
-    const support = await netnsSupport();
-    if (support.ok) {
-      lab = await NetnsLab.create(['master', ...secondaryNames(options.secondaries ?? 2)]);
-      log(`netns: namespaces on ${lab.subnet}.0/24, ${lab.iptables}`);
-    } else if (mode === 'on') {
-      throw new Error(`--netns on, but network namespaces are not available: ${support.reason}`);
-    } else {
-      netnsNote = support.reason;
-      log(`netns: not used (${support.reason})`);
-    }
-  }
+  const { lab, netnsNote } = await openNetns(options, failover, log);
   const enabled = enabledKinds(options, lab !== undefined);
   if (enabled.length === 0) throw new Error('no fault kind enabled');
+  const session: Session = { options, log, random, failover, lab };
   let cluster: ChaosCluster | undefined;
   const observer = { current: undefined as Observer | undefined };
   let load: ClientLoad | undefined;
   try {
-    cluster = failover
-      ? await startFailoverChaosCluster(options.secondaries ?? 2)
-      : await startChaosCluster(
-          options.secondaries ?? 2,
-          lab,
-          options.inMemory !== true,
-          random.fork(0x9e37),
-        );
-    log(
-      `cluster: ${cluster.nodes.map((node) => `${node.name}=${node.url}`).join(' ')}; proxies ${[
-        ...cluster.proxies,
-      ]
-        .map(([name, proxy]) => `${name}=${proxy.url}`)
-        .join(' ')}`,
-    );
-    const nodeCount = cluster.nodes.length;
-    const clients = new ClientLoad({
-      masterUrl: cluster.master.url,
-      clients: options.clients,
-      nodes: nodeCount,
-      prefix: `chaos-${options.seed}-${Date.now().toString(36)}`,
-      random: random.fork(1),
-      maxPerClient: 1_000_000,
-      ...(failover ? { urls: cluster.nodes.map((node) => node.url) } : {}),
-    });
+    cluster = await startSessionCluster(session);
+    const clients = startClients(session, cluster);
     load = clients;
     const obs = new Observer(cluster.nodes, { markRestarts: failover });
     observer.current = obs;
-    const runStart = performance.now();
-    const endAt = runStart + options.durationMs;
-    obs.start(options.observeIntervalMs ?? 300, endAt + 120_000);
-    const nemesis = new Nemesis(cluster, enabled, random.fork(2), options, log);
-    const progress = setInterval(() => {
-      log(
-        `t=${((performance.now() - runStart) / 1000).toFixed(0)}s ops ${clients.operations.length} in flight ${clients.inFlight} faults [${nemesis.active.join(', ')}]`,
-      );
-    }, 5000);
-    try {
-      await nemesis.run(endAt);
-    } finally {
-      clearInterval(progress);
-    }
-    const runMs = performance.now() - runStart;
-    // Heal: every fault removed (the nemesis healed its own; make sure of everything).
-    log('heal: every fault removed, every node up; waiting for the clients and convergence');
-    await healEverything(cluster, nemesis);
-    clients.stopNew();
-    clients.giveUpAt(performance.now() + 20_000);
-    await clients.finished();
-    await obs.stop();
-    const settle = await waitForConvergence(
-      cluster,
-      obs,
-      options.settleTimeoutMs ?? 40_000,
-      nemesis,
-    );
-    // Final observations: the last of each node, after everything settled.
-    for (const node of cluster.nodes) await obs.observe(node);
-    const history: History = {
-      appends: clients.operations,
-      observations: obs.observations,
-      master: failover
-        ? ((await masterNow(cluster.nodes))?.node.name ?? cluster.master.name)
-        : cluster.master.name,
-      nodes: cluster.nodes.map((node) => node.name),
-      healed: true,
-      ...(failover ? { failover: await failoverRecord(cluster.nodes) } : {}),
-    };
+    const { nemesis, runMs } = await runFaults(session, cluster, enabled, clients, obs);
+    const settle = await healAndSettle(session, cluster, clients, obs, nemesis);
+    const history = await recordHistory(cluster, clients, obs, failover);
     const violations = checkHistory(history);
     const masterLast = [...obs.observations].reverse().find((o) => o.node === 'master');
     const proxies = Object.fromEntries(
@@ -720,6 +658,156 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     if (cluster !== undefined) await stopChaosCluster(cluster);
     await lab?.destroy();
   }
+}
+
+/** What the steps of one session share: its options, seeded draws and namespaces, if any. */
+interface Session {
+  readonly options: ChaosOptions;
+  readonly log: (line: string) => void;
+  /** Forked in a fixed order (proxies, clients, nemesis), so that a seed replays the run. */
+  readonly random: Prng;
+  readonly failover: boolean;
+  readonly lab: NetnsLab | undefined;
+}
+
+/**
+ * Network namespaces when asked for and available (never with failover); `netnsNote` says why
+ * not when `auto` found them unavailable.
+ */
+async function openNetns(
+  options: ChaosOptions,
+  failover: boolean,
+  log: (line: string) => void,
+): Promise<{ lab: NetnsLab | undefined; netnsNote: string | undefined }> {
+  const mode = options.netns ?? 'off';
+  if (failover && mode === 'on')
+    throw new Error(
+      '--netns on with --failover: the iptables faults are written for a fixed master; use --netns off',
+    );
+  if (mode === 'off' || failover) return { lab: undefined, netnsNote: undefined };
+  const support = await netnsSupport();
+  if (support.ok) {
+    const lab = await NetnsLab.create(['master', ...secondaryNames(options.secondaries ?? 2)]);
+    log(`netns: namespaces on ${lab.subnet}.0/24, ${lab.iptables}`);
+    return { lab, netnsNote: undefined };
+  }
+  if (mode === 'on') {
+    throw new Error(`--netns on, but network namespaces are not available: ${support.reason}`);
+  }
+  log(`netns: not used (${support.reason})`);
+  return { lab: undefined, netnsNote: support.reason };
+}
+
+/** The failover nodes, or master and secondaries behind their fault proxies; logs where. */
+async function startSessionCluster(session: Session): Promise<ChaosCluster> {
+  const { options, random } = session;
+  const cluster = session.failover
+    ? await startFailoverChaosCluster(options.secondaries ?? 2)
+    : await startChaosCluster(
+        options.secondaries ?? 2,
+        session.lab,
+        options.inMemory !== true,
+        random.fork(0x9e37),
+      );
+  session.log(
+    `cluster: ${cluster.nodes.map((node) => `${node.name}=${node.url}`).join(' ')}; proxies ${[
+      ...cluster.proxies,
+    ]
+      .map(([name, proxy]) => `${name}=${proxy.url}`)
+      .join(' ')}`,
+  );
+  return cluster;
+}
+
+/** The keyed retrying clients; with failover, spread over every node. */
+function startClients(session: Session, cluster: ChaosCluster): ClientLoad {
+  const options = session.options;
+  return new ClientLoad({
+    masterUrl: cluster.master.url,
+    clients: options.clients,
+    nodes: cluster.nodes.length,
+    prefix: `chaos-${options.seed}-${Date.now().toString(36)}`,
+    random: session.random.fork(1),
+    maxPerClient: 1_000_000,
+    ...(session.failover ? { urls: cluster.nodes.map((node) => node.url) } : {}),
+  });
+}
+
+/**
+ * The run proper: the observer's reads and the nemesis's faults for options.durationMs, with a
+ * progress line every 5 s. Returns the nemesis (its counts and errors) and how long it ran.
+ */
+async function runFaults(
+  session: Session,
+  cluster: ChaosCluster,
+  enabled: readonly FaultKind[],
+  clients: ClientLoad,
+  obs: Observer,
+): Promise<{ nemesis: Nemesis; runMs: number }> {
+  const { options, log } = session;
+  const runStart = performance.now();
+  const endAt = runStart + options.durationMs;
+  obs.start(options.observeIntervalMs ?? 300, endAt + 120_000);
+  const nemesis = new Nemesis(cluster, enabled, session.random.fork(2), options, log);
+  const progress = setInterval(() => {
+    log(
+      `t=${((performance.now() - runStart) / 1000).toFixed(0)}s ops ${clients.operations.length} in flight ${clients.inFlight} faults [${nemesis.active.join(', ')}]`,
+    );
+  }, 5000);
+  try {
+    await nemesis.run(endAt);
+  } finally {
+    clearInterval(progress);
+  }
+  return { nemesis, runMs: performance.now() - runStart };
+}
+
+/**
+ * After the run: every fault healed, the clients' last appends ended, then a bounded wait for
+ * every node to show the same log, and a last read of each.
+ */
+async function healAndSettle(
+  session: Session,
+  cluster: ChaosCluster,
+  clients: ClientLoad,
+  obs: Observer,
+  nemesis: Nemesis,
+): Promise<{ converged: boolean; note: string }> {
+  // Heal: every fault removed (the nemesis healed its own; make sure of everything).
+  session.log('heal: every fault removed, every node up; waiting for the clients and convergence');
+  await healEverything(cluster, nemesis);
+  clients.stopNew();
+  clients.giveUpAt(performance.now() + 20_000);
+  await clients.finished();
+  await obs.stop();
+  const settle = await waitForConvergence(
+    cluster,
+    obs,
+    session.options.settleTimeoutMs ?? 40_000,
+    nemesis,
+  );
+  // Final observations: the last of each node, after everything settled.
+  for (const node of cluster.nodes) await obs.observe(node);
+  return settle;
+}
+
+/** The session as the checker sees it; with failover, the master at the end and the F-record. */
+async function recordHistory(
+  cluster: ChaosCluster,
+  clients: ClientLoad,
+  obs: Observer,
+  failover: boolean,
+): Promise<History> {
+  return {
+    appends: clients.operations,
+    observations: obs.observations,
+    master: failover
+      ? ((await masterNow(cluster.nodes))?.node.name ?? cluster.master.name)
+      : cluster.master.name,
+    nodes: cluster.nodes.map((node) => node.name),
+    healed: true,
+    ...(failover ? { failover: await failoverRecord(cluster.nodes) } : {}),
+  };
 }
 
 /** The kinds asked for (default all that apply): with failover those of FAILOVER_FAULTS only. */
