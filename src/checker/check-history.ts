@@ -88,6 +88,21 @@ function checkAnswers(appends: readonly AppendOperation[], report: Report): void
   }
 }
 
+/** What the checks of the observed entries share while they go through the observations. */
+interface ObservationScan {
+  readonly operationOf: ReadonlyMap<string, number>;
+  readonly appends: readonly AppendOperation[];
+  readonly report: Report;
+  /** Reports a problem the first time its key comes up, and never again. */
+  readonly once: (key: string, emit: () => void) => void;
+  /** The message first seen at each id, and where. */
+  readonly shownAt: Map<number, { message: string; node: string }>;
+  /** The id each message was first seen at. */
+  readonly idOf: Map<string, { id: number; node: string }>;
+}
+
+type Entry = LogObservation['entries'][number];
+
 function checkObservations(
   observations: readonly LogObservation[],
   operationOf: ReadonlyMap<string, number>,
@@ -96,86 +111,120 @@ function checkObservations(
   lost: ReadonlySet<string>,
   report: Report,
 ): void {
-  /** The message first seen at each id, and where. */
-  const shownAt = new Map<number, { message: string; node: string }>();
-  /** The id each message was first seen at. */
-  const idOf = new Map<string, { id: number; node: string }>();
   const reported = new Set<string>();
-  const once = (key: string, emit: () => void): void => {
-    if (reported.has(key)) return;
-    reported.add(key);
-    emit();
+  const scan: ObservationScan = {
+    operationOf,
+    appends,
+    report,
+    once: (key, emit) => {
+      if (reported.has(key)) return;
+      reported.add(key);
+      emit();
+    },
+    shownAt: new Map(),
+    idOf: new Map(),
   };
-  for (const observation of observations) {
-    const seen = new Set<string>();
-    for (const [position, entry] of observation.entries.entries()) {
-      if (entry.id !== position + 1) {
-        once(`gap:${observation.node}`, () => {
-          report(
-            'gap-free-prefix',
-            `${observation.node} showed ids ${observation.entries.map((e) => e.id).join(',')} at ${observation.at}: not 1..${observation.entries.length}`,
-          );
-        });
-        break;
-      }
-      const operation = operationOf.get(entry.message);
-      if (operation === undefined) {
-        once(`phantom:${entry.message}`, () => {
-          report(
-            'no-phantoms',
-            `${observation.node} showed "${entry.message}" at id ${entry.id}, which no client sent`,
-          );
-        });
-      } else if (appends[operation]!.outcome.kind === 'refused') {
-        once(`refused:${entry.message}`, () => {
-          const outcome = appends[operation]!.outcome;
-          const code = outcome.kind === 'refused' ? outcome.code : '';
-          report(
-            'no-phantoms',
-            `${observation.node} showed "${entry.message}" at id ${entry.id}, but its append was refused (${code})`,
-            [operation],
-          );
-        });
-      }
-      if (seen.has(entry.message)) {
-        once(`dup:${observation.node}:${entry.message}`, () => {
-          report(
-            'no-duplicates',
-            `${observation.node} showed "${entry.message}" twice`,
-            operation === undefined ? [] : [operation],
-          );
-        });
-      }
-      seen.add(entry.message);
-      const first = shownAt.get(entry.id);
-      if (first === undefined) {
-        shownAt.set(entry.id, { message: entry.message, node: observation.node });
-      } else if (first.message !== entry.message) {
-        once(`agree:${entry.id}`, () => {
-          report(
-            'agreement',
-            `id ${entry.id} was "${first.message}" on ${first.node} but "${entry.message}" on ${observation.node}`,
-            [operationOf.get(first.message), operation].filter(
-              (op): op is number => op !== undefined,
-            ),
-          );
-        });
-      }
-      const firstId = idOf.get(entry.message);
-      if (firstId === undefined) {
-        idOf.set(entry.message, { id: entry.id, node: observation.node });
-      } else if (firstId.id !== entry.id) {
-        once(`moved:${entry.message}`, () => {
-          report(
-            'no-duplicates',
-            `"${entry.message}" was at id ${firstId.id} on ${firstId.node} but at id ${entry.id} on ${observation.node}`,
-            operation === undefined ? [] : [operation],
-          );
-        });
-      }
+  for (const observation of observations) checkObservedLog(observation, scan);
+  checkAnsweredIdsShown(appends, scan.shownAt, lost, report);
+}
+
+/** One node's log as observed: ids 1..n, no message twice, each entry checked as it comes. */
+function checkObservedLog(observation: LogObservation, scan: ObservationScan): void {
+  const { once, report } = scan;
+  const seen = new Set<string>();
+  for (const [position, entry] of observation.entries.entries()) {
+    if (entry.id !== position + 1) {
+      once(`gap:${observation.node}`, () => {
+        report(
+          'gap-free-prefix',
+          `${observation.node} showed ids ${observation.entries.map((e) => e.id).join(',')} at ${observation.at}: not 1..${observation.entries.length}`,
+        );
+      });
+      break;
     }
+    const operation = scan.operationOf.get(entry.message);
+    checkEntrySent(observation.node, entry, operation, scan);
+    if (seen.has(entry.message)) {
+      once(`dup:${observation.node}:${entry.message}`, () => {
+        report(
+          'no-duplicates',
+          `${observation.node} showed "${entry.message}" twice`,
+          operation === undefined ? [] : [operation],
+        );
+      });
+    }
+    seen.add(entry.message);
+    checkEntryWhereSeenBefore(observation.node, entry, operation, scan);
   }
-  // An acknowledged id must show the acknowledged message wherever it is shown.
+}
+
+/** A shown entry must come from an append a client sent and that was not refused. */
+function checkEntrySent(
+  node: string,
+  entry: Entry,
+  operation: number | undefined,
+  { appends, once, report }: ObservationScan,
+): void {
+  if (operation === undefined) {
+    once(`phantom:${entry.message}`, () => {
+      report(
+        'no-phantoms',
+        `${node} showed "${entry.message}" at id ${entry.id}, which no client sent`,
+      );
+    });
+  } else if (appends[operation]!.outcome.kind === 'refused') {
+    once(`refused:${entry.message}`, () => {
+      const outcome = appends[operation]!.outcome;
+      const code = outcome.kind === 'refused' ? outcome.code : '';
+      report(
+        'no-phantoms',
+        `${node} showed "${entry.message}" at id ${entry.id}, but its append was refused (${code})`,
+        [operation],
+      );
+    });
+  }
+}
+
+/** An id shows one message on every node, and a message one id; the first sighting is recorded. */
+function checkEntryWhereSeenBefore(
+  node: string,
+  entry: Entry,
+  operation: number | undefined,
+  { operationOf, once, report, shownAt, idOf }: ObservationScan,
+): void {
+  const first = shownAt.get(entry.id);
+  if (first === undefined) {
+    shownAt.set(entry.id, { message: entry.message, node });
+  } else if (first.message !== entry.message) {
+    once(`agree:${entry.id}`, () => {
+      report(
+        'agreement',
+        `id ${entry.id} was "${first.message}" on ${first.node} but "${entry.message}" on ${node}`,
+        [operationOf.get(first.message), operation].filter((op): op is number => op !== undefined),
+      );
+    });
+  }
+  const firstId = idOf.get(entry.message);
+  if (firstId === undefined) {
+    idOf.set(entry.message, { id: entry.id, node });
+  } else if (firstId.id !== entry.id) {
+    once(`moved:${entry.message}`, () => {
+      report(
+        'no-duplicates',
+        `"${entry.message}" was at id ${firstId.id} on ${firstId.node} but at id ${entry.id} on ${node}`,
+        operation === undefined ? [] : [operation],
+      );
+    });
+  }
+}
+
+/** An acknowledged id must show the acknowledged message wherever it is shown. */
+function checkAnsweredIdsShown(
+  appends: readonly AppendOperation[],
+  shownAt: ReadonlyMap<number, { message: string; node: string }>,
+  lost: ReadonlySet<string>,
+  report: Report,
+): void {
   for (const [index, operation] of appends.entries()) {
     const outcome = operation.outcome;
     if (outcome.kind !== 'ok' && outcome.kind !== 'stored') continue;

@@ -52,6 +52,11 @@ const tokenOption = (): Option =>
 const quietOption = (): Option =>
   new Option('-q, --quiet', 'no progress lines on stderr while it waits');
 
+/** Wraps an action so that its exit code goes to the program's `done`. */
+type Act = <A extends unknown[]>(
+  action: (...args: A) => Promise<number>,
+) => (...args: A) => Promise<void>;
+
 /**
  * The program; `done(code)` receives each action's exit code. Errors of usage are thrown as
  * CommanderError (exitOverride), after commander has printed them.
@@ -63,12 +68,25 @@ export function buildProgram(done: (code: number) => void): Command {
     .exitOverride()
     .showSuggestionAfterError(true)
     .addHelpText('after', CLIENT_HELP);
-  const act =
+  const act: Act =
     <A extends unknown[]>(action: (...args: A) => Promise<number>) =>
     async (...args: A): Promise<void> => {
       done(await action(...args));
     };
 
+  // The help lists the commands in the order they are added.
+  addClusterCommand(program, act);
+  addNodeCommands(program, done, act);
+  addAppendCommand(program, act);
+  addListCommand(program, act);
+  addTailCommand(program, act);
+  addHealthCommand(program, act);
+  addWaitCommand(program, act);
+  addShellCommand(program, act);
+  return program;
+}
+
+function addClusterCommand(program: Command, act: Act): void {
   program
     .command('cluster')
     .description(
@@ -98,7 +116,10 @@ export function buildProgram(done: (code: number) => void): Command {
     .option('--log-level <level>', 'debug, info, warn or error')
     .option('--json', "print the nodes' JSON log lines as they are")
     .action(act(cluster));
+}
 
+/** A node's own commands: run it as master or secondary, and its container's healthcheck. */
+function addNodeCommands(program: Command, done: (code: number) => void, act: Act): void {
   for (const role of ['master', 'secondary'] as const) {
     program.addCommand(
       nodeCommand(role, async (argv) => {
@@ -106,12 +127,13 @@ export function buildProgram(done: (code: number) => void): Command {
       }),
     );
   }
-
   program
     .command('healthcheck')
     .description("this node's GET /health on 127.0.0.1:PORT (https with TLS_CERT): exit 0 on 200")
     .action(act(() => healthcheck(process.env)));
+}
 
+function addAppendCommand(program: Command, act: Act): void {
   program
     .command('append')
     .description('append a message, or several as one batch (consecutive ids, all or none)')
@@ -131,7 +153,9 @@ export function buildProgram(done: (code: number) => void): Command {
     .addOption(tokenOption())
     .addOption(quietOption())
     .action(act(append));
+}
 
+function addListCommand(program: Command, act: Act): void {
   program
     .command('list')
     .description("a node's log, one entry per line: id<TAB>message")
@@ -142,7 +166,9 @@ export function buildProgram(done: (code: number) => void): Command {
     .addOption(masterOption())
     .addOption(nodesOption())
     .action(act(list));
+}
 
+function addTailCommand(program: Command, act: Act): void {
   program
     .command('tail')
     .description("a node's log after a point, one entry per line as list prints it; -f follows it")
@@ -156,7 +182,9 @@ export function buildProgram(done: (code: number) => void): Command {
     .addOption(new Option('-q, --quiet', 'no line on stderr when -f reconnects'))
     .addHelpText('after', TAIL_HELP)
     .action(act(tail));
+}
 
+function addHealthCommand(program: Command, act: Act): void {
   program
     .command('health')
     .description("the cluster's health as the master sees it")
@@ -164,7 +192,9 @@ export function buildProgram(done: (code: number) => void): Command {
     .addOption(masterOption())
     .addOption(nodesOption())
     .action(act(health));
+}
 
+function addWaitCommand(program: Command, act: Act): void {
   program
     .command('wait')
     .description(
@@ -175,7 +205,9 @@ export function buildProgram(done: (code: number) => void): Command {
     .addOption(nodesOption())
     .addOption(quietOption())
     .action(act(wait));
+}
 
+function addShellCommand(program: Command, act: Act): void {
   program
     .command('shell')
     .description(
@@ -192,6 +224,4 @@ export function buildProgram(done: (code: number) => void): Command {
       '\nHistory: RLOG_HISTORY, else ~/.rlog_history (RLOG_HISTORY= keeps none).',
     )
     .action(act(shell));
-
-  return program;
 }

@@ -102,18 +102,7 @@ export async function runFailoverRounds(
   options: FailoverRoundsOptions,
 ): Promise<FailoverRoundsResult> {
   const log = options.log ?? ((): void => undefined);
-  const cluster = await LocalCluster.launch(
-    {
-      secondaries: 2,
-      failover: true,
-      dataDirs: { temporary: 'rlog-failover-' },
-      env: { FSYNC: 'always', LOG_LEVEL: 'warn', ...options.env },
-    },
-    {
-      timeoutMs: START_TIMEOUT_MS,
-      ...(options.signal === undefined ? {} : { signal: options.signal }),
-    },
-  );
+  const cluster = await launchCluster(options);
   let load: FailoverLoad | undefined;
   let observer: Observer | undefined;
   try {
@@ -132,47 +121,98 @@ export async function runFailoverRounds(
     });
     observer = new Observer(nodes, { markRestarts: true });
     observer.start(options.observeIntervalMs ?? 300, Number.POSITIVE_INFINITY);
-    const rounds: KillRound[] = [];
-    for (let round = 1; round <= options.kills; round++) {
-      const done = await killRound(round, nodes, load, options);
-      rounds.push(done);
-      log(
-        `round ${round}: killed ${done.killed} (epoch ${done.epochBefore}); ${done.newMaster} master in epoch ${done.epochAfter}, first ack ${Math.round(done.killToAckMs)} ms after the kill; ${done.killed} back as ${done.rejoinedAs}, converged ${Math.round(done.rejoinMs)} ms after its restart`,
-      );
-    }
-    await load.stop(performance.now() + step);
-    await observer.stop();
-    await waitForConvergence(nodes, step, options.signal);
-    for (const node of nodes) await observer.observe(node);
-    const final = await waitForMaster(nodes, step, options.signal);
-    const failover = await failoverRecord(nodes);
-    const history: History = {
-      appends: load.operations,
-      observations: observer.observations,
-      master: final.node.name,
-      nodes: nodes.map((node) => node.name),
-      healed: true,
-      failover,
-    };
-    const violations = checkHistory(history);
-    const figures = {
-      ...figuresOf(history, failover, final.health.epoch - first.health.epoch),
-      failures: { ...load.failures },
-    };
-    return { rounds, history, violations, figures, diagnostics: cluster.dump(40) };
+    const rounds = await killRounds(nodes, load, options, log);
+    const judged = await judgeRun(nodes, load, observer, first.health.epoch, options);
+    return { rounds, ...judged, diagnostics: cluster.dump(40) };
   } catch (error) {
-    // What the nodes said and did, for the one who reads the failure.
-    const state = await describe(cluster.nodes).catch(() => 'no state');
-    const failures = JSON.stringify(load?.failures ?? {});
-    throw new Error(
-      `${(error as Error).message}\nnodes now: ${state}\nappend errors: ${failures}\n${cluster.dump(60)}`,
-      { cause: error },
-    );
+    throw await failureWithState(error, cluster, load);
   } finally {
     await load?.stop(0);
     await observer?.stop();
     await cluster.stop();
   }
+}
+
+/** Three failover nodes as real processes, each on its own temporary data directory. */
+function launchCluster(options: FailoverRoundsOptions): Promise<LocalCluster> {
+  return LocalCluster.launch(
+    {
+      secondaries: 2,
+      failover: true,
+      dataDirs: { temporary: 'rlog-failover-' },
+      env: { FSYNC: 'always', LOG_LEVEL: 'warn', ...options.env },
+    },
+    {
+      timeoutMs: START_TIMEOUT_MS,
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+    },
+  );
+}
+
+/** The rounds one after the other, a progress line after each. */
+async function killRounds(
+  nodes: readonly NodeProcess[],
+  load: FailoverLoad,
+  options: FailoverRoundsOptions,
+  log: (line: string) => void,
+): Promise<KillRound[]> {
+  const rounds: KillRound[] = [];
+  for (let round = 1; round <= options.kills; round++) {
+    const done = await killRound(round, nodes, load, options);
+    rounds.push(done);
+    log(
+      `round ${round}: killed ${done.killed} (epoch ${done.epochBefore}); ${done.newMaster} master in epoch ${done.epochAfter}, first ack ${Math.round(done.killToAckMs)} ms after the kill; ${done.killed} back as ${done.rejoinedAs}, converged ${Math.round(done.rejoinMs)} ms after its restart`,
+    );
+  }
+  return rounds;
+}
+
+/**
+ * Stops the load, lets the nodes converge, observes each once more, and judges the history with
+ * every node's final log and rollbacks.
+ */
+async function judgeRun(
+  nodes: readonly NodeProcess[],
+  load: FailoverLoad,
+  observer: Observer,
+  firstEpoch: number,
+  options: FailoverRoundsOptions,
+): Promise<Pick<FailoverRoundsResult, 'history' | 'violations' | 'figures'>> {
+  const step = options.stepTimeoutMs ?? DEFAULT_STEP_TIMEOUT_MS;
+  await load.stop(performance.now() + step);
+  await observer.stop();
+  await waitForConvergence(nodes, step, options.signal);
+  for (const node of nodes) await observer.observe(node);
+  const final = await waitForMaster(nodes, step, options.signal);
+  const failover = await failoverRecord(nodes);
+  const history: History = {
+    appends: load.operations,
+    observations: observer.observations,
+    master: final.node.name,
+    nodes: nodes.map((node) => node.name),
+    healed: true,
+    failover,
+  };
+  const violations = checkHistory(history);
+  const figures = {
+    ...figuresOf(history, failover, final.health.epoch - firstEpoch),
+    failures: { ...load.failures },
+  };
+  return { history, violations, figures };
+}
+
+/** The error, with what the nodes said and did, for the one who reads the failure. */
+async function failureWithState(
+  error: unknown,
+  cluster: LocalCluster,
+  load: FailoverLoad | undefined,
+): Promise<Error> {
+  const state = await describe(cluster.nodes).catch(() => 'no state');
+  const failures = JSON.stringify(load?.failures ?? {});
+  return new Error(
+    `${(error as Error).message}\nnodes now: ${state}\nappend errors: ${failures}\n${cluster.dump(60)}`,
+    { cause: error },
+  );
 }
 
 /** One round: kill -9 the master now, time the first acknowledgement elsewhere, restart, converge. */

@@ -103,63 +103,105 @@ function parseOptions(argv: readonly string[]): Args | undefined {
   return undefined;
 }
 
+/** Sums over the seeds that ran to the end, for the summary line. */
+interface Totals {
+  seeds: number;
+  steps: number;
+  faults: number;
+  dropped: number;
+  duplicated: number;
+  operations: number;
+  storeFailures: number;
+  elections: number;
+  rolledBack: number;
+}
+
+/** What the run has found so far: the sums, the faults by kind, the failing seeds. */
+interface Tally {
+  readonly total: Totals;
+  readonly kinds: Map<string, number>;
+  readonly failures: number[];
+}
+
 async function main(): Promise<void> {
   const args = parseOptions(process.argv.slice(2));
   if (args === undefined) return;
   const started = performance.now();
-  const total = {
-    seeds: 0,
-    steps: 0,
-    faults: 0,
-    dropped: 0,
-    duplicated: 0,
-    operations: 0,
-    storeFailures: 0,
-    elections: 0,
-    rolledBack: 0,
+  const tally: Tally = {
+    total: {
+      seeds: 0,
+      steps: 0,
+      faults: 0,
+      dropped: 0,
+      duplicated: 0,
+      operations: 0,
+      storeFailures: 0,
+      elections: 0,
+      rolledBack: 0,
+    },
+    kinds: new Map<string, number>(),
+    failures: [],
   };
-  const kinds = new Map<string, number>();
-  const failures: number[] = [];
   let lastProgress = started;
   for (let seed = args.from; seed < args.from + args.count; seed++) {
-    let stats: SimulationStats;
-    try {
-      stats = await (args.failover ? runFailoverSimulation : runSimulation)({
-        seed,
-        failoverNemesis: args.nemesis,
-      });
-    } catch (error) {
-      total.seeds += 1;
-      failures.push(seed);
-      if (error instanceof SimViolation) {
-        console.log(`FAIL seed ${seed}: ${error.message}`);
-        if (args.verbose) for (const line of error.recentTrace) console.log(`  | ${line}`);
-      } else {
-        console.log(`FAIL seed ${seed}: ${String(error)}`);
-      }
-      console.log(`  replay: SEED=${seed} npm run sim${replayFlags(args)}`);
+    const stats = await runSeed(args, seed, tally);
+    if (stats === undefined) {
       if (args.stopOnFirst) break;
       continue;
     }
-    total.seeds += 1;
-    total.steps += stats.steps;
-    total.faults += stats.faults;
-    total.dropped += stats.messagesDropped;
-    total.duplicated += stats.messagesDuplicated;
-    total.operations += stats.operations;
-    total.storeFailures += stats.storeFailures;
-    total.elections += stats.outcomes['elections'] ?? 0;
-    total.rolledBack += stats.outcomes['rolled-back entries'] ?? 0;
-    for (const [kind, count] of Object.entries(stats.faultKinds))
-      kinds.set(kind, (kinds.get(kind) ?? 0) + count);
+    addStats(tally, stats);
     if (args.verbose) console.log(JSON.stringify(stats));
     const now = performance.now();
     if (now - lastProgress > 10_000) {
       lastProgress = now;
-      console.log(`... ${total.seeds} seeds, ${failures.length} failing`);
+      console.log(`... ${tally.total.seeds} seeds, ${tally.failures.length} failing`);
     }
   }
-  const wallS = (performance.now() - started) / 1000;
+  printSummary(args, tally, (performance.now() - started) / 1000);
+}
+
+/** One seed's statistics, or undefined once its failure is counted and printed with its replay. */
+async function runSeed(
+  args: Args,
+  seed: number,
+  tally: Tally,
+): Promise<SimulationStats | undefined> {
+  try {
+    return await (args.failover ? runFailoverSimulation : runSimulation)({
+      seed,
+      failoverNemesis: args.nemesis,
+    });
+  } catch (error) {
+    tally.total.seeds += 1;
+    tally.failures.push(seed);
+    if (error instanceof SimViolation) {
+      console.log(`FAIL seed ${seed}: ${error.message}`);
+      if (args.verbose) for (const line of error.recentTrace) console.log(`  | ${line}`);
+    } else {
+      console.log(`FAIL seed ${seed}: ${String(error)}`);
+    }
+    console.log(`  replay: SEED=${seed} npm run sim${replayFlags(args)}`);
+    return undefined;
+  }
+}
+
+/** Adds a seed that ran to the end to the sums and to the faults by kind. */
+function addStats({ total, kinds }: Tally, stats: SimulationStats): void {
+  total.seeds += 1;
+  total.steps += stats.steps;
+  total.faults += stats.faults;
+  total.dropped += stats.messagesDropped;
+  total.duplicated += stats.messagesDuplicated;
+  total.operations += stats.operations;
+  total.storeFailures += stats.storeFailures;
+  total.elections += stats.outcomes['elections'] ?? 0;
+  total.rolledBack += stats.outcomes['rolled-back entries'] ?? 0;
+  for (const [kind, count] of Object.entries(stats.faultKinds))
+    kinds.set(kind, (kinds.get(kind) ?? 0) + count);
+}
+
+/** The summary lines; a failing seed makes the exit code 1. */
+function printSummary(args: Args, { total, kinds, failures }: Tally, wallS: number): void {
   console.log(
     `seeds ${total.seeds} (${args.from}..${args.from + args.count - 1}), steps ${total.steps}, ` +
       `fault events ${total.faults} (+ ${total.dropped} messages dropped, ${total.duplicated} duplicated), ` +

@@ -120,6 +120,7 @@ class Simulation implements Cluster, AppendTarget, SimWorld {
   readonly #configLine: string;
   readonly #settleMs: number;
 
+  /** Draws the cluster from the seed; the order of the draws is the seed's meaning, keep it. */
   constructor(options: SimulationOptions) {
     this.#options = options;
     const prng = new Prng(options.seed);
@@ -133,7 +134,17 @@ class Simulation implements Cluster, AppendTarget, SimWorld {
     // Entries beyond a secondary's pending window are dropped and must be sent again: small
     // windows exercise that path, the production default never fills.
     const maxPendingEntries = options.maxPendingEntries ?? prng.pick([4, 16, 100_000]);
-    this.master = new MasterProcess(
+    this.master = this.#createMaster();
+    this.#addSecondaries(names, maxPendingEntries);
+    this.#addClients();
+    this.#nemesis = this.#createNemesis();
+    this.#configLine = this.#describeConfig(names, maxPendingEntries);
+    this.#hash.addString(this.#configLine);
+  }
+
+  /** The master process; it reaches the secondaries' nodes by name, as they are now. */
+  #createMaster(): MasterProcess {
+    return new MasterProcess(
       this,
       this.#config,
       (name) => this.secondaries.find((secondary) => secondary.name === name)?.node,
@@ -141,11 +152,20 @@ class Simulation implements Cluster, AppendTarget, SimWorld {
         this.#onCoreEvent(event);
       },
     );
+  }
+
+  /** One secondary per name, each drawing its fsync policy in turn. */
+  #addSecondaries(names: readonly string[], maxPendingEntries: number): void {
     for (const name of names) {
-      const fsync: FsyncPolicy = prng.chance(0.8) ? 'always' : 'never';
+      const fsync: FsyncPolicy = this.prng.chance(0.8) ? 'always' : 'never';
       const config = secondaryConfig(name, maxPendingEntries);
       this.secondaries.push(new SecondaryProcess(this, config, new SimDisk(fsync)));
     }
+  }
+
+  /** The clients: their think time is drawn before their number. */
+  #addClients(): void {
+    const prng = this.prng;
     const clientConfig: ClientConfig = {
       requestTimeoutMs: 2000,
       maxAttempts: 8,
@@ -168,7 +188,12 @@ class Simulation implements Cluster, AppendTarget, SimWorld {
         ),
       );
     }
-    this.#nemesis = new Nemesis(
+  }
+
+  /** The nemesis: its mean gap is drawn before whether it crashes the master. */
+  #createNemesis(): Nemesis {
+    const prng = this.prng;
+    return new Nemesis(
       this,
       this.scheduler,
       this.network,
@@ -184,6 +209,10 @@ class Simulation implements Cluster, AppendTarget, SimWorld {
         this.note(line);
       },
     );
+  }
+
+  /** The drawn configuration as one line: it heads every failure's trace and starts the hash. */
+  #describeConfig(names: readonly string[], maxPendingEntries: number): string {
     const shown = {
       secondaries: names,
       heartbeatIntervalMs: this.#config.heartbeatIntervalMs,
@@ -194,11 +223,10 @@ class Simulation implements Cluster, AppendTarget, SimWorld {
       retryMaxMs: this.#config.retryMaxMs,
       maxWaitingAppends: this.#config.maxWaitingAppends,
       maxPendingEntries,
-      clientCount,
+      clientCount: this.#clients.length,
       fsync: this.secondaries.map((secondary) => secondary.disk.fsync),
     };
-    this.#configLine = `config ${JSON.stringify(shown)}`;
-    this.#hash.addString(this.#configLine);
+    return `config ${JSON.stringify(shown)}`;
   }
 
   /** The master's configuration, drawn from the seed and read through the real option table. */
