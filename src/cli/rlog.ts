@@ -12,7 +12,20 @@ import { isClientFailure } from './commands.js';
 import { runNode } from './node-command.js';
 import { buildProgram } from './program.js';
 
+/**
+ * A reader that stops early (`rlog list | head`, `rlog tail -f | grep -m1 x`) closes the pipe,
+ * and the next write fails with EPIPE: rlog then ends quietly with 0, as if it had finished,
+ * rather than with a stack trace. Any other failure of stdout is thrown as before.
+ */
+function endQuietlyWhenStdoutCloses(): void {
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+    process.exit(0);
+  });
+}
+
 async function main(argv: readonly string[]): Promise<number> {
+  endQuietlyWhenStdoutCloses();
   const [command] = argv;
   // The container runs plain `rlog` and says which node it is with ROLE, as every other option.
   const role = process.env['ROLE'];

@@ -244,6 +244,36 @@ test('rlog append, list and health talk to the cluster', async () => {
   );
 });
 
+/** rlog with its stdout's reader gone before it writes, as `rlog ... | head -1` leaves it. */
+async function rlogIntoClosedPipe(
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ code: number | null; stderr: string }> {
+  const child = spawn(process.execPath, [MAIN_JS, ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout.destroy();
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+  // Bounded: an rlog that never notices the closed pipe fails the test rather than hanging it.
+  const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+  const code = await exited.finally(() => {
+    clearTimeout(timer);
+  });
+  return { code, stderr };
+}
+
+test('rlog ends quietly with 0 when the reader of its output stops early (rlog list | head)', async () => {
+  const env = { RLOG_MASTER: masterUrl };
+  for (const args of [['list'], ['--help'], ['tail', '-f']]) {
+    const { code, stderr } = await rlogIntoClosedPipe(args, env);
+    assert.equal(stderr, '', `rlog ${args.join(' ')}: nothing on stderr`);
+    assert.equal(code, 0, `rlog ${args.join(' ')}: exit code`);
+  }
+});
+
 test('rlog reports a master that does not answer, and a bad node option, clearly', async () => {
   const free = await consecutiveFreePorts(1, HOST);
   await assert.rejects(
