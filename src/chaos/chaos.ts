@@ -607,14 +607,16 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   const started = performance.now();
   const random = new Prng(options.seed);
   const failover = options.failover === true;
+  // A usage error is thrown before anything is made; past this point `finally` removes it all.
+  checkFaultKinds(options);
   const { lab, netnsNote } = await openNetns(options, failover, log);
-  const enabled = enabledKinds(options, lab !== undefined);
-  if (enabled.length === 0) throw new Error('no fault kind enabled');
   const session: Session = { options, log, random, failover, lab };
   let cluster: ChaosCluster | undefined;
   const observer = { current: undefined as Observer | undefined };
   let load: ClientLoad | undefined;
   try {
+    const enabled = enabledKinds(options, lab !== undefined);
+    if (enabled.length === 0) throw new Error('no fault kind enabled');
     cluster = await startSessionCluster(session);
     const clients = startClients(session, cluster);
     load = clients;
@@ -811,21 +813,26 @@ async function recordHistory(
 }
 
 /** The kinds asked for (default all that apply): with failover those of FAILOVER_FAULTS only. */
-function enabledKinds(options: ChaosOptions, netns: boolean): FaultKind[] {
+/** Throws if a fault kind asked for cannot be used in this mode (fixed master or failover). */
+function checkFaultKinds(options: ChaosOptions): void {
   if (options.failover === true) {
-    const kinds = options.faults ?? FAILOVER_FAULTS;
-    const unusable = kinds.filter((kind) => !FAILOVER_FAULTS.includes(kind));
+    const unusable = (options.faults ?? []).filter((kind) => !FAILOVER_FAULTS.includes(kind));
     if (unusable.length > 0)
       throw new Error(
         `with failover the fault kinds are ${FAILOVER_FAULTS.join(', ')}; ${unusable.join(', ')} cannot be used (no fault proxy between failover nodes)`,
       );
-    return [...kinds];
+    return;
   }
   const failoverOnly = (options.faults ?? []).filter((kind) =>
     CURRENT_MASTER_FAULTS.includes(kind),
   );
   if (failoverOnly.length > 0)
     throw new Error(`${failoverOnly.join(', ')} need failover (--failover)`);
+}
+
+/** The fault kinds of this run: those asked for (checked already) that can happen here. */
+function enabledKinds(options: ChaosOptions, netns: boolean): FaultKind[] {
+  if (options.failover === true) return [...(options.faults ?? FAILOVER_FAULTS)];
   return (options.faults ?? FAULT_KINDS).filter(
     (kind) => (netns || !NETNS_FAULTS.includes(kind)) && !CURRENT_MASTER_FAULTS.includes(kind),
   );

@@ -11,7 +11,13 @@ import { test } from 'node:test';
 import { checkHistory } from '../checker/check-history.js';
 import type { AppendOperation, AppendOutcome, History } from '../checker/history.js';
 import { request, sleep, waitFor, type MasterHealth } from '../e2e/harness.js';
-import { Observer, startChaosCluster, stopChaosCluster, type ChaosCluster } from './chaos.js';
+import {
+  Observer,
+  runChaos,
+  startChaosCluster,
+  stopChaosCluster,
+  type ChaosCluster,
+} from './chaos.js';
 import { leftovers, NetnsLab, netnsSupport } from './netns.js';
 
 const support = await netnsSupport();
@@ -182,3 +188,24 @@ test(
     assert.deepEqual(await leftovers(), [], 'namespaces/links left behind');
   },
 );
+
+test('netns: a chaos run refused for its fault kinds leaves no namespace, veth or bridge', async (t) => {
+  if (skipReason !== undefined) {
+    t.diagnostic(`SKIPPED: ${skipReason}`);
+    t.skip(skipReason);
+    return;
+  }
+  const refusals = [
+    // Refused before the namespaces are made.
+    { faults: ['kill-current-master' as const], error: /need failover/ },
+    // Refused after they are made (none of the kinds asked for is left): they are removed.
+    { faults: [], error: /no fault kind enabled/ },
+  ];
+  for (const { faults, error } of refusals) {
+    await assert.rejects(
+      runChaos({ durationMs: 1000, seed: 1, clients: 1, netns: 'on', faults }),
+      error,
+    );
+    assert.deepEqual(await leftovers(), [], `left behind after faults ${JSON.stringify(faults)}`);
+  }
+});
