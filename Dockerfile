@@ -38,6 +38,17 @@ WORKDIR /app
 # own modules. (The other compiled files in dist/ import packages and are not run here.)
 COPY --from=build /app/package.json ./
 COPY --from=build /app/dist ./dist
+# Node's module compile cache (src/cli/main.ts turns it on): V8's compiled code of the bundle,
+# made here once so that a container's first start reuses it as well as its restarts (~0.1 s
+# less from spawn to serving). Node keys it by user id, so the node user makes it; root then owns
+# it, readable by all: the node user still writes nothing but /data (Node skips, silently, a
+# cache it cannot write).
+ENV NODE_COMPILE_CACHE=/app/compile-cache
+RUN mkdir /app/compile-cache && chown node:node /app/compile-cache
+USER node
+RUN node dist/cli/main.js --version >/dev/null
+USER root
+RUN chown -R root:root /app/compile-cache && chmod -R a+rX,go-w /app/compile-cache
 # The log lives in /data, a volume, so that it outlives the container. The directory must exist
 # and belong to the node user before VOLUME: a named volume starts as a copy of it, ownership
 # included.
