@@ -812,7 +812,6 @@ async function recordHistory(
   };
 }
 
-/** The kinds asked for (default all that apply): with failover those of FAILOVER_FAULTS only. */
 /** Throws if a fault kind asked for cannot be used in this mode (fixed master or failover). */
 function checkFaultKinds(options: ChaosOptions): void {
   if (options.failover === true) {
@@ -830,7 +829,10 @@ function checkFaultKinds(options: ChaosOptions): void {
     throw new Error(`${failoverOnly.join(', ')} need failover (--failover)`);
 }
 
-/** The fault kinds of this run: those asked for (checked already) that can happen here. */
+/**
+ * The kinds of this run: those asked for (checked already), by default every one that applies;
+ * with failover those of FAILOVER_FAULTS only, without namespaces none that needs them.
+ */
 function enabledKinds(options: ChaosOptions, netns: boolean): FaultKind[] {
   if (options.failover === true) return [...(options.faults ?? FAILOVER_FAULTS)];
   return (options.faults ?? FAULT_KINDS).filter(

@@ -4,8 +4,9 @@
  * comes before and after them: the container's plain `rlog` with ROLE set, and exit codes (0
  * done, 1 refused or failed, 2 usage error or no answer from the cluster).
  *
- * What runs is not this file's compiled form (dist/cli/rlog.js) but dist/cli/main.js: this file
- * and all it imports, dependencies included, in one bundle (src/build/bundle.ts).
+ * What runs is not this file's compiled form (dist/cli/rlog.js) but dist/cli/rlog.bundle.js: this
+ * file and all it imports, dependencies included, in one bundle (src/build/bundle.ts), which
+ * dist/cli/main.js loads (src/cli/main.ts).
  */
 import { CommanderError } from 'commander';
 import { isClientFailure } from './commands.js';
