@@ -270,7 +270,7 @@ function announce(options: BenchOptions): void {
       : ` (below ${PRIME_CLIENTS} clients after ${options.primeS} s at ${PRIME_CLIENTS})`;
   process.stderr.write(
     `bench: ${runCount} runs of ${options.warmupS} s warm-up + ${options.durationS} s${primeText}, ` +
-      `${MESSAGE_BYTES}-byte messages, mode ${options.mode}, ${os.cpus().length} CPUs, load average ${loadAvg.map((v) => v.toFixed(2)).join(' ')}; ` +
+      `${MESSAGE_BYTES}-byte messages, mode ${options.mode}, Node ${process.version}, ${os.cpus().length} CPUs, load average ${loadAvg.map((v) => v.toFixed(2)).join(' ')}; ` +
       `about ${Math.ceil(estimatedMs / 1000)} s\n`,
   );
   for (const note of options.skipped) process.stderr.write(`bench: ${note}\n`);
