@@ -21,6 +21,7 @@ const REPLICATION: ReplicationPolicy = {
   pipelineMinEntries: 1,
   backoff: { baseMs: 100, maxMs: 1000 },
   unhealthyBackoff: { baseMs: 1000, maxMs: 8000 },
+  commitAloneAfterMs: 0,
 };
 
 interface Options {
@@ -1062,6 +1063,31 @@ void describe('MasterCore: nextWakeupMs', () => {
     assert.equal(h.core.nextWakeupMs(), 60, 'deadline');
     h.core.tick(60);
     assert.equal(h.core.nextWakeupMs(), 100);
+  });
+
+  void it('a commit point a level follower lacks is a wake-up when it is due alone', () => {
+    const core = new MasterCore(
+      {
+        peers: [{ name: 'sub1', url: 'http://127.0.0.1:8001' }],
+        health: HEALTH,
+        replication: { ...REPLICATION, commitAloneAfterMs: 2 },
+        maxWaiters: 10,
+      },
+      0,
+      0,
+    );
+    only(core.pollProbes(0), 'heartbeat'); // in flight: its wake-up is at 100
+    const probe = only(core.pollSends(0, upTo(10), undefined, 0), 'probe');
+    core.replicated('sub1', probe.batch.requestId, { incarnation: 'a', hwm: 0 }, 0);
+    append(core);
+    const batch = only(core.pollSends(5, upTo(10), 1, 0), 'batch');
+    core.replicated('sub1', batch.batch.requestId, { incarnation: 'a', hwm: 1 }, 6);
+    assert.deepEqual(core.pollSends(6, upTo(10), 1, 1), [], 'not due before 7');
+    assert.equal(core.nextWakeupMs(), 7);
+    const alone = only(core.pollSends(7, upTo(10), 1, 1), 'commit point alone');
+    assert.deepEqual([alone.batch.fromId, alone.batch.toId], [2, 1]);
+    assert.deepEqual(core.pollSends(9, upTo(10), 1, 1), []);
+    assert.equal(core.nextWakeupMs(), 100);
   });
 
   void it('a retry with something to send is a wake-up', () => {

@@ -100,6 +100,8 @@ export class MasterCore {
   /** Written on the master (a process crash keeps it), maybe not durable yet: may be sent. */
   #writtenId: number;
   #storedId: number;
+  /** With failover, the commit point the latest `pollSends` was given (0 without). */
+  #commitId = 0;
   #readOnly = false;
   /** Until when what the secondaries said they hold counts towards w (see renewLease). */
   #leaseEndsAtMs: number;
@@ -306,13 +308,17 @@ export class MasterCore {
 
   /**
    * Batches to send now, within each secondary's window and retry schedule, of entries up to
-   * `upToId`: what the master has written (default), or only what it can read back now.
+   * `upToId`: what the master has written (default), or only what it can read back now. With
+   * failover, `commitId` is the commit point the batches carry: a secondary that has every entry
+   * is sent an empty batch when it has not been sent this commit point yet.
    */
   pollSends(
     nowMs: number,
     batchEnd: (fromId: number, toLimitId: number) => number,
     upToId = this.#writtenId,
+    commitId = 0,
   ): SendOrder[] {
+    this.#commitId = commitId;
     assert(
       upToId >= this.#storedId && upToId <= this.#writtenId,
       `sending up to ${upToId} outside ${this.#storedId}..${this.#writtenId}`,
@@ -320,7 +326,12 @@ export class MasterCore {
     const orders: SendOrder[] = [];
     for (const [name, peer] of this.#peers) {
       for (;;) {
-        const batch = peer.progress.nextBatch(nowMs, upToId, (fromId) => batchEnd(fromId, upToId));
+        const batch = peer.progress.nextBatch(
+          nowMs,
+          upToId,
+          (fromId) => batchEnd(fromId, upToId),
+          commitId,
+        );
         if (batch === undefined) break;
         orders.push({ peer: name, batch });
       }
@@ -439,6 +450,7 @@ export class MasterCore {
       if (progress.failures > 0 && progress.inflightCount === 0 && hasWork) {
         next = Math.min(next, progress.retryAtMs);
       }
+      next = Math.min(next, progress.commitDueAtMs(this.#commitId) ?? Infinity);
     }
     return next;
   }

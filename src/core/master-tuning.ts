@@ -13,6 +13,16 @@ export interface MasterTuning {
 }
 
 /**
+ * With failover, how long after its last request a follower that has every entry is sent a
+ * commit point it lacks on its own. Sent at once, it cost two requests per append at one client
+ * (the first follower's answer moves the commit point, the second's answer comes after): three
+ * alternating pairs of `--clients 1,64 --scenarios w1,wall --mode failover`, w=all at 1 client
+ * p50 0.71-0.79 against 0.94-0.95 ms, the master 490-510 against 690-720 µs per append. A client
+ * that appends again within this long sends the commit point with its entries.
+ */
+export const COMMIT_ALONE_AFTER_MS = 2;
+
+/**
  * Derives the core's policies from the master's settings. One function for the real master and
  * the simulator, so that what is simulated is exactly what runs.
  */
@@ -41,6 +51,7 @@ export function masterCoreConfig(
           tuning.heartbeatIntervalMs * tuning.unhealthyAfterMisses,
         ),
       },
+      commitAloneAfterMs: COMMIT_ALONE_AFTER_MS,
     },
     maxWaiters: tuning.maxWaitingAppends,
   };

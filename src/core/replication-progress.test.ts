@@ -12,6 +12,7 @@ const POLICY: ReplicationPolicy = {
   pipelineMinEntries: 1,
   backoff: { baseMs: 100, maxMs: 1000 },
   unhealthyBackoff: { baseMs: 1000, maxMs: 8000 },
+  commitAloneAfterMs: 0,
 };
 
 /** batchEnd giving batches of up to `size` entries, never past `lastId`. */
@@ -427,5 +428,91 @@ void describe('ReplicationProgress', () => {
     // B's late answer to its probe changes nothing any more, though B was never retired by name.
     assert.equal(progress.observe({ incarnation: 'B', hwm: 0 }, probeToB), false);
     assert.equal(progress.incarnation, 'C');
+  });
+
+  void describe('the commit point (failover): a follower that has every entry is sent it alone', () => {
+    /** `send` with a commit point. */
+    function stamp(
+      progress: ReplicationProgress,
+      lastId: number,
+      commitId: number,
+    ): BatchToSend | undefined {
+      return progress.nextBatch(0, lastId, sized(3, lastId), commitId);
+    }
+
+    void it('an empty batch once per commit point, only when nothing is in flight', () => {
+      const progress = connected(5);
+      const sent = progress.nextSendNo();
+      assert.deepEqual(stamp(progress, 5, 5), { requestId: sent + 1, fromId: 6, toId: 5 });
+      assert.equal(stamp(progress, 5, 5), undefined, 'the same commit point is not sent twice');
+      assert.equal(progress.nextId, 6, 'an empty batch moves nothing on');
+      progress.succeeded(sent + 1, { incarnation: 'A', hwm: 5 });
+      assert.equal(stamp(progress, 5, 5), undefined);
+      assert.deepEqual(stamp(progress, 5, 6), { requestId: sent + 2, fromId: 6, toId: 5 });
+      assert.equal(stamp(progress, 5, 7), undefined, 'the one in flight is answered first');
+      progress.succeeded(sent + 2, { incarnation: 'A', hwm: 5 });
+      assert.deepEqual(stamp(progress, 5, 7), { requestId: sent + 3, fromId: 6, toId: 5 });
+    });
+
+    void it('a batch of entries carries the commit point: no empty batch follows it', () => {
+      const progress = connected(0);
+      const batch = stamp(progress, 3, 2);
+      assert.ok(batch !== undefined && batch.toId === 3);
+      progress.succeeded(batch.requestId, { incarnation: 'A', hwm: 3 });
+      assert.equal(stamp(progress, 3, 2), undefined);
+      assert.ok(stamp(progress, 3, 3) !== undefined, 'a commit point it was not sent');
+    });
+
+    void it('without failover (commit point 0) a follower that has everything gets nothing', () => {
+      const progress = connected(5);
+      assert.equal(progress.nextBatch(0, 5, sized(3, 5)), undefined);
+      assert.equal(stamp(progress, 5, 0), undefined);
+    });
+
+    void it('an empty batch in flight does not hold back entries (Nagle)', () => {
+      const progress = connected(5, { ...POLICY, maxInflightBatches: 4, pipelineMinEntries: 10 });
+      assert.deepEqual(stamp(progress, 5, 5)?.toId, 5);
+      assert.deepEqual(stamp(progress, 6, 5)?.toId, 6, 'one new entry goes at once');
+      assert.equal(stamp(progress, 7, 5), undefined, 'behind a batch of entries, it waits');
+    });
+
+    void it('after a failure the retry, once due, carries the commit point again', () => {
+      const progress = connected(5);
+      const sent = stamp(progress, 5, 5);
+      assert.ok(sent !== undefined);
+      // What was in flight may not have arrived.
+      progress.failed(sent.requestId, 0, 0, false);
+      assert.equal(progress.mode, 'probe');
+      assert.equal(stamp(progress, 5, 5), undefined, 'not before the retry is due');
+      const retry = progress.nextBatch(progress.retryAtMs, 5, sized(3, 5), 5);
+      assert.deepEqual(retry && [retry.fromId, retry.toId], [6, 5]);
+      progress.succeeded(retry!.requestId, { incarnation: 'A', hwm: 5 });
+      assert.equal(progress.mode, 'replicate');
+      assert.equal(stamp(progress, 5, 5), undefined, 'the retry carried it');
+    });
+
+    void it('it waits commitAloneAfterMs after the last request, in which a batch may carry it', () => {
+      const progress = connected(5, { ...POLICY, commitAloneAfterMs: 2 });
+      const batch = progress.nextBatch(10, 6, sized(3, 6), 5);
+      assert.ok(batch !== undefined);
+      progress.succeeded(batch.requestId, { incarnation: 'A', hwm: 6 });
+      assert.equal(progress.commitDueAtMs(5), undefined, 'sent with the batch');
+      assert.equal(progress.commitDueAtMs(6), 12);
+      assert.equal(progress.nextBatch(11, 6, sized(3, 6), 6), undefined, 'not due yet');
+      // The next append within the delay carries it with its entry: nothing is sent alone.
+      const next = progress.nextBatch(11, 7, sized(3, 7), 6);
+      assert.deepEqual(next && [next.fromId, next.toId], [7, 7]);
+      assert.equal(progress.commitDueAtMs(6), undefined);
+      progress.succeeded(next!.requestId, { incarnation: 'A', hwm: 7 });
+      assert.equal(progress.commitDueAtMs(7), 13);
+      assert.deepEqual(progress.nextBatch(13, 7, sized(3, 7), 7)?.fromId, 8);
+    });
+
+    void it('after a restart the new process is sent the commit point', () => {
+      const progress = connected(5);
+      assert.ok(stamp(progress, 5, 5) !== undefined);
+      progress.observe({ incarnation: 'B', hwm: 5 }, progress.nextSendNo());
+      assert.deepEqual(stamp(progress, 5, 5)?.fromId, 6);
+    });
   });
 });

@@ -13,6 +13,12 @@ export interface ReplicationPolicy {
   readonly backoff: BackoffPolicy;
   /** Backoff towards an Unhealthy secondary: retries slow down to about this cap. */
   readonly unhealthyBackoff: BackoffPolicy;
+  /**
+   * With failover, how long after its last request a secondary that has every entry is sent a
+   * commit point it lacks on its own (an empty batch). Under load the next batch carries it
+   * first, so no request is added; once appends stop, followers show them this long after.
+   */
+  readonly commitAloneAfterMs: number;
 }
 
 /** What the secondary said about itself in a reply. */
@@ -62,6 +68,15 @@ export class ReplicationProgress {
   #nextSendNo = 1;
   #failures = 0;
   #retryAtMs = 0;
+  /**
+   * With failover, the commit point the latest batch to this secondary carried (0: none known to
+   * have reached its process). A follower shows what it holds only up to the commit point it was
+   * told, so a secondary that holds everything is sent an empty batch when the commit point has
+   * moved past this and nothing is in flight to carry it.
+   */
+  #commitSent = 0;
+  /** When the latest batch was sent (see `commitAloneAfterMs`). */
+  #lastSentAtMs = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly policy: ReplicationPolicy) {
     assert(policy.maxInflightBatches >= 1, 'maxInflightBatches must be >= 1');
@@ -100,21 +115,25 @@ export class ReplicationProgress {
   /**
    * The next batch to send, or undefined when the window is full, a retry is not due yet or the
    * secondary has everything up to `lastId`. In probe mode an empty batch (toId = fromId - 1) is
-   * allowed: it asks the secondary for its high-water mark.
+   * allowed: it asks the secondary for its high-water mark. `commitId` is the commit point the
+   * batch will carry (failover; 0 without): a secondary that has everything gets an empty batch
+   * when it has not been sent this commit point yet, from `commitDueAtMs` on.
    */
   nextBatch(
     nowMs: number,
     lastId: number,
     batchEnd: (fromId: number) => number,
+    commitId = 0,
   ): BatchToSend | undefined {
     if (nowMs < this.#retryAtMs) return undefined;
     const window = this.#mode === 'probe' ? 1 : this.policy.maxInflightBatches;
     if (this.#inflight.length >= window) return undefined;
     const fromId = this.#nextId;
-    if (fromId > lastId && this.#mode === 'replicate') return undefined;
-    if (this.#inflight.length > 0 && lastId - fromId + 1 < this.policy.pipelineMinEntries)
+    // A secondary known to have everything is sent only a commit point it lacks.
+    const known = this.#mode === 'replicate' || this.#incarnation !== undefined;
+    if (fromId > lastId && known && !this.#commitDue(commitId, nowMs)) return undefined;
+    if (this.#entriesInFlight() && lastId - fromId + 1 < this.policy.pipelineMinEntries)
       return undefined;
-    if (fromId > lastId && this.#incarnation !== undefined) return undefined;
     // Until the secondary's incarnation is known, its high-water mark is too: ask with an empty
     // batch rather than resend entries it may hold (a restarted master with a durable log).
     const toId = fromId > lastId || this.#incarnation === undefined ? fromId - 1 : batchEnd(fromId);
@@ -125,7 +144,29 @@ export class ReplicationProgress {
     const requestId = this.nextSendNo();
     this.#inflight.push({ requestId, fromId, toId });
     this.#nextId = toId + 1;
+    this.#commitSent = Math.max(this.#commitSent, commitId);
+    this.#lastSentAtMs = nowMs;
     return { requestId, fromId, toId };
+  }
+
+  /**
+   * From when the commit point `commitId` is sent alone to a secondary that has every entry
+   * (`nextBatch`): `commitAloneAfterMs` after the last request, once nothing is in flight to
+   * carry it and a retry is due. Undefined when the secondary was sent it, or it is on its way.
+   */
+  commitDueAtMs(commitId: number): number | undefined {
+    if (commitId <= this.#commitSent || this.#inflight.length > 0) return undefined;
+    return Math.max(this.#lastSentAtMs + this.policy.commitAloneAfterMs, this.#retryAtMs);
+  }
+
+  #commitDue(commitId: number, nowMs: number): boolean {
+    const dueAtMs = this.commitDueAtMs(commitId);
+    return dueAtMs !== undefined && nowMs >= dueAtMs;
+  }
+
+  /** An empty batch in flight (a commit point alone) does not hold back the next entries. */
+  #entriesInFlight(): boolean {
+    return this.#inflight.some((batch) => batch.toId >= batch.fromId);
   }
 
   /** The number of the next request to this secondary (a probe or a batch). */
@@ -200,6 +241,7 @@ export class ReplicationProgress {
     this.#inflight = [];
     this.#mode = 'probe';
     this.#nextId = this.#matchId + 1;
+    this.#commitSent = 0;
     this.#failures += 1;
     const policy = unhealthy ? this.policy.unhealthyBackoff : this.policy.backoff;
     this.#retryAtMs = nowMs + backoffDelayMs(this.#failures, policy, random01);
@@ -241,5 +283,7 @@ export class ReplicationProgress {
     this.#nextId = report.hwm + 1;
     this.#inflight = [];
     this.#mode = 'replicate';
+    // A new process knows no commit point until a request tells it one.
+    this.#commitSent = 0;
   }
 }

@@ -486,10 +486,14 @@ export class MasterNode {
     // the map per pump, a durable catch-up's master spent 20 ms in scavenges against 110-150 ms
     // (the last 2 s of two alternating pairs).
     const reads = new Map<number, Entry[]>();
+    // The batches carry the commit point the answers just moved; a follower that has every
+    // entry is sent it alone (`pollSends`), so that its reads show what was acknowledged.
+    this.#advanceCommit();
     for (const order of core.pollSends(
       nowMs,
       (fromId) => this.#batchEnd(fromId, reads),
       this.#sendableId(),
+      this.#commitId,
     ))
       this.#sendBatch(order, reads);
     this.#recent.release(core.heldByHealthyId);

@@ -380,12 +380,14 @@ export class SecondaryNode {
     this.#rememberKeys(body.failover?.keys);
     const sentUpTo = body.entries[body.entries.length - 1]?.id ?? 0;
     this.#highestKnownId = Math.max(this.#highestKnownId, sentUpTo);
+    // Taken before the batch is stored: what a follower shows stays below what it has stored
+    // (`commitId`), so the entries it held already are shown without waiting for this write.
+    if (body.failover !== undefined) this.#committed(body.failover.commitId);
     try {
       await this.#store(outcome.append, this.#keysFor(outcome.append), body.entries[0]?.id);
     } catch (error) {
       return { kind: 'refused', refusal: storageRefusal(error) };
     }
-    if (body.failover !== undefined) this.#committed(body.failover.commitId);
     const reply = this.#reply();
     assert(
       reply.hwm <= this.#highestKnownId,

@@ -19,8 +19,9 @@ import {
   type AppendAnswer,
   type AppendTarget,
   type ClientConfig,
+  type ClientOperation,
 } from './sim-client.js';
-import { SimNetwork } from './sim-network.js';
+import { CALM_LINK, SimNetwork } from './sim-network.js';
 import type { SimWorld } from './sim-nodes.js';
 import { SimViolation } from './sim-violation.js';
 import { settled, TraceHash } from './sim-trace.js';
@@ -32,6 +33,13 @@ const TIMER_SLACK_MS = 5;
 const TRACE_LINES = Number(process.env['SIM_TRACE_LINES'] ?? 80);
 /** After healing, each client sends one last append that must succeed. */
 const FINAL_APPENDS_AFTER_HEAL_MS = 6000;
+/**
+ * After healing, an append acknowledged with w=all is shown on every node within this long of
+ * its answer: the commit point reaches a follower with the next request, and a master with no
+ * entries to send sends it alone at once (`ReplicationProgress`), not with the next heartbeat
+ * (a third to a fifth of the election timeout here). Three calm links' delays.
+ */
+const SHOWN_ALL_WITHIN_MS = 3 * CALM_LINK.maxDelayMs;
 
 /** One failover run: the seed picks the cluster (3 or 5 nodes), timings, clients and faults. */
 export function runFailoverSimulation(options: SimulationOptions): Promise<SimulationStats> {
@@ -443,11 +451,33 @@ class FailoverSimulation implements SimWorld, FailoverCluster, AppendTarget {
   #finalAppends(): void {
     for (const client of this.#clients) {
       client.submit({ count: 1, w: 'majority', timeoutMs: undefined, keyed: true }, true, () => {
-        client.submit({ count: 1, w: 'all', timeoutMs: undefined, keyed: true }, true, () => {
-          // The run ends on its own.
-        });
+        const last = client.submit(
+          { count: 1, w: 'all', timeoutMs: undefined, keyed: true },
+          true,
+          () => {
+            this.#checkShownEverywhereSoon(last);
+          },
+        );
       });
     }
+  }
+
+  /** An append acknowledged with w=all after healing is shown on every node soon after. */
+  #checkShownEverywhereSoon(operation: ClientOperation): void {
+    const outcome = operation.outcome;
+    if (outcome?.kind !== 'ok') return;
+    const id = Math.max(...outcome.ids);
+    const answeredAtMs = this.scheduler.nowMs;
+    this.scheduler.after(SHOWN_ALL_WITHIN_MS, undefined, () => {
+      for (const process of this.processes) {
+        const shown = process.node?.lastVisibleId() ?? 0;
+        if (shown >= id) continue;
+        this.#fail(
+          'F4 reads show the commit point',
+          `${operation.messages[0]} was acknowledged with w=all at id ${id} at ${answeredAtMs} ms, and ${process.name} still shows only ${shown} entries ${SHOWN_ALL_WITHIN_MS} ms later: the commit point did not reach it`,
+        );
+      }
+    });
   }
 
   /** After healing and settling: one master, every node up and showing the same whole log. */

@@ -175,4 +175,13 @@ export const MUTANTS: readonly Mutant[] = [
     replace: 'Number.POSITIVE_INFINITY,',
     failover: true,
   },
+  {
+    id: 'commit-only-with-entries',
+    description:
+      'a master sends the commit point only with entries (or a heartbeat): a follower that has every entry shows an acknowledged append a heartbeat late (F4)',
+    file: 'core/replication-progress',
+    find: 'return commitId > this.#commitSent && this.#inflight.length === 0;',
+    replace: 'return false;',
+    failover: true,
+  },
 ];
