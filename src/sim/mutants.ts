@@ -180,8 +180,8 @@ export const MUTANTS: readonly Mutant[] = [
     description:
       'a master sends the commit point only with entries (or a heartbeat): a follower that has every entry shows an acknowledged append a heartbeat late (F4)',
     file: 'core/replication-progress',
-    find: 'return commitId > this.#commitSent && this.#inflight.length === 0;',
-    replace: 'return false;',
+    find: 'return Math.max(this.#lastSentAtMs + this.policy.commitAloneAfterMs, this.#retryAtMs);',
+    replace: 'return undefined;',
     failover: true,
   },
 ];
