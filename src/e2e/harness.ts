@@ -224,6 +224,8 @@ export interface ClusterOptions {
    */
   readonly dataDirs?: boolean;
   readonly token?: string;
+  /** Automatic failover (every node on PEERS, `master` leading epoch 1); needs `dataDirs`. */
+  readonly failover?: boolean;
 }
 
 export class Cluster {
@@ -243,6 +245,7 @@ export class Cluster {
       ...(options.secondaryEnv === undefined ? {} : { secondaryEnv: options.secondaryEnv }),
       ...(options.nodeEnv === undefined ? {} : { nodeEnv: options.nodeEnv }),
       ...(options.dataDirs === true ? { dataDirs: { temporary: 'rlog-e2e-data-' } } : {}),
+      ...(options.failover === true ? { failover: true } : {}),
     });
     const cluster = new Cluster(local, options.token);
     try {
