@@ -180,14 +180,19 @@ export class SecondaryNode {
       this.#masterCommitId <= state.lastId,
       `commit point ${this.#masterCommitId} beyond the log's end ${state.lastId}`,
     );
+    // With failover this role starts once a master is followed (the role-changed line names it).
     this.#log.info(
       {
         event: 'secondary-started',
         incarnation: this.incarnation,
         lastId: state.lastId,
-        master: this.#deps.config.masterUrl ?? null,
+        ...(this.#deps.failover === undefined
+          ? { master: this.#deps.config.masterUrl ?? null }
+          : { commitId: this.#masterCommitId }),
       },
-      `secondary holds entries 1..${state.lastId}; waiting for the master`,
+      this.#deps.failover === undefined
+        ? `secondary holds entries 1..${state.lastId}; waiting for the master`
+        : `following: holds entries 1..${state.lastId}, shows up to the commit point ${this.#masterCommitId}`,
     );
   }
 
