@@ -138,6 +138,45 @@ test('a refused connection at the remembered master: the next of the nodes is as
   });
 });
 
+test('a node that still names the master whose connection was refused: the client waits as for an election, then asks again', async () => {
+  await withNodes(1, async ([secondary]) => {
+    assert.ok(secondary !== undefined);
+    const dead = await closedUrl();
+    // The secondary has not noticed the kill yet; once elected, it answers itself.
+    secondary.answerWith([notMaster(dead), created(4, 'during the election')]);
+    const clock = testClock();
+    const client = clientOf({ url: dead, nodes: [dead, secondary.url], clock });
+    const result = await client.append('during the election', { idempotencyKey: 'k-4' });
+    assert.equal(result.node, secondary.url);
+    assert.equal(result.attempts, 2);
+    assert.deepEqual(clock.slept, [1000], 'as long as a node asks for while it elects');
+    assert.deepEqual([keyOf(secondary, 0), keyOf(secondary, 1)], ['k-4', 'k-4']);
+  });
+});
+
+test('a master that stays down: every attempt ends at a node naming it, and the error says so', async () => {
+  await withNodes(1, async ([secondary]) => {
+    assert.ok(secondary !== undefined);
+    const dead = await closedUrl();
+    secondary.answerWith(Array.from({ length: 3 }, () => notMaster(dead)));
+    const clock = testClock();
+    const client = clientOf({ url: dead, nodes: [dead, secondary.url], clock });
+    const retry = { ...FAST, maxAttempts: 3 };
+    await assert.rejects(client.append('nobody leads', { retry }), (error: unknown) => {
+      assert.ok(error instanceof ReplicatedLogError);
+      assert.equal(error.code, 'NOT_MASTER');
+      assert.equal(error.attempts, 3);
+      assert.equal(error.outcomeUnknown, false, 'no attempt reached a master');
+      assert.ok(
+        error.message.includes(`names ${dead} as the master, which refused the connection`),
+        error.message,
+      );
+      return true;
+    });
+    assert.deepEqual(clock.slept, [1000, 1000]);
+  });
+});
+
 test('an unknown outcome at the master: the retry (same key) goes to the next node, which replays', async () => {
   await withNodes(2, async ([old, next]) => {
     assert.ok(old !== undefined && next !== undefined);

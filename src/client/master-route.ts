@@ -63,6 +63,13 @@ export interface AppendAttempt {
 
 type Step = { readonly to: string } | { readonly verdict: Verdict<RoutedAppend> };
 
+/**
+ * The pause before asking again when a node names a master that refused this attempt's
+ * connection: that node has not noticed the master is gone, and an election follows within about
+ * two election timeouts. A node's own `Retry-After` while it knows no master is as long.
+ */
+export const DOWN_MASTER_RETRY_AFTER_MS = 1000;
+
 /** One attempt of an append: to the remembered master, then wherever the nodes point it. */
 export async function appendAttempt(attempt: AppendAttempt): Promise<Verdict<RoutedAppend>> {
   const { route, clock } = attempt;
@@ -103,6 +110,8 @@ function stepAfter(
   }
   if (outcome.status === 421 && envelopeOf(outcome.body)?.code === 'NOT_MASTER') {
     const master = namedMaster(outcome.body);
+    if (master !== undefined && refusedConnection.has(master))
+      return { verdict: masterDown(url, master) };
     if (master !== undefined) return { to: master };
     const refusal = failureOf(outcome, what);
     // No master known now: during an election (Retry-After), the retry asks again after it.
@@ -123,6 +132,16 @@ function namedMaster(body: unknown): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** `url` names `master`, which refused the connection: retried once the cluster may know more. */
+function masterDown(url: string, master: string): Failure & { readonly ok: false } {
+  // Nothing was stored: the master was never reached and the node answered 421.
+  return failing(
+    'refused',
+    `${url} names ${master} as the master, which refused the connection: it is down and the nodes have not elected another yet (an election follows within about two election timeouts)`,
+    { code: 'NOT_MASTER', status: 421, retryAfterMs: DOWN_MASTER_RETRY_AFTER_MS },
+  );
 }
 
 function tooManyRedirects(
