@@ -129,8 +129,9 @@ export class ReplicationProgress {
     const window = this.#mode === 'probe' ? 1 : this.policy.maxInflightBatches;
     if (this.#inflight.length >= window) return undefined;
     const fromId = this.#nextId;
-    // A secondary known to have everything is sent only a commit point it lacks.
-    const known = this.#mode === 'replicate' || this.#incarnation !== undefined;
+    // A secondary known to have everything (replicate mode implies a known incarnation) is sent
+    // only a commit point it lacks.
+    const known = this.#incarnation !== undefined;
     if (fromId > lastId && known && !this.#commitDue(commitId, nowMs)) return undefined;
     if (this.#entriesInFlight() && lastId - fromId + 1 < this.policy.pipelineMinEntries)
       return undefined;

@@ -36,8 +36,9 @@ const FINAL_APPENDS_AFTER_HEAL_MS = 6000;
 /**
  * After healing, an append acknowledged with w=all is shown on every node within this long of
  * its answer: the commit point reaches a follower with the next request, and a master with no
- * entries to send sends it alone at once (`ReplicationProgress`), not with the next heartbeat
- * (a third to a fifth of the election timeout here). Three calm links' delays.
+ * entries to send sends it alone COMMIT_ALONE_AFTER_MS (2 ms) after its last request
+ * (`ReplicationProgress`), not with the next heartbeat (a third to a fifth of the election
+ * timeout here). Three calm links' delays: the 2 ms and two delays, with room.
  */
 const SHOWN_ALL_WITHIN_MS = 3 * CALM_LINK.maxDelayMs;
 
